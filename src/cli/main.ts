@@ -1,0 +1,48 @@
+import { ConfigError } from '../config/load.js';
+import { serveCommand } from './serve.js';
+
+type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+
+/** Every subcommand; each lives in its own file and parses its own flags. */
+const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run the service in one process (what `npm start` runs)', run: serveCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `tickstream: live stock prices over Socket.IO
+
+Usage: tickstream <command> [options]    (tickstream <command> --help for its options)
+
+Commands:
+${lines.join('\n')}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`tickstream: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tickstream: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`tickstream ${name}: ${err.message}\n(see tickstream ${name} --help)`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+export { COMMANDS };

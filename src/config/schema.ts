@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time "HH:MM"');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date "YYYY-MM-DD"');
+const port = z.number().int().min(0).max(65535);
+
+const simulatedFeed = z.strictObject({
+  type: z.literal('simulated'),
+  id: z.string().min(1).default('sim'),
+  seed: z.number().int().default(42),
+  /** Total ticks per second across all symbols during the open session. */
+  ticksPerSecond: z.number().positive().max(1_000_000).default(300),
+  /** Fraction of the open-session rate outside it (pre, post, closed). */
+  offHoursFactor: z.number().min(0).max(1).default(0.2),
+  /** How many symbols of the built-in universe to simulate (it has about 50; more are generated). */
+  symbols: z.number().int().positive().max(100_000).optional(),
+  intervalMs: z.number().int().min(1).max(1000).default(20),
+});
+
+const sseFeed = z.strictObject({
+  type: z.literal('sse'),
+  id: z.string().min(1),
+  url: z.url(),
+  format: z.enum(['tickstream', 'iex']).default('tickstream'),
+  headers: z.record(z.string(), z.string()).default({}),
+  maxLineBytes: z.number().int().positive().default(1_048_576),
+  reconnect: z
+    .strictObject({
+      initialMs: z.number().int().positive().default(500),
+      maxMs: z.number().int().positive().default(30_000),
+    })
+    .default({ initialMs: 500, maxMs: 30_000 }),
+});
+
+const wsFeed = z.strictObject({
+  type: z.literal('ws'),
+  id: z.string().min(1),
+  url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
+  format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase']),
+  key: z.string().optional(),
+  secret: z.string().optional(),
+  symbols: z.array(z.string()).optional(),
+});
+
+const pollFeed = z.strictObject({
+  type: z.literal('poll'),
+  id: z.string().min(1),
+  url: z.url(),
+  intervalMs: z.number().int().min(50).default(1000),
+});
+
+const replayFeed = z.strictObject({
+  type: z.literal('replay'),
+  id: z.string().min(1).default('replay'),
+  file: z.string().min(1),
+  speed: z.union([z.number().min(0.5).max(50), z.literal('max')]).default(1),
+  loop: z.boolean().default(false),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  zone: z.string().default('America/New_York'),
+  maxGapMs: z.number().int().positive().default(5000),
+});
+
+export const feedSchema = z.discriminatedUnion('type', [simulatedFeed, sseFeed, wsFeed, pollFeed, replayFeed]);
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(3000),
+      transports: z
+        .array(z.enum(['websocket', 'polling']))
+        .min(1)
+        .default(['websocket', 'polling']),
+      /** Origins allowed to connect (browsers); empty means any. */
+      allowedOrigins: z.array(z.string()).default([]),
+      maxHttpBufferSize: z.number().int().positive().default(16_384),
+      /** Serve the built dashboard from web/dist (and build it when missing). */
+      dashboard: z.boolean().default(true),
+    })
+    .prefault({}),
+  feeds: z
+    .array(feedSchema)
+    .min(1, 'at least one feed')
+    .prefault([{ type: 'simulated' }]),
+  /** Priority of feeds (by id) per symbol; '*' is the default order. */
+  priority: z.record(z.string(), z.array(z.string())).default({}),
+  /** A feed silent this long is stale and the next in priority takes over. */
+  staleAfterMs: z.number().int().positive().default(5000),
+  pipeline: z
+    .strictObject({
+      /** Rate tiers in Hz; a client's maxHz maps to the nearest tier at or below it. */
+      tiers: z
+        .array(z.number().positive().max(1000))
+        .min(1)
+        .default([1, 2, 4, 10, 20])
+        .refine((t) => new Set(t).size === t.length, 'tiers must be distinct'),
+      defaultHz: z.number().positive().default(4),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxSymbolsPerSocket: z.number().int().positive().default(500),
+      maxSymbolsPerRequest: z.number().int().positive().default(500),
+      requestsPerSecond: z.number().positive().default(20),
+      requestBurst: z.number().int().positive().default(40),
+      maxConnectionsPerIp: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  market: z
+    .strictObject({
+      exchange: z.string().default('NYSE/Nasdaq'),
+      zone: z.string().default('America/New_York'),
+      preOpen: hhmm.default('04:00'),
+      open: hhmm.default('09:30'),
+      close: hhmm.default('16:00'),
+      postClose: hhmm.default('20:00'),
+      holidays: z.array(isoDate).default([]),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type FeedConfig = z.infer<typeof feedSchema>;
+export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
+export type MarketCalendarConfig = Config['market'];

@@ -1,0 +1,53 @@
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { FeedConfig, MarketCalendarConfig } from '../config/schema.js';
+import { marketSession } from '../market/session.js';
+import type { SymbolInfo } from '../protocol.js';
+import { simulatedFeed } from './simulated.js';
+import { listings } from './universe.js';
+
+/** A configured upstream: its values are unvalidated until the pipeline's normalizeQuote. */
+export type FeedSource = {
+  id: string;
+  quotes$: Observable<unknown>;
+  /** Symbols the feed declares up front (so clients can subscribe before the first tick). */
+  symbols: SymbolInfo[];
+  replay?: boolean;
+};
+
+export type FeedContext = { scheduler?: SchedulerLike; market: MarketCalendarConfig };
+
+export function createFeed(config: FeedConfig, context: FeedContext): FeedSource {
+  switch (config.type) {
+    case 'simulated': {
+      const universe = listings(config.symbols);
+      let cachedUntil = 0;
+      let factor = 1;
+      const activityAt = (now: number) => {
+        // The market session changes a few times a day: recompute it once a second at most.
+        if (now >= cachedUntil) {
+          const state = marketSession(context.market, now).state;
+          factor = state === 'open' ? 1 : config.offHoursFactor;
+          cachedUntil = now + 1000;
+        }
+        return factor;
+      };
+      return {
+        id: config.id,
+        symbols: universe.map(({ symbol, name, exchange, currency }) => ({ symbol, name, exchange, currency })),
+        quotes$: simulatedFeed(
+          {
+            seed: config.seed,
+            listings: universe,
+            ticksPerSecond: config.ticksPerSecond,
+            source: config.id,
+            intervalMs: config.intervalMs,
+            activityAt,
+          },
+          context.scheduler,
+        ),
+      };
+    }
+    default:
+      throw new Error(`feed type "${config.type}" is not available in this build`);
+  }
+}

@@ -1,0 +1,136 @@
+import { asyncScheduler, interval, map, mergeMap, Observable, type SchedulerLike } from 'rxjs';
+import type { RawQuote } from '../protocol.js';
+import { seededRandom } from './random.js';
+import type { Listing } from './universe.js';
+
+export type SimulatorOptions = {
+  seed: number;
+  listings: readonly Listing[];
+  /** Total ticks per second across all symbols at full activity. */
+  ticksPerSecond: number;
+  source?: string;
+  /** Activity factor (0..1) at an instant, e.g. lower outside the open session. */
+  activityAt?: (now: number) => number;
+};
+
+type Regime = 'normal' | 'burst' | 'quiet';
+const REGIME_RATE: Record<Regime, number> = { normal: 1, burst: 4, quiet: 0.25 };
+const REGIME_VOL: Record<Regime, number> = { normal: 1, burst: 2.5, quiet: 0.5 };
+const TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600;
+
+type SymbolState = {
+  listing: Listing;
+  price: number;
+  volume: number;
+  lastTs: number;
+  regime: Regime;
+  /** Share of the symbol in the tick flow, before its regime. */
+  baseWeight: number;
+};
+
+/**
+ * A deterministic market: geometric Brownian motion per symbol, with regimes (bursts and quiet spells)
+ * that change both the tick rate and the volatility. `step` advances it by `dtMs` of wall time and returns
+ * the ticks of that step; the same seed and the same steps give the same ticks.
+ */
+export function createSimulator(options: SimulatorOptions) {
+  const random = seededRandom(options.seed);
+  const source = options.source ?? 'sim';
+  const states: SymbolState[] = options.listings.map((listing) => ({
+    listing,
+    // Open near the previous close, as a real session does.
+    price: roundCents(listing.prevClose * (1 + random.normal() * 0.004)),
+    volume: 0,
+    lastTs: 0,
+    regime: 'normal',
+    baseWeight: Math.sqrt(listing.avgVolume),
+  }));
+  let carry = 0;
+
+  const stepRegimes = (dtMs: number) => {
+    const p = dtMs / 1000;
+    for (const state of states) {
+      const roll = random.next();
+      if (state.regime === 'normal') {
+        if (roll < 0.01 * p) state.regime = 'burst';
+        else if (roll < 0.03 * p) state.regime = 'quiet';
+      } else if (roll < (state.regime === 'burst' ? 0.3 : 0.1) * p) {
+        state.regime = 'normal';
+      }
+    }
+  };
+
+  const pick = (): SymbolState => {
+    let total = 0;
+    for (const s of states) total += s.baseWeight * REGIME_RATE[s.regime];
+    let target = random.next() * total;
+    for (const s of states) {
+      target -= s.baseWeight * REGIME_RATE[s.regime];
+      if (target <= 0) return s;
+    }
+    return states[states.length - 1] as SymbolState;
+  };
+
+  const tick = (state: SymbolState, now: number): RawQuote => {
+    const dtSeconds = state.lastTs ? Math.max(0.001, (now - state.lastTs) / 1000) : 1;
+    const sigma = state.listing.volatility * REGIME_VOL[state.regime] * Math.sqrt(dtSeconds / TRADING_SECONDS_PER_YEAR);
+    const next = state.price * Math.exp(-0.5 * sigma * sigma + sigma * random.normal());
+    state.price = Math.max(0.01, roundCents(next));
+    state.lastTs = now;
+    const size = 100 * (1 + Math.floor(-Math.log(1 - random.next()) * 2));
+    state.volume += size;
+    const halfSpread = Math.max(0.01, roundCents(state.price * 0.0001 * (1 + random.next())));
+    return {
+      symbol: state.listing.symbol,
+      price: state.price,
+      ts: now,
+      bid: roundCents(state.price - halfSpread),
+      ask: roundCents(state.price + halfSpread),
+      size,
+      volume: state.volume,
+      prevClose: state.listing.prevClose,
+      source,
+    };
+  };
+
+  return {
+    step(now: number, dtMs: number): RawQuote[] {
+      if (states.length === 0) return [];
+      stepRegimes(dtMs);
+      const activity = options.activityAt ? options.activityAt(now) : 1;
+      carry += (options.ticksPerSecond * activity * dtMs) / 1000;
+      const count = Math.floor(carry);
+      carry -= count;
+      const out: RawQuote[] = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = tick(pick(), now);
+      return out;
+    },
+  };
+}
+
+/** The simulator as a feed: a step every `intervalMs` on `scheduler`, its ticks emitted one by one. */
+export function simulatedFeed(
+  options: SimulatorOptions & { intervalMs?: number },
+  scheduler: SchedulerLike = asyncScheduler,
+): Observable<RawQuote> {
+  const intervalMs = options.intervalMs ?? 20;
+  return new Observable<RawQuote>((subscriber) => {
+    const simulator = createSimulator(options);
+    let last = scheduler.now();
+    return interval(intervalMs, scheduler)
+      .pipe(
+        map(() => {
+          const now = scheduler.now();
+          const batch = simulator.step(now, now - last);
+          last = now;
+          return batch;
+        }),
+        mergeMap((batch) => batch),
+      )
+      .subscribe(subscriber);
+  });
+}
+
+function roundCents(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,62 @@
+import { DateTime } from 'luxon';
+import type { SessionState, SessionStatus } from '../protocol.js';
+
+export type MarketCalendar = {
+  exchange: string;
+  zone: string;
+  preOpen: string;
+  open: string;
+  close: string;
+  postClose: string;
+  /** Full-day closures, "YYYY-MM-DD" in the exchange's zone. */
+  holidays: string[];
+};
+
+type Boundary = { at: DateTime; state: SessionState };
+
+/** The trading-day boundaries of `day` in order: pre from preOpen, open, post from close, closed from postClose. */
+function boundariesOf(calendar: MarketCalendar, day: DateTime): Boundary[] {
+  const at = (hhmm: string) => {
+    const [hour, minute] = hhmm.split(':').map(Number);
+    return day.set({ hour, minute, second: 0, millisecond: 0 });
+  };
+  return [
+    { at: at(calendar.preOpen), state: 'pre' },
+    { at: at(calendar.open), state: 'open' },
+    { at: at(calendar.close), state: 'post' },
+    { at: at(calendar.postClose), state: 'closed' },
+  ];
+}
+
+export function isTradingDay(calendar: MarketCalendar, day: DateTime): boolean {
+  return day.weekday <= 5 && !calendar.holidays.includes(day.toISODate() ?? '');
+}
+
+/** The session state at `instant` (epoch ms) and when it next changes, in the exchange's zone. */
+export function marketSession(calendar: MarketCalendar, instant: number): SessionStatus {
+  const now = DateTime.fromMillis(instant, { zone: calendar.zone });
+  if (!now.isValid) throw new Error(`invalid market zone "${calendar.zone}"`);
+  let state: SessionState = 'closed';
+  let next: DateTime | undefined;
+  if (isTradingDay(calendar, now)) {
+    for (const boundary of boundariesOf(calendar, now.startOf('day'))) {
+      if (boundary.at <= now) state = boundary.state;
+      else {
+        next = boundary.at;
+        break;
+      }
+    }
+  }
+  if (!next) {
+    // Closed for the rest of today: the next change is the next trading day's pre-market.
+    let day = now.startOf('day').plus({ days: 1 });
+    for (let i = 0; i < 366 && !isTradingDay(calendar, day); i++) day = day.plus({ days: 1 });
+    next = boundariesOf(calendar, day)[0]?.at as DateTime;
+  }
+  return { exchange: calendar.exchange, state, nextChange: next.toISO() ?? '' };
+}
+
+/** The day's key ("YYYY-MM-DD") in the exchange's zone: day statistics reset when it changes. */
+export function tradingDayKey(zone: string, instant: number): string {
+  return DateTime.fromMillis(instant, { zone }).toISODate() ?? '';
+}

@@ -1,0 +1,87 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+/** The service's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ticksIn = new Counter({
+    name: 'tickstream_ticks_in_total',
+    help: 'Valid ticks received, per feed',
+    labelNames: ['feed'] as const,
+    registers: [this.registry],
+  });
+  readonly badInputs = new Counter({
+    name: 'tickstream_bad_inputs_total',
+    help: 'Upstream values refused by validation, per feed and reason',
+    labelNames: ['feed', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamGaps = new Counter({
+    name: 'tickstream_upstream_gaps_total',
+    help: 'Upstream sequence gaps detected, per feed',
+    labelNames: ['feed'] as const,
+    registers: [this.registry],
+  });
+  readonly updatesOut = new Counter({
+    name: 'tickstream_updates_out_total',
+    help: 'Conflated symbol updates published to rooms (before fan-out)',
+    registers: [this.registry],
+  });
+  readonly deliveriesOut = new Counter({
+    name: 'tickstream_deliveries_out_total',
+    help: 'Symbol updates written to client sockets (after fan-out)',
+    registers: [this.registry],
+  });
+  readonly connections = new Gauge({
+    name: 'tickstream_connections',
+    help: 'Connected sockets',
+    registers: [this.registry],
+  });
+  readonly subscriptions = new Gauge({
+    name: 'tickstream_subscriptions',
+    help: 'Symbol subscriptions across all sockets',
+    registers: [this.registry],
+  });
+  readonly requests = new Counter({
+    name: 'tickstream_requests_total',
+    help: 'Client requests, per event and outcome',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly slowConsumerActions = new Counter({
+    name: 'tickstream_slow_consumer_actions_total',
+    help: 'Actions taken against slow consumers',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly eventLoopLag = new Gauge({
+    name: 'tickstream_event_loop_lag_seconds',
+    help: 'Event loop delay p99 over the last scrape interval',
+    registers: [this.registry],
+  });
+  readonly conflationRatio = new Gauge({
+    name: 'tickstream_conflation_ratio',
+    help: 'Ticks in divided by updates published, since start',
+    registers: [this.registry],
+  });
+
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tickstream_process_' });
+    this.loopDelay.enable();
+  }
+
+  async render(): Promise<string> {
+    this.eventLoopLag.set(this.loopDelay.percentile(99) / 1e9);
+    this.loopDelay.reset();
+    const ticks = (await this.ticksIn.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const updates = (await this.updatesOut.get()).values.reduce((sum, v) => sum + v.value, 0);
+    this.conflationRatio.set(updates > 0 ? ticks / updates : 0);
+    return this.registry.metrics();
+  }
+
+  close(): void {
+    this.loopDelay.disable();
+  }
+}

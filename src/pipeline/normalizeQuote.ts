@@ -1,0 +1,53 @@
+import { concatMap, EMPTY, type OperatorFunction, of } from 'rxjs';
+import { type RawQuote, SYMBOL_PATTERN } from '../protocol.js';
+
+export type InvalidReason = 'not_object' | 'bad_symbol' | 'bad_price' | 'bad_ts' | 'bad_field';
+export type InvalidInput = { reason: InvalidReason; field?: string; value: unknown };
+
+const OPTIONAL_POSITIVE = ['bid', 'ask', 'open', 'high', 'low', 'prevClose'] as const;
+const OPTIONAL_NON_NEGATIVE = ['size', 'volume'] as const;
+
+/**
+ * Checks one feed value against the Quote schema. Returns the normalized quote, or why it was refused.
+ * A bad required field (symbol, price, ts) refuses the whole value; a bad optional field is dropped alone.
+ */
+export function validateQuote(value: unknown, onInvalid?: (invalid: InvalidInput) => void): RawQuote | undefined {
+  const refuse = (reason: InvalidReason, field?: string) => {
+    onInvalid?.({ reason, field, value });
+    return undefined;
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return refuse('not_object');
+  const input = value as Record<string, unknown>;
+  const symbol = typeof input.symbol === 'string' ? input.symbol.trim().toUpperCase() : undefined;
+  if (!symbol || !SYMBOL_PATTERN.test(symbol)) return refuse('bad_symbol', 'symbol');
+  const price = input.price;
+  if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) return refuse('bad_price', 'price');
+  const ts = input.ts;
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts <= 0) return refuse('bad_ts', 'ts');
+
+  const quote: RawQuote = { symbol, price, ts };
+  for (const field of OPTIONAL_POSITIVE) {
+    const v = input[field];
+    if (v === undefined) continue;
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) quote[field] = v;
+    else onInvalid?.({ reason: 'bad_field', field, value });
+  }
+  for (const field of OPTIONAL_NON_NEGATIVE) {
+    const v = input[field];
+    if (v === undefined) continue;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) quote[field] = v;
+    else onInvalid?.({ reason: 'bad_field', field, value });
+  }
+  if (typeof input.source === 'string' && input.source.length <= 64) quote.source = input.source;
+  if (typeof input.upstreamSeq === 'number' && Number.isFinite(input.upstreamSeq))
+    quote.upstreamSeq = input.upstreamSeq;
+  return quote;
+}
+
+/** Validates and normalizes each value; invalid ones are reported to `onInvalid` and dropped. */
+export function normalizeQuote(onInvalid?: (invalid: InvalidInput) => void): OperatorFunction<unknown, RawQuote> {
+  return concatMap((value) => {
+    const quote = validateQuote(value, onInvalid);
+    return quote ? of(quote) : EMPTY;
+  });
+}

@@ -1,0 +1,49 @@
+import { map, merge, type Observable, share, tap } from 'rxjs';
+import type { FeedSource } from '../feeds/index.js';
+import type { Quote, RawQuote } from '../protocol.js';
+import { assignSeq } from './assignSeq.js';
+import type { FeedHealth } from './feedHealth.js';
+import { intoCache, type LastValueCache } from './lastValueCache.js';
+import { type InvalidInput, normalizeQuote } from './normalizeQuote.js';
+import type { SymbolDirectory } from './symbolDirectory.js';
+import { withDayStats } from './withDayStats.js';
+
+export type PipelineHooks = {
+  health: FeedHealth;
+  cache: LastValueCache;
+  directory: SymbolDirectory;
+  zone: string;
+  onTick?: (feedId: string) => void;
+  onInvalid?: (feedId: string, invalid: InvalidInput) => void;
+  onFeedError?: (feedId: string, err: unknown) => void;
+  /** Merges the validated feeds; by default a plain merge. */
+  mergeFeeds?: (feeds: { id: string; quotes$: Observable<RawQuote> }[]) => Observable<RawQuote>;
+};
+
+/**
+ * feeds -> normalize (per feed) -> merge -> seq -> day statistics -> last-value cache. The result is
+ * shared: one subscription drives the whole pipeline.
+ */
+export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks): Observable<Quote> {
+  const validated = feeds.map((feed) => {
+    for (const info of feed.symbols) hooks.directory.add(info);
+    hooks.health.register(feed.id, { replay: feed.replay });
+    return {
+      id: feed.id,
+      quotes$: feed.quotes$.pipe(
+        normalizeQuote((invalid) => hooks.onInvalid?.(feed.id, invalid)),
+        map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
+        hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
+        tap(() => hooks.onTick?.(feed.id)),
+      ),
+    };
+  });
+  const merged = hooks.mergeFeeds ? hooks.mergeFeeds(validated) : merge(...validated.map((f) => f.quotes$));
+  return merged.pipe(
+    assignSeq(),
+    withDayStats(hooks.zone),
+    tap((quote) => hooks.directory.see(quote.symbol)),
+    intoCache(hooks.cache),
+    share(),
+  );
+}

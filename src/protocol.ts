@@ -1,0 +1,108 @@
+/**
+ * The wire protocol (see docs/PROTOCOL.md): the one place its types live, shared by the
+ * server, the SDK and the dashboard so every emit and ack is checked by the compiler.
+ */
+
+export type Quote = {
+  symbol: string;
+  price: number;
+  ts: number;
+  seq: number;
+  bid?: number;
+  ask?: number;
+  size?: number;
+  volume?: number;
+  open?: number;
+  high?: number;
+  low?: number;
+  prevClose?: number;
+  change?: number;
+  changePct?: number;
+  source?: string;
+};
+
+/** What a feed emits: a Quote before the server has given it a `seq` and day statistics. */
+export type RawQuote = Omit<Quote, 'seq' | 'change' | 'changePct' | 'open' | 'high' | 'low'> & {
+  open?: number;
+  high?: number;
+  low?: number;
+  /** Upstream's own sequence number, when the vendor has one (gap detection). */
+  upstreamSeq?: number;
+};
+
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNKNOWN_SYMBOL',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'UNAUTHORIZED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type ProtocolError = { code: ErrorCode; message: string };
+export type ErrorAck = { ok: false; error: ProtocolError };
+
+export type SymbolInfo = { symbol: string; name?: string; exchange?: string; currency?: string };
+
+export type Rejection = { symbol: string; code: ErrorCode; message: string };
+
+export type SubscribeRequest = { symbols: string[]; maxHz?: number };
+export type SubscribeAck =
+  | { ok: true; subscribed: string[]; hz: number; snapshot: Quote[]; rejected: Rejection[] }
+  | ErrorAck;
+
+export type UnsubscribeRequest = { symbols: string[] };
+export type UnsubscribeAck = { ok: true; subscribed: string[] } | ErrorAck;
+
+export type SymbolsAck = { ok: true; symbols: SymbolInfo[] } | ErrorAck;
+
+export type FeedState = 'live' | 'stale' | 'down' | 'replay';
+export type FeedStatus = { id: string; state: FeedState; lastTs?: number; gaps?: number };
+
+export type SessionState = 'pre' | 'open' | 'post' | 'closed';
+export type SessionStatus = { exchange: string; state: SessionState; nextChange: string };
+
+export type ReplayStatus = {
+  speed: number | 'max';
+  paused: boolean;
+  /** Recorded time (epoch ms) of the replay head. */
+  position: number;
+  from?: number;
+  to?: number;
+  loop?: boolean;
+};
+
+export type Status = {
+  feeds: FeedStatus[];
+  session?: SessionStatus;
+  replay?: ReplayStatus;
+  /** Extension: set while the server has lowered this socket's rate because it reads too slowly. */
+  throttled?: boolean;
+};
+
+export type ReplayCommand =
+  | { action: 'pause' }
+  | { action: 'resume' }
+  | { action: 'speed'; speed: number | 'max' }
+  | { action: 'seek'; position: number };
+export type ReplayAck = { ok: true; replay: ReplayStatus } | ErrorAck;
+
+export interface ServerToClientEvents {
+  ticks: (quotes: Quote[]) => void;
+  status: (status: Status) => void;
+}
+
+export interface ClientToServerEvents {
+  subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;
+  unsubscribe: (request: UnsubscribeRequest, ack: (response: UnsubscribeAck) => void) => void;
+  symbols: (request: Record<string, never>, ack: (response: SymbolsAck) => void) => void;
+  replay: (command: ReplayCommand, ack: (response: ReplayAck) => void) => void;
+}
+
+/** Symbols: upper-case letters and digits, with `.` `-` `/` `^` `=` as used by US equities, indices and crypto. */
+export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
+
+export function errorAck(code: ErrorCode, message: string): ErrorAck {
+  return { ok: false, error: { code, message } };
+}

@@ -1,0 +1,135 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
+import { Server } from 'socket.io';
+import type { Config } from './config/schema.js';
+import { Gateway, type ReplayController, type TickstreamServer } from './delivery/gateway.js';
+import { httpRoutes } from './delivery/httpRoutes.js';
+import { currentStatus, statusChanges } from './delivery/statusBoard.js';
+import { TierRoomPublisher } from './delivery/tierRooms.js';
+import { createFeed, type FeedSource } from './feeds/index.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { ConflatedStreams } from './pipeline/conflatedStreams.js';
+import { FeedHealth } from './pipeline/feedHealth.js';
+import { LastValueCache } from './pipeline/lastValueCache.js';
+import { quotePipeline } from './pipeline/quotePipeline.js';
+import { SymbolDirectory } from './pipeline/symbolDirectory.js';
+import type { Quote, ReplayStatus } from './protocol.js';
+
+export type TickstreamOptions = {
+  config: Config;
+  logger?: Logger;
+  scheduler?: SchedulerLike;
+  /** Feeds to use instead of those the config names (tests, embedding). */
+  feeds?: FeedSource[];
+  /** Folder of the built dashboard to serve. */
+  webRoot?: string;
+  replay?: ReplayController & { status(): ReplayStatus };
+};
+
+export type Tickstream = {
+  readonly url: string;
+  readonly port: number;
+  readonly io: TickstreamServer;
+  readonly http: HttpServer;
+  readonly cache: LastValueCache;
+  readonly metrics: Metrics;
+  readonly health: FeedHealth;
+  close(): Promise<void>;
+};
+
+/** Assembles feeds -> pipeline -> delivery in one process and starts listening. */
+export async function startTickstream(options: TickstreamOptions): Promise<Tickstream> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const metrics = new Metrics();
+  const cache = new LastValueCache();
+  const directory = new SymbolDirectory();
+  const health = new FeedHealth(config.staleAfterMs);
+  const feeds = options.feeds ?? config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market }));
+  const subscriptions = new Subscription();
+
+  const quotes$ = quotePipeline(feeds, {
+    health,
+    cache,
+    directory,
+    zone: config.market.zone,
+    onTick: (feed) => metrics.ticksIn.inc({ feed }),
+    onInvalid: (feed, invalid) => {
+      metrics.badInputs.inc({ feed, reason: invalid.reason });
+      logger.debug({ feed, reason: invalid.reason, field: invalid.field }, 'bad upstream value skipped');
+    },
+    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+  });
+
+  const statusSources = {
+    health,
+    market: config.market,
+    replay: options.replay ? () => options.replay?.status() : undefined,
+  };
+  const status = () => currentStatus(statusSources);
+
+  const http = createServer(
+    httpRoutes({
+      metrics,
+      status,
+      symbols: () => directory.list(),
+      knows: (symbol) => directory.has(symbol),
+      snapshot: (symbols) => cache.snapshot(symbols),
+      maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+      webRoot: options.webRoot,
+    }),
+  );
+  const io: TickstreamServer = new Server(http, {
+    transports: config.server.transports,
+    maxHttpBufferSize: config.server.maxHttpBufferSize,
+    serveClient: false,
+  });
+
+  const streams = new ConflatedStreams(scheduler);
+  const publisher = new TierRoomPublisher(io, streams, () => metrics.updatesOut.inc());
+  publisher.start();
+  new Gateway(io, { config, cache, directory, status, metrics, logger, replay: options.replay }).start();
+
+  subscriptions.add(streams.connect(quotes$));
+  subscriptions.add(statusChanges(statusSources).subscribe((s) => io.emit('status', s)));
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.server.port, config.server.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, feeds: feeds.map((f) => f.id) }, 'tickstream listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    io,
+    http,
+    cache,
+    metrics,
+    health,
+    close() {
+      closing ??= (async () => {
+        subscriptions.unsubscribe();
+        publisher.stop();
+        io.disconnectSockets(true);
+        await new Promise<void>((resolve) => io.close(() => resolve()));
+        http.closeAllConnections?.();
+        metrics.close();
+        logger.info('tickstream stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export type { Quote };
