@@ -14,6 +14,7 @@ import { ConflatedStreams } from './pipeline/conflatedStreams.js';
 import { FeedHealth } from './pipeline/feedHealth.js';
 import { LastValueCache } from './pipeline/lastValueCache.js';
 import { quotePipeline } from './pipeline/quotePipeline.js';
+import { SymbolDemand } from './pipeline/symbolDemand.js';
 import { SymbolDirectory } from './pipeline/symbolDirectory.js';
 import type { Quote, ReplayStatus } from './protocol.js';
 
@@ -48,7 +49,10 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const cache = new LastValueCache();
   const directory = new SymbolDirectory();
   const health = new FeedHealth(config.staleAfterMs);
-  const feeds = options.feeds ?? config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market }));
+  const demand = new SymbolDemand();
+  const feeds =
+    options.feeds ??
+    config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$ }));
   const subscriptions = new Subscription();
 
   const quotes$ = quotePipeline(feeds, {
@@ -89,7 +93,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   });
 
   const streams = new ConflatedStreams(scheduler);
-  const publisher = new TierRoomPublisher(io, streams, () => metrics.updatesOut.inc());
+  const publisher = new TierRoomPublisher(io, streams, () => metrics.updatesOut.inc(), demand);
   publisher.start();
   new Gateway(io, { config, cache, directory, status, metrics, logger, replay: options.replay }).start();
 

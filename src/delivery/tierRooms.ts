@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { Server } from 'socket.io';
 import type { ConflatedStreams } from '../pipeline/conflatedStreams.js';
+import type { SymbolDemand } from '../pipeline/symbolDemand.js';
 import type { Quote } from '../protocol.js';
 
 const PREFIX = 'q:';
@@ -29,6 +30,7 @@ export class TierRoomPublisher {
     private readonly io: Server,
     private readonly streams: ConflatedStreams,
     private readonly onPublish?: (quote: Quote, room: string) => void,
+    private readonly demand?: SymbolDemand,
   ) {}
 
   start(): void {
@@ -45,6 +47,7 @@ export class TierRoomPublisher {
     const pair = parseTierRoom(room);
     if (!pair || this.active.has(room)) return;
     const target = this.io.to(room);
+    this.demand?.add(pair.symbol);
     this.active.set(
       room,
       this.streams.stream(pair.symbol, pair.hz).subscribe((quote) => {
@@ -55,8 +58,12 @@ export class TierRoomPublisher {
   }
 
   private closeRoom(room: string): void {
-    this.active.get(room)?.unsubscribe();
+    const subscription = this.active.get(room);
+    if (!subscription) return;
+    subscription.unsubscribe();
     this.active.delete(room);
+    const pair = parseTierRoom(room);
+    if (pair) this.demand?.remove(pair.symbol);
   }
 
   stop(): void {

@@ -14,7 +14,12 @@ export type FeedSource = {
   replay?: boolean;
 };
 
-export type FeedContext = { scheduler?: SchedulerLike; market: MarketCalendarConfig };
+export type FeedContext = {
+  scheduler?: SchedulerLike;
+  market: MarketCalendarConfig;
+  /** The symbols clients watch now; vendor feeds that can choose subscribe upstream only to these. */
+  demand$?: Observable<ReadonlySet<string>>;
+};
 
 export function createFeed(config: FeedConfig, context: FeedContext): FeedSource {
   switch (config.type) {

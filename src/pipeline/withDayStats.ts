@@ -54,8 +54,9 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: n
             days.set(raw.symbol, state);
           }
           if (raw.open !== undefined) state.open = raw.open;
-          state.high = Math.max(state.high, raw.high ?? raw.price, raw.price);
-          state.low = Math.min(state.low, raw.low ?? raw.price, raw.price);
+          // A feed's own high and low are authoritative (a replay seek may move them back in time).
+          state.high = raw.high ?? Math.max(state.high, raw.price);
+          state.low = raw.low ?? Math.min(state.low, raw.price);
           state.volume = raw.volume ?? state.volume + (raw.size ?? 0);
           if (raw.prevClose !== undefined) state.prevClose = raw.prevClose;
           state.last = raw.price;
