@@ -53,7 +53,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return `${issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k)).join(', ')}: unknown field`;
   }
-  return `${field}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  return `${field}: ${issue.message.replace(/^Invalid (input|option): /, '')}`;
 }
 
 function readJsonFile(file: string): JsonObject {

@@ -56,7 +56,8 @@ export function marketSession(calendar: MarketCalendar, instant: number): Sessio
   return { exchange: calendar.exchange, state, nextChange: next.toISO() ?? '' };
 }
 
-/** The day's key ("YYYY-MM-DD") in the exchange's zone: day statistics reset when it changes. */
-export function tradingDayKey(zone: string, instant: number): string {
-  return DateTime.fromMillis(instant, { zone }).toISODate() ?? '';
+/** The calendar day of `instant` in the exchange's zone: its key ("YYYY-MM-DD") and bounds in epoch ms. */
+export function tradingDay(zone: string, instant: number): { key: string; start: number; end: number } {
+  const start = DateTime.fromMillis(instant, { zone }).startOf('day');
+  return { key: start.toISODate() ?? '', start: start.toMillis(), end: start.plus({ days: 1 }).toMillis() };
 }

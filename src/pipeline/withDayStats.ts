@@ -1,5 +1,5 @@
 import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
-import { tradingDayKey } from '../market/session.js';
+import { tradingDay } from '../market/session.js';
 import type { Quote, RawQuote } from '../protocol.js';
 
 type DayState = {
@@ -26,15 +26,11 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: n
   return (source: Observable<RawQuote & { seq: number }>) =>
     defer(() => {
       const days = new Map<string, DayState>();
-      let lastKeyTs = Number.NaN;
-      let lastKey = '';
+      // Luxon is too slow to call per tick: keep the current day's bounds and recompute only outside them.
+      let day = { key: '', start: 0, end: -1 };
       const dayOf = (ts: number) => {
-        // Day keys change rarely; luxon is not cheap enough to call for every tick.
-        if (Math.abs(ts - lastKeyTs) > 1000) {
-          lastKey = tradingDayKey(zone, ts);
-          lastKeyTs = ts;
-        }
-        return lastKey;
+        if (ts < day.start || ts >= day.end) day = tradingDay(zone, ts);
+        return day.key;
       };
       return source.pipe(
         map((raw) => {

@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+const loadError = (sources: Parameters<typeof loadConfig>[0]): ConfigError => {
+  try {
+    loadConfig(sources);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('loads config/default.json as the embedded default: a simulated feed on port 3000', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server.port).toBe(3000);
+    expect(config.feeds).toEqual([expect.objectContaining({ type: 'simulated', id: 'sim' })]);
+    expect(config.pipeline.tiers).toEqual([1, 2, 4, 10, 20]);
+  });
+
+  it('layers a file, then TICKSTREAM_* environment, then flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickstream-config-'));
+    const file = join(dir, 'mine.json');
+    writeFileSync(file, JSON.stringify({ server: { port: 4000 }, pipeline: { defaultHz: 2 } }));
+    const config = loadConfig({
+      file,
+      env: { TICKSTREAM_PORT: '4001', TICKSTREAM_LIMITS__MAX_SYMBOLS_PER_SOCKET: '50', TICKSTREAM_LOG_LEVEL: 'warn' },
+      overrides: { 'limits.requestsPerSecond': 5 },
+    });
+    expect(config.server.port).toBe(4001);
+    expect(config.server.host).toBe('0.0.0.0'); // merged, not replaced
+    expect(config.pipeline.defaultHz).toBe(2);
+    expect(config.limits.maxSymbolsPerSocket).toBe(50);
+    expect(config.limits.requestsPerSecond).toBe(5);
+    expect(config.log.level).toBe('warn');
+  });
+
+  it.each([
+    [{ 'server.port': 70000 }, 'server.port: Too big: expected number to be <=65535'],
+    [{ 'server.port': 'abc' }, 'server.port: expected number, received string'],
+    [{ 'pipeline.tiers': [] }, 'pipeline.tiers: Too small'],
+    [{ 'pipeline.tiers': [2, 2] }, 'pipeline.tiers: tiers must be distinct'],
+    [{ 'market.open': '9:30am' }, 'market.open: a time "HH:MM"'],
+    [{ 'market.holidays': ['26/11/2026'] }, 'market.holidays.0: a date "YYYY-MM-DD"'],
+    [{ 'log.level': 'loud' }, 'log.level: expected one of'],
+    [{ 'server.bogus': 1 }, 'server.bogus: unknown field'],
+    [{ feeds: [{ type: 'sse', id: 'x', url: 'not a url' }] }, 'feeds.0.url'],
+    [{ feeds: [{ type: 'carrier-pigeon' }] }, 'feeds.0.type'],
+  ])('rejects %j naming the field', (overrides, message) => {
+    const error = loadError({ env: {}, overrides });
+    expect(error.message).toContain(message);
+  });
+
+  it('names a missing or broken config file', () => {
+    expect(loadError({ file: '/nonexistent/tickstream.json' }).message).toContain('cannot read config file');
+    const dir = mkdtempSync(join(tmpdir(), 'tickstream-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "server": ');
+    expect(loadError({ file: join(dir, 'bad.json') }).message).toMatch(/bad\.json is not valid JSON/);
+  });
+});
+
+describe('tickstream serve with a bad config', () => {
+  const serve = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['bin/tickstream.js', 'serve', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 20_000,
+    });
+
+  it('stops before listening, exits non-zero and names the field', () => {
+    const byFlag = serve(['--port=-1']);
+    expect(byFlag.status).toBe(2);
+    expect(byFlag.stderr).toContain('server.port: Too small');
+
+    const byEnv = serve([], { TICKSTREAM_PIPELINE__DEFAULT_HZ: '"fast"' });
+    expect(byEnv.status).toBe(2);
+    expect(byEnv.stderr).toContain('pipeline.defaultHz: expected number, received string');
+
+    const bySet = serve(['--set', 'nonsense']);
+    expect(bySet.status).toBe(2);
+    expect(bySet.stderr).toContain('--set nonsense: expected PATH=VALUE');
+  });
+
+  it('refuses an unknown flag and prints --help', () => {
+    expect(serve(['--prot', '1']).status).toBe(2);
+    const help = serve(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: tickstream serve');
+  });
+});
