@@ -59,7 +59,10 @@ describe('conflate, for any arrival pattern', () => {
           const testScheduler = new TestScheduler(() => undefined);
           testScheduler.run(({ flush }) => {
             let at = 0;
-            const arrivals = gaps.map((gap, i) => timer((at += gap)).pipe(map(() => i)));
+            const arrivals = gaps.map((gap, i) => {
+              at += gap;
+              return timer(at).pipe(map(() => i));
+            });
             merge(...arrivals)
               .pipe(conflate<number>(hz))
               .subscribe((v) => emitted.push({ t: testScheduler.now(), v }));
