@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { ConflatedStreams } from './pipeline/conflatedStreams.js';
 import { FeedHealth } from './pipeline/feedHealth.js';
+import { IntradayHistory, intoHistory } from './pipeline/intradayHistory.js';
 import { LastValueCache } from './pipeline/lastValueCache.js';
 import { quotePipeline } from './pipeline/quotePipeline.js';
 import { SymbolDemand } from './pipeline/symbolDemand.js';
@@ -54,6 +55,11 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     options.feeds ??
     config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$ }));
   const subscriptions = new Subscription();
+  // Charts start with the feeds' backfill (the first feed that has one for the symbol), then live bars.
+  const history = new IntradayHistory({
+    maxBars: 720,
+    backfill: (symbol) => feeds.map((feed) => feed.history?.(symbol) ?? []).find((bars) => bars.length > 0) ?? [],
+  });
 
   const quotes$ = quotePipeline(feeds, {
     health,
@@ -84,6 +90,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       snapshot: (symbols) => cache.snapshot(symbols),
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
+      history: (symbol) => history.bars(symbol),
     }),
   );
   const io: TickstreamServer = new Server(http, {
@@ -98,6 +105,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   new Gateway(io, { config, cache, directory, status, metrics, logger, replay: options.replay }).start();
 
   subscriptions.add(streams.connect(quotes$));
+  subscriptions.add(quotes$.pipe(intoHistory(history)).subscribe());
   subscriptions.add(statusChanges(statusSources).subscribe((s) => io.emit('status', s)));
 
   await new Promise<void>((resolve, reject) => {

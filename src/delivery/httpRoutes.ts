@@ -2,6 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
+import type { Bar } from '../pipeline/intradayHistory.js';
 import { errorAck, type Quote, type Status, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
 
 export type HttpDeps = {
@@ -13,6 +14,8 @@ export type HttpDeps = {
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
+  /** A symbol's intraday 1-minute bars (GET /api/history). */
+  history?: (symbol: string) => Bar[];
 };
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -88,6 +91,19 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
               : { symbol, code: 'BAD_REQUEST', message: 'not a valid symbol' },
           );
         sendJson(res, 200, { ok: true, snapshot: deps.snapshot(symbols), rejected });
+        return;
+      }
+      case '/api/history': {
+        const symbol = url.searchParams.get('symbol')?.trim().toUpperCase();
+        if (!symbol || !SYMBOL_PATTERN.test(symbol)) {
+          sendJson(res, 400, errorAck('BAD_REQUEST', 'symbol: expected ?symbol=AAPL'));
+          return;
+        }
+        if (!deps.knows(symbol)) {
+          sendJson(res, 404, errorAck('UNKNOWN_SYMBOL', `unknown symbol ${symbol}`));
+          return;
+        }
+        sendJson(res, 200, { ok: true, symbol, bars: deps.history?.(symbol) ?? [] });
         return;
       }
       default:

@@ -1,8 +1,10 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { FeedConfig, MarketCalendarConfig } from '../config/schema.js';
 import { marketSession } from '../market/session.js';
+import type { Bar } from '../pipeline/intradayHistory.js';
 import type { SymbolInfo } from '../protocol.js';
 import { simulatedFeed } from './simulated.js';
+import { simulatedHistory } from './simulatedHistory.js';
 import { listings } from './universe.js';
 
 /** A configured upstream: its values are unvalidated until the pipeline's normalizeQuote. */
@@ -12,6 +14,8 @@ export type FeedSource = {
   /** Symbols the feed declares up front (so clients can subscribe before the first tick). */
   symbols: SymbolInfo[];
   replay?: boolean;
+  /** 1-minute bars from before the feed started (a backfill), so charts do not start empty. */
+  history?: (symbol: string) => Bar[];
 };
 
 export type FeedContext = {
@@ -39,6 +43,7 @@ export function createFeed(config: FeedConfig, context: FeedContext): FeedSource
       return {
         id: config.id,
         symbols: universe.map(({ symbol, name, exchange, currency }) => ({ symbol, name, exchange, currency })),
+        history: simulatedHistory({ seed: config.seed, listings: universe, endTs: (context.scheduler ?? Date).now() }),
         quotes$: simulatedFeed(
           {
             seed: config.seed,
