@@ -44,7 +44,7 @@ function significant(status: Status): string {
 /** Status now, then each time it changes, checked every `everyMs`. */
 export function statusChanges(
   sources: StatusSources,
-  everyMs = 1000,
+  everyMs = 250,
   scheduler: SchedulerLike = asyncScheduler,
 ): Observable<Status> {
   return merge(of(0), interval(everyMs, scheduler)).pipe(
