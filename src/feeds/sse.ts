@@ -1,0 +1,232 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import {
+  asyncScheduler,
+  defer,
+  filter,
+  mergeMap,
+  Observable,
+  retry,
+  type SchedulerLike,
+  throwError,
+  timer,
+} from 'rxjs';
+import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
+
+/** One dispatched event, with the stream's last event ID as it stood then (WHATWG `lastEventId`). */
+export type SseMessage = { data: string; event?: string; lastEventId: string };
+
+/** Why a connection ended; `retryable` ones reconnect with backoff, the others stop the feed. */
+export type SseFailure =
+  | { kind: 'network'; message: string }
+  | { kind: 'ended' }
+  | { kind: 'overflow'; maxLineBytes: number }
+  | { kind: 'http'; status: number }
+  | { kind: 'no-content' }
+  | { kind: 'content-type'; contentType: string };
+
+export class SseError extends Error {
+  override name = 'SseError';
+  constructor(
+    readonly failure: SseFailure,
+    readonly url: string,
+  ) {
+    super(`SSE ${url}: ${describeFailure(failure)}`);
+  }
+
+  get retryable(): boolean {
+    const { failure } = this;
+    if (failure.kind === 'http') return failure.status >= 500;
+    return failure.kind === 'network' || failure.kind === 'ended' || failure.kind === 'overflow';
+  }
+}
+
+function describeFailure(failure: SseFailure): string {
+  switch (failure.kind) {
+    case 'network':
+      return `network error: ${failure.message}`;
+    case 'ended':
+      return 'the server ended the stream';
+    case 'overflow':
+      return `a line or event exceeded ${failure.maxLineBytes} bytes`;
+    case 'http':
+      return `HTTP ${failure.status}`;
+    case 'no-content':
+      return 'HTTP 204: the server asked us to stop';
+    case 'content-type':
+      return `expected text/event-stream, got "${failure.contentType}"`;
+  }
+}
+
+export type SseConnectionEvent =
+  | { type: 'open'; url: string; lastEventId: string }
+  | { type: 'reconnecting'; error: SseError; attempt: number; delayMs: number }
+  | { type: 'stopped'; error: SseError };
+
+/**
+ * The byte-level event stream of one connection: UTF-8 decoding (a split multi-byte character waits for its
+ * other bytes; the leading BOM goes), eventsource-parser for the line grammar, and the WHATWG rule that the
+ * last event ID persists from event to event until an `id:` changes it (an empty `id:` resets it).
+ */
+export class SseDecoder {
+  private readonly text = new TextDecoder('utf-8');
+  private readonly parser: EventSourceParser;
+  private overflowed = false;
+  lastEventId: string;
+
+  constructor(
+    private readonly handlers: { onMessage: (message: SseMessage) => void; onRetry?: (ms: number) => void },
+    options: { maxBufferSize?: number; lastEventId?: string } = {},
+  ) {
+    this.lastEventId = options.lastEventId ?? '';
+    this.parser = createParser({
+      maxBufferSize: options.maxBufferSize,
+      onEvent: (event) => {
+        // eventsource-parser reports only the id given in this event's block; the spec keeps the last one.
+        if (event.id !== undefined) this.lastEventId = event.id;
+        const message: SseMessage = { data: event.data, lastEventId: this.lastEventId };
+        if (event.event !== undefined) message.event = event.event;
+        this.handlers.onMessage(message);
+      },
+      onRetry: (ms) => this.handlers.onRetry?.(ms),
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') this.overflowed = true;
+      },
+    });
+  }
+
+  /** Feeds bytes; returns false once the buffer bound was exceeded (the connection must be dropped). */
+  push(bytes: Uint8Array): boolean {
+    if (this.overflowed) return false;
+    this.parser.feed(this.text.decode(bytes, { stream: true }));
+    return !this.overflowed;
+  }
+}
+
+export type SseFeedOptions = {
+  url: string;
+  format: UpstreamFormat;
+  headers?: Record<string, string>;
+  /** Bound on a partial line plus a partial event, so an endless line cannot grow memory. */
+  maxLineBytes?: number;
+  reconnect?: { initialMs: number; maxMs: number };
+  onConnection?: (event: SseConnectionEvent) => void;
+  scheduler?: SchedulerLike;
+  /** 0..1; jitter of the reconnect delay. */
+  random?: () => number;
+  fetch?: typeof fetch;
+};
+
+/**
+ * An SSE upstream as a feed: each event's data decoded by `format` into Quote-shaped values. Reconnects
+ * after network errors, 5xx and a closed stream with jittered exponential backoff (the server's `retry:` is
+ * the base), sending `Last-Event-ID`; errors with an SseError, without reconnecting, on 204, 4xx or a wrong
+ * content type. Events whose type is neither absent nor `message` are not quotes and are ignored.
+ */
+export function sseFeed(options: SseFeedOptions): Observable<unknown> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const random = options.random ?? Math.random;
+  const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+  return defer(() => {
+    const session: SseSession = { lastEventId: '' };
+    return sseConnection(options, session).pipe(
+      retry({
+        resetOnSuccess: true,
+        delay: (error: unknown, attempt: number) => {
+          if (!(error instanceof SseError) || !error.retryable) {
+            if (error instanceof SseError) options.onConnection?.({ type: 'stopped', error });
+            return throwError(() => error);
+          }
+          const delayMs = backoffDelay(session.retryMs ?? initialMs, maxMs, attempt, random());
+          options.onConnection?.({ type: 'reconnecting', error, attempt, delayMs });
+          return timer(delayMs, scheduler);
+        },
+      }),
+      filter((message) => message.event === undefined || message.event === 'message'),
+      mergeMap((message) => decodeUpstreamText(options.format, message.data)),
+    );
+  });
+}
+
+/** What outlives one connection: the last event ID and the server's `retry:`. */
+type SseSession = { lastEventId: string; retryMs?: number };
+
+/** base * 2^(attempt-1), capped at `maxMs` (but never below the server's base), then jittered to 50-100%. */
+export function backoffDelay(baseMs: number, maxMs: number, attempt: number, random01: number): number {
+  const exponential = Math.max(baseMs, Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1)));
+  return Math.round(exponential * (0.5 + 0.5 * random01));
+}
+
+/** One HTTP connection's messages; ends with an SseError (a clean end of stream included). */
+function sseConnection(options: SseFeedOptions, session: SseSession): Observable<SseMessage> {
+  const fetchImpl = options.fetch ?? fetch;
+  const maxLineBytes = options.maxLineBytes ?? 1_048_576;
+  return new Observable<SseMessage>((subscriber) => {
+    const abort = new AbortController();
+    const fail = (failure: SseFailure) => new SseError(failure, options.url);
+    const run = async () => {
+      const headers: Record<string, string> = {
+        accept: 'text/event-stream',
+        'cache-control': 'no-cache',
+        ...options.headers,
+      };
+      if (session.lastEventId) headers['last-event-id'] = session.lastEventId;
+      let response: Response;
+      try {
+        response = await fetchImpl(options.url, { headers, signal: abort.signal });
+      } catch (err) {
+        throw fail({ kind: 'network', message: errorMessage(err) });
+      }
+      const contentType = response.headers.get('content-type') ?? '';
+      const failure: SseFailure | undefined =
+        response.status === 204
+          ? { kind: 'no-content' }
+          : response.status !== 200
+            ? { kind: 'http', status: response.status }
+            : !/^text\/event-stream\s*(;|$)/i.test(contentType)
+              ? { kind: 'content-type', contentType }
+              : undefined;
+      if (failure || !response.body) {
+        await response.body?.cancel().catch(() => {});
+        throw fail(failure ?? { kind: 'ended' });
+      }
+      options.onConnection?.({ type: 'open', url: options.url, lastEventId: session.lastEventId });
+      const decoder = new SseDecoder(
+        {
+          onMessage: (message) => {
+            session.lastEventId = message.lastEventId;
+            subscriber.next(message);
+          },
+          onRetry: (ms) => {
+            session.retryMs = ms;
+          },
+        },
+        { maxBufferSize: maxLineBytes, lastEventId: session.lastEventId },
+      );
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          const chunk = await reader.read().catch((err: unknown) => {
+            throw fail({ kind: 'network', message: errorMessage(err) });
+          });
+          if (chunk.done) throw fail({ kind: 'ended' });
+          if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
+        }
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+    };
+    run().catch((err: unknown) => {
+      // After unsubscribe the abort makes fetch fail; nobody listens any more.
+      if (!abort.signal.aborted) subscriber.error(err);
+    });
+    return () => abort.abort();
+  });
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+}
