@@ -1,0 +1,86 @@
+import { validateQuote } from '../pipeline/normalizeQuote.js';
+import type { Quote, RawQuote, SymbolInfo } from '../protocol.js';
+
+/**
+ * The recorded feed file (docs/PROTOCOL.md): NDJSON, a header line, then one Quote-shaped object per line
+ * with `recvTs`. `.gz` files are a series of gzip members, one per flush, so a killed writer leaves a
+ * readable prefix.
+ */
+export const RECORDING_VERSION = 1;
+
+export type RecordingHeader = {
+  type: 'header';
+  version: number;
+  createdAt: string;
+  sources: string[];
+  /** Extension: the symbols the recorded feeds declared, so a replay can accept subscriptions at once. */
+  symbols?: SymbolInfo[];
+};
+
+/** One recorded quote: what the pipeline delivered, plus when the recorder received it. */
+export type RecordedQuote = Partial<Quote> & RawQuote & { recvTs: number };
+
+export type LineVerdict =
+  | { kind: 'header'; header: RecordingHeader }
+  | { kind: 'record'; record: RecordedQuote }
+  | { kind: 'bad'; reason: string };
+
+export function isGzipName(file: string): boolean {
+  return file.endsWith('.gz');
+}
+
+export function headerLine(header: Omit<RecordingHeader, 'type' | 'version'>): string {
+  const full: RecordingHeader = { type: 'header', version: RECORDING_VERSION, ...header };
+  return `${JSON.stringify(full)}\n`;
+}
+
+export function recordLine(quote: Quote | RawQuote, recvTs: number): string {
+  return `${JSON.stringify({ ...quote, recvTs })}\n`;
+}
+
+/** The time a replay paces by: when the recorder received the quote, else its event time. */
+export function replayTime(record: RecordedQuote): number {
+  return record.recvTs;
+}
+
+/** Classifies one line (without its newline). `first` says whether it is the file's first line. */
+export function parseLine(text: string, first: boolean): LineVerdict {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'bad', reason: `not JSON (${(err as Error).message})` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'bad', reason: 'not a JSON object' };
+  }
+  const input = value as Record<string, unknown>;
+  if (input.type === 'header') {
+    if (!first) return { kind: 'bad', reason: 'a header line after the first line' };
+    if (input.version !== RECORDING_VERSION) return { kind: 'bad', reason: `unsupported version ${input.version}` };
+    const sources = Array.isArray(input.sources) ? input.sources.filter((s) => typeof s === 'string') : [];
+    const header: RecordingHeader = {
+      type: 'header',
+      version: RECORDING_VERSION,
+      createdAt: typeof input.createdAt === 'string' ? input.createdAt : '',
+      sources,
+    };
+    if (Array.isArray(input.symbols)) header.symbols = input.symbols.filter(isSymbolInfo);
+    return { kind: 'header', header };
+  }
+  let refusal = '';
+  const quote = validateQuote(value, (invalid) => {
+    refusal ||= `${invalid.reason}${invalid.field ? ` (${invalid.field})` : ''}`;
+  });
+  if (!quote) return { kind: 'bad', reason: `not a quote: ${refusal}` };
+  const recvTs = input.recvTs ?? quote.ts;
+  if (typeof recvTs !== 'number' || !Number.isFinite(recvTs) || recvTs <= 0) {
+    return { kind: 'bad', reason: 'not a quote: bad recvTs' };
+  }
+  // Keep the recorded object whole (seq, change...): the pipeline's normalizeQuote re-validates on replay.
+  return { kind: 'record', record: { ...(input as RecordedQuote), symbol: quote.symbol, recvTs } };
+}
+
+function isSymbolInfo(value: unknown): value is SymbolInfo {
+  return typeof value === 'object' && value !== null && typeof (value as SymbolInfo).symbol === 'string';
+}

@@ -1,0 +1,126 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Quote, RawQuote, SymbolInfo } from '../protocol.js';
+import { headerLine, isGzipName, recordLine } from './format.js';
+
+export type RotateOptions = { maxBytes?: number; maxMinutes?: number };
+
+export type RecordingWriterOptions = {
+  out: string;
+  sources: string[];
+  symbols?: SymbolInfo[];
+  rotate?: RotateOptions;
+  /** Buffered lines go to the file at least this often (what a crash can lose). */
+  flushMs?: number;
+  /** ...or as soon as this many bytes are buffered. */
+  flushBytes?: number;
+  now?: () => number;
+};
+
+/** `session.ndjson.gz` -> `session.1.ndjson.gz` for the second file of a rotated recording. */
+export function rotatedName(out: string, index: number): string {
+  if (index === 0) return out;
+  const match = /(\.ndjson(\.gz)?|\.gz)$/.exec(out);
+  return match ? `${out.slice(0, match.index)}.${index}${match[0]}` : `${out}.${index}`;
+}
+
+/**
+ * Appends recorded quotes to NDJSON files, rotating by size or age. Writes are synchronous and whole:
+ * each flush is one write of complete lines (for .gz, one complete gzip member), so a process killed at any
+ * point leaves a file that reads back to its last flush, with at most a torn tail.
+ */
+export class RecordingWriter {
+  private fd: number | undefined;
+  private fileIndex = 0;
+  private fileBytes = 0;
+  private fileOpenedAt = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly gzip: boolean;
+  private readonly now: () => number;
+  readonly files: string[] = [];
+  records = 0;
+
+  constructor(private readonly options: RecordingWriterOptions) {
+    this.gzip = isGzipName(options.out);
+    this.now = options.now ?? Date.now;
+    const flushMs = options.flushMs ?? 200;
+    if (flushMs > 0) {
+      this.timer = setInterval(() => this.flush(), flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Bytes written to the current file so far (compressed size for .gz). */
+  get bytes(): number {
+    return this.fileBytes;
+  }
+
+  write(quote: Quote | RawQuote, recvTs: number = this.now()): void {
+    if (this.fd === undefined) this.open();
+    else if (this.shouldRotate()) this.rotate();
+    const line = recordLine(quote, recvTs);
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    this.records++;
+    if (this.pendingBytes >= (this.options.flushBytes ?? 256 * 1024)) this.flush();
+  }
+
+  flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    this.append(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.fd === undefined) return;
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private shouldRotate(): boolean {
+    const { maxBytes, maxMinutes } = this.options.rotate ?? {};
+    // Checked against what is on disk: a file passes maxBytes by at most one flush.
+    if (maxBytes !== undefined && this.fileBytes >= maxBytes) return true;
+    return maxMinutes !== undefined && this.now() - this.fileOpenedAt >= maxMinutes * 60_000;
+  }
+
+  private rotate(): void {
+    this.flush();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.fileIndex++;
+    this.open();
+  }
+
+  private open(): void {
+    const file = rotatedName(this.options.out, this.fileIndex);
+    mkdirSync(dirname(file), { recursive: true });
+    this.fd = openSync(file, 'w');
+    this.files.push(file);
+    this.fileBytes = 0;
+    this.fileOpenedAt = this.now();
+    this.append(
+      headerLine({
+        createdAt: new Date(this.now()).toISOString(),
+        sources: this.options.sources,
+        ...(this.options.symbols ? { symbols: this.options.symbols } : {}),
+      }),
+    );
+  }
+
+  private append(text: string): void {
+    if (this.fd === undefined) return;
+    const data = this.gzip ? gzipSync(text) : Buffer.from(text);
+    let offset = 0;
+    while (offset < data.length) offset += writeSync(this.fd, data, offset);
+    this.fileBytes += data.length;
+  }
+}
