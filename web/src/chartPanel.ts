@@ -1,0 +1,123 @@
+import {
+  type CandlestickData,
+  CandlestickSeries,
+  ColorType,
+  createChart,
+  type IChartApi,
+  type ISeriesApi,
+  type Time,
+  type UTCTimestamp,
+} from 'lightweight-charts';
+import { DateTime } from 'luxon';
+import type { Bar } from '../../src/pipeline/intradayHistory.js';
+import type { ErrorAck, Quote } from '../../src/protocol.js';
+
+type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
+
+const BAR_MS = 60_000;
+const toTime = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
+
+/**
+ * One symbol's 1-minute candles: history from GET /api/history first, then the live quotes extend the
+ * last candle or open the next one.
+ */
+export class ChartPanel {
+  private readonly chart: IChartApi;
+  private readonly series: ISeriesApi<'Candlestick'>;
+  private symbol: string | undefined;
+  private zone = 'America/New_York';
+  private last: CandlestickData<UTCTimestamp> | undefined;
+  private loading: AbortController | undefined;
+  private loaded = false;
+
+  constructor(
+    container: HTMLElement,
+    private readonly title: HTMLElement,
+    private readonly onError: (message: string) => void,
+  ) {
+    const inZone = (time: Time) => DateTime.fromSeconds(Number(time), { zone: this.zone });
+    this.chart = createChart(container, {
+      autoSize: true,
+      layout: { background: { type: ColorType.Solid, color: '#0f141b' }, textColor: '#c9d4e0', attributionLogo: false },
+      grid: { vertLines: { color: '#1b2430' }, horzLines: { color: '#1b2430' } },
+      rightPriceScale: { borderColor: '#2a3645' },
+      timeScale: {
+        borderColor: '#2a3645',
+        timeVisible: true,
+        secondsVisible: false,
+        tickMarkFormatter: (time: Time) => inZone(time).toFormat('HH:mm'),
+      },
+      localization: { timeFormatter: (time: Time) => inZone(time).toFormat('ccc dd LLL HH:mm ZZZZ') },
+    });
+    this.series = this.chart.addSeries(CandlestickSeries, {
+      upColor: '#3fb950',
+      downColor: '#f85149',
+      wickUpColor: '#3fb950',
+      wickDownColor: '#f85149',
+      borderVisible: false,
+    });
+  }
+
+  get current(): string | undefined {
+    return this.symbol;
+  }
+
+  /** Shows `symbol`: its history, then live updates. Calling it again for the same symbol reloads history. */
+  async show(symbol: string, zone: string, name?: string): Promise<void> {
+    this.loading?.abort();
+    const loading = new AbortController();
+    this.loading = loading;
+    this.symbol = symbol;
+    this.zone = zone;
+    this.loaded = false;
+    this.last = undefined;
+    this.title.textContent = name ? `${symbol} · ${name} · 1 min` : `${symbol} · 1 min`;
+    container(this.chart).dataset.symbol = symbol;
+    try {
+      const res = await fetch(`/api/history?symbol=${encodeURIComponent(symbol)}`, { signal: loading.signal });
+      const body = (await res.json()) as HistoryResponse;
+      if (!body.ok) throw new Error(`${body.error.code}: ${body.error.message}`);
+      if (loading.signal.aborted) return;
+      const data = body.bars.map((bar) => ({
+        time: toTime(bar.time),
+        open: bar.open,
+        high: bar.high,
+        low: bar.low,
+        close: bar.close,
+      }));
+      this.series.setData(data);
+      this.last = data[data.length - 1];
+      this.loaded = true;
+      container(this.chart).dataset.bars = String(data.length);
+      this.chart.timeScale().scrollToRealTime();
+    } catch (err) {
+      if (loading.signal.aborted) return;
+      this.onError(`history for ${symbol}: ${err instanceof Error ? err.message : String(err)}`);
+      this.series.setData([]);
+      this.loaded = true;
+    }
+  }
+
+  /** Folds the newest quote of the shown symbol into the last candle (or a new one). */
+  update(quote: Quote | undefined): void {
+    if (!quote || quote.symbol !== this.symbol || !this.loaded) return;
+    const time = toTime(Math.floor(quote.ts / BAR_MS) * BAR_MS);
+    const last = this.last;
+    if (last && time < last.time) return; // a late quote for a closed candle
+    const bar =
+      last && last.time === time
+        ? { ...last, high: Math.max(last.high, quote.price), low: Math.min(last.low, quote.price), close: quote.price }
+        : { time, open: quote.price, high: quote.price, low: quote.price, close: quote.price };
+    this.series.update(bar);
+    this.last = bar;
+  }
+
+  dispose(): void {
+    this.loading?.abort();
+    this.chart.remove();
+  }
+}
+
+function container(chart: IChartApi): HTMLElement {
+  return chart.chartElement().parentElement as HTMLElement;
+}

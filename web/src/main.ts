@@ -1,0 +1,208 @@
+import {
+  catchError,
+  combineLatest,
+  distinctUntilChanged,
+  EMPTY,
+  fromEvent,
+  interval,
+  map,
+  Subscription,
+  startWith,
+  switchMap,
+} from 'rxjs';
+import { connect, type TickstreamClient } from '../../src/client/index.js';
+import type { Quote, SymbolInfo } from '../../src/protocol.js';
+import { ChartPanel } from './chartPanel.js';
+import { exchangeZone } from './format.js';
+import { LatencyWindow } from './latencyWindow.js';
+import { latestPerFrame } from './latestPerFrame.js';
+import { QuoteGrid } from './quoteGrid.js';
+import { ReplayControls } from './replayControls.js';
+import { StatusPanel } from './statusPanel.js';
+import {
+  initialRate,
+  initialSymbols,
+  MAX_SYMBOLS,
+  parseRate,
+  parseSymbols,
+  persistRate,
+  Watchlist,
+} from './watchlist.js';
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** Wires the page: one SDK connection, the watchlist, the grid, the chart, status and replay controls. */
+function start(client: TickstreamClient): Subscription {
+  const subscriptions = new Subscription();
+  const url = new URL(location.href);
+  const watchlist = new Watchlist(initialSymbols(url, localStorage));
+  const directory = new Map<string, SymbolInfo>();
+  const latency = new LatencyWindow(5000);
+  const errors = byId<HTMLElement>('errors');
+  let errorTimer = 0;
+  const showError = (message: string) => {
+    errors.textContent = message;
+    clearTimeout(errorTimer);
+    errorTimer = window.setTimeout(() => (errors.textContent = ''), 8000);
+  };
+  subscriptions.add(() => clearTimeout(errorTimer));
+
+  const zoneOf = (symbol: string) => exchangeZone(directory.get(symbol)?.exchange);
+  const chart = new ChartPanel(byId('chart'), byId('chart-title'), showError);
+  const selectChart = (symbol: string) => {
+    void chart.show(symbol, zoneOf(symbol), directory.get(symbol)?.name);
+  };
+  const grid = new QuoteGrid(byId<HTMLTableElement>('grid'), {
+    onRemove: (symbol) => watchlist.remove(symbol),
+    onSelect: selectChart,
+    info: (symbol) => directory.get(symbol),
+  });
+  const status = new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') });
+  const replay = new ReplayControls(
+    {
+      panel: byId('replay'),
+      toggle: byId('replay-toggle'),
+      speed: byId('replay-speed'),
+      seek: byId('replay-seek'),
+      position: byId('replay-position'),
+      state: byId('replay-state'),
+    },
+    client,
+    showError,
+  );
+  subscriptions.add(() => {
+    grid.dispose();
+    replay.dispose();
+    chart.dispose();
+  });
+
+  // Symbol suggestions and names.
+  const options = byId<HTMLDataListElement>('symbol-options');
+  client.symbols().then(
+    (symbols) => {
+      for (const info of symbols) directory.set(info.symbol, info);
+      options.replaceChildren(...symbols.map((s) => new Option(s.name ?? s.symbol, s.symbol)));
+    },
+    (err: unknown) => showError(`symbol list: ${err instanceof Error ? err.message : String(err)}`),
+  );
+
+  // Adding: Enter or the Add button; names validated here, unknown ones also rejected by the server.
+  const input = byId<HTMLInputElement>('add-symbol');
+  const addForm = byId<HTMLFormElement>('add-form');
+  subscriptions.add(
+    fromEvent(addForm, 'submit').subscribe((event) => {
+      event.preventDefault();
+      const symbols = parseSymbols(input.value);
+      if (symbols.length === 0) {
+        showError(input.value.trim() ? `"${input.value.trim()}" is not a valid symbol` : 'type a symbol to add');
+        return;
+      }
+      for (const symbol of symbols) {
+        if (directory.size > 0 && !directory.has(symbol)) showError(`unknown symbol ${symbol}`);
+        else if (watchlist.symbols.length >= MAX_SYMBOLS) showError(`at most ${MAX_SYMBOLS} symbols`);
+        else watchlist.add(symbol);
+      }
+      input.value = '';
+    }),
+  );
+  subscriptions.add(
+    client.rejected$.subscribe((rejection) => {
+      showError(`${rejection.symbol}: ${rejection.message} (${rejection.code})`);
+      watchlist.remove(rejection.symbol);
+    }),
+  );
+
+  const rateSelect = byId<HTMLSelectElement>('rate');
+  rateSelect.value = String(initialRate(url, localStorage));
+  const rate$ = fromEvent(rateSelect, 'change').pipe(
+    map(() => parseRate(rateSelect.value) ?? 4),
+    startWith(Number(rateSelect.value)),
+    distinctUntilChanged(),
+  );
+  const visible$ = fromEvent(document, 'visibilitychange').pipe(
+    map(() => document.visibilityState === 'visible'),
+    startWith(document.visibilityState === 'visible'),
+    distinctUntilChanged(),
+  );
+
+  subscriptions.add(
+    watchlist.symbols$.subscribe((symbols) => {
+      grid.setSymbols(symbols);
+      const first = symbols[0];
+      if (chart.current === undefined || !symbols.includes(chart.current)) {
+        if (first) selectChart(first);
+      }
+    }),
+  );
+
+  // The live stream: re-subscribed when the watchlist or the rate changes; a hidden tab unsubscribes and, shown
+  // again, resubscribes: the subscribe ack's snapshot brings every row up to date at once.
+  let replaying = false;
+  const quotes$ = combineLatest([watchlist.symbols$, rate$, visible$]).pipe(
+    switchMap(([symbols, hz, visible]) => {
+      if (!visible || symbols.length === 0) return EMPTY;
+      return client.watch(symbols, { maxHz: hz }).pipe(
+        catchError((err: unknown) => {
+          showError(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
+          return EMPTY;
+        }),
+      );
+    }),
+    latestPerFrame((quote: Quote) => quote.symbol),
+  );
+  subscriptions.add(
+    quotes$.subscribe((batch) => {
+      grid.update(batch.values());
+      if (chart.current) chart.update(batch.get(chart.current));
+      // Tick-to-screen: this frame's paint time against each quote's event time (meaningless for replays).
+      const now = Date.now();
+      if (!replaying) for (const quote of batch.values()) latency.record(now - quote.ts, now);
+    }),
+  );
+  subscriptions.add(
+    rate$.subscribe((hz) => {
+      persistRate(hz);
+      latency.clear();
+    }),
+  );
+  subscriptions.add(
+    visible$.subscribe((visible) => {
+      if (visible && chart.current) selectChart(chart.current);
+    }),
+  );
+
+  const latencyText = byId<HTMLElement>('latency');
+  subscriptions.add(
+    interval(1000).subscribe(() => {
+      const stats = latency.stats(Date.now());
+      latencyText.textContent = replaying
+        ? 'latency – (replay)'
+        : stats
+          ? `latency p50 ${Math.round(stats.p50)} ms · p99 ${Math.round(stats.p99)} ms`
+          : 'latency –';
+      status.renderSession();
+    }),
+  );
+
+  let lastPosition = Number.NEGATIVE_INFINITY;
+  subscriptions.add(
+    client.status$.subscribe((s) => {
+      status.render(s);
+      replay.render(s.replay);
+      replaying = s.replay !== undefined;
+      // A seek backwards: the chart's candles are now in the future; reload them.
+      if (s.replay && s.replay.position < lastPosition && chart.current) selectChart(chart.current);
+      lastPosition = s.replay?.position ?? Number.NEGATIVE_INFINITY;
+    }),
+  );
+  subscriptions.add(client.connection$.subscribe((state) => status.connection(state)));
+  return subscriptions;
+}
+
+const client = connect(location.origin);
+const running = start(client);
+window.addEventListener('pagehide', (event) => {
+  if (event.persisted) return; // kept in the back-forward cache: the page may come back as it was
+  running.unsubscribe();
+  client.close();
+});

@@ -1,0 +1,240 @@
+import type { Quote, SymbolInfo } from '../../src/protocol.js';
+import { arrow, ClockFormatter, exchangeZone, formatPrice, formatSigned, formatVolume } from './format.js';
+
+export type SortKey = 'symbol' | 'price' | 'change' | 'changePct' | 'bid' | 'ask' | 'volume' | 'ts';
+export type SortDirection = 'ascending' | 'descending';
+
+type Cells = {
+  price: HTMLElement;
+  tick: HTMLElement;
+  change: HTMLElement;
+  changePct: HTMLElement;
+  bid: HTMLElement;
+  ask: HTMLElement;
+  volume: HTMLElement;
+  exchangeTime: HTMLElement;
+  localTime: HTMLElement;
+};
+
+/** One row, created once per symbol and reused: each tick writes only the cells whose text changed. */
+class QuoteRow {
+  readonly element: HTMLTableRowElement;
+  readonly select: HTMLButtonElement;
+  quote: Quote | undefined;
+  private readonly cells: Cells;
+  private readonly written = new Map<HTMLElement, string>();
+  private flip = false;
+
+  constructor(
+    readonly symbol: string,
+    info: SymbolInfo | undefined,
+    onRemove: (symbol: string) => void,
+  ) {
+    const row = document.createElement('tr');
+    row.dataset.symbol = symbol;
+    const head = document.createElement('th');
+    head.scope = 'row';
+    head.className = 'col-symbol';
+    this.select = document.createElement('button');
+    this.select.type = 'button';
+    this.select.className = 'symbol';
+    this.select.textContent = symbol;
+    this.select.title = info?.name ? `${info.name}: show chart` : 'Show chart';
+    head.append(this.select);
+    const cell = (className: string, field: string) => {
+      const td = document.createElement('td');
+      td.className = className;
+      td.dataset.field = field;
+      td.textContent = '–';
+      row.append(td);
+      return td;
+    };
+    row.append(head);
+    const price = cell('col-num price', 'price');
+    price.textContent = '';
+    const tick = document.createElement('span');
+    tick.className = 'tick';
+    tick.setAttribute('aria-hidden', 'true');
+    const priceText = document.createElement('span');
+    priceText.textContent = '–';
+    price.append(tick, priceText);
+    const change = cell('col-num', 'change');
+    const changePct = cell('col-num', 'changePct');
+    const bid = cell('col-num col-bid', 'bid');
+    const ask = cell('col-num col-ask', 'ask');
+    const volume = cell('col-num col-volume', 'volume');
+    const time = cell('col-time', 'time');
+    time.textContent = '';
+    const exchangeTime = document.createElement('span');
+    const localTime = document.createElement('span');
+    localTime.className = 'local-time';
+    time.append(exchangeTime, localTime);
+    const actions = document.createElement('td');
+    actions.className = 'col-actions';
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'remove';
+    remove.textContent = '✕';
+    remove.setAttribute('aria-label', `Remove ${symbol}`);
+    remove.addEventListener('click', () => onRemove(symbol));
+    actions.append(remove);
+    row.append(actions);
+    this.element = row;
+    this.cells = { price: priceText, tick, change, changePct, bid, ask, volume, exchangeTime, localTime };
+  }
+
+  update(quote: Quote, zone: string, exchangeClock: ClockFormatter, localClock: ClockFormatter, localZone: string) {
+    const previous = this.quote;
+    this.quote = quote;
+    const c = this.cells;
+    this.write(c.price, formatPrice(quote.price));
+    if (previous && quote.price !== previous.price) {
+      const up = quote.price > previous.price;
+      // Two identical animations under different names: swapping restarts the flash without a reflow.
+      this.flip = !this.flip;
+      this.element.dataset.flash = `${up ? 'up' : 'down'}-${this.flip ? 'a' : 'b'}`;
+      this.write(c.tick, arrow(up ? 1 : -1));
+    }
+    const direction = Math.sign(quote.change ?? 0);
+    this.write(c.change, quote.change === undefined ? '–' : `${arrow(direction)} ${formatSigned(quote.change)}`.trim());
+    this.write(c.changePct, formatSigned(quote.changePct, '%'));
+    const trend = direction > 0 ? 'up' : direction < 0 ? 'down' : 'flat';
+    if (this.element.dataset.trend !== trend) this.element.dataset.trend = trend;
+    this.write(c.bid, formatPrice(quote.bid));
+    this.write(c.ask, formatPrice(quote.ask));
+    this.write(c.volume, formatVolume(quote.volume));
+    this.write(c.exchangeTime, exchangeClock.format(quote.ts, zone));
+    this.write(c.localTime, localClock.format(quote.ts, localZone));
+  }
+
+  private write(element: HTMLElement, text: string): void {
+    if (this.written.get(element) === text) return;
+    this.written.set(element, text);
+    element.textContent = text;
+  }
+}
+
+export type QuoteGridOptions = {
+  onRemove: (symbol: string) => void;
+  onSelect: (symbol: string) => void;
+  info: (symbol: string) => SymbolInfo | undefined;
+  /** How often a sort on a moving column re-orders rows: every frame would make them jump about. */
+  resortEveryMs?: number;
+};
+
+/** The watchlist table: rows per symbol, sorting by column (header buttons with aria-sort), Delete to remove. */
+export class QuoteGrid {
+  private readonly rows = new Map<string, QuoteRow>();
+  private readonly body: HTMLTableSectionElement;
+  private readonly exchangeClock = new ClockFormatter(true);
+  private readonly localClock = new ClockFormatter(false);
+  private readonly localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  private order: string[] = [];
+  private sort: { key: SortKey; direction: SortDirection } | undefined;
+  private lastSort = 0;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly table: HTMLTableElement,
+    private readonly options: QuoteGridOptions,
+  ) {
+    this.body = table.tBodies[0] ?? table.createTBody();
+    const signal = this.abort.signal;
+    for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th[data-key]')) {
+      th.querySelector('button')?.addEventListener('click', () => this.toggleSort(th.dataset.key as SortKey), {
+        signal,
+      });
+    }
+    this.body.addEventListener('click', (event) => this.onClick(event), { signal });
+    this.body.addEventListener('keydown', (event) => this.onKey(event), { signal });
+  }
+
+  /** Makes the rows match the watchlist: new symbols get a row, removed ones lose theirs. */
+  setSymbols(symbols: readonly string[]): void {
+    const wanted = new Set(symbols);
+    for (const [symbol, row] of this.rows) {
+      if (!wanted.has(symbol)) {
+        row.element.remove();
+        this.rows.delete(symbol);
+      }
+    }
+    for (const symbol of symbols) {
+      if (!this.rows.has(symbol))
+        this.rows.set(symbol, new QuoteRow(symbol, this.options.info(symbol), this.options.onRemove));
+    }
+    this.order = [...symbols];
+    this.arrange(true);
+  }
+
+  update(quotes: Iterable<Quote>, now = Date.now()): void {
+    for (const quote of quotes) {
+      const row = this.rows.get(quote.symbol);
+      if (!row) continue;
+      const zone = exchangeZone(this.options.info(quote.symbol)?.exchange);
+      row.update(quote, zone, this.exchangeClock, this.localClock, this.localZone);
+    }
+    if (this.sort && this.sort.key !== 'symbol' && now - this.lastSort >= (this.options.resortEveryMs ?? 1000)) {
+      this.arrange(false, now);
+    }
+  }
+
+  toggleSort(key: SortKey): void {
+    const direction: SortDirection =
+      this.sort?.key === key && this.sort.direction === 'ascending' ? 'descending' : 'ascending';
+    this.sort = { key, direction };
+    for (const th of this.table.querySelectorAll<HTMLTableCellElement>('thead th[data-key]')) {
+      th.setAttribute('aria-sort', th.dataset.key === key ? direction : 'none');
+    }
+    this.arrange(true);
+  }
+
+  dispose(): void {
+    this.abort.abort();
+  }
+
+  /** Puts the rows in watchlist or sort order, moving DOM nodes only when the order changed. */
+  private arrange(force: boolean, now = Date.now()): void {
+    this.lastSort = now;
+    const rows = this.order.map((s) => this.rows.get(s)).filter((r): r is QuoteRow => r !== undefined);
+    if (this.sort) {
+      const { key, direction } = this.sort;
+      const sign = direction === 'ascending' ? 1 : -1;
+      rows.sort((a, b) => compareRows(a, b, key, sign));
+    }
+    const current = this.body.children;
+    const same = !force && rows.length === current.length && rows.every((row, i) => current[i] === row.element);
+    if (same) return;
+    const focused = document.activeElement;
+    this.body.replaceChildren(...rows.map((row) => row.element));
+    if (focused instanceof HTMLElement && this.body.contains(focused)) focused.focus({ preventScroll: true });
+  }
+
+  private onClick(event: Event): void {
+    const target = event.target as HTMLElement;
+    if (!target.closest('button.symbol')) return;
+    const symbol = target.closest('tr')?.dataset.symbol;
+    if (symbol) this.options.onSelect(symbol);
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    if (event.key !== 'Delete' && event.key !== 'Backspace') return;
+    const row = (event.target as HTMLElement).closest('tr');
+    const symbol = row?.dataset.symbol;
+    if (!row || !symbol) return;
+    event.preventDefault();
+    // Keep the keyboard user's place: focus moves to the next row (or the previous one at the end).
+    const next = (row.nextElementSibling ?? row.previousElementSibling) as HTMLTableRowElement | null;
+    this.options.onRemove(symbol);
+    next?.querySelector<HTMLButtonElement>('button.symbol')?.focus();
+  }
+}
+
+function compareRows(a: QuoteRow, b: QuoteRow, key: SortKey, sign: number): number {
+  const bySymbol = a.symbol.localeCompare(b.symbol);
+  if (key === 'symbol') return sign * bySymbol;
+  const x = a.quote?.[key];
+  const y = b.quote?.[key];
+  // Rows without a value yet go last, whichever the direction.
+  if (x === undefined || y === undefined) return x === y ? bySymbol : x === undefined ? 1 : -1;
+  return x === y ? bySymbol : sign * (x < y ? -1 : 1);
+}
