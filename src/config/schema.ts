@@ -30,6 +30,8 @@ const sseFeed = z.strictObject({
       maxMs: z.number().int().positive().default(30_000),
     })
     .default({ initialMs: 500, maxMs: 30_000 }),
+  /** Symbols the upstream serves, declared so clients can subscribe before its first tick. */
+  symbols: z.array(z.string()).optional(),
 });
 
 const wsFeed = z.strictObject({
@@ -47,6 +49,11 @@ const pollFeed = z.strictObject({
   id: z.string().min(1),
   url: z.url(),
   intervalMs: z.number().int().min(50).default(1000),
+  format: z.enum(['tickstream', 'iex']).default('tickstream'),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** A poll still unanswered after this long is aborted; the next interval tries again. */
+  timeoutMs: z.number().int().positive().default(10_000),
+  symbols: z.array(z.string()).optional(),
 });
 
 const replayFeed = z.strictObject({
@@ -129,4 +136,6 @@ export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type FeedConfig = z.infer<typeof feedSchema>;
 export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
+export type SseFeedConfig = z.infer<typeof sseFeed>;
+export type PollFeedConfig = z.infer<typeof pollFeed>;
 export type MarketCalendarConfig = Config['market'];

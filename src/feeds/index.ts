@@ -1,9 +1,12 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { FeedConfig, MarketCalendarConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
 import { marketSession } from '../market/session.js';
 import type { Bar } from '../pipeline/intradayHistory.js';
 import type { SymbolInfo } from '../protocol.js';
+import { pollFeedFromConfig } from './poll.js';
 import { simulatedFeed } from './simulated.js';
+import { sseFeedFromConfig } from './sse.js';
 import { simulatedHistory } from './simulatedHistory.js';
 import { listings } from './universe.js';
 
@@ -14,6 +17,8 @@ export type FeedSource = {
   /** Symbols the feed declares up front (so clients can subscribe before the first tick). */
   symbols: SymbolInfo[];
   replay?: boolean;
+  /** How the feed numbers `upstreamSeq` for gap detection: per symbol (the default) or once for the feed. */
+  gapScope?: 'symbol' | 'feed';
   /** 1-minute bars from before the feed started (a backfill), so charts do not start empty. */
   history?: (symbol: string) => Bar[];
 };
@@ -23,6 +28,8 @@ export type FeedContext = {
   market: MarketCalendarConfig;
   /** The symbols clients watch now; vendor feeds that can choose subscribe upstream only to these. */
   demand$?: Observable<ReadonlySet<string>>;
+  /** For feeds that log their connection's ups and downs. */
+  logger?: Logger;
 };
 
 export function createFeed(config: FeedConfig, context: FeedContext): FeedSource {
@@ -57,6 +64,10 @@ export function createFeed(config: FeedConfig, context: FeedContext): FeedSource
         ),
       };
     }
+    case 'sse':
+      return sseFeedFromConfig(config, context);
+    case 'poll':
+      return pollFeedFromConfig(config, context);
     default:
       throw new Error(`feed type "${config.type}" is not available in this build`);
   }

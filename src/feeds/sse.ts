@@ -10,6 +10,8 @@ import {
   throwError,
   timer,
 } from 'rxjs';
+import type { SseFeedConfig } from '../config/schema.js';
+import type { FeedContext, FeedSource } from './index.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 
 /** One dispatched event, with the stream's last event ID as it stood then (WHATWG `lastEventId`). */
@@ -229,4 +231,30 @@ function errorMessage(err: unknown): string {
     return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
   }
   return String(err);
+}
+
+/** The `sse` feed of a config file. Connection changes are logged; a stop also marks the feed down. */
+export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): FeedSource {
+  const log = context.logger?.child({ feed: config.id });
+  return {
+    id: config.id,
+    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: symbol.toUpperCase() })),
+    quotes$: sseFeed({
+      url: config.url,
+      format: config.format,
+      headers: config.headers,
+      maxLineBytes: config.maxLineBytes,
+      reconnect: config.reconnect,
+      scheduler: context.scheduler,
+      onConnection: (event) => {
+        if (event.type === 'open') log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');
+        else if (event.type === 'reconnecting')
+          log?.warn(
+            { reason: event.error.message, attempt: event.attempt, delayMs: event.delayMs },
+            'SSE reconnecting',
+          );
+        else log?.error({ reason: event.error.message }, 'SSE stopped: not reconnecting');
+      },
+    }),
+  };
 }

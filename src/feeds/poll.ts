@@ -1,0 +1,143 @@
+import { asyncScheduler, defer, exhaustMap, filter, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
+import type { PollFeedConfig } from '../config/schema.js';
+import type { FeedContext, FeedSource } from './index.js';
+import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
+
+export type PollFeedOptions = {
+  url: string;
+  intervalMs: number;
+  format: UpstreamFormat;
+  /** A request still running after this long is aborted; the next interval tries again. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+  /** Hears failed polls the feed survives (network errors, timeouts, 5xx). */
+  onPollError?: (error: PollError) => void;
+  scheduler?: SchedulerLike;
+  fetch?: typeof fetch;
+};
+
+export type PollFailure =
+  | { kind: 'network'; message: string }
+  | { kind: 'timeout'; timeoutMs: number }
+  | { kind: 'http'; status: number };
+
+export class PollError extends Error {
+  override name = 'PollError';
+  constructor(
+    readonly failure: PollFailure,
+    readonly url: string,
+  ) {
+    super(
+      `poll ${url}: ${
+        failure.kind === 'http'
+          ? `HTTP ${failure.status}`
+          : failure.kind === 'timeout'
+            ? `no answer within ${failure.timeoutMs} ms`
+            : `network error: ${failure.message}`
+      }`,
+    );
+  }
+
+  /** A 4xx will not fix itself: the feed stops (and shows `down`) instead of hammering. */
+  get fatal(): boolean {
+    return this.failure.kind === 'http' && this.failure.status >= 400 && this.failure.status < 500;
+  }
+}
+
+/**
+ * Polls a JSON quote endpoint (one quote or an array, in `format`) every `intervalMs`. A poll starts only
+ * when the previous one has finished (exhaustMap: a slow endpoint is never asked twice at once). A quote
+ * identical to the one the previous poll gave for its symbol is not new and is not emitted again.
+ */
+export function pollFeed(options: PollFeedOptions): Observable<unknown> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return defer(() => {
+    const previous = new Map<string, string>();
+    const isNew = (item: unknown): boolean => {
+      const symbol = (item as { symbol?: unknown } | null)?.symbol;
+      if (typeof symbol !== 'string') return true;
+      const text = JSON.stringify(item);
+      if (previous.get(symbol) === text) return false;
+      previous.set(symbol, text);
+      return true;
+    };
+    return timer(0, options.intervalMs, scheduler).pipe(
+      exhaustMap(() => pollOnce(options)),
+      mergeMap((items) => items),
+      filter(isNew),
+    );
+  });
+}
+
+/** One request: its decoded items, or none when it failed in a way the next poll may not. */
+function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Observable<unknown[]>((subscriber) => {
+    const abort = new AbortController();
+    let timedOut = false;
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutMs);
+    const fail = (failure: PollFailure) => new PollError(failure, options.url);
+    const run = async (): Promise<unknown[]> => {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetchImpl(options.url, {
+          headers: { accept: 'application/json', ...options.headers },
+          signal: abort.signal,
+        });
+        text = await response.text();
+      } catch (err) {
+        throw timedOut
+          ? fail({ kind: 'timeout', timeoutMs })
+          : fail({ kind: 'network', message: err instanceof Error ? err.message : String(err) });
+      }
+      if (!response.ok) throw fail({ kind: 'http', status: response.status });
+      try {
+        return decodeUpstreamJson(options.format, JSON.parse(text));
+      } catch {
+        // Not JSON: passed on as text so validation counts it as a bad input.
+        return [text];
+      }
+    };
+    run().then(
+      (items) => {
+        subscriber.next(items);
+        subscriber.complete();
+      },
+      (err: unknown) => {
+        if (err instanceof PollError && !err.fatal) {
+          options.onPollError?.(err);
+          subscriber.complete();
+        } else if (!abort.signal.aborted || timedOut) {
+          subscriber.error(err);
+        }
+      },
+    );
+    return () => {
+      clearTimeout(timeout);
+      abort.abort();
+    };
+  });
+}
+
+/** The `poll` feed of a config file; failed polls are logged and the next interval tries again. */
+export function pollFeedFromConfig(config: PollFeedConfig, context: FeedContext): FeedSource {
+  const log = context.logger?.child({ feed: config.id });
+  return {
+    id: config.id,
+    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: symbol.toUpperCase() })),
+    quotes$: pollFeed({
+      url: config.url,
+      intervalMs: config.intervalMs,
+      format: config.format,
+      headers: config.headers,
+      timeoutMs: config.timeoutMs,
+      scheduler: context.scheduler,
+      onPollError: (error) => log?.warn({ reason: error.message }, 'poll failed; retrying at the next interval'),
+    }),
+  };
+}

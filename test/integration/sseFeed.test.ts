@@ -1,0 +1,278 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lastValueFrom, type Subscription, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SseConnectionEvent, SseError, sseFeed } from '../../src/feeds/sse.js';
+import type { Tickstream } from '../../src/server.js';
+import { type SseDemoUpstream, startSseUpstream } from '../../src/upstream/sseUpstream.js';
+import { startTestService } from '../helpers/service.js';
+
+type Scripted = { url: string; requests: IncomingHttpHeaders[]; close(): Promise<void> };
+
+/** A real HTTP server whose n-th request (0-based) is answered by `respond(n, res)`. */
+async function scriptedServer(respond: (n: number, res: ServerResponse) => void): Promise<Scripted> {
+  const requests: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.headers);
+    respond(requests.length - 1, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+  return {
+    url,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const eventStream = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+function owned<T extends { close(): Promise<void> }>(thing: T): T {
+  cleanups.push(() => thing.close());
+  return thing;
+}
+function ownedSubscription(subscription: Subscription): Subscription {
+  cleanups.push(() => subscription.unsubscribe());
+  return subscription;
+}
+
+type Seen = { symbol: string; upstreamSeq: number };
+
+describe('sseFeed against the demo upstream', () => {
+  it('resumes with Last-Event-ID after the server drops it, again and again: nothing lost, nothing twice', async () => {
+    const upstream: SseDemoUpstream = owned(
+      await startSseUpstream({ port: 0, seed: 3, symbols: 8, ticksPerSecond: 400, intervalMs: 10 }),
+    );
+    const seen: Seen[] = [];
+    const opens: SseConnectionEvent[] = [];
+    ownedSubscription(
+      sseFeed({
+        url: upstream.eventsUrl,
+        format: 'tickstream',
+        reconnect: { initialMs: 10, maxMs: 100 },
+        onConnection: (event) => event.type === 'open' && opens.push(event),
+      }).subscribe((value) => {
+        const { symbol, upstreamSeq } = value as Seen;
+        seen.push({ symbol, upstreamSeq });
+      }),
+    );
+    const drops = 8;
+    for (let i = 0; i < drops; i++) {
+      await until(() => opens.length === i + 1 && seen.length > 0, 10_000, `connection ${i + 1}`);
+      // Let some events flow, then cut the connection mid-stream.
+      await sleep(60);
+      expect(upstream.dropConnections()).toBe(1);
+    }
+    await until(() => opens.length === drops + 1, 10_000, 'the last reconnection');
+    // The resumed connections asked for what they had missed.
+    expect(opens.slice(1).every((o) => o.type === 'open' && Number(o.lastEventId) > 0)).toBe(true);
+    const target = upstream.lastEventId();
+    await sleep(200);
+    expect(upstream.lastEventId()).toBeGreaterThan(target);
+
+    const bySymbol = new Map<string, number[]>();
+    for (const { symbol, upstreamSeq } of seen) bySymbol.set(symbol, [...(bySymbol.get(symbol) ?? []), upstreamSeq]);
+    expect(bySymbol.size).toBeGreaterThan(3);
+    for (const [symbol, seqs] of bySymbol) {
+      const first = seqs[0] ?? 0;
+      // Continuous: each symbol's sequence goes up by exactly one, across every reconnection.
+      expect({ symbol, seqs }).toEqual({ symbol, seqs: seqs.map((_, i) => first + i) });
+    }
+  });
+
+  it('decodes the IEX format from the demo upstream', async () => {
+    const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 5, intervalMs: 10 }));
+    const values = await lastValueFrom(sseFeed({ url: upstream.eventsUrl, format: 'iex' }).pipe(take(20), toArray()));
+    for (const value of values) {
+      expect(value).toMatchObject({ symbol: expect.any(String), price: expect.any(Number), ts: expect.any(Number) });
+    }
+  });
+});
+
+describe('sseFeed connection policy', () => {
+  it.each([
+    ['404', (res: ServerResponse) => res.writeHead(404).end('no such stream'), { kind: 'http', status: 404 }],
+    ['401', (res: ServerResponse) => res.writeHead(401).end(), { kind: 'http', status: 401 }],
+    ['204', (res: ServerResponse) => res.writeHead(204).end(), { kind: 'no-content' }],
+    [
+      'a wrong content type',
+      (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>'),
+      { kind: 'content-type', contentType: 'text/html' },
+    ],
+  ])('stops on %s without reconnecting', async (_name, respond, failure) => {
+    const server = owned(await scriptedServer((_n, res) => respond(res)));
+    const events: SseConnectionEvent[] = [];
+    const error = await lastValueFrom(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        reconnect: { initialMs: 10, maxMs: 20 },
+        onConnection: (e) => events.push(e),
+      }),
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(SseError);
+    expect((error as SseError).failure).toEqual(failure);
+    await sleep(150);
+    expect(server.requests).toHaveLength(1);
+    expect(events.map((e) => e.type)).toEqual(['stopped']);
+  });
+
+  it('reconnects after 5xx and a closed stream, honours retry:, and sends Last-Event-ID', async () => {
+    const server = owned(
+      await scriptedServer((n, res) => {
+        if (n < 2) return res.writeHead(503).end();
+        eventStream(res);
+        if (n === 2) return res.end('retry: 30\nid: a1\ndata: {"symbol":"AAPL","price":1,"ts":1}\n\n');
+        res.write('data: {"symbol":"AAPL","price":2,"ts":2}\n\n');
+      }),
+    );
+    const events: SseConnectionEvent[] = [];
+    const values = await lastValueFrom(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        reconnect: { initialMs: 10, maxMs: 40 },
+        random: () => 1,
+        onConnection: (e) => events.push(e),
+      }).pipe(take(2), toArray()),
+    );
+    expect(values.map((v) => (v as { price: number }).price)).toEqual([1, 2]);
+    expect(server.requests.map((h) => h['last-event-id'])).toEqual([undefined, undefined, undefined, 'a1']);
+    expect(server.requests[0]?.accept).toBe('text/event-stream');
+    const reconnects = events.filter((e) => e.type === 'reconnecting');
+    expect(reconnects.map((e) => e.error.failure.kind)).toEqual(['http', 'http', 'ended']);
+    // Exponential from the default base, then the server's retry: 30 with a fresh count after a success.
+    expect(reconnects.map((e) => e.delayMs)).toEqual([10, 20, 30]);
+  });
+
+  it('drops a connection whose line exceeds the bound, and reconnects', async () => {
+    const server = owned(
+      await scriptedServer((n, res) => {
+        eventStream(res);
+        if (n === 0) {
+          // An endless line: 64 KiB chunks, never a line break.
+          res.write('data: ');
+          const chunk = 'x'.repeat(65_536);
+          const timer = setInterval(() => res.write(chunk), 1);
+          res.on('close', () => clearInterval(timer));
+          return;
+        }
+        res.write('data: {"symbol":"MSFT","price":3,"ts":3}\n\n');
+      }),
+    );
+    const events: SseConnectionEvent[] = [];
+    const [value] = await lastValueFrom(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        maxLineBytes: 256 * 1024,
+        reconnect: { initialMs: 10, maxMs: 20 },
+        onConnection: (e) => events.push(e),
+      }).pipe(take(1), toArray()),
+    );
+    expect(value).toMatchObject({ symbol: 'MSFT', price: 3 });
+    const reconnect = events.find((e) => e.type === 'reconnecting');
+    expect(reconnect?.type === 'reconnecting' && reconnect.error.failure).toEqual({
+      kind: 'overflow',
+      maxLineBytes: 256 * 1024,
+    });
+  });
+});
+
+describe('SSE feeds in the service', () => {
+  let service: Tickstream | undefined;
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+  });
+
+  it('counts and skips malformed JSON, bad prices and keeps going; unknown fields are ignored', async () => {
+    const server = owned(
+      await scriptedServer((_n, res) => {
+        eventStream(res);
+        const now = Date.now();
+        res.write(
+          [
+            `data: {"symbol":"AAPL","price":101,"ts":${now}}`,
+            '',
+            'data: {"symbol":"AAPL","price":',
+            '',
+            `data: [{"symbol":"AAPL","price":-5,"ts":${now}},{"symbol":"MSFT","price":null,"ts":${now}}]`,
+            '',
+            `data: {"symbol":"MSFT","price":"NaN","ts":${now}}`,
+            '',
+            `data: {"symbol":"MSFT","price":402,"ts":${now},"exchangeCode":"Q","weird":{"a":1}}`,
+            '',
+            `data: {"symbol":"AAPL","price":102,"ts":${now + 1}}`,
+            '',
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
+    service = await startTestService({ feeds: [{ type: 'sse', id: 'vendor', url: server.url }] });
+    const running = service;
+    await until(() => running.cache.get('AAPL')?.price === 102, 10_000, 'the last good AAPL quote');
+    expect(running.cache.get('MSFT')?.price).toBe(402);
+    const bad = (await running.metrics.badInputs.get()).values;
+    const byReason = Object.fromEntries(bad.map((v) => [v.labels.reason, v.value]));
+    expect(byReason).toEqual({ not_object: 1, bad_price: 3 });
+    expect(running.health.state('vendor')).toBe('live');
+  });
+
+  it('shows a feed stopped by a 4xx as down, and one reconnecting as stale', async () => {
+    const gone = owned(await scriptedServer((_n, res) => res.writeHead(410).end()));
+    const flaky = owned(
+      await scriptedServer((n, res) => {
+        if (n > 0) return res.writeHead(502).end();
+        eventStream(res);
+        res.end(`data: {"symbol":"AAPL","price":1,"ts":${Date.now()}}\n\n`);
+      }),
+    );
+    service = await startTestService({
+      staleAfterMs: 300,
+      feeds: [
+        { type: 'sse', id: 'gone', url: gone.url },
+        { type: 'sse', id: 'flaky', url: flaky.url, reconnect: { initialMs: 20, maxMs: 50 } },
+      ],
+    });
+    const running = service;
+    await until(() => running.health.state('gone') === 'down', 5000, 'gone to be down');
+    await until(() => flaky.requests.length >= 3, 5000, 'flaky to reconnect');
+    await until(() => running.health.state('flaky') === 'stale', 5000, 'flaky to be stale');
+    const ready = await fetch(`${running.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { feeds: { id: string; state: string }[] };
+    expect(body.feeds.map((f) => [f.id, f.state])).toEqual([
+      ['gone', 'down'],
+      ['flaky', 'stale'],
+    ]);
+    expect(gone.requests).toHaveLength(1);
+  });
+
+  it('serves quotes from the IEX demo upstream end to end', async () => {
+    const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 5, intervalMs: 10 }));
+    service = await startTestService({ feeds: [{ type: 'sse', id: 'iex', format: 'iex', url: upstream.eventsUrl }] });
+    const running = service;
+    await until(() => running.cache.get('AAPL') !== undefined, 10_000, 'an AAPL quote');
+    expect(running.cache.get('AAPL')).toMatchObject({ symbol: 'AAPL', source: 'iex', prevClose: 229.87 });
+    const ready = await fetch(`${running.url}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+});
