@@ -1,0 +1,211 @@
+import { filter, firstValueFrom, type Observable, type Subscription, take, timeout, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
+import type { TickstreamSocket } from '../../src/delivery/gateway.js';
+import type { Tickstream } from '../../src/server.js';
+import { startTestService } from '../helpers/service.js';
+
+let services: Tickstream[] = [];
+let clients: TickstreamClient[] = [];
+let subscriptions: Subscription[] = [];
+
+afterEach(async () => {
+  for (const s of subscriptions) s.unsubscribe();
+  for (const c of clients) c.close();
+  await Promise.all(services.map((s) => s.close()));
+  services = [];
+  clients = [];
+  subscriptions = [];
+});
+
+async function service(overrides: Parameters<typeof startTestService>[0] = {}): Promise<Tickstream> {
+  const started = await startTestService(overrides);
+  services.push(started);
+  return started;
+}
+
+function client(url: string): TickstreamClient {
+  const c = connect(url, { transports: ['websocket'], reconnectionDelayMs: 100, reconnectionDelayMaxMs: 500 });
+  clients.push(c);
+  return c;
+}
+
+function first<T>(source$: Observable<T>, n: number, ms = 10_000): Promise<T[]> {
+  return firstValueFrom(source$.pipe(take(n), toArray(), timeout(ms)));
+}
+
+/** Every quote of `source$` into an array, until the test ends. */
+function record(source$: Observable<Quote>): Quote[] {
+  const seen: Quote[] = [];
+  subscriptions.push(source$.subscribe({ next: (q) => seen.push(q), error: () => {} }));
+  return seen;
+}
+
+async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const serverSockets = (svc: Tickstream): TickstreamSocket[] => [...svc.io.of('/').sockets.values()];
+
+/** Counts the subscribe and unsubscribe requests the real server receives, per event name. */
+function countRequests(svc: Tickstream): Map<string, number> {
+  const counts = new Map<string, number>();
+  svc.io.on('connection', (socket) => socket.onAny((event: string) => counts.set(event, (counts.get(event) ?? 0) + 1)));
+  return counts;
+}
+
+function increasingPerSymbol(quotes: Quote[]): boolean {
+  const last = new Map<string, number>();
+  for (const q of quotes) {
+    if ((last.get(q.symbol) ?? 0) >= q.seq) return false;
+    last.set(q.symbol, q.seq);
+  }
+  return true;
+}
+
+describe('client SDK against a real server', () => {
+  it('emits the snapshot of every symbol first, then updates with increasing seq', async () => {
+    const svc = await service();
+    await until(() => svc.cache.get('AAPL') !== undefined && svc.cache.get('MSFT') !== undefined);
+    const quotes = await first(client(svc.url).watch(['aapl', 'MSFT']), 12);
+    expect(new Set(quotes.slice(0, 2).map((q) => q.symbol))).toEqual(new Set(['AAPL', 'MSFT']));
+    expect(increasingPerSymbol(quotes)).toBe(true);
+    for (const q of quotes) {
+      expect(q.price).toBeGreaterThan(0);
+      expect(Number.isFinite(q.ts)).toBe(true);
+    }
+  });
+
+  it('shares one server subscription between watchers and unsubscribes when the last one goes', async () => {
+    const svc = await service();
+    const requests = countRequests(svc);
+    const ts = client(svc.url);
+    const a = record(ts.watch(['AAPL']));
+    const b = record(ts.watch(['AAPL']));
+    await until(() => a.length >= 3 && b.length >= 3);
+    // A late third watcher gets the current quote at once, from the shared subscription.
+    const late = await first(ts.watch(['AAPL']), 1, 2000);
+    expect(late[0]?.symbol).toBe('AAPL');
+
+    expect(requests.get('subscribe')).toBe(1);
+    const [socket] = serverSockets(svc);
+    expect([...(socket?.data.subscriptions.keys() ?? [])]).toEqual(['AAPL']);
+    expect(b.map((q) => q.seq)).toEqual(a.slice(a.length - b.length).map((q) => q.seq));
+
+    subscriptions[0]?.unsubscribe();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(socket?.data.subscriptions.size).toBe(1);
+    expect(requests.get('unsubscribe')).toBeUndefined();
+
+    subscriptions[1]?.unsubscribe();
+    await until(() => socket?.data.subscriptions.size === 0);
+    expect(requests.get('unsubscribe')).toBe(1);
+    const rooms = [...svc.io.of('/').adapter.rooms.keys()].filter((room) => room.startsWith('q:'));
+    expect(rooms).toEqual([]);
+  });
+
+  it('subscribes at the fastest watcher rate and conflates down for the slower one', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    const slow = record(ts.watch(['AAPL'], { maxHz: 1 }));
+    const fast = record(ts.watch(['AAPL'], { maxHz: 10 }));
+    await until(() => serverSockets(svc)[0]?.data.subscriptions.get('AAPL') === 10);
+    const start = Date.now();
+    const slowBefore = slow.length;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const seconds = (Date.now() - start) / 1000;
+    // Generous bounds for a loaded machine: the slow watcher gets at most about 1 per second.
+    expect(slow.length - slowBefore).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+    expect(slow.length - slowBefore).toBeGreaterThanOrEqual(1);
+    expect(fast.length).toBeGreaterThan(slow.length * 2);
+    expect(increasingPerSymbol(slow)).toBe(true);
+  });
+
+  it('resubscribes after the server restarts on the same port, with a fresh snapshot', async () => {
+    const first$ = await service();
+    const port = first$.port;
+    const ts = client(first$.url);
+    const states: string[] = [];
+    subscriptions.push(ts.connection$.subscribe((s) => states.push(s)));
+    const seen = record(ts.watch(['AAPL', 'MSFT']));
+    await until(() => seen.length >= 10);
+
+    await first$.close();
+    services = services.filter((s) => s !== first$);
+    await until(() => states.at(-1) !== 'connected');
+    const before = seen.length;
+    const lastTs = Math.max(...seen.map((q) => q.ts));
+
+    const second = await service({ server: { host: '127.0.0.1', port, dashboard: false } });
+    await until(() => states.at(-1) === 'connected', 15_000);
+    await until(() => seen.length >= before + 10, 15_000);
+
+    const after = seen.slice(before);
+    expect(new Set(after.map((q) => q.symbol))).toEqual(new Set(['AAPL', 'MSFT']));
+    // The new server counts seq from 1 again: after the restart each symbol's seq still only increases.
+    expect(increasingPerSymbol(after)).toBe(true);
+    for (const q of after) expect(q.ts).toBeGreaterThan(lastTs);
+    const [socket] = serverSockets(second);
+    expect(new Set(socket?.data.subscriptions.keys())).toEqual(new Set(['AAPL', 'MSFT']));
+    expect(states).toContain('disconnected');
+  });
+
+  it('errors a watch whose every symbol is unknown with UNKNOWN_SYMBOL', async () => {
+    const svc = await service();
+    const error = await firstValueFrom(client(svc.url).watch(['NOPE', 'ZZZZ'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TickstreamError);
+    expect((error as TickstreamError).code).toBe('UNKNOWN_SYMBOL');
+    expect((error as TickstreamError).message).toContain('NOPE');
+  });
+
+  it('reports rejected symbols on rejected$ and still watches the others', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    const rejected = firstValueFrom(ts.rejected$.pipe(timeout(5000)));
+    const quotes = await first(ts.watch(['AAPL', 'NOPE']), 3);
+    expect(quotes.every((q) => q.symbol === 'AAPL')).toBe(true);
+    expect(await rejected).toEqual({ symbol: 'NOPE', code: 'UNKNOWN_SYMBOL', message: 'unknown symbol NOPE' });
+  });
+
+  it('turns a request-level refusal into a TickstreamError with its code', async () => {
+    const svc = await service({ limits: { maxSymbolsPerRequest: 1 } });
+    const error = await firstValueFrom(client(svc.url).watch(['AAPL', 'MSFT'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TickstreamError);
+    expect((error as TickstreamError).code).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('refuses a bad maxHz and an empty symbol list without asking the server', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    for (const watch$ of [ts.watch([], {}), ts.watch(['AAPL'], { maxHz: -1 })]) {
+      const error = await firstValueFrom(watch$).catch((e: unknown) => e);
+      expect((error as TickstreamError).code).toBe('BAD_REQUEST');
+    }
+  });
+
+  it('lists symbols, replays the latest status and reports the replay refusal', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    const symbols = await ts.symbols();
+    expect(symbols.map((s) => s.symbol)).toContain('AAPL');
+    const status = await firstValueFrom(ts.status$.pipe(timeout(5000)));
+    expect(status.feeds.map((f) => f.id)).toEqual(['sim']);
+    const again = await firstValueFrom(ts.status$.pipe(filter(Boolean), timeout(1000)));
+    expect(again).toEqual(status);
+    const error = await ts.replay({ action: 'pause' }).catch((e: unknown) => e);
+    expect((error as TickstreamError).code).toBe('BAD_REQUEST');
+  });
+
+  it('completes its watches when closed', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    const done = firstValueFrom(ts.watch(['AAPL']).pipe(toArray(), timeout(5000)));
+    await firstValueFrom(ts.watch(['AAPL']).pipe(timeout(5000)));
+    ts.close();
+    expect((await done).length).toBeGreaterThanOrEqual(1);
+  });
+});
