@@ -12,11 +12,6 @@ type DayState = {
   last: number;
 };
 
-const round = (value: number, digits: number) => {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-};
-
 /**
  * Adds the day's statistics per symbol: open (the feed's, else the day's first price), high, low, volume
  * (the feed's cumulative volume, else the sum of sizes), and change / changePct against prevClose (the
@@ -34,7 +29,6 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: n
       };
       return source.pipe(
         map((raw) => {
-          const { upstreamSeq: _upstreamSeq, ...quote } = raw;
           const day = dayOf(raw.ts);
           let state = days.get(raw.symbol);
           if (!state || state.day !== day) {
@@ -56,12 +50,21 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: n
           state.volume = raw.volume ?? state.volume + (raw.size ?? 0);
           if (raw.prevClose !== undefined) state.prevClose = raw.prevClose;
           state.last = raw.price;
-          const out: Quote = { ...quote, open: state.open, high: state.high, low: state.low, volume: state.volume };
+          // Built field by field (no spread or rest): this runs for every tick.
+          const out: Quote = { symbol: raw.symbol, price: raw.price, ts: raw.ts, seq: raw.seq };
+          if (raw.bid !== undefined) out.bid = raw.bid;
+          if (raw.ask !== undefined) out.ask = raw.ask;
+          if (raw.size !== undefined) out.size = raw.size;
+          out.volume = state.volume;
+          out.open = state.open;
+          out.high = state.high;
+          out.low = state.low;
           if (state.prevClose !== undefined) {
             out.prevClose = state.prevClose;
-            out.change = round(raw.price - state.prevClose, 6);
-            out.changePct = round(((raw.price - state.prevClose) / state.prevClose) * 100, 4);
+            out.change = Math.round((raw.price - state.prevClose) * 1e6) / 1e6;
+            out.changePct = Math.round(((raw.price - state.prevClose) / state.prevClose) * 1e6) / 1e4;
           }
+          if (raw.source !== undefined) out.source = raw.source;
           return out;
         }),
       );
