@@ -54,6 +54,30 @@ export class Metrics {
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
+  readonly disconnects = new Counter({
+    name: 'tickstream_disconnects_total',
+    help: 'Sockets disconnected, per reason (Socket.IO reasons, or slow_consumer, token_expired)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'tickstream_auth_failures_total',
+    help: 'Handshakes refused as unauthorized, per reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'tickstream_connections_refused_total',
+    help: 'Handshakes refused before auth, per reason (origin, ip_limit)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly processErrors = new Counter({
+    name: 'tickstream_process_errors_total',
+    help: 'Unhandled rejections and uncaught exceptions caught at the process level',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly eventLoopLag = new Gauge({
     name: 'tickstream_event_loop_lag_seconds',
     help: 'Event loop delay p99 over the last scrape interval',

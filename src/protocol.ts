@@ -79,7 +79,12 @@ export type Status = {
   replay?: ReplayStatus;
   /** Extension: set while the server has lowered this socket's rate because it reads too slowly. */
   throttled?: boolean;
+  /** Extension: the last status before the server closes this connection, and why. */
+  closing?: CloseNotice;
 };
+
+/** Why the server is about to close a connection. */
+export type CloseNotice = { code: 'SLOW_CONSUMER' | 'TOKEN_EXPIRED' | 'SHUTDOWN'; message: string };
 
 export type ReplayCommand =
   | { action: 'pause' }

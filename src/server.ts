@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { Server } from 'socket.io';
 import type { Config } from './config/schema.js';
+import { authMiddleware, TokenVerifier } from './delivery/auth.js';
+import { ConnectionGuard } from './delivery/connectionLimits.js';
 import { Gateway, type ReplayController, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
+import { SlowConsumerMonitor } from './delivery/slowConsumers.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
 import { TierRoomPublisher } from './delivery/tierRooms.js';
 import { createFeed, type FeedSource } from './feeds/index.js';
@@ -93,16 +96,68 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       history: (symbol) => history.bars(symbol),
     }),
   );
+  const guard = new ConnectionGuard({
+    allowedOrigins: config.server.allowedOrigins,
+    maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+    onRefused: (reason, req) => {
+      metrics.connectionsRefused.inc({ reason });
+      logger.warn({ reason, origin: req.headers.origin, address: req.socket.remoteAddress }, 'connection refused');
+    },
+  });
   const io: TickstreamServer = new Server(http, {
     transports: config.server.transports,
     maxHttpBufferSize: config.server.maxHttpBufferSize,
     serveClient: false,
+    allowRequest: guard.allowRequest,
+    cors: config.server.allowedOrigins.length ? { origin: config.server.allowedOrigins } : undefined,
   });
+  guard.track(io.engine);
+  const verifier = new TokenVerifier(config.auth);
+  io.use(
+    authMiddleware(verifier, {
+      onRefused: (reason, socket) => {
+        metrics.authFailures.inc({ reason });
+        logger.warn({ reason, address: socket.handshake.address }, 'unauthorized connection refused');
+      },
+      onExpired: (socket) => {
+        socket.data.closeReason = 'token_expired';
+        socket.emit('status', { ...status(), closing: { code: 'TOKEN_EXPIRED', message: 'the token has expired' } });
+        socket.disconnect(true);
+      },
+    }),
+  );
 
   const streams = new ConflatedStreams(scheduler);
-  const publisher = new TierRoomPublisher(io, streams, () => metrics.updatesOut.inc(), demand);
+  const rooms = io.of('/').adapter.rooms;
+  const publisher = new TierRoomPublisher(
+    io,
+    streams,
+    (_quote, room) => {
+      metrics.updatesOut.inc();
+      metrics.deliveriesOut.inc(rooms.get(room)?.size ?? 0);
+    },
+    demand,
+  );
   publisher.start();
-  new Gateway(io, { config, cache, directory, status, metrics, logger, replay: options.replay }).start();
+  new Gateway(io, {
+    config,
+    cache,
+    directory,
+    status,
+    metrics,
+    logger,
+    replay: options.replay,
+    // With auth off everyone may use the replay controls; with it on, admin tokens only.
+    isAdmin: (socket) => !verifier.enabled || socket.data.grant?.role === 'admin',
+  }).start();
+  const slowConsumers = new SlowConsumerMonitor(io, {
+    config: config.limits.slowConsumer,
+    tiers: config.pipeline.tiers,
+    metrics,
+    logger,
+    status,
+  });
+  slowConsumers.start();
 
   subscriptions.add(streams.connect(quotes$));
   subscriptions.add(quotes$.pipe(intoHistory(history)).subscribe());
@@ -132,7 +187,9 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     close() {
       closing ??= (async () => {
         subscriptions.unsubscribe();
+        slowConsumers.stop();
         publisher.stop();
+        io.emit('status', { ...status(), closing: { code: 'SHUTDOWN', message: 'the server is shutting down' } });
         io.disconnectSockets(true);
         await new Promise<void>((resolve) => io.close(() => resolve()));
         http.closeAllConnections?.();

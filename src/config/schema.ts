@@ -112,6 +112,43 @@ export const configSchema = z.strictObject({
       requestsPerSecond: z.number().positive().default(20),
       requestBurst: z.number().int().positive().default(40),
       maxConnectionsPerIp: z.number().int().positive().default(10_000),
+      /** Slow consumers: bytes a socket may have queued before it is throttled, and before it is cut. */
+      slowConsumer: z
+        .strictObject({
+          checkEveryMs: z.number().int().min(10).default(250),
+          throttleBytes: z.number().int().positive().default(262_144),
+          maxPendingBytes: z.number().int().positive().default(1_048_576),
+          /** Hz of the tier a throttled socket is moved to (the nearest configured tier at or below). */
+          throttledHz: z.number().positive().default(1),
+          /** Pending bytes under which a throttled socket is restored, after `recoverAfterMs` below it. */
+          recoverBytes: z.number().int().nonnegative().default(16_384),
+          recoverAfterMs: z.number().int().nonnegative().default(2000),
+        })
+        .refine((s) => s.throttleBytes < s.maxPendingBytes, 'throttleBytes must be under maxPendingBytes')
+        .refine((s) => s.recoverBytes < s.throttleBytes, 'recoverBytes must be under throttleBytes')
+        .prefault({}),
+    })
+    .prefault({}),
+  /**
+   * Who may connect. Off while there are no tokens and no jwtSecret. When on, a connection without a token
+   * is refused unless `required` is false (it is then anonymous: all symbols, no admin controls).
+   */
+  auth: z
+    .strictObject({
+      required: z.boolean().default(true),
+      tokens: z
+        .array(
+          z.strictObject({
+            token: z.string().min(16, 'at least 16 characters'),
+            role: z.enum(['user', 'admin']).default('user'),
+            /** Symbols this token may subscribe to; all when absent. */
+            symbols: z.array(z.string().min(1)).optional(),
+            name: z.string().optional(),
+          }),
+        )
+        .default([]),
+      /** HMAC secret of HS256 JWTs (`tickstream token` mints them). */
+      jwtSecret: z.string().min(32, 'at least 32 characters').optional(),
     })
     .prefault({}),
   market: z
@@ -139,3 +176,5 @@ export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
 export type SseFeedConfig = z.infer<typeof sseFeed>;
 export type PollFeedConfig = z.infer<typeof pollFeed>;
 export type MarketCalendarConfig = Config['market'];
+export type AuthConfig = Config['auth'];
+export type SlowConsumerConfig = Config['limits']['slowConsumer'];

@@ -19,7 +19,9 @@ import {
   type SymbolsAck,
   type UnsubscribeAck,
 } from '../protocol.js';
+import { type Grant, mayWatch } from './auth.js';
 import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
+import { roomHz } from './slowConsumers.js';
 import { tierRoom } from './tierRooms.js';
 import { TokenBucket } from './tokenBucket.js';
 
@@ -31,6 +33,16 @@ export type SocketData = {
   subscriptions: Map<string, number>;
   requests: TokenBucket;
   admin: boolean;
+  /** What the handshake token allows (src/delivery/auth.ts); absent when auth is off. */
+  grant?: Grant;
+  /** Set while the slow-consumer monitor delivers this socket at a lower tier. */
+  throttledHz?: number;
+  /** Why the server closed it, when the server did (metrics). */
+  closeReason?: string;
+  /** This socket's logger: its lines carry `conn`, a short connection id. */
+  log: Logger;
+  /** Requests handled so far; each request's log lines carry `req: <conn>-<n>`. */
+  requestCount: number;
 };
 
 /** Replay controls, present when a replay feed runs. */
@@ -66,6 +78,8 @@ export class Gateway {
     socket.data.subscriptions = new Map();
     socket.data.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
     socket.data.admin = this.deps.isAdmin ? this.deps.isAdmin(socket) : true;
+    socket.data.log = this.deps.logger.child({ conn: socket.id.slice(0, 8) });
+    socket.data.requestCount = 0;
     this.deps.metrics.connections.inc();
     socket.emit('status', this.deps.status());
 
@@ -74,7 +88,9 @@ export class Gateway {
     this.handle<SymbolsAck>(socket, 'symbols', () => ({ ok: true, symbols: this.deps.directory.list() }));
     this.handle<ReplayAck>(socket, 'replay', (payload) => this.replay(socket, payload));
 
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
+      this.deps.metrics.disconnects.inc({ reason: socket.data.closeReason ?? reason });
+      socket.data.log.debug({ reason: socket.data.closeReason ?? reason }, 'disconnected');
       this.deps.metrics.connections.dec();
       this.deps.metrics.subscriptions.dec(socket.data.subscriptions.size);
     });
@@ -90,11 +106,12 @@ export class Gateway {
     event: keyof ClientToServerEvents,
     handler: (payload: unknown) => T | ErrorAck | Promise<T | ErrorAck>,
   ): void {
-    const { metrics, logger } = this.deps;
+    const { metrics } = this.deps;
     (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (last as Ack<T | ErrorAck>) : undefined;
       const payload = typeof args[0] === 'function' ? undefined : args[0];
+      const req = `${socket.id.slice(0, 8)}-${++socket.data.requestCount}`;
       if (!ack) {
         metrics.requests.inc({ event, outcome: 'no_ack' });
         return;
@@ -109,10 +126,11 @@ export class Gateway {
         .then(
           (response) => {
             metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
+            socket.data.log.debug({ req, event, ok: response.ok }, 'request');
             ack(response);
           },
           (err: unknown) => {
-            logger.error({ err, event, socket: socket.id }, 'request failed');
+            socket.data.log.error({ err, req, event }, 'request failed');
             metrics.requests.inc({ event, outcome: 'internal' });
             ack(errorAck('INTERNAL', 'internal error'));
           },
@@ -141,6 +159,10 @@ export class Gateway {
         rejected.push({ symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` });
         continue;
       }
+      if (!mayWatch(socket.data.grant, symbol)) {
+        rejected.push({ symbol, code: 'UNAUTHORIZED', message: `this token does not allow ${symbol}` });
+        continue;
+      }
       const current = subscriptions.get(symbol);
       if (current === undefined && subscriptions.size >= config.limits.maxSymbolsPerSocket) {
         rejected.push({
@@ -152,10 +174,10 @@ export class Gateway {
       }
       accepted.push(symbol);
       if (current === hz) continue;
-      if (current !== undefined) leave.push(tierRoom(symbol, current));
+      if (current !== undefined) leave.push(tierRoom(symbol, roomHz(socket.data, current)));
       else metrics.subscriptions.inc();
       subscriptions.set(symbol, hz);
-      join.push(tierRoom(symbol, hz));
+      join.push(tierRoom(symbol, roomHz(socket.data, hz)));
     }
     for (const room of leave) await socket.leave(room);
     if (join.length) await socket.join(join);
@@ -172,7 +194,7 @@ export class Gateway {
       if (hz === undefined) continue;
       subscriptions.delete(symbol);
       this.deps.metrics.subscriptions.dec();
-      await socket.leave(tierRoom(symbol, hz));
+      await socket.leave(tierRoom(symbol, roomHz(socket.data, hz)));
     }
     return { ok: true, subscribed: [...subscriptions.keys()] };
   }

@@ -1,0 +1,87 @@
+import type { IncomingMessage } from 'node:http';
+
+export type RefusalReason = 'origin' | 'ip_limit';
+
+export type ConnectionGuardOptions = {
+  /** Origins allowed to connect; empty means any. */
+  allowedOrigins: readonly string[];
+  maxConnectionsPerIp: number;
+  onRefused?: (reason: RefusalReason, req: IncomingMessage) => void;
+};
+
+/** The engine.io objects this guard listens to (engine.io's own types are not exported by socket.io). */
+type EngineLike = {
+  on(event: 'connection', listener: (conn: EngineConnection) => void): unknown;
+};
+type EngineConnection = { request: IncomingMessage; once(event: 'close', listener: () => void): unknown };
+
+function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function normalizeOrigin(origin: string): string {
+  return origin.trim().replace(/\/+$/, '').toLowerCase();
+}
+
+/**
+ * Admission before any Socket.IO handshake, as engine.io's `allowRequest` (which runs for the polling and
+ * the websocket transports alike): the Origin allowlist, because browsers apply no CORS to websockets, and a
+ * cap on connections per client address.
+ */
+export class ConnectionGuard {
+  private readonly origins: Set<string>;
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly options: ConnectionGuardOptions) {
+    this.origins = new Set(options.allowedOrigins.map(normalizeOrigin));
+  }
+
+  /**
+   * No Origin header means no browser page asked (or a same-origin GET, which browsers send without one);
+   * a page of this server's own origin (same Host) is always allowed so the dashboard keeps working.
+   */
+  originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (this.origins.size === 0 || this.origins.has('*') || origin === undefined) return true;
+    if (this.origins.has(normalizeOrigin(origin))) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  connectionsFrom(address: string): number {
+    return this.perIp.get(address) ?? 0;
+  }
+
+  readonly allowRequest = (req: IncomingMessage, callback: (err: string | null, success: boolean) => void): void => {
+    if (!this.originAllowed(req)) this.refuse('origin', req, callback);
+    else if (this.connectionsFrom(clientAddress(req)) >= this.options.maxConnectionsPerIp) {
+      this.refuse('ip_limit', req, callback);
+    } else callback(null, true);
+  };
+
+  /** Counts open engine.io connections per address (a polling-then-websocket client is one connection). */
+  track(engine: EngineLike): void {
+    engine.on('connection', (conn) => {
+      const address = clientAddress(conn.request);
+      this.perIp.set(address, this.connectionsFrom(address) + 1);
+      conn.once('close', () => {
+        const left = this.connectionsFrom(address) - 1;
+        if (left > 0) this.perIp.set(address, left);
+        else this.perIp.delete(address);
+      });
+    });
+  }
+
+  private refuse(
+    reason: RefusalReason,
+    req: IncomingMessage,
+    callback: (err: string | null, success: boolean) => void,
+  ): void {
+    this.options.onRefused?.(reason, req);
+    callback(reason === 'origin' ? 'origin not allowed' : 'too many connections from this address', false);
+  }
+}

@@ -1,0 +1,149 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lastValueFrom, type Subscription, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PollError, pollFeed } from '../../src/feeds/poll.js';
+import type { Tickstream } from '../../src/server.js';
+import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
+import { startTestService } from '../helpers/service.js';
+
+type Endpoint = { url: string; requests: number; inFlight: number; maxInFlight: number; close(): Promise<void> };
+
+/** A real JSON endpoint; `respond` answers the n-th request (0-based) and may take its time. */
+async function endpoint(respond: (n: number, res: ServerResponse) => void): Promise<Endpoint> {
+  const state: Endpoint = { url: '', requests: 0, inFlight: 0, maxInFlight: 0, close: async () => {} };
+  const server = createServer((_req, res) => {
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    res.on('close', () => state.inFlight--);
+    respond(state.requests++, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/quotes`;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return state;
+}
+
+const json = (res: ServerResponse, body: unknown) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+function owned<T extends { close(): Promise<void> }>(thing: T): T {
+  cleanups.push(() => thing.close());
+  return thing;
+}
+function ownedSubscription(subscription: Subscription): Subscription {
+  cleanups.push(() => subscription.unsubscribe());
+  return subscription;
+}
+
+describe('pollFeed', () => {
+  it('polls the demo upstream and emits each symbol only when its quote changed', async () => {
+    const upstream = owned(await startSseUpstream({ port: 0, symbols: 4, ticksPerSecond: 40, intervalMs: 20 }));
+    const values: { symbol: string; upstreamSeq: number }[] = [];
+    ownedSubscription(
+      pollFeed({ url: upstream.quotesUrl, intervalMs: 50, format: 'tickstream' }).subscribe((v) =>
+        values.push(v as { symbol: string; upstreamSeq: number }),
+      ),
+    );
+    await until(() => values.length >= 12, 10_000, 'twelve polled quotes');
+    const keys = values.map((v) => `${v.symbol}#${v.upstreamSeq}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('never overlaps requests to a slow endpoint', async () => {
+    const slow = owned(
+      await endpoint((n, res) => {
+        setTimeout(() => json(res, { symbol: 'AAPL', price: 100 + n, ts: 1_000 + n }), 250);
+      }),
+    );
+    const prices: number[] = [];
+    ownedSubscription(
+      pollFeed({ url: slow.url, intervalMs: 50, format: 'tickstream' }).subscribe((v) =>
+        prices.push((v as { price: number }).price),
+      ),
+    );
+    await until(() => prices.length >= 4, 10_000, 'four slow polls');
+    expect(slow.maxInFlight).toBe(1);
+    // With a 50 ms interval an overlapping poller would have sent about five requests per slow answer.
+    expect(slow.requests).toBeLessThanOrEqual(prices.length + 1);
+    expect(prices.slice(0, 4)).toEqual([100, 101, 102, 103]);
+  });
+
+  it('survives timeouts, 5xx and bad JSON; stops on 4xx', async () => {
+    const flaky = owned(
+      await endpoint((n, res) => {
+        if (n === 0) return; // never answers: the timeout aborts it
+        if (n === 1) return res.writeHead(500).end();
+        if (n === 2) return res.writeHead(200).end('{"symbol": nope');
+        if (n === 3) return json(res, [{ symbol: 'MSFT', price: 400, ts: 5 }]);
+        res.writeHead(403).end();
+      }),
+    );
+    const errors: string[] = [];
+    const outcome = await lastValueFrom(
+      pollFeed({
+        url: flaky.url,
+        intervalMs: 50,
+        timeoutMs: 150,
+        format: 'tickstream',
+        onPollError: (e) => errors.push(e.failure.kind),
+      }).pipe(toArray()),
+    ).catch((err: unknown) => err);
+    expect(outcome).toBeInstanceOf(PollError);
+    expect((outcome as PollError).failure).toEqual({ kind: 'http', status: 403 });
+    expect(errors).toEqual(['timeout', 'http']);
+    expect(flaky.requests).toBe(5);
+  });
+
+  it('takes the first values of an IEX endpoint', async () => {
+    const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 3, intervalMs: 10 }));
+    await sleep(100);
+    const values = await lastValueFrom(
+      pollFeed({ url: upstream.quotesUrl, intervalMs: 50, format: 'iex' }).pipe(take(3), toArray()),
+    );
+    for (const v of values) expect(v).toMatchObject({ symbol: expect.any(String), price: expect.any(Number) });
+  });
+});
+
+describe('poll feeds in the service', () => {
+  let service: Tickstream | undefined;
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+  });
+
+  it('serves polled quotes and counts bad ones', async () => {
+    const upstream = owned(
+      await endpoint((n, res) =>
+        json(res, [
+          { symbol: 'AAPL', price: 200 + n, ts: Date.now() },
+          { symbol: 'MSFT', price: -1, ts: Date.now() },
+        ]),
+      ),
+    );
+    service = await startTestService({
+      feeds: [{ type: 'poll', id: 'rest', url: upstream.url, intervalMs: 50, symbols: ['AAPL'] }],
+    });
+    const running = service;
+    await until(() => (running.cache.get('AAPL')?.price ?? 0) >= 202, 10_000, 'a third poll');
+    expect(running.cache.get('AAPL')?.source).toBe('rest');
+    const bad = (await running.metrics.badInputs.get()).values;
+    expect(bad.find((v) => v.labels.reason === 'bad_price')?.value).toBeGreaterThanOrEqual(1);
+  });
+});

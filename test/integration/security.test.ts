@@ -1,0 +1,200 @@
+import { io as ioClient } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { signJwt } from '../../src/delivery/auth.js';
+import type { Quote, ReplayAck, Status, SubscribeAck } from '../../src/protocol.js';
+import type { Tickstream } from '../../src/server.js';
+import { startTestService, type TestClient } from '../helpers/service.js';
+
+const SECRET = 'integration-secret-0123456789-abcdefghij';
+const USER_TOKEN = 'static-user-token-0123456789';
+const ADMIN_TOKEN = 'static-admin-token-0123456789';
+const AUTH: ConfigInput['auth'] = {
+  tokens: [
+    { token: USER_TOKEN, symbols: ['AAPL'] },
+    { token: ADMIN_TOKEN, role: 'admin' },
+  ],
+  jwtSecret: SECRET,
+};
+
+let service: Tickstream | undefined;
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await service?.close();
+  service = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+type ConnectOptions = Parameters<typeof ioClient>[1];
+type Outcome = { ok: true; socket: TestClient } | { ok: false; message: string; data?: unknown };
+
+/** Connects and reports whether the server let the client in (and if not, the connect_error). */
+function attempt(url: string, options: ConnectOptions = {}): Promise<Outcome> {
+  const socket: TestClient = ioClient(url, { transports: ['websocket'], reconnection: false, ...options });
+  clients.push(socket);
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve({ ok: true, socket }));
+    socket.once('connect_error', (err: Error & { data?: unknown }) =>
+      resolve({ ok: false, message: err.message, data: err.data }),
+    );
+  });
+}
+
+async function connected(url: string, options: ConnectOptions = {}): Promise<TestClient> {
+  const outcome = await attempt(url, options);
+  if (!outcome.ok) throw new Error(`connect failed: ${outcome.message}`);
+  return outcome.socket;
+}
+
+const subscribe = (c: TestClient, payload: unknown) =>
+  c.timeout(5000).emitWithAck('subscribe', payload as never) as Promise<SubscribeAck>;
+
+async function metric(url: string, name: string): Promise<string[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.split('\n').filter((line) => line.startsWith(name));
+}
+
+describe('auth', () => {
+  it('refuses a missing, unknown, forged or expired token with connect_error "unauthorized"', async () => {
+    service = await startTestService({ auth: AUTH });
+    const cases: [string, ConnectOptions][] = [
+      ['missing', {}],
+      ['unknown_token', { auth: { token: 'wrong-token-0123456789' } }],
+      ['bad_signature', { auth: { token: signJwt({ exp: nowSeconds() + 60 }, `${SECRET}-other`) } }],
+      ['expired', { auth: { token: signJwt({ exp: nowSeconds() - 1 }, SECRET) } }],
+      ['malformed', { auth: { token: 12345 } }],
+    ];
+    for (const [reason, options] of cases) {
+      const outcome = await attempt(service.url, options);
+      expect(outcome, reason).toEqual({ ok: false, message: 'unauthorized', data: { reason } });
+    }
+    // Polling is refused the same way.
+    const polling = await attempt(service.url, { transports: ['polling'] });
+    expect(polling).toMatchObject({ ok: false, message: 'unauthorized' });
+    const failures = await metric(service.url, 'tickstream_auth_failures_total');
+    expect(failures).toContain('tickstream_auth_failures_total{reason="missing"} 2');
+    expect(failures).toContain('tickstream_auth_failures_total{reason="expired"} 1');
+  });
+
+  it("restricts subscribe to the token's symbols and replay controls to admins", async () => {
+    service = await startTestService({ auth: AUTH });
+    const jwt = signJwt({ sub: 'ana', exp: nowSeconds() + 600, symbols: ['MSFT', 'NVDA'] }, SECRET);
+    const viaJwt = await connected(service.url, { auth: { token: jwt } });
+    const ack = await subscribe(viaJwt, { symbols: ['MSFT', 'AAPL', 'nvda'] });
+    expect(ack).toMatchObject({
+      ok: true,
+      subscribed: ['MSFT', 'NVDA'],
+      rejected: [{ symbol: 'AAPL', code: 'UNAUTHORIZED' }],
+    });
+    const viaStatic = await connected(service.url, { auth: { token: USER_TOKEN } });
+    expect(await subscribe(viaStatic, { symbols: ['AAPL', 'MSFT'] })).toMatchObject({
+      ok: true,
+      subscribed: ['AAPL'],
+      rejected: [{ symbol: 'MSFT', code: 'UNAUTHORIZED' }],
+    });
+    const replay = (c: TestClient) => c.timeout(5000).emitWithAck('replay', { action: 'pause' }) as Promise<ReplayAck>;
+    expect(await replay(viaStatic)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect(await replay(viaJwt)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    // An admin passes the check (and is told there is no replay to control).
+    const admin = await connected(service.url, { auth: { token: ADMIN_TOKEN } });
+    expect(await replay(admin)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    const adminJwt = await connected(service.url, {
+      auth: { token: signJwt({ exp: nowSeconds() + 60, role: 'admin' }, SECRET) },
+    });
+    expect(await replay(adminJwt)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+
+  it('closes a connection when its token expires, saying why', async () => {
+    service = await startTestService({ auth: AUTH });
+    const c = await connected(service.url, { auth: { token: signJwt({ exp: nowSeconds() + 2 }, SECRET) } });
+    const statuses: Status[] = [];
+    c.on('status', (s) => statuses.push(s));
+    const reason = await new Promise<string>((resolve) => c.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+    expect(statuses.at(-1)?.closing).toEqual({ code: 'TOKEN_EXPIRED', message: expect.any(String) });
+    expect(await metric(service.url, 'tickstream_disconnects_total')).toContain(
+      'tickstream_disconnects_total{reason="token_expired"} 1',
+    );
+  });
+
+  it('lets anonymous clients in when auth is not required, without admin or restricted symbols', async () => {
+    service = await startTestService({ auth: { ...AUTH, required: false } });
+    const anonymous = await connected(service.url);
+    expect(await subscribe(anonymous, { symbols: ['AAPL', 'MSFT'] })).toMatchObject({ ok: true, rejected: [] });
+    expect(await anonymous.timeout(5000).emitWithAck('replay', { action: 'pause' })).toMatchObject({
+      ok: false,
+      error: { code: 'UNAUTHORIZED' },
+    });
+    expect(await attempt(service.url, { auth: { token: 'wrong-token-0123456789' } })).toMatchObject({
+      ok: false,
+      message: 'unauthorized',
+    });
+  });
+});
+
+describe('origins and connection limits', () => {
+  it('refuses a foreign Origin on websocket and polling, and admits allowed and same-host ones', async () => {
+    service = await startTestService({
+      server: { host: '127.0.0.1', port: 0, dashboard: false, allowedOrigins: ['https://app.example.com'] },
+    });
+    const evil = { extraHeaders: { origin: 'https://evil.example.net' } };
+    expect(await attempt(service.url, { ...evil, transports: ['websocket'] })).toMatchObject({ ok: false });
+    expect(await attempt(service.url, { ...evil, transports: ['polling'] })).toMatchObject({ ok: false });
+    const good = { extraHeaders: { origin: 'https://app.example.com' } };
+    expect(await attempt(service.url, { ...good, transports: ['websocket'] })).toMatchObject({ ok: true });
+    expect(await attempt(service.url, { ...good, transports: ['polling'] })).toMatchObject({ ok: true });
+    // The dashboard served by this server: its own origin.
+    const self = { extraHeaders: { origin: service.url } };
+    expect(await attempt(service.url, { ...self, transports: ['websocket'] })).toMatchObject({ ok: true });
+    // Programs send no Origin at all.
+    expect(await attempt(service.url)).toMatchObject({ ok: true });
+    expect(await metric(service.url, 'tickstream_connections_refused_total')).toContain(
+      'tickstream_connections_refused_total{reason="origin"} 2',
+    );
+  });
+
+  it('caps connections per address, and frees the slot when one leaves', async () => {
+    service = await startTestService({ limits: { maxConnectionsPerIp: 3 } });
+    const first = await connected(service.url);
+    await connected(service.url, { transports: ['polling'] });
+    await connected(service.url);
+    expect(await attempt(service.url)).toMatchObject({ ok: false });
+    expect(await attempt(service.url, { transports: ['polling'] })).toMatchObject({ ok: false });
+    first.close();
+    await sleep(200);
+    expect(await attempt(service.url)).toMatchObject({ ok: true });
+    expect(await metric(service.url, 'tickstream_connections_refused_total')).toContain(
+      'tickstream_connections_refused_total{reason="ip_limit"} 2',
+    );
+  });
+});
+
+describe('oversized frames', () => {
+  it('close the sender only; others stay connected and keep receiving', async () => {
+    service = await startTestService({
+      server: { host: '127.0.0.1', port: 0, dashboard: false, maxHttpBufferSize: 16_384 },
+    });
+    const bystander = await connected(service.url);
+    await subscribe(bystander, { symbols: ['AAPL'], maxHz: 10 });
+    const ticks: Quote[] = [];
+    bystander.on('ticks', (batch) => ticks.push(...batch));
+    const sender = await connected(service.url);
+    const reasons = new Promise<string>((resolve) => sender.once('disconnect', resolve));
+    sender.emit('subscribe', { symbols: ['A'.repeat(64 * 1024)] } as never);
+    expect(await reasons).toBe('transport close');
+    const before = ticks.length;
+    await sleep(800);
+    expect(bystander.connected).toBe(true);
+    expect(ticks.length).toBeGreaterThan(before);
+    // Polling: the oversized POST is refused and that client is cut too.
+    const polling = await connected(service.url, { transports: ['polling'] });
+    const pollingGone = new Promise<string>((resolve) => polling.once('disconnect', resolve));
+    polling.emit('subscribe', { symbols: ['A'.repeat(64 * 1024)] } as never);
+    expect(await pollingGone).toMatch(/transport (close|error)/);
+    expect(bystander.connected).toBe(true);
+  });
+});
