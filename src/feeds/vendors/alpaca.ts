@@ -1,0 +1,123 @@
+import {
+  isoMillis,
+  isRecord,
+  malformed,
+  parseJson,
+  symbolList,
+  type UpstreamTick,
+  type VendorCodec,
+  type VendorEvent,
+  type VendorRequest,
+  type VendorServer,
+} from './types.js';
+
+/**
+ * Alpaca-style market data stream: `{"action":"auth","key","secret"}`, `{"action":"subscribe","trades":[..],
+ * "quotes":[..]}`; the server sends arrays of messages keyed by `T`: `t` trade (S, p, s, t RFC 3339), `q` quote
+ * (S, bp, bs, ap, as, t), `success`, `subscription` (the whole subscription after the change) and `error`
+ * with Alpaca's codes.
+ */
+export const ALPACA_ERRORS = {
+  400: 'invalid syntax',
+  401: 'not authenticated',
+  402: 'auth failed',
+  403: 'already authenticated',
+  404: 'auth timeout',
+  405: 'symbol limit exceeded',
+  406: 'connection limit exceeded',
+  407: 'slow client',
+  409: 'insufficient subscription',
+  500: 'internal error',
+} as const;
+type AlpacaErrorCode = keyof typeof ALPACA_ERRORS;
+
+/** Codes that retrying cannot fix: the credentials or the plan are wrong. */
+const FATAL_CODES = new Set<number>([409]);
+
+function decodeMessage(message: unknown): VendorEvent | undefined {
+  if (!isRecord(message)) return malformed('message is not an object');
+  switch (message.T) {
+    case 't':
+      return { kind: 'tick', tick: { symbol: message.S, price: message.p, size: message.s, ts: isoMillis(message.t) } };
+    case 'q':
+      return { kind: 'tick', tick: { symbol: message.S, bid: message.bp, ask: message.ap, ts: isoMillis(message.t) } };
+    case 'success':
+      if (message.msg === 'connected') return { kind: 'connected' };
+      if (message.msg === 'authenticated') return { kind: 'authenticated' };
+      return undefined;
+    case 'subscription':
+      return {
+        kind: 'subscribed',
+        symbols: [...new Set([...symbolList(message.trades), ...symbolList(message.quotes)])],
+      };
+    case 'error': {
+      const code = typeof message.code === 'number' ? message.code : undefined;
+      const text = typeof message.msg === 'string' ? message.msg : 'error';
+      if (code === 402) return { kind: 'auth_failed', code, message: text };
+      return { kind: 'vendor_error', code, message: text, fatal: code !== undefined && FATAL_CODES.has(code) };
+    }
+    default:
+      // Bars, statuses, corrections...: not quotes, and not errors either.
+      return typeof message.T === 'string' ? undefined : malformed('message without "T"');
+  }
+}
+
+export const alpacaCodec: VendorCodec = {
+  format: 'alpaca',
+  connectUrl: (url) => url,
+  authFrame: (credentials) =>
+    JSON.stringify({ action: 'auth', key: credentials.key ?? '', secret: credentials.secret ?? '' }),
+  subscribe: (symbols) =>
+    symbols.length ? [JSON.stringify({ action: 'subscribe', trades: symbols, quotes: symbols })] : [],
+  unsubscribe: (symbols) =>
+    symbols.length ? [JSON.stringify({ action: 'unsubscribe', trades: symbols, quotes: symbols })] : [],
+  decode(frame) {
+    const value = parseJson(frame);
+    if (value === undefined) return [malformed('not JSON')];
+    const messages = Array.isArray(value) ? value : [value];
+    return messages.map(decodeMessage).filter((e): e is VendorEvent => e !== undefined);
+  },
+};
+
+const error = (code: AlpacaErrorCode) => JSON.stringify([{ T: 'error', code, msg: ALPACA_ERRORS[code] }]);
+
+export const alpacaServer: VendorServer = {
+  format: 'alpaca',
+  path: '/v2/iex',
+  auth: 'frame',
+  decodeRequest(frame): VendorRequest {
+    const value = parseJson(frame);
+    if (!isRecord(value)) return { kind: 'invalid', reason: 'not a JSON object' };
+    if (value.action === 'auth') {
+      if (typeof value.key !== 'string') return { kind: 'invalid', reason: 'auth without key' };
+      return { kind: 'auth', key: value.key, secret: typeof value.secret === 'string' ? value.secret : undefined };
+    }
+    if (value.action === 'subscribe' || value.action === 'unsubscribe') {
+      if (!Array.isArray(value.trades) && !Array.isArray(value.quotes))
+        return { kind: 'invalid', reason: 'no channels' };
+      const symbols = [...new Set([...symbolList(value.trades), ...symbolList(value.quotes)])];
+      return { kind: value.action, symbols };
+    }
+    return { kind: 'invalid', reason: `unknown action ${String(value.action)}` };
+  },
+  hello: () => JSON.stringify([{ T: 'success', msg: 'connected' }]),
+  authSucceeded: () => JSON.stringify([{ T: 'success', msg: 'authenticated' }]),
+  authFailed: () => error(402),
+  notAuthenticated: () => error(401),
+  subscribed: (symbols) => JSON.stringify([{ T: 'subscription', trades: symbols, quotes: symbols, bars: [] }]),
+  subscriptionRefused: (reason) => error(reason === 'symbol_limit' ? 405 : 400),
+  connectionLimitExceeded: () => error(406),
+  badRequest: () => error(400),
+  ticks(ticks: readonly UpstreamTick[]) {
+    if (ticks.length === 0) return [];
+    const messages = ticks.flatMap((t) => {
+      const time = new Date(t.ts).toISOString();
+      return [
+        { T: 't', S: t.symbol, i: t.sequence, x: 'V', p: t.price, s: t.size, t: time, c: ['@'], z: 'C' },
+        { T: 'q', S: t.symbol, bx: 'V', bp: t.bid, bs: 1, ax: 'V', ap: t.ask, as: 1, t: time, c: ['R'], z: 'C' },
+      ];
+    });
+    return [JSON.stringify(messages)];
+  },
+  keepAlive: () => [],
+};

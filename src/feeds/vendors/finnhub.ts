@@ -1,0 +1,87 @@
+import {
+  isRecord,
+  malformed,
+  parseJson,
+  type UpstreamTick,
+  type VendorCodec,
+  type VendorEvent,
+  type VendorRequest,
+  type VendorServer,
+} from './types.js';
+
+/**
+ * Finnhub-style trades stream: the token goes in the URL (`?token=KEY`; a bad one is refused at the upgrade
+ * with 401), `{"type":"subscribe","symbol":"AAPL"}` one symbol per message; the server sends
+ * `{"type":"trade","data":[{s,p,t,v}]}`, `{"type":"ping"}` (needs no answer) and `{"type":"error","msg"}`.
+ */
+export const finnhubCodec: VendorCodec = {
+  format: 'finnhub',
+  connectUrl(url, credentials) {
+    if (!credentials.key) return url;
+    const target = new URL(url);
+    target.searchParams.set('token', credentials.key);
+    return target.toString();
+  },
+  authFrame: () => undefined,
+  subscribe: (symbols) => symbols.map((symbol) => JSON.stringify({ type: 'subscribe', symbol })),
+  unsubscribe: (symbols) => symbols.map((symbol) => JSON.stringify({ type: 'unsubscribe', symbol })),
+  decode(frame) {
+    const value = parseJson(frame);
+    if (!isRecord(value)) return [malformed(value === undefined ? 'not JSON' : 'not a JSON object')];
+    switch (value.type) {
+      case 'trade': {
+        if (!Array.isArray(value.data)) return [malformed('trade without a data array')];
+        return value.data.map(
+          (trade: unknown): VendorEvent =>
+            isRecord(trade)
+              ? { kind: 'tick', tick: { symbol: trade.s, price: trade.p, ts: trade.t, size: trade.v } }
+              : malformed('trade is not an object'),
+        );
+      }
+      case 'ping':
+        return [{ kind: 'heartbeat' }];
+      case 'error':
+        return [{ kind: 'vendor_error', message: typeof value.msg === 'string' ? value.msg : 'error', fatal: false }];
+      default:
+        // News and other message types are not quotes.
+        return typeof value.type === 'string' ? [] : [malformed('message without "type"')];
+    }
+  },
+};
+
+const error = (msg: string) => JSON.stringify({ type: 'error', msg });
+
+export const finnhubServer: VendorServer = {
+  format: 'finnhub',
+  path: '/',
+  auth: 'url',
+  decodeRequest(frame): VendorRequest {
+    const value = parseJson(frame);
+    if (!isRecord(value) || typeof value.symbol !== 'string' || value.symbol === '') {
+      return { kind: 'invalid', reason: 'expected {type, symbol}' };
+    }
+    const symbols = [value.symbol.toUpperCase()];
+    if (value.type === 'subscribe') return { kind: 'subscribe', symbols };
+    if (value.type === 'unsubscribe') return { kind: 'unsubscribe', symbols };
+    return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
+  },
+  hello: () => undefined,
+  authSucceeded: () => error('unexpected'),
+  authFailed: () => error('Invalid API key'),
+  notAuthenticated: () => error('Invalid API key'),
+  subscribed: () => undefined,
+  subscriptionRefused: (reason, detail) =>
+    error(reason === 'symbol_limit' ? 'Subscribing to too many symbols' : `Unknown symbol ${detail}`),
+  connectionLimitExceeded: () => undefined,
+  badRequest: (reason) => error(reason),
+  ticks(ticks: readonly UpstreamTick[]) {
+    if (ticks.length === 0) return [];
+    return [
+      JSON.stringify({
+        type: 'trade',
+        data: ticks.map((t) => ({ s: t.symbol, p: t.price, t: t.ts, v: t.size, c: null })),
+      }),
+    ];
+  },
+  keepAlive: () => [JSON.stringify({ type: 'ping' })],
+};

@@ -1,0 +1,116 @@
+import {
+  type Credentials,
+  isRecord,
+  malformed,
+  parseJson,
+  type UpstreamTick,
+  type VendorCodec,
+  type VendorEvent,
+  type VendorRequest,
+  type VendorServer,
+} from './types.js';
+
+/**
+ * Polygon-style stocks stream: `{"action":"auth","params":KEY}`, `{"action":"subscribe","params":"T.AAPL,Q.AAPL"}`;
+ * the server sends arrays of events: `T` trades (sym, p, s, t ms, q), `Q` quotes (sym, bp, bs, ap, as, t) and
+ * `status` messages (connected, auth_success, auth_failed, success, max_connections, error).
+ */
+
+const CHANNELS = ['T', 'Q'] as const;
+
+function channelParams(symbols: readonly string[]): string {
+  return symbols.flatMap((s) => CHANNELS.map((c) => `${c}.${s}`)).join(',');
+}
+
+/** "T.AAPL,Q.AAPL,T.MSFT" -> ["AAPL", "MSFT"]. */
+function symbolsOfParams(params: string): string[] {
+  const out = new Set<string>();
+  for (const part of params.split(',')) {
+    const dot = part.indexOf('.');
+    const symbol = (dot >= 0 ? part.slice(dot + 1) : part).trim().toUpperCase();
+    if (symbol) out.add(symbol);
+  }
+  return [...out];
+}
+
+function decodeEvent(event: unknown): VendorEvent | undefined {
+  if (!isRecord(event)) return malformed('event is not an object');
+  switch (event.ev) {
+    case 'T':
+      return { kind: 'tick', tick: { symbol: event.sym, price: event.p, size: event.s, ts: event.t } };
+    case 'Q':
+      return { kind: 'tick', tick: { symbol: event.sym, bid: event.bp, ask: event.ap, ts: event.t } };
+    case 'status':
+      return decodeStatus(String(event.status), typeof event.message === 'string' ? event.message : '');
+    default:
+      // Other channels (aggregates, LULD...) are not quotes: ignore them rather than count them as bad.
+      return typeof event.ev === 'string' ? undefined : malformed('event without "ev"');
+  }
+}
+
+function decodeStatus(status: string, message: string): VendorEvent {
+  switch (status) {
+    case 'connected':
+      return { kind: 'connected' };
+    case 'auth_success':
+      return { kind: 'authenticated' };
+    case 'auth_failed':
+      return { kind: 'auth_failed', message: message || 'authentication failed' };
+    case 'success': {
+      const match = /subscribed to: (.*)$/.exec(message);
+      return { kind: 'subscribed', symbols: match?.[1] ? symbolsOfParams(match[1]) : [] };
+    }
+    default:
+      return { kind: 'vendor_error', message: `${status}: ${message}`, fatal: false };
+  }
+}
+
+export const polygonCodec: VendorCodec = {
+  format: 'polygon',
+  connectUrl: (url) => url,
+  authFrame: (credentials: Credentials) => JSON.stringify({ action: 'auth', params: credentials.key ?? '' }),
+  subscribe: (symbols) =>
+    symbols.length ? [JSON.stringify({ action: 'subscribe', params: channelParams(symbols) })] : [],
+  unsubscribe: (symbols) =>
+    symbols.length ? [JSON.stringify({ action: 'unsubscribe', params: channelParams(symbols) })] : [],
+  decode(frame) {
+    const value = parseJson(frame);
+    if (value === undefined) return [malformed('not JSON')];
+    const events = Array.isArray(value) ? value : [value];
+    return events.map(decodeEvent).filter((e): e is VendorEvent => e !== undefined);
+  },
+};
+
+const status = (status: string, message: string) => JSON.stringify([{ ev: 'status', status, message }]);
+
+export const polygonServer: VendorServer = {
+  format: 'polygon',
+  path: '/stocks',
+  auth: 'frame',
+  decodeRequest(frame): VendorRequest {
+    const value = parseJson(frame);
+    if (!isRecord(value) || typeof value.params !== 'string')
+      return { kind: 'invalid', reason: 'expected {action, params}' };
+    if (value.action === 'auth') return { kind: 'auth', key: value.params };
+    if (value.action === 'subscribe') return { kind: 'subscribe', symbols: symbolsOfParams(value.params) };
+    if (value.action === 'unsubscribe') return { kind: 'unsubscribe', symbols: symbolsOfParams(value.params) };
+    return { kind: 'invalid', reason: `unknown action ${String(value.action)}` };
+  },
+  hello: () => status('connected', 'Connected Successfully'),
+  authSucceeded: () => status('auth_success', 'authenticated'),
+  authFailed: () => status('auth_failed', 'authentication failed'),
+  notAuthenticated: () => status('error', 'not authorized'),
+  subscribed: (symbols) => status('success', `subscribed to: ${channelParams(symbols)}`),
+  subscriptionRefused: (_reason, detail) => status('error', detail),
+  connectionLimitExceeded: () => status('max_connections', 'Maximum number of websocket connections exceeded'),
+  badRequest: (reason) => status('error', reason),
+  ticks(ticks: readonly UpstreamTick[]) {
+    if (ticks.length === 0) return [];
+    const events = ticks.flatMap((t) => [
+      { ev: 'T', sym: t.symbol, p: t.price, s: t.size, t: t.ts, q: t.sequence },
+      { ev: 'Q', sym: t.symbol, bp: t.bid, bs: 1, ap: t.ask, as: 1, t: t.ts, q: t.sequence },
+    ]);
+    return [JSON.stringify(events)];
+  },
+  keepAlive: () => [],
+};
