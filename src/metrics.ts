@@ -89,6 +89,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly redisUp = new Gauge({
+    name: 'tickstream_redis_up',
+    help: 'Cluster roles: 1 while the Redis connections are ready, 0 while they are down',
+    registers: [this.registry],
+  });
+  readonly redisPublishFailures = new Counter({
+    name: 'tickstream_redis_publish_failures_total',
+    help: 'Cluster roles: Redis writes that failed and were dropped (not queued), per kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly redisMessagesIn = new Counter({
+    name: 'tickstream_redis_messages_in_total',
+    help: 'Gateway: Socket.IO adapter messages received from Redis',
+    registers: [this.registry],
+  });
+  readonly clusterRooms = new Gauge({
+    name: 'tickstream_cluster_rooms',
+    help: 'Ingest: symbol-tier rooms published to Redis',
+    registers: [this.registry],
+  });
+
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor() {

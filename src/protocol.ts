@@ -81,7 +81,12 @@ export type Status = {
   throttled?: boolean;
   /** Extension: the last status before the server closes this connection, and why. */
   closing?: CloseNotice;
+  /** Extension: present when the server runs as a cluster role (docs/CLUSTER.md). */
+  cluster?: ClusterStatus;
 };
+
+/** A cluster node's view of Redis: `down` means deliveries and snapshots from other nodes are interrupted. */
+export type ClusterStatus = { role: 'ingest' | 'gateway'; redis: 'up' | 'down' };
 
 /** Why the server is about to close a connection. */
 export type CloseNotice = { code: 'SLOW_CONSUMER' | 'TOKEN_EXPIRED' | 'SHUTDOWN'; message: string };

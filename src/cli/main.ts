@@ -1,4 +1,6 @@
 import { ConfigError } from '../config/load.js';
+import { gatewayCommand } from './gateway.js';
+import { ingestCommand } from './ingest.js';
 import { serveCommand } from './serve.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
@@ -6,6 +8,8 @@ type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 /** Every subcommand; each lives in its own file and parses its own flags. */
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the service in one process (what `npm start` runs)', run: serveCommand },
+  ingest: { summary: 'run feeds and pipeline, publishing through Redis (cluster role)', run: ingestCommand },
+  gateway: { summary: 'hold client connections, ticks from Redis (cluster role)', run: gatewayCommand },
 };
 
 function usage(): string {

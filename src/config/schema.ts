@@ -167,6 +167,35 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .prefault({}),
+  /** Past one process (docs/CLUSTER.md): `ingest` runs feeds and pipeline, `gateway` holds clients, over Redis. */
+  cluster: z
+    .strictObject({
+      role: z.enum(['all', 'ingest', 'gateway']).default('all'),
+      redisUrl: z
+        .string()
+        .regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL')
+        .default('redis://127.0.0.1:6379'),
+      /** Prefix of every Redis key and channel, so several deployments (or test runs) share one Redis. */
+      keyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : -')
+        .default('tickstream:'),
+      /** Rooms ingest publishes: those some gateway has (`subscribed`), or every symbol at every tier (`all`). */
+      publish: z.enum(['subscribed', 'all']).default('subscribed'),
+      /** How often ingest re-reads the rooms gateways hold (new rooms are also announced at once). */
+      demandPollMs: z.number().int().min(50).default(1000),
+      /** Last values are written to Redis at most once per symbol per window. */
+      lastValueWindowMs: z.number().int().min(1).max(5000).default(50),
+      /** How long the ingest status in Redis stays valid without a refresh (gateways show feeds down after). */
+      statusTtlMs: z.number().int().min(500).default(5000),
+      reconnect: z
+        .strictObject({
+          initialMs: z.number().int().positive().default(100),
+          maxMs: z.number().int().positive().default(3000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -176,5 +205,6 @@ export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
 export type SseFeedConfig = z.infer<typeof sseFeed>;
 export type PollFeedConfig = z.infer<typeof pollFeed>;
 export type MarketCalendarConfig = Config['market'];
+export type ClusterConfig = Config['cluster'];
 export type AuthConfig = Config['auth'];
 export type SlowConsumerConfig = Config['limits']['slowConsumer'];

@@ -9,6 +9,7 @@ import {
   type ClientToServerEvents,
   type ErrorAck,
   errorAck,
+  type Quote,
   type Rejection,
   type ReplayAck,
   type ReplayCommand,
@@ -50,7 +51,8 @@ export type ReplayController = { command(command: ReplayCommand): Promise<Replay
 
 export type GatewayDeps = {
   config: Config;
-  cache: Pick<LastValueCache, 'snapshot'>;
+  /** Synchronous in one process; a promise when the last values live in Redis (cluster gateway). */
+  cache: { snapshot(symbols: readonly string[]): ReturnType<LastValueCache['snapshot']> | Promise<Quote[]> };
   directory: Pick<SymbolDirectory, 'has' | 'list'>;
   status: () => Status;
   metrics: Metrics;
@@ -181,7 +183,8 @@ export class Gateway {
     }
     for (const room of leave) await socket.leave(room);
     if (join.length) await socket.join(join);
-    return { ok: true, subscribed: [...subscriptions.keys()], hz, snapshot: cache.snapshot(accepted), rejected };
+    const snapshot = await cache.snapshot(accepted);
+    return { ok: true, subscribed: [...subscriptions.keys()], hz, snapshot, rejected };
   }
 
   private async unsubscribe(socket: TickstreamSocket, payload: unknown): Promise<UnsubscribeAck> {

@@ -10,7 +10,7 @@ export type HttpDeps = {
   status: () => Status;
   symbols: () => SymbolInfo[];
   knows: (symbol: string) => boolean;
-  snapshot: (symbols: string[]) => Quote[];
+  snapshot: (symbols: string[]) => Quote[] | Promise<Quote[]>;
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
@@ -49,7 +49,9 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
         return;
       case '/readyz': {
         const status = deps.status();
-        const ready = status.feeds.some((f) => f.state === 'live' || f.state === 'replay');
+        // A cluster role is not ready while Redis is down: it can neither deliver nor publish.
+        const ready =
+          status.feeds.some((f) => f.state === 'live' || f.state === 'replay') && status.cluster?.redis !== 'down';
         sendJson(res, ready ? 200 : 503, { ok: ready, ...status });
         return;
       }
@@ -90,7 +92,13 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
               ? { symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` }
               : { symbol, code: 'BAD_REQUEST', message: 'not a valid symbol' },
           );
-        sendJson(res, 200, { ok: true, snapshot: deps.snapshot(symbols), rejected });
+        // A promise when the last values live in Redis (cluster gateway).
+        Promise.resolve()
+          .then(() => deps.snapshot(symbols))
+          .then(
+            (snapshot) => sendJson(res, 200, { ok: true, snapshot, rejected }),
+            () => sendJson(res, 503, errorAck('INTERNAL', 'snapshot unavailable')),
+          );
         return;
       }
       case '/api/history': {

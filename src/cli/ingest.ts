@@ -1,0 +1,30 @@
+import { startNode } from '../cluster/node.js';
+import { createLogger } from '../log.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
+import { untilSignal } from './signals.js';
+
+export const INGEST_HELP = `tickstream ingest: run feeds and pipeline, publishing each rate tier's updates through Redis
+
+Usage: tickstream ingest [options]
+
+The same as \`tickstream serve --set cluster.role=ingest\`. Redis from cluster.redisUrl (default
+redis://127.0.0.1:6379); the HTTP port serves /healthz, /readyz and /metrics only. See docs/CLUSTER.md.
+
+Options:
+${CONFIG_FLAGS_HELP}`;
+
+export async function ingestCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, CONFIG_FLAGS);
+  if (values.help) {
+    console.log(INGEST_HELP);
+    return 0;
+  }
+  const config = configFromFlags({ ...values, set: [...(values.set ?? []), 'cluster.role=ingest'] });
+  const logger = createLogger(config.log.level, 'tickstream-ingest');
+  const node = await startNode({ config, logger });
+  console.error(`tickstream: ingest publishing through ${config.cluster.redisUrl}; metrics on ${node.url}/metrics`);
+  const signal = await untilSignal();
+  logger.info({ signal }, 'shutting down');
+  await node.close();
+  return 0;
+}
