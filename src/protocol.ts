@@ -71,6 +71,8 @@ export type ReplayStatus = {
   from?: number;
   to?: number;
   loop?: boolean;
+  /** Extension: the head reached the end of the recording (or of `to`) and is not looping; a seek restarts it. */
+  ended?: boolean;
 };
 
 export type Status = {

@@ -5,7 +5,7 @@ import { Server } from 'socket.io';
 import type { Config } from './config/schema.js';
 import { authMiddleware, TokenVerifier } from './delivery/auth.js';
 import { ConnectionGuard } from './delivery/connectionLimits.js';
-import { Gateway, type ReplayController, type TickstreamServer } from './delivery/gateway.js';
+import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
 import { SlowConsumerMonitor } from './delivery/slowConsumers.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
@@ -20,7 +20,9 @@ import { LastValueCache } from './pipeline/lastValueCache.js';
 import { quotePipeline } from './pipeline/quotePipeline.js';
 import { SymbolDemand } from './pipeline/symbolDemand.js';
 import { SymbolDirectory } from './pipeline/symbolDirectory.js';
-import type { Quote, ReplayStatus } from './protocol.js';
+import type { Quote } from './protocol.js';
+import { recordTo } from './record/recordTo.js';
+import { RecordingWriter } from './record/writer.js';
 
 export type TickstreamOptions = {
   config: Config;
@@ -30,7 +32,6 @@ export type TickstreamOptions = {
   feeds?: FeedSource[];
   /** Folder of the built dashboard to serve. */
   webRoot?: string;
-  replay?: ReplayController & { status(): ReplayStatus };
 };
 
 export type Tickstream = {
@@ -58,6 +59,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     options.feeds ??
     config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$ }));
   const subscriptions = new Subscription();
+  // A replay feed brings its controls (the `replay` event and status.replay).
+  const replay = feeds.find((feed) => feed.control)?.control;
   // Charts start with the feeds' backfill (the first feed that has one for the symbol), then live bars.
   const history = new IntradayHistory({
     maxBars: 720,
@@ -80,7 +83,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const statusSources = {
     health,
     market: config.market,
-    replay: options.replay ? () => options.replay?.status() : undefined,
+    replay: replay ? () => replay.status() : undefined,
   };
   const status = () => currentStatus(statusSources);
 
@@ -146,7 +149,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     status,
     metrics,
     logger,
-    replay: options.replay,
+    replay,
     // With auth off everyone may use the replay controls; with it on, admin tokens only.
     isAdmin: (socket) => !verifier.enabled || socket.data.grant?.role === 'admin',
   }).start();
@@ -161,6 +164,16 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
 
   subscriptions.add(streams.connect(quotes$));
   subscriptions.add(quotes$.pipe(intoHistory(history)).subscribe());
+  if (config.record.enabled) {
+    const writer = new RecordingWriter({
+      out: config.record.out,
+      rotate: config.record.rotate,
+      sources: feeds.map((feed) => feed.id),
+      symbols: feeds.flatMap((feed) => feed.symbols),
+    });
+    subscriptions.add(quotes$.pipe(recordTo(writer)).subscribe());
+    logger.info({ out: config.record.out }, 'recording the merged quote stream');
+  }
   subscriptions.add(statusChanges(statusSources).subscribe((s) => io.emit('status', s)));
 
   await new Promise<void>((resolve, reject) => {

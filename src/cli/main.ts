@@ -1,7 +1,10 @@
 import { ConfigError } from '../config/load.js';
 import { gatewayCommand } from './gateway.js';
 import { ingestCommand } from './ingest.js';
+import { recordCommand } from './record.js';
+import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
+import { verifyCommand } from './verify.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
@@ -10,6 +13,9 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the service in one process (what `npm start` runs)', run: serveCommand },
   ingest: { summary: 'run feeds and pipeline, publishing through Redis (cluster role)', run: ingestCommand },
   gateway: { summary: 'hold client connections, ticks from Redis (cluster role)', run: gatewayCommand },
+  record: { summary: 'record the configured feeds to an NDJSON(.gz) file', run: recordCommand },
+  replay: { summary: 'serve a recording over the normal service (what `npm run demo` runs)', run: replayCommand },
+  verify: { summary: 'check a recording: valid records, first bad line', run: verifyCommand },
 };
 
 function usage(): string {

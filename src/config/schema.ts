@@ -162,6 +162,20 @@ export const configSchema = z.strictObject({
       holidays: z.array(isoDate).default([]),
     })
     .prefault({}),
+  /** Record the merged quote stream while serving (docs/PROTOCOL.md, recorded feed file). */
+  record: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** A `.ndjson` file, or `.ndjson.gz` for gzip; rotated files get `.1`, `.2`... before the extension. */
+      out: z.string().min(1).default('recordings/session.ndjson.gz'),
+      rotate: z
+        .strictObject({
+          maxBytes: z.number().int().positive().optional(),
+          maxMinutes: z.number().positive().optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

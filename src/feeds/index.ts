@@ -3,7 +3,9 @@ import type { FeedConfig, MarketCalendarConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { marketSession } from '../market/session.js';
 import type { Bar } from '../pipeline/intradayHistory.js';
-import type { SymbolInfo } from '../protocol.js';
+import type { ReplayController } from '../delivery/gateway.js';
+import type { ReplayStatus, SymbolInfo } from '../protocol.js';
+import { replayFeedFromConfig } from './replay.js';
 import { pollFeedFromConfig } from './poll.js';
 import { simulatedFeed } from './simulated.js';
 import { sseFeedFromConfig } from './sse.js';
@@ -17,6 +19,8 @@ export type FeedSource = {
   /** Symbols the feed declares up front (so clients can subscribe before the first tick). */
   symbols: SymbolInfo[];
   replay?: boolean;
+  /** A replay feed's controls (pause, resume, speed, seek) and status; startTickstream serves them. */
+  control?: ReplayController & { status(): ReplayStatus };
   /** How the feed numbers `upstreamSeq` for gap detection: per symbol (the default) or once for the feed. */
   gapScope?: 'symbol' | 'feed';
   /** 1-minute bars from before the feed started (a backfill), so charts do not start empty. */
@@ -68,6 +72,8 @@ export function createFeed(config: FeedConfig, context: FeedContext): FeedSource
       return sseFeedFromConfig(config, context);
     case 'poll':
       return pollFeedFromConfig(config, context);
+    case 'replay':
+      return replayFeedFromConfig(config, context.scheduler);
     default:
       throw new Error(`feed type "${config.type}" is not available in this build`);
   }

@@ -1,0 +1,84 @@
+import { DateTime } from 'luxon';
+
+/** What a long record or replay run has done so far. */
+export type ProgressSample = {
+  /** Records written or replayed. */
+  count: number;
+  /** Recorded time of the head (epoch ms), when there is one. */
+  position?: number;
+  /** Fraction done (0..1), when the end is known: gives the ETA. */
+  done?: number;
+  /** Anything else worth a glance (file size, speed...). */
+  note?: string;
+};
+
+export type ProgressOptions = {
+  label: string;
+  /** Print at all: by default only when stderr is a terminal. */
+  enabled?: boolean;
+  everyMs?: number;
+  /** Zone the position is shown in (the exchange's). */
+  zone?: string;
+  stream?: NodeJS.WriteStream;
+  now?: () => number;
+};
+
+/** `1h02m05s` / `2m05s` / `5s`. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h) return `${h}h${String(m).padStart(2, '0')}m${String(s).padStart(2, '0')}s`;
+  if (m) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** One status line: position, count, rate over the last interval, and ETA when the end is known. */
+export function progressLine(
+  label: string,
+  sample: ProgressSample,
+  ratePerSecond: number,
+  elapsedMs: number,
+  zone = 'UTC',
+): string {
+  const parts = [label];
+  if (sample.position !== undefined) parts.push(DateTime.fromMillis(sample.position, { zone }).toFormat('HH:mm:ss'));
+  parts.push(`${sample.count} records`, `${Math.round(ratePerSecond)}/s`);
+  if (sample.note) parts.push(sample.note);
+  if (sample.done !== undefined && sample.done > 0 && sample.done < 1) {
+    parts.push(`ETA ${formatDuration((elapsedMs / sample.done) * (1 - sample.done))}`);
+  }
+  return parts.join('  ');
+}
+
+/**
+ * Redraws a progress line on stderr every `everyMs` from `sample()`, only on a terminal unless enabled
+ * explicitly (`--progress`), so logs and pipes stay clean. `stop()` ends the line.
+ */
+export function startProgress(sample: () => ProgressSample, options: ProgressOptions): { stop(): void } {
+  const stream = options.stream ?? process.stderr;
+  const enabled = options.enabled ?? Boolean(stream.isTTY);
+  if (!enabled) return { stop() {} };
+  const now = options.now ?? Date.now;
+  const started = now();
+  let last = { at: started, count: 0 };
+  const draw = () => {
+    const current = sample();
+    const at = now();
+    const rate = at > last.at ? ((current.count - last.count) * 1000) / (at - last.at) : 0;
+    last = { at, count: current.count };
+    const line = progressLine(options.label, current, rate, at - started, options.zone);
+    // On a terminal redraw in place; elsewhere (--progress into a file) one line per sample.
+    stream.write(stream.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+  const timer = setInterval(draw, options.everyMs ?? 1000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      draw();
+      if (stream.isTTY) stream.write('\n');
+    },
+  };
+}

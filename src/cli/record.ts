@@ -1,0 +1,126 @@
+import { Duration } from 'luxon';
+import { Subscription } from 'rxjs';
+import { ConfigError } from '../config/load.js';
+import { createFeed } from '../feeds/index.js';
+import { createLogger } from '../log.js';
+import { FeedHealth } from '../pipeline/feedHealth.js';
+import { LastValueCache } from '../pipeline/lastValueCache.js';
+import { quotePipeline } from '../pipeline/quotePipeline.js';
+import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
+import { recordTo } from '../record/recordTo.js';
+import { RecordingWriter } from '../record/writer.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
+import { startProgress } from './progress.js';
+import { untilSignal } from './signals.js';
+
+export const RECORD_HELP = `tickstream record: record the configured feeds to a file (without serving clients)
+
+Usage: tickstream record --out FILE [--duration 10m] [options]
+
+Options:
+  --out FILE           the recording: .ndjson, or .ndjson.gz for gzip (format in docs/PROTOCOL.md)
+  --duration D         stop after D: 30s, 10m, 1h, 1h30m or ISO 8601 (PT10M); default until Ctrl-C
+  --rotate-bytes N     start a new file (FILE.1.ndjson.gz...) once this many bytes are written
+  --rotate-minutes N   start a new file every N minutes
+  --progress           show progress on stderr even when it is not a terminal
+${CONFIG_FLAGS_HELP}
+
+By default it records the embedded simulator. Lines reach the file at least every 200 ms; a crash loses at
+most that, and leaves a file that \`tickstream verify\` accepts and \`tickstream replay\` plays.`;
+
+/** "30s", "10m", "1h30m", "250ms", or ISO 8601 ("PT10M"), in milliseconds. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (/^P/i.test(trimmed)) {
+    const iso = Duration.fromISO(trimmed.toUpperCase());
+    if (iso.isValid && iso.toMillis() > 0) return iso.toMillis();
+  } else if (/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(trimmed)) {
+    const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    let total = 0;
+    for (const [, value, , suffix] of trimmed.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) {
+      total += Number(value) * (unit[suffix as string] as number);
+    }
+    if (total > 0) return total;
+  }
+  throw new ConfigError(`duration "${text}": expected e.g. 30s, 10m, 1h30m or PT10M`);
+}
+
+function positiveNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`--${flag} ${text}: expected a positive number`);
+  return value;
+}
+
+export async function recordCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...CONFIG_FLAGS,
+    out: { type: 'string', short: 'o' },
+    duration: { type: 'string', short: 'd' },
+    'rotate-bytes': { type: 'string' },
+    'rotate-minutes': { type: 'string' },
+    progress: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(RECORD_HELP);
+    return 0;
+  }
+  const out = values.out;
+  if (!out) throw new ConfigError('record: --out FILE is required');
+  const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
+  const rotate = {
+    maxBytes: positiveNumber('rotate-bytes', values['rotate-bytes']),
+    maxMinutes: positiveNumber('rotate-minutes', values['rotate-minutes']),
+  };
+  const config = configFromFlags(values);
+  const logger = createLogger(config.log.level);
+
+  const feeds = config.feeds.map((feed) => createFeed(feed, { market: config.market }));
+  const quotes$ = quotePipeline(feeds, {
+    health: new FeedHealth(config.staleAfterMs),
+    cache: new LastValueCache(),
+    directory: new SymbolDirectory(),
+    zone: config.market.zone,
+    onInvalid: (feed, invalid) => logger.debug({ feed, reason: invalid.reason }, 'bad upstream value skipped'),
+    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+  });
+  const writer = new RecordingWriter({
+    out,
+    rotate,
+    sources: feeds.map((feed) => feed.id),
+    symbols: feeds.flatMap((feed) => feed.symbols),
+  });
+  const started = Date.now();
+  let position: number | undefined;
+  const subscription = new Subscription();
+  subscription.add(
+    quotes$.pipe(recordTo(writer)).subscribe((quote) => {
+      position = quote.ts;
+    }),
+  );
+  const progress = startProgress(
+    () => ({
+      count: writer.records,
+      position,
+      done: durationMs ? Math.min(1, (Date.now() - started) / durationMs) : undefined,
+      note: `${(writer.bytes / 1024).toFixed(0)} KiB`,
+    }),
+    { label: 'recording', enabled: values.progress || undefined, zone: config.market.zone },
+  );
+  console.error(`tickstream: recording ${feeds.map((f) => f.id).join(', ')} to ${out}; Ctrl-C stops`);
+
+  let timer: NodeJS.Timeout | undefined;
+  const stopReason = await Promise.race([
+    untilSignal(),
+    new Promise<'duration'>((resolve) => {
+      if (durationMs !== undefined) timer = setTimeout(() => resolve('duration'), durationMs);
+    }),
+  ]);
+  if (timer) clearTimeout(timer);
+  subscription.unsubscribe();
+  progress.stop();
+  console.error(
+    `tickstream: recorded ${writer.records} records to ${writer.files.join(', ') || out} (${stopReason === 'duration' ? 'duration reached' : stopReason})`,
+  );
+  return 0;
+}
