@@ -5,12 +5,14 @@ import { recordCommand } from './record.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { verifyCommand } from './verify.js';
+import { watchCommand } from './watch.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 /** Every subcommand; each lives in its own file and parses its own flags. */
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the service in one process (what `npm start` runs)', run: serveCommand },
+  watch: { summary: 'live quotes in the terminal: a table, or NDJSON with --json', run: (argv) => watchCommand(argv) },
   ingest: { summary: 'run feeds and pipeline, publishing through Redis (cluster role)', run: ingestCommand },
   gateway: { summary: 'hold client connections, ticks from Redis (cluster role)', run: gatewayCommand },
   record: { summary: 'record the configured feeds to an NDJSON(.gz) file', run: recordCommand },
