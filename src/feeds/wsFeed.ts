@@ -1,0 +1,286 @@
+import {
+  asyncScheduler,
+  concatMap,
+  defer,
+  EMPTY,
+  Observable,
+  of,
+  retry,
+  type SchedulerLike,
+  type Subscription,
+  throwError,
+  timer,
+} from 'rxjs';
+import WebSocket from 'ws';
+import type { WsFeedConfig } from '../config/schema.js';
+import type { FeedContext, FeedSource } from './index.js';
+import { backoffDelay } from './sse.js';
+import { listings, US_LISTINGS } from './universe.js';
+import { CRYPTO_LISTINGS } from './vendors/cryptoListings.js';
+import {
+  type Credentials,
+  MAX_REPORTED_CHARS,
+  type SessionOutput,
+  type VendorCodec,
+  type VendorEvent,
+  type VendorFormat,
+  vendorCodec,
+} from './vendors/index.js';
+import { withLastTradePrice } from './vendors/lastTradePrice.js';
+
+export type WsFeedOptions = {
+  /** The feed's id: every quote's `source`. */
+  id: string;
+  url: string;
+  format: VendorFormat;
+  key?: string;
+  secret?: string;
+  /** The symbols clients watch; the feed subscribes upstream to exactly these, following every change. */
+  demand$?: Observable<ReadonlySet<string>>;
+  /** Subscribed to when there is no `demand$`. */
+  symbols?: readonly string[];
+  reconnect?: { initialMs: number; maxMs: number };
+  /** No frame, heartbeat or pong for this long (or no auth answer): the connection is dead, reconnect. */
+  heartbeatTimeoutMs?: number;
+  onEvent?: (event: WsFeedEvent) => void;
+  random?: () => number;
+  scheduler?: SchedulerLike;
+};
+
+/** What the feed tells its owner besides quotes (logs, tests). */
+export type WsFeedEvent =
+  | { kind: 'connecting' }
+  | { kind: 'ready' }
+  | { kind: 'subscribe'; symbols: string[] }
+  | { kind: 'unsubscribe'; symbols: string[] }
+  | { kind: 'subscribed'; symbols: string[] }
+  | { kind: 'malformed'; reason: string }
+  | { kind: 'vendor_error'; code?: number; message: string }
+  | { kind: 'reconnecting'; reason: string; attempt: number; delayMs: number };
+
+export type WsFeedFailure =
+  | { kind: 'auth_failed'; code?: number; message: string }
+  | { kind: 'vendor_error'; code?: number; message: string };
+
+/** Why a feed stopped for good (retrying cannot help); other failures reconnect. */
+export class WsFeedError extends Error {
+  override name = 'WsFeedError';
+  constructor(readonly failure: WsFeedFailure) {
+    super(`${failure.kind === 'auth_failed' ? 'authentication failed' : 'vendor error'}: ${failure.message}`);
+  }
+}
+
+/**
+ * A WebSocket vendor feed: connects, authenticates, subscribes to the demanded symbols (re-doing both after
+ * every reconnect) and emits Quote-shaped values for the pipeline to validate. A frame that cannot be decoded
+ * is emitted as its (truncated) text, which validation refuses and counts; it never ends the feed. Drops and
+ * silences reconnect with jittered exponential backoff; an auth failure or a fatal vendor error ends the
+ * feed with a WsFeedError, without a reconnect loop.
+ */
+export function wsFeed(options: WsFeedOptions): Observable<unknown> {
+  const codec = vendorCodec(options.format);
+  const demand$ = options.demand$ ?? of(new Set(options.symbols ?? []));
+  const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+  const random = options.random ?? Math.random;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return defer(() =>
+    wsSession(options, codec, demand$).pipe(
+      // A session that became ready resets the backoff.
+      retry({
+        resetOnSuccess: true,
+        delay: (error: unknown, attempt) => {
+          if (error instanceof WsFeedError) return throwError(() => error);
+          const delayMs = backoffDelay(initialMs, maxMs, attempt, random());
+          const reason = error instanceof Error ? error.message : String(error);
+          options.onEvent?.({ kind: 'reconnecting', reason, attempt, delayMs });
+          return timer(delayMs, scheduler);
+        },
+      }),
+      withLastTradePrice(),
+      concatMap((output) => {
+        if (output.kind === 'tick') return of({ ...output.tick, source: options.id });
+        if (output.kind === 'malformed') return of(output.frame);
+        return EMPTY;
+      }),
+    ),
+  );
+}
+
+/** One connection: its ready signal, ticks and malformed frames; it always ends in an error (drop, fatal). */
+function wsSession(
+  options: WsFeedOptions,
+  codec: VendorCodec,
+  demand$: Observable<ReadonlySet<string>>,
+): Observable<SessionOutput> {
+  const credentials: Credentials = { key: options.key, secret: options.secret };
+  const timeoutMs = options.heartbeatTimeoutMs ?? 30_000;
+  return new Observable<SessionOutput>((subscriber) => {
+    options.onEvent?.({ kind: 'connecting' });
+    const socket = new WebSocket(codec.connectUrl(options.url, credentials), { handshakeTimeout: timeoutMs });
+    const subscribed = new Set<string>();
+    let demand: Subscription | undefined;
+    let ready = false;
+    let lastTraffic = Date.now();
+    const openedAt = lastTraffic;
+    const alive = () => {
+      lastTraffic = Date.now();
+    };
+    const send = (frames: string[]) => {
+      for (const frame of frames) socket.send(frame);
+    };
+
+    const followDemand = (symbols: ReadonlySet<string>) => {
+      const removed = [...subscribed].filter((s) => !symbols.has(s)).sort();
+      const added = [...symbols].filter((s) => !subscribed.has(s)).sort();
+      for (const s of removed) subscribed.delete(s);
+      for (const s of added) subscribed.add(s);
+      if (removed.length) {
+        send(codec.unsubscribe(removed));
+        options.onEvent?.({ kind: 'unsubscribe', symbols: removed });
+      }
+      if (added.length) {
+        send(codec.subscribe(added));
+        options.onEvent?.({ kind: 'subscribe', symbols: added });
+      }
+    };
+    const becomeReady = () => {
+      if (ready) return;
+      ready = true;
+      options.onEvent?.({ kind: 'ready' });
+      subscriber.next({ kind: 'ready' });
+      // The demand as it is now, then every change: after a reconnect this re-subscribes everything.
+      demand = demand$.subscribe(followDemand);
+    };
+    const handle = (event: VendorEvent, frame: string) => {
+      switch (event.kind) {
+        case 'tick':
+          subscriber.next(event);
+          return;
+        case 'authenticated':
+          becomeReady();
+          return;
+        case 'auth_failed':
+          subscriber.error(new WsFeedError({ kind: 'auth_failed', code: event.code, message: event.message }));
+          return;
+        case 'vendor_error':
+          if (event.fatal) {
+            subscriber.error(new WsFeedError({ kind: 'vendor_error', code: event.code, message: event.message }));
+            return;
+          }
+          options.onEvent?.({ kind: 'vendor_error', code: event.code, message: event.message });
+          return;
+        case 'subscribed':
+          options.onEvent?.({ kind: 'subscribed', symbols: event.symbols });
+          return;
+        case 'malformed':
+          options.onEvent?.({ kind: 'malformed', reason: event.reason });
+          subscriber.next({ kind: 'malformed', reason: event.reason, frame: frame.slice(0, MAX_REPORTED_CHARS) });
+          return;
+        case 'connected':
+        case 'heartbeat':
+          return;
+      }
+    };
+
+    socket.on('open', () => {
+      alive();
+      const auth = codec.authFrame(credentials);
+      if (auth) socket.send(auth);
+      else becomeReady();
+    });
+    socket.on('message', (data: WebSocket.RawData) => {
+      alive();
+      const frame = data.toString();
+      for (const event of codec.decode(frame)) {
+        if (subscriber.closed) return;
+        handle(event, frame);
+      }
+    });
+    socket.on('ping', alive);
+    socket.on('pong', alive);
+    socket.on('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      // A refused upgrade: 401/403 is the vendor saying the token is wrong (Finnhub); anything else may pass.
+      subscriber.error(
+        status === 401 || status === 403
+          ? new WsFeedError({ kind: 'auth_failed', code: status, message: `HTTP ${status} at the upgrade` })
+          : new Error(`upgrade refused with HTTP ${status}`),
+      );
+    });
+    socket.on('error', (err) => subscriber.error(err));
+    socket.on('close', (code) => subscriber.error(new Error(`connection closed (${code})`)));
+
+    // Liveness: ping the server now and then (every server pongs) and give up on a silent connection.
+    const watchdog = setInterval(
+      () => {
+        const silentMs = Date.now() - lastTraffic;
+        if (silentMs > timeoutMs) subscriber.error(new Error(`no traffic for ${silentMs} ms`));
+        else if (!ready && Date.now() - openedAt > timeoutMs)
+          subscriber.error(new Error('no answer to authentication'));
+        else if (socket.readyState === WebSocket.OPEN) socket.ping();
+      },
+      Math.max(10, Math.floor(timeoutMs / 3)),
+    );
+
+    return () => {
+      clearInterval(watchdog);
+      demand?.unsubscribe();
+      socket.removeAllListeners();
+      // terminate() on a connecting socket reports an error; nobody listens any more.
+      socket.on('error', () => {});
+      socket.terminate();
+    };
+  });
+}
+
+/** The `ws` feed of the config: declares its symbols (with names where the built-in listings know them). */
+export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): FeedSource {
+  const log = context.logger?.child({ feed: config.id, format: config.format });
+  const known = config.format === 'coinbase' ? CRYPTO_LISTINGS : listings();
+  const names = new Map([...US_LISTINGS, ...CRYPTO_LISTINGS].map((l) => [l.symbol, l]));
+  const symbols = config.symbols?.map((s) => s.trim().toUpperCase()) ?? known.map((l) => l.symbol);
+  return {
+    id: config.id,
+    symbols: symbols.map((symbol) => {
+      const listing = names.get(symbol);
+      return listing
+        ? { symbol, name: listing.name, exchange: listing.exchange, currency: listing.currency }
+        : { symbol };
+    }),
+    quotes$: wsFeed({
+      id: config.id,
+      url: config.url,
+      format: config.format,
+      key: config.key,
+      secret: config.secret,
+      // Without a demand signal (an embedding without the gateway), follow the declared symbols.
+      demand$: context.demand$,
+      symbols,
+      reconnect: config.reconnect,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      scheduler: context.scheduler,
+      onEvent: (event) => {
+        switch (event.kind) {
+          case 'ready':
+            log?.info('WebSocket upstream ready');
+            return;
+          case 'reconnecting':
+            log?.warn(
+              { reason: event.reason, attempt: event.attempt, delayMs: event.delayMs },
+              'WebSocket reconnecting',
+            );
+            return;
+          case 'vendor_error':
+            log?.warn({ code: event.code, message: event.message }, 'vendor error');
+            return;
+          case 'malformed':
+            log?.debug({ reason: event.reason }, 'malformed frame skipped');
+            return;
+          default:
+            log?.debug(event, 'WebSocket upstream');
+        }
+      },
+    }),
+  };
+}

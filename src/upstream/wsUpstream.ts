@@ -1,0 +1,243 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { createSimulator } from '../feeds/simulated.js';
+import { type Listing, listings } from '../feeds/universe.js';
+import { CRYPTO_LISTINGS } from '../feeds/vendors/cryptoListings.js';
+import {
+  type UpstreamSession,
+  type UpstreamTick,
+  type VendorFormat,
+  type VendorServer,
+  vendorServer,
+} from '../feeds/vendors/index.js';
+import type { DemoUpstream, DemoUpstreamOptions } from './types.js';
+
+/** The credentials the demo upstream accepts unless told others. */
+export const DEMO_KEY = 'demo-key';
+export const DEMO_SECRET = 'demo-secret';
+
+export type WsUpstreamOptions = DemoUpstreamOptions & {
+  key?: string;
+  secret?: string;
+  /** Symbols one connection may subscribe to (Alpaca 405, Finnhub's "too many symbols"). */
+  maxSymbols?: number;
+  /** Open connections allowed at once (Alpaca 406, Polygon max_connections, else HTTP 429). */
+  maxConnections?: number;
+  /** How often Finnhub pings and Coinbase heartbeats go out. */
+  keepAliveMs?: number;
+  /** Simulator step. */
+  stepMs?: number;
+};
+
+export type WsUpstreamStats = { connections: number; authSuccesses: number; authFailures: number; badRequests: number };
+
+/** The demo upstream, with the handles tests need to misbehave on purpose. */
+export type WsUpstream = DemoUpstream & {
+  format: VendorFormat;
+  /** What it serves (the directory of a feed pointed at it). */
+  listings: readonly Listing[];
+  stats: WsUpstreamStats;
+  /** Symbols subscribed over all open connections, sorted. */
+  subscriptions(): string[];
+  openConnections(): number;
+  /** Cuts every connection, as a network drop would. */
+  dropConnections(): void;
+  /** Sends a frame as is to every connection (tests: garbage). */
+  broadcastRaw(frame: string): void;
+  /** Sends nothing, pongs included, while on: a dead link that stays open. */
+  setSilent(silent: boolean): void;
+};
+
+type Connection = { socket: WebSocket; session: UpstreamSession };
+
+/**
+ * A local WebSocket server speaking one vendor's protocol (auth with a demo key, subscriptions, the vendor's
+ * errors and keep-alives), serving simulated ticks for subscribed symbols only: US listings for the stock
+ * vendors, BTC-USD, ETH-USD and SOL-USD with per-product sequence numbers for Coinbase.
+ */
+export async function startWsUpstream(format: VendorFormat, options: WsUpstreamOptions): Promise<WsUpstream> {
+  const vendor = vendorServer(format);
+  const expected = { key: options.key ?? DEMO_KEY, secret: options.secret ?? DEMO_SECRET };
+  const maxSymbols = options.maxSymbols ?? 1000;
+  const maxConnections = options.maxConnections ?? 10;
+  const universe = format === 'coinbase' ? [...CRYPTO_LISTINGS] : listings(options.symbols);
+  const known = new Set(universe.map((l) => l.symbol));
+  const connections = new Set<Connection>();
+  const stats: WsUpstreamStats = { connections: 0, authSuccesses: 0, authFailures: 0, badRequests: 0 };
+  let silent = false;
+
+  const http = createServer((_req, res) => res.writeHead(426).end('WebSocket only\n'));
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
+  http.on('upgrade', (request: IncomingMessage, stream: Duplex, head: Buffer) => {
+    const refusal = refuseUpgrade(vendor, request, expected.key, connections.size >= maxConnections);
+    if (refusal) {
+      if (refusal === 401) stats.authFailures++;
+      stream.end(
+        `HTTP/1.1 ${refusal} ${refusal === 401 ? 'Unauthorized' : 'Too Many Requests'}\r\nConnection: close\r\n\r\n`,
+      );
+      return;
+    }
+    wss.handleUpgrade(request, stream, head, (socket) => accept(socket));
+  });
+
+  const send = (socket: WebSocket, frame: string | undefined) => {
+    if (frame !== undefined && !silent && socket.readyState === socket.OPEN) socket.send(frame);
+  };
+
+  function accept(socket: WebSocket): void {
+    stats.connections++;
+    const connection: Connection = { socket, session: { authenticated: vendor.auth !== 'frame', symbols: new Set() } };
+    if (connections.size >= maxConnections) {
+      send(socket, vendor.connectionLimitExceeded());
+      socket.close(1008, 'connection limit exceeded');
+      return;
+    }
+    // A token in the URL was checked at the upgrade.
+    if (vendor.auth === 'url') stats.authSuccesses++;
+    connections.add(connection);
+    socket.on('close', () => connections.delete(connection));
+    socket.on('error', () => connections.delete(connection));
+    socket.on('ping', (data) => {
+      if (!silent) socket.pong(data);
+    });
+    socket.on('message', (data) => {
+      for (const reply of answer(connection, data.toString())) send(socket, reply);
+      if (vendor.auth === 'frame' && connection.session.closing) socket.close(1008, 'authentication failed');
+    });
+    send(socket, vendor.hello());
+  }
+
+  function answer(connection: Connection, frame: string): (string | undefined)[] {
+    const { session } = connection;
+    const request = vendor.decodeRequest(frame);
+    switch (request.kind) {
+      case 'invalid':
+        stats.badRequests++;
+        return [vendor.badRequest(request.reason)];
+      case 'auth': {
+        if (vendor.auth !== 'frame') return [vendor.badRequest('unexpected auth')];
+        const ok = request.key === expected.key && (format !== 'alpaca' || request.secret === expected.secret);
+        if (!ok) {
+          stats.authFailures++;
+          session.closing = true;
+          return [vendor.authFailed()];
+        }
+        stats.authSuccesses++;
+        session.authenticated = true;
+        return [vendor.authSucceeded()];
+      }
+      case 'subscribe': {
+        if (!session.authenticated) return [vendor.notAuthenticated()];
+        const replies: (string | undefined)[] = [];
+        const fresh = request.symbols.filter((s) => !session.symbols.has(s));
+        for (const symbol of fresh.filter((s) => !known.has(s))) {
+          replies.push(vendor.subscriptionRefused('unknown_symbol', symbol));
+        }
+        const wanted = fresh.filter((s) => known.has(s));
+        if (session.symbols.size + wanted.length > maxSymbols) {
+          replies.push(vendor.subscriptionRefused('symbol_limit', `at most ${maxSymbols} symbols`));
+          return replies;
+        }
+        for (const symbol of wanted) session.symbols.add(symbol);
+        replies.push(vendor.subscribed([...session.symbols].sort()));
+        return replies;
+      }
+      case 'unsubscribe':
+        if (!session.authenticated) return [vendor.notAuthenticated()];
+        for (const symbol of request.symbols) session.symbols.delete(symbol);
+        return [vendor.subscribed([...session.symbols].sort())];
+    }
+  }
+
+  // The market: one simulator for every connection, so two clients see the same prices.
+  const simulator = createSimulator({
+    seed: options.seed ?? 42,
+    listings: universe,
+    ticksPerSecond: options.ticksPerSecond ?? 100,
+    source: format,
+  });
+  const ranges = new Map<string, { sequence: number; high: number; low: number }>();
+  const stepMs = options.stepMs ?? 50;
+  let lastStep = Date.now();
+  const stepper = setInterval(() => {
+    const now = Date.now();
+    const ticks: UpstreamTick[] = simulator.step(now, now - lastStep).map((quote) => {
+      const range = ranges.get(quote.symbol) ?? { sequence: 1_000_000, high: quote.price, low: quote.price };
+      range.sequence++;
+      range.high = Math.max(range.high, quote.price);
+      range.low = Math.min(range.low, quote.price);
+      ranges.set(quote.symbol, range);
+      return { ...quote, open: quote.prevClose, high: range.high, low: range.low, sequence: range.sequence };
+    });
+    lastStep = now;
+    for (const { socket, session } of connections) {
+      if (!session.authenticated || session.symbols.size === 0) continue;
+      const mine = ticks.filter((t) => session.symbols.has(t.symbol));
+      for (const frame of vendor.ticks(mine)) send(socket, frame);
+    }
+  }, stepMs);
+  const keepAlive = setInterval(() => {
+    const now = Date.now();
+    for (const { socket, session } of connections) {
+      if (!session.authenticated) continue;
+      const symbols = [...session.symbols].sort();
+      for (const frame of vendor.keepAlive(symbols, now, (s) => ranges.get(s)?.sequence ?? 1_000_000)) {
+        send(socket, frame);
+      }
+    }
+  }, options.keepAliveMs ?? 1000);
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  return {
+    format,
+    port,
+    url: `ws://${host}:${port}${vendor.path}`,
+    listings: universe,
+    stats,
+    subscriptions: () => [...new Set([...connections].flatMap((c) => [...c.session.symbols]))].sort(),
+    openConnections: () => connections.size,
+    dropConnections() {
+      for (const { socket } of connections) socket.terminate();
+    },
+    broadcastRaw(frame) {
+      for (const { socket } of connections) send(socket, frame);
+    },
+    setSilent(value) {
+      silent = value;
+    },
+    async close() {
+      clearInterval(stepper);
+      clearInterval(keepAlive);
+      for (const { socket } of connections) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/** The HTTP status that refuses an upgrade, if any: a wrong URL token (Finnhub), or too many connections. */
+function refuseUpgrade(
+  vendor: VendorServer,
+  request: IncomingMessage,
+  key: string,
+  full: boolean,
+): 401 | 429 | undefined {
+  if (vendor.auth === 'url') {
+    const token = new URL(request.url ?? '/', 'http://upstream').searchParams.get('token');
+    if (token !== key) return 401;
+  }
+  if (full && vendor.connectionLimitExceeded() === undefined) return 429;
+  return undefined;
+}

@@ -1,0 +1,204 @@
+import { BehaviorSubject, type Subscription } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { VendorFormat } from '../../src/feeds/vendors/index.js';
+import { WsFeedError, type WsFeedEvent, type WsFeedOptions, wsFeed } from '../../src/feeds/wsFeed.js';
+import { type InvalidReason, normalizeQuote } from '../../src/pipeline/normalizeQuote.js';
+import type { RawQuote } from '../../src/protocol.js';
+import { DEMO_KEY, DEMO_SECRET, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A feed under test: its validated quotes, refusals, events and how it ended. */
+type Harness = {
+  quotes: RawQuote[];
+  invalid: InvalidReason[];
+  events: WsFeedEvent[];
+  error?: unknown;
+  demand: BehaviorSubject<ReadonlySet<string>>;
+};
+
+const upstreams: WsUpstream[] = [];
+const subscriptions: Subscription[] = [];
+afterEach(async () => {
+  for (const s of subscriptions.splice(0)) s.unsubscribe();
+  await Promise.all(upstreams.splice(0).map((u) => u.close()));
+});
+
+async function upstream(format: VendorFormat, options: Parameters<typeof startWsUpstream>[1] = { port: 0 }) {
+  const u = await startWsUpstream(format, { ticksPerSecond: 400, keepAliveMs: 200, ...options });
+  upstreams.push(u);
+  return u;
+}
+
+function runFeed(u: WsUpstream, symbols: string[], options: Partial<WsFeedOptions> = {}): Harness {
+  const harness: Harness = { quotes: [], invalid: [], events: [], demand: new BehaviorSubject(new Set(symbols)) };
+  const feed = wsFeed({
+    id: `${u.format}-feed`,
+    url: u.url,
+    format: u.format,
+    key: DEMO_KEY,
+    secret: DEMO_SECRET,
+    demand$: harness.demand,
+    reconnect: { initialMs: 50, maxMs: 400 },
+    heartbeatTimeoutMs: 3000,
+    onEvent: (event) => harness.events.push(event),
+    ...options,
+  });
+  subscriptions.push(
+    feed.pipe(normalizeQuote((invalid) => harness.invalid.push(invalid.reason))).subscribe({
+      next: (quote) => harness.quotes.push(quote),
+      error: (err: unknown) => {
+        harness.error = err;
+      },
+    }),
+  );
+  return harness;
+}
+
+const count = (h: Harness, kind: WsFeedEvent['kind']) => h.events.filter((e) => e.kind === kind).length;
+const quotesOf = (h: Harness, symbol: string, from = 0) => h.quotes.slice(from).filter((q) => q.symbol === symbol);
+
+const CASES: { format: VendorFormat; a: string; b: string; badValue: string }[] = [
+  { format: 'polygon', a: 'AAPL', b: 'MSFT', badValue: '[{"ev":"T","sym":"AAPL","p":-5,"s":1,"t":1700000000000}]' },
+  {
+    format: 'alpaca',
+    a: 'AAPL',
+    b: 'MSFT',
+    badValue: '[{"T":"t","S":"AAPL","p":"x","s":1,"t":"2026-01-01T00:00:00Z"}]',
+  },
+  { format: 'finnhub', a: 'AAPL', b: 'MSFT', badValue: '{"type":"trade","data":[{"s":"AAPL","p":null,"t":1}]}' },
+  {
+    format: 'coinbase',
+    a: 'BTC-USD',
+    b: 'ETH-USD',
+    badValue: '{"type":"ticker","product_id":"BTC-USD","price":"lots","time":"2026-01-01T00:00:00Z","sequence":1}',
+  },
+];
+
+describe.each(CASES)('$format feed against its local upstream', ({ format, a, b, badValue }) => {
+  it('authenticates, subscribes only to the demanded symbols and follows the demand, with source', async () => {
+    const u = await upstream(format, { port: 0 });
+    const h = runFeed(u, [a]);
+    await waitFor(() => quotesOf(h, a).length >= 3, `quotes for ${a}`);
+    expect(u.subscriptions()).toEqual([a]);
+    expect(h.quotes.every((q) => q.symbol === a && q.source === `${format}-feed` && q.price > 0)).toBe(true);
+    if (format !== 'coinbase') expect(u.stats.authSuccesses).toBe(1);
+
+    h.demand.next(new Set([b]));
+    await waitFor(() => u.subscriptions().join() === b, `the upstream to follow the demand to ${b}`);
+    await waitFor(() => quotesOf(h, b).length >= 3, `quotes for ${b}`);
+    // Frames already on the wire when the unsubscribe went out may still arrive; after that, only b.
+    await sleep(200);
+    const mark = h.quotes.length;
+    await waitFor(() => quotesOf(h, b, mark).length >= 3, `more quotes for ${b}`);
+    expect(quotesOf(h, a, mark)).toEqual([]);
+
+    h.demand.next(new Set());
+    await waitFor(() => u.subscriptions().length === 0, 'the upstream to drop every subscription');
+    expect(h.error).toBeUndefined();
+    expect(h.invalid).toEqual([]);
+    if (format === 'coinbase') {
+      // Coinbase sequences are per product and consecutive here: upstreamSeq carries them for gap detection.
+      const seqs = quotesOf(h, b).map((q) => q.upstreamSeq as number);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number);
+    }
+  });
+
+  it('reconnects after the upstream drops the connection, re-authenticates and re-subscribes', async () => {
+    const u = await upstream(format, { port: 0 });
+    const h = runFeed(u, [a, b]);
+    await waitFor(() => quotesOf(h, a).length > 0 && quotesOf(h, b).length > 0, 'first quotes');
+    u.dropConnections();
+    await waitFor(() => u.stats.connections >= 2 && u.subscriptions().join() === [a, b].sort().join(), 'resubscribed');
+    const mark = h.quotes.length;
+    await waitFor(() => quotesOf(h, a, mark).length > 0 && quotesOf(h, b, mark).length > 0, 'quotes after reconnect');
+    expect(count(h, 'reconnecting')).toBeGreaterThanOrEqual(1);
+    if (format !== 'coinbase') expect(u.stats.authSuccesses).toBeGreaterThanOrEqual(2);
+    expect(h.error).toBeUndefined();
+  });
+
+  it('counts and skips malformed frames and bad values, and keeps going', async () => {
+    const u = await upstream(format, { port: 0 });
+    const h = runFeed(u, [a]);
+    await waitFor(() => quotesOf(h, a).length > 0, 'first quotes');
+    u.broadcastRaw('garbage {');
+    u.broadcastRaw('\u0000\u00ff');
+    u.broadcastRaw(badValue);
+    await waitFor(() => h.invalid.length >= 3, 'the bad frames to be counted');
+    const mark = h.quotes.length;
+    await waitFor(() => quotesOf(h, a, mark).length >= 3, 'quotes after the garbage');
+    expect(h.invalid.filter((r) => r === 'not_object')).toHaveLength(2);
+    expect(h.invalid.filter((r) => r === 'bad_price')).toHaveLength(1);
+    expect(count(h, 'malformed')).toBe(2);
+    expect(u.stats.connections).toBe(1);
+    expect(h.error).toBeUndefined();
+  });
+
+  it('replaces a connection that goes silent (no frames, heartbeats or pongs)', async () => {
+    const u = await upstream(format, { port: 0 });
+    const h = runFeed(u, [a], { heartbeatTimeoutMs: 600 });
+    await waitFor(() => quotesOf(h, a).length > 0, 'first quotes');
+    await sleep(1000); // heartbeats and pongs keep a quiet-but-alive link up
+    expect(u.stats.connections).toBe(1);
+    u.setSilent(true);
+    await waitFor(() => u.stats.connections >= 2, 'a reconnect after the silence');
+    u.setSilent(false);
+    const mark = h.quotes.length;
+    await waitFor(() => quotesOf(h, a, mark).length > 0, 'quotes after the link came back');
+    expect(h.events.some((e) => e.kind === 'reconnecting' && /no traffic|no answer/.test(e.reason))).toBe(true);
+  });
+
+  it.skipIf(format === 'coinbase')('stops with an auth error on a bad key, without a reconnect loop', async () => {
+    const u = await upstream(format, { port: 0 });
+    const h = runFeed(u, [a], { key: 'wrong-key', reconnect: { initialMs: 10, maxMs: 20 } });
+    await waitFor(() => h.error !== undefined, 'the feed to fail');
+    expect(h.error).toBeInstanceOf(WsFeedError);
+    expect((h.error as WsFeedError).failure.kind).toBe('auth_failed');
+    await sleep(300); // at 10-20 ms backoff, a loop would have reconnected many times by now
+    expect(u.stats.connections).toBeLessThanOrEqual(1);
+    expect(u.stats.authFailures).toBe(1);
+    expect(count(h, 'reconnecting')).toBe(0);
+    expect(h.quotes).toEqual([]);
+  });
+});
+
+describe('vendor limits', () => {
+  it('alpaca: a symbol limit (405) is reported and the allowed symbols still flow', async () => {
+    const u = await upstream('alpaca', { port: 0, maxSymbols: 1 });
+    const h = runFeed(u, ['AAPL']);
+    await waitFor(() => quotesOf(h, 'AAPL').length > 0, 'quotes for AAPL');
+    h.demand.next(new Set(['AAPL', 'MSFT', 'NVDA']));
+    await waitFor(() => h.events.some((e) => e.kind === 'vendor_error' && e.code === 405), 'a 405');
+    expect(u.subscriptions()).toEqual(['AAPL']);
+    const mark = h.quotes.length;
+    await waitFor(() => quotesOf(h, 'AAPL', mark).length > 0, 'AAPL still flowing');
+    expect(h.error).toBeUndefined();
+  });
+
+  it('alpaca: a connection limit (406) backs off and retries; the feed gets in once the slot is free', async () => {
+    const u = await upstream('alpaca', { port: 0, maxConnections: 1 });
+    const first = runFeed(u, ['AAPL']);
+    await waitFor(() => quotesOf(first, 'AAPL').length > 0, 'the first feed');
+    const second = runFeed(u, ['MSFT']);
+    await waitFor(() => second.events.some((e) => e.kind === 'vendor_error' && e.code === 406), 'a 406');
+    await waitFor(() => count(second, 'reconnecting') >= 2, 'retries');
+    expect(second.error).toBeUndefined();
+    (subscriptions[0] as Subscription).unsubscribe(); // the first feed leaves
+    await waitFor(() => quotesOf(second, 'MSFT').length > 0, 'the second feed to get in');
+  });
+
+  it('finnhub: too many connections are refused at the upgrade (429), retried, not fatal', async () => {
+    const u = await upstream('finnhub', { port: 0, maxConnections: 0 });
+    const h = runFeed(u, ['AAPL']);
+    await waitFor(() => count(h, 'reconnecting') >= 2, 'retries');
+    expect(h.events.find((e) => e.kind === 'reconnecting')).toMatchObject({ reason: expect.stringMatching(/429/) });
+    expect(h.error).toBeUndefined();
+  });
+});
