@@ -38,7 +38,12 @@ async function upstream(format: VendorFormat, options: Parameters<typeof startWs
 }
 
 function runFeed(u: WsUpstream, symbols: string[], options: Partial<WsFeedOptions> = {}): Harness {
-  const harness: Harness = { quotes: [], invalid: [], events: [], demand: new BehaviorSubject(new Set(symbols)) };
+  const harness: Harness = {
+    quotes: [],
+    invalid: [],
+    events: [],
+    demand: new BehaviorSubject<ReadonlySet<string>>(new Set(symbols)),
+  };
   const feed = wsFeed({
     id: `${u.format}-feed`,
     url: u.url,
