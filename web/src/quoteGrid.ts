@@ -5,6 +5,7 @@ export type SortKey = 'symbol' | 'price' | 'change' | 'changePct' | 'bid' | 'ask
 export type SortDirection = 'ascending' | 'descending';
 
 type Cells = {
+  priceCell: HTMLElement;
   price: HTMLElement;
   tick: HTMLElement;
   change: HTMLElement;
@@ -80,7 +81,18 @@ class QuoteRow {
     actions.append(remove);
     row.append(actions);
     this.element = row;
-    this.cells = { price: priceText, tick, change, changePct, bid, ask, volume, exchangeTime, localTime };
+    this.cells = {
+      priceCell: price,
+      price: priceText,
+      tick,
+      change,
+      changePct,
+      bid,
+      ask,
+      volume,
+      exchangeTime,
+      localTime,
+    };
   }
 
   update(quote: Quote, zone: string, exchangeClock: ClockFormatter, localClock: ClockFormatter, localZone: string) {
@@ -92,14 +104,18 @@ class QuoteRow {
       const up = quote.price > previous.price;
       // Two identical animations under different names: swapping restarts the flash without a reflow.
       this.flip = !this.flip;
-      this.element.dataset.flash = `${up ? 'up' : 'down'}-${this.flip ? 'a' : 'b'}`;
+      // On the cell, not the row: a row attribute would make the browser restyle every cell of the row.
+      this.cells.priceCell.dataset.flash = `${up ? 'up' : 'down'}-${this.flip ? 'a' : 'b'}`;
       this.write(c.tick, arrow(up ? 1 : -1));
     }
     const direction = Math.sign(quote.change ?? 0);
     this.write(c.change, quote.change === undefined ? '–' : `${arrow(direction)} ${formatSigned(quote.change)}`.trim());
     this.write(c.changePct, formatSigned(quote.changePct, '%'));
     const trend = direction > 0 ? 'up' : direction < 0 ? 'down' : 'flat';
-    if (this.element.dataset.trend !== trend) this.element.dataset.trend = trend;
+    if (c.change.dataset.trend !== trend) {
+      c.change.dataset.trend = trend;
+      c.changePct.dataset.trend = trend;
+    }
     this.write(c.bid, formatPrice(quote.bid));
     this.write(c.ask, formatPrice(quote.ask));
     this.write(c.volume, formatVolume(quote.volume));
