@@ -1,0 +1,203 @@
+import type { Socket as NetSocket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { pendingBytes } from '../../src/delivery/slowConsumers.js';
+import type { Quote, Status } from '../../src/protocol.js';
+import type { Tickstream } from '../../src/server.js';
+import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+
+/**
+ * A Socket.IO client at the wire level (Engine.IO v4 over ws), so the test can stop reading: pausing the TCP
+ * socket lets the kernel buffers, then the server's write buffer, fill as they would for a stalled reader.
+ */
+class RawSocketIoClient {
+  readonly statuses: Status[] = [];
+  ticks = 0;
+  closed = false;
+  private readonly acks = new Map<number, (value: unknown) => void>();
+  private nextAck = 0;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data) => this.onFrame(String(data)));
+    ws.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static async connect(url: string): Promise<RawSocketIoClient> {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    const client = new RawSocketIoClient(ws);
+    const connected = new Promise<void>((resolve, reject) => {
+      ws.on('message', (data) => {
+        if (String(data).startsWith('40')) resolve();
+      });
+      ws.once('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send('40');
+    await connected;
+    return client;
+  }
+
+  request(event: string, payload: unknown): Promise<unknown> {
+    const id = this.nextAck++;
+    this.ws.send(`42${id}${JSON.stringify([event, payload])}`);
+    return new Promise((resolve) => this.acks.set(id, resolve));
+  }
+
+  /** Stops reading: nothing more is taken from the kernel's receive buffer. */
+  pause(): void {
+    (this.ws as unknown as { _socket: NetSocket })._socket.pause();
+  }
+
+  resume(): void {
+    (this.ws as unknown as { _socket: NetSocket })._socket.resume();
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+
+  private onFrame(frame: string): void {
+    if (frame === '2') {
+      this.ws.send('3'); // Engine.IO ping -> pong
+    } else if (frame.startsWith('42')) {
+      const [event, payload] = JSON.parse(frame.slice(2)) as [string, unknown];
+      if (event === 'ticks') this.ticks += (payload as Quote[]).length;
+      if (event === 'status') this.statuses.push(payload as Status);
+    } else if (frame.startsWith('43')) {
+      const match = /^43(\d+)(.*)$/s.exec(frame);
+      if (match) this.acks.get(Number(match[1]))?.((JSON.parse(match[2] as string) as unknown[])[0]);
+    }
+  }
+}
+
+let service: Tickstream | undefined;
+const clients: TestClient[] = [];
+const raws: RawSocketIoClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const r of raws.splice(0)) r.close();
+  await service?.close();
+  service = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function actions(s: Tickstream): Promise<Record<string, number>> {
+  const values = (await s.metrics.slowConsumerActions.get()).values;
+  return Object.fromEntries(values.map((v) => [String(v.labels.action), v.value]));
+}
+
+function p99(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
+}
+
+// 1000 symbols at about 4 ticks/s each: a reader of all of them at 20 Hz gets about 4000 updates/s.
+const SYMBOLS = 1000;
+const busyService = (slowConsumer: Record<string, number>) =>
+  startTestService({
+    feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 4000, offHoursFactor: 1, symbols: SYMBOLS }],
+    limits: { maxSymbolsPerSocket: SYMBOLS, maxSymbolsPerRequest: SYMBOLS, slowConsumer },
+  });
+async function allSymbols(s: Tickstream): Promise<string[]> {
+  const body = (await (await fetch(`${s.url}/api/symbols`)).json()) as { symbols: { symbol: string }[] };
+  return body.symbols.map((info) => info.symbol);
+}
+
+describe('slow consumers', () => {
+  it('throttle a stalled reader, then cut it at the cap, while 100 others keep their latency', async () => {
+    const cap = 1_048_576;
+    service = await busyService({ maxPendingBytes: cap, throttleBytes: 262_144, throttledHz: 1 });
+    const s = service;
+    const symbolList = await allSymbols(s);
+    expect(symbolList.length).toBe(SYMBOLS);
+    const latencies: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const c = await connectTestClient(s.url);
+      clients.push(c);
+      c.on('ticks', (batch) => {
+        const now = Date.now();
+        for (const q of batch) latencies.push(now - q.ts);
+      });
+      const symbols = [0, 1, 2, 3, 4].map((k) => symbolList[(i * 5 + k) % 50] as string);
+      await c.timeout(5000).emitWithAck('subscribe', { symbols, maxHz: 20 });
+    }
+    await sleep(500);
+    latencies.length = 0;
+    await sleep(2000);
+    const before = p99(latencies);
+    const countBefore = latencies.length;
+
+    const slow = await RawSocketIoClient.connect(s.url);
+    raws.push(slow);
+    const ack = await slow.request('subscribe', { symbols: symbolList, maxHz: 20 });
+    expect(ack).toMatchObject({ ok: true, rejected: [] });
+    const serverSide = [...s.io.of('/').sockets.values()].at(-1);
+    if (!serverSide) throw new Error('no server socket');
+    slow.pause();
+    latencies.length = 0;
+    let maxPending = 0;
+    const sampler = setInterval(() => {
+      maxPending = Math.max(maxPending, pendingBytes(serverSide));
+    }, 25);
+    try {
+      await until(() => !serverSide.connected, 25_000, 'the stalled reader to be cut');
+    } finally {
+      clearInterval(sampler);
+    }
+    const after = p99(latencies);
+    console.log(
+      `slow consumer: others p99 ${before} ms before (${countBefore} ticks), ${after} ms while one stalled ` +
+        `(${latencies.length} ticks); stalled socket max pending ${maxPending} bytes (cap ${cap})`,
+    );
+    expect(await actions(s)).toMatchObject({ throttle: 1, disconnect: 1 });
+    // Checked every 250 ms: it may overshoot the cap by what arrives in one interval, never by much more.
+    expect(maxPending).toBeLessThan(cap * 1.5);
+    expect(latencies.length).toBeGreaterThan(1000);
+    expect(after).toBeLessThan(Math.max(before * 4, before + 300));
+    expect(clients.every((c) => c.connected)).toBe(true);
+    const disconnects = (await s.metrics.disconnects.get()).values;
+    expect(disconnects.find((v) => v.labels.reason === 'slow_consumer')?.value).toBe(1);
+    // The reader wakes up to the connection gone (what was still queued server-side was dropped with it).
+    slow.resume();
+    await until(() => slow.closed, 10_000, 'the raw client to see the close');
+  }, 60_000);
+
+  it('restore a reader that catches up, without cutting it', async () => {
+    service = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs: 500, throttledHz: 1 });
+    const s = service;
+    const slow = await RawSocketIoClient.connect(s.url);
+    raws.push(slow);
+    await slow.request('subscribe', { symbols: await allSymbols(s), maxHz: 20 });
+    const serverSide = [...s.io.of('/').sockets.values()].at(-1);
+    slow.pause();
+    await until(() => serverSide?.data.throttledHz !== undefined, 20_000, 'the throttle');
+    const rooms = [...(serverSide?.rooms ?? [])].filter((r) => r.startsWith('q:'));
+    expect(rooms.length).toBe(SYMBOLS);
+    expect(rooms.every((r) => r.endsWith('@1'))).toBe(true);
+    slow.resume();
+    await until(() => slow.statuses.some((st) => st.throttled === false), 20_000, 'the restore status');
+    expect(slow.statuses.filter((st) => st.throttled !== undefined).map((st) => st.throttled)).toEqual([true, false]);
+    expect(serverSide?.data.throttledHz).toBeUndefined();
+    expect([...(serverSide?.rooms ?? [])].filter((r) => r.endsWith('@20')).length).toBe(SYMBOLS);
+    expect(await actions(s)).toMatchObject({ throttle: 1, restore: 1 });
+    expect(serverSide?.connected).toBe(true);
+    const ticks = slow.ticks;
+    await sleep(500);
+    expect(slow.ticks).toBeGreaterThan(ticks);
+  }, 60_000);
+});
