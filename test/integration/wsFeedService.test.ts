@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Quote, Status, SubscribeAck, UnsubscribeAck } from '../../src/protocol.js';
+import type { Tickstream } from '../../src/server.js';
+import { DEMO_KEY, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
+import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('tickstream with a ws feed (Polygon-style upstream), end to end', () => {
+  let upstream: WsUpstream | undefined;
+  let service: Tickstream | undefined;
+  let client: TestClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await service?.close();
+    await upstream?.close();
+    client = service = upstream = undefined;
+  });
+
+  const start = async (key: string) => {
+    upstream = await startWsUpstream('polygon', { port: 0, ticksPerSecond: 300 });
+    service = await startTestService({
+      feeds: [
+        {
+          type: 'ws',
+          id: 'poly',
+          url: upstream.url,
+          format: 'polygon',
+          key,
+          symbols: ['AAPL', 'MSFT', 'NVDA'],
+          reconnect: { initialMs: 50, maxMs: 500 },
+        },
+      ],
+    });
+    client = await connectTestClient(service.url);
+    return { upstream, service, client };
+  };
+
+  it('subscribes upstream to what clients watch and delivers its ticks over Socket.IO', async () => {
+    const { upstream, service, client } = await start(DEMO_KEY);
+    const ticks: Quote[] = [];
+    client.on('ticks', (batch) => ticks.push(...batch));
+    // Nobody watches yet: the feed subscribes to nothing upstream.
+    await waitFor(() => upstream.stats.authSuccesses === 1, 'the feed to authenticate');
+    expect(upstream.subscriptions()).toEqual([]);
+
+    const ack = await client.emitWithAck('subscribe', { symbols: ['AAPL', 'ZZZZ'], maxHz: 10 });
+    expect(ack).toMatchObject({ ok: true, subscribed: ['AAPL'] } satisfies Partial<SubscribeAck>);
+    expect(ack.ok && ack.rejected.map((r) => r.code)).toEqual(['UNKNOWN_SYMBOL']);
+    await waitFor(() => upstream.subscriptions().join() === 'AAPL', 'the upstream subscription to AAPL');
+    await waitFor(() => ticks.filter((q) => q.symbol === 'AAPL').length >= 3, 'AAPL ticks');
+    for (const q of ticks) {
+      expect(q).toMatchObject({ symbol: 'AAPL', source: 'poly' });
+      expect(q.price).toBeGreaterThan(0);
+      expect(q.seq).toBeGreaterThan(0);
+    }
+
+    // A garbage frame from the vendor is counted as a bad input of the feed, and the ticks go on.
+    upstream.broadcastRaw('{"ev": garbage');
+    const badFrames = /tickstream_bad_inputs_total\{feed="poly",reason="not_object"\} 1\b/;
+    let metrics = '';
+    for (let i = 0; i < 100 && !badFrames.test(metrics); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      metrics = await (await fetch(`${service.url}/metrics`)).text();
+    }
+    expect(metrics).toMatch(badFrames);
+    const mark = ticks.length;
+    await waitFor(() => ticks.length > mark, 'ticks after the garbage');
+
+    const off: UnsubscribeAck = await client.emitWithAck('unsubscribe', { symbols: ['AAPL'] });
+    expect(off).toEqual({ ok: true, subscribed: [] });
+    await waitFor(() => upstream.subscriptions().length === 0, 'the upstream to unsubscribe');
+  });
+
+  it('reports the feed down (and does not loop) when the upstream refuses the key', async () => {
+    const { upstream, client } = await start('wrong-key');
+    let status: Status | undefined;
+    client.on('status', (s) => {
+      status = s;
+    });
+    await waitFor(() => status?.feeds.some((f) => f.id === 'poly' && f.state === 'down') === true, 'feed down');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(upstream.stats).toMatchObject({ connections: 1, authFailures: 1, authSuccesses: 0 });
+  });
+});
