@@ -52,7 +52,8 @@ for (const window of WINDOWS) {
     activity = window.activity((now - start) / 60_000, length);
     const batch = simulator.step(now, STEP_MS);
     // The simulator stamps a step's ticks with its start: spread them over the step like a real feed.
-    batch.forEach((quote, k) => raws.push({ ...quote, ts: now + Math.floor((k * STEP_MS) / batch.length) }));
+    for (const [k, quote] of batch.entries())
+      raws.push({ ...quote, ts: now + Math.floor((k * STEP_MS) / batch.length) });
   }
 }
 

@@ -17,6 +17,7 @@ import { ConflatedStreams } from './pipeline/conflatedStreams.js';
 import { FeedHealth } from './pipeline/feedHealth.js';
 import { IntradayHistory, intoHistory } from './pipeline/intradayHistory.js';
 import { LastValueCache } from './pipeline/lastValueCache.js';
+import { mergeByPriority } from './pipeline/mergeByPriority.js';
 import { quotePipeline } from './pipeline/quotePipeline.js';
 import { SymbolDemand } from './pipeline/symbolDemand.js';
 import { SymbolDirectory } from './pipeline/symbolDirectory.js';
@@ -57,7 +58,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const demand = new SymbolDemand();
   const feeds =
     options.feeds ??
-    config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$ }));
+    config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$, logger }));
   const subscriptions = new Subscription();
   // A replay feed brings its controls (the `replay` event and status.replay).
   const replay = feeds.find((feed) => feed.control)?.control;
@@ -78,6 +79,16 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       logger.debug({ feed, reason: invalid.reason, field: invalid.field }, 'bad upstream value skipped');
     },
     onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+    onGap: (feed, gap) => {
+      metrics.upstreamGaps.inc({ feed });
+      logger.warn({ feed, ...gap }, 'upstream sequence gap');
+    },
+    // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs.
+    mergeFeeds:
+      feeds.length > 1
+        ? (validated) =>
+            mergeByPriority(validated, { priority: config.priority, staleAfterMs: config.staleAfterMs, scheduler })
+        : undefined,
   });
 
   const statusSources = {

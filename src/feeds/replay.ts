@@ -10,6 +10,10 @@ import type { FeedSource } from './index.js';
 
 export type ReplayFeedConfig = Extract<FeedConfig, { type: 'replay' }>;
 export type ReplayControl = ReplayController & { status(): ReplayStatus };
+export type ReplayFeedSource = Omit<FeedSource, 'quotes$'> & {
+  quotes$: Observable<RecordedQuote>;
+  control: ReplayControl;
+};
 
 /**
  * A replay bound: "HH:MM" (or "HH:MM:SS") on the recording's day in `zone`, or a full ISO date-time
@@ -54,7 +58,7 @@ export function replayFeed(
   config: ReplayFeedConfig,
   recording: Recording | (() => Promise<Recording>),
   options: { scheduler?: SchedulerLike; symbols?: SymbolInfo[] } = {},
-): FeedSource & { control: ReplayControl } {
+): ReplayFeedSource {
   const load = typeof recording === 'function' ? recording : async () => recording;
   const symbols = options.symbols ?? (typeof recording === 'function' ? [] : (recording.header?.symbols ?? []));
   const commands$ = new Subject<ReplayCommand>();

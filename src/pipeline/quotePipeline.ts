@@ -2,6 +2,7 @@ import { map, merge, type Observable, share, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/index.js';
 import type { Quote, RawQuote } from '../protocol.js';
 import { assignSeq } from './assignSeq.js';
+import { detectGaps, type UpstreamGap } from './detectGaps.js';
 import type { FeedHealth } from './feedHealth.js';
 import { intoCache, type LastValueCache } from './lastValueCache.js';
 import { type InvalidInput, normalizeQuote } from './normalizeQuote.js';
@@ -16,6 +17,8 @@ export type PipelineHooks = {
   onTick?: (feedId: string) => void;
   onInvalid?: (feedId: string, invalid: InvalidInput) => void;
   onFeedError?: (feedId: string, err: unknown) => void;
+  /** Hears each upstream sequence gap (it is also counted in the feed's status). */
+  onGap?: (feedId: string, gap: UpstreamGap) => void;
   /** Merges the validated feeds; by default a plain merge. */
   mergeFeeds?: (feeds: { id: string; quotes$: Observable<RawQuote> }[]) => Observable<RawQuote>;
 };
@@ -32,6 +35,10 @@ export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks
       id: feed.id,
       quotes$: feed.quotes$.pipe(
         normalizeQuote((invalid) => hooks.onInvalid?.(feed.id, invalid)),
+        detectGaps((gap) => {
+          hooks.health.recordGap(feed.id);
+          hooks.onGap?.(feed.id, gap);
+        }, feed.gapScope),
         map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
         hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
         tap(() => hooks.onTick?.(feed.id)),

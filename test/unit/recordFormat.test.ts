@@ -33,7 +33,7 @@ function writeRecording(file: string, quotes: RawQuote[], flushBytes = 300): Rec
     flushBytes,
     now: () => 1_700_000_000_000,
   });
-  quotes.forEach((quote, i) => writer.write(quote, 1_700_000_000_000 + i));
+  for (const [i, quote] of quotes.entries()) writer.write(quote, 1_700_000_000_000 + i);
   writer.close();
   return writer;
 }
@@ -147,7 +147,7 @@ describe('recording files', () => {
   it('rotates by size into numbered files, each with its own header', async () => {
     const out = join(dir, 'rot', 'session.ndjson.gz');
     const writer = new RecordingWriter({ out, sources: ['sim'], flushMs: 0, flushBytes: 1, rotate: { maxBytes: 400 } });
-    QUOTES.forEach((q, i) => writer.write(q, 1_700_000_000_000 + i));
+    for (const [i, q] of QUOTES.entries()) writer.write(q, 1_700_000_000_000 + i);
     writer.close();
     expect(writer.files.length).toBeGreaterThan(2);
     expect(readdirSync(join(dir, 'rot')).sort()).toEqual(
