@@ -266,6 +266,30 @@ describe('SSE feeds in the service', () => {
     expect(gone.requests).toHaveLength(1);
   });
 
+  it('reports upstream sequence gaps: metric, and gaps in the feed status', async () => {
+    const server = owned(
+      await scriptedServer((_n, res) => {
+        eventStream(res);
+        const quote = (symbol: string, seq: number) => ({ symbol, price: 10 + seq, ts: Date.now() + seq, seq });
+        const frames = [
+          [quote('AAPL', 1), quote('MSFT', 1)],
+          [quote('AAPL', 2), quote('MSFT', 2)],
+          [quote('AAPL', 5)],
+          [quote('MSFT', 3), quote('AAPL', 6)],
+        ];
+        res.write(frames.map((f, i) => `id: ${i + 1}\ndata: ${JSON.stringify(f)}\n\n`).join(''));
+      }),
+    );
+    service = await startTestService({ feeds: [{ type: 'sse', id: 'gappy', url: server.url }] });
+    const running = service;
+    await until(() => running.cache.get('AAPL')?.price === 16, 10_000, 'the last AAPL quote');
+    expect((await running.metrics.upstreamGaps.get()).values.map((v) => [v.labels.feed, v.value])).toEqual([
+      ['gappy', 1],
+    ]);
+    const ready = (await (await fetch(`${running.url}/readyz`)).json()) as { feeds: { id: string; gaps?: number }[] };
+    expect(ready.feeds).toMatchObject([{ id: 'gappy', gaps: 1 }]);
+  });
+
   it('serves quotes from the IEX demo upstream end to end', async () => {
     const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 5, intervalMs: 10 }));
     service = await startTestService({ feeds: [{ type: 'sse', id: 'iex', format: 'iex', url: upstream.eventsUrl }] });
