@@ -1,7 +1,8 @@
-import { filter, firstValueFrom, type Observable, type Subscription, take, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, type Observable, Subject, type Subscription, take, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { TickstreamSocket } from '../../src/delivery/gateway.js';
+import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -18,8 +19,11 @@ afterEach(async () => {
   subscriptions = [];
 });
 
-async function service(overrides: Parameters<typeof startTestService>[0] = {}): Promise<Tickstream> {
-  const started = await startTestService(overrides);
+async function service(
+  overrides: Parameters<typeof startTestService>[0] = {},
+  options: Parameters<typeof startTestService>[1] = {},
+): Promise<Tickstream> {
+  const started = await startTestService(overrides, options);
   services.push(started);
   return started;
 }
@@ -78,6 +82,50 @@ describe('client SDK against a real server', () => {
       expect(q.price).toBeGreaterThan(0);
       expect(Number.isFinite(q.ts)).toBe(true);
     }
+  });
+
+  it('delivers exactly the server snapshot first, then each new tick once', async () => {
+    // A feed the test drives by hand, so nothing but the snapshot can arrive until the test sends a tick.
+    const upstream = new Subject<RawQuote>();
+    const symbols = [{ symbol: 'AAPL' }, { symbol: 'MSFT' }];
+    const svc = await service({}, { feeds: [{ id: 'manual', quotes$: upstream, symbols }] });
+    upstream.next({ symbol: 'AAPL', price: 100, ts: Date.now() });
+    upstream.next({ symbol: 'MSFT', price: 200, ts: Date.now() });
+    await until(() => svc.cache.get('MSFT') !== undefined);
+
+    const ts = client(svc.url);
+    const seen = record(ts.watch(['AAPL', 'MSFT']));
+    await until(() => seen.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual(svc.cache.snapshot(['AAPL', 'MSFT']));
+
+    upstream.next({ symbol: 'AAPL', price: 101, ts: Date.now() });
+    await until(() => seen.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen.slice(2)).toEqual([svc.cache.get('AAPL')]);
+    expect(seen[2]?.seq).toBe((seen[0]?.seq ?? 0) + 1);
+
+    // A watch that ends and one that starts at once (the symbol released and taken again): still a snapshot.
+    subscriptions.pop()?.unsubscribe();
+    const again = await first(ts.watch(['MSFT']), 1, 3000);
+    expect(again).toEqual([svc.cache.get('MSFT')]);
+    const third = await first(ts.watch(['MSFT']), 1, 3000);
+    expect(third).toEqual([svc.cache.get('MSFT')]);
+  });
+
+  it('fails its watches with UNAUTHORIZED when the server refuses the token, and works with a good one', async () => {
+    const token = 'a-test-token-of-some-length';
+    const svc = await service({ auth: { tokens: [{ token }] } });
+    const refused = connect(svc.url, { transports: ['websocket'], token: 'wrong-token-wrong-token' });
+    clients.push(refused);
+    const error = await firstValueFrom(refused.watch(['AAPL'])).catch((e: unknown) => e);
+    expect((error as TickstreamError).code).toBe('UNAUTHORIZED');
+    expect(await firstValueFrom(refused.connection$)).toBe('disconnected');
+
+    const allowed = connect(svc.url, { transports: ['websocket'], token });
+    clients.push(allowed);
+    const quotes = await first(allowed.watch(['AAPL']), 2);
+    expect(quotes.map((q) => q.symbol)).toEqual(['AAPL', 'AAPL']);
   });
 
   it('shares one server subscription between watchers and unsubscribes when the last one goes', async () => {
