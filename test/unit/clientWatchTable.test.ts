@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { cutVisible, plainLine, renderTable, updateView, type WatchView } from '../../src/cli/watch.js';
+import type { Quote } from '../../src/protocol.js';
+
+const ESC = '\x1b';
+const stripAnsi = (text: string) => text.split(new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`)).join('');
+
+const quote = (price: number, extra: Partial<Quote> = {}): Quote => ({
+  symbol: 'AAPL',
+  price,
+  ts: new Date(2026, 0, 5, 10, 31, 2, 123).getTime(),
+  seq: 1,
+  bid: price - 0.01,
+  ask: price + 0.01,
+  volume: 1_234_567,
+  change: price - 200,
+  changePct: ((price - 200) / 200) * 100,
+  prevClose: 200,
+  ...extra,
+});
+
+const empty: WatchView = { symbols: ['AAPL', 'MSFT'], url: 'http://x', connection: 'connected', rows: new Map() };
+
+describe('tickstream watch table', () => {
+  it('shows each field, ▲ and green for a rise, ▼ and red for a fall', () => {
+    let view = updateView(empty, { kind: 'quote', quote: quote(201) });
+    view = updateView(view, { kind: 'quote', quote: quote(202.5, { seq: 2 }) });
+    const [, header, aapl, msft] = renderTable(view, { color: true, width: 500 });
+    expect(stripAnsi(header ?? '')).toMatch(/SYMBOL\s+PRICE\s+CHANGE\s+CHANGE%\s+BID\s+ASK\s+VOLUME\s+TIME/);
+    expect(stripAnsi(aapl ?? '')).toMatch(
+      /^AAPL\s+▲ 202\.50\s+▲ \+2\.50\s+\+1\.25%\s+202\.49\s+202\.51\s+1,234,567\s+10:31:02\.123$/,
+    );
+    expect(aapl).toContain(`${ESC}[32m`);
+    expect(stripAnsi(msft ?? '')).toContain('waiting');
+
+    const fell = updateView(view, { kind: 'quote', quote: quote(199, { seq: 3 }) });
+    const row = renderTable(fell, { color: true, width: 500 })[2] ?? '';
+    expect(stripAnsi(row)).toMatch(/▼ 199\.00\s+▼ -1\.00\s+-0\.50%/);
+    expect(row).toContain(`${ESC}[31m`);
+  });
+
+  it('has no colour codes without colour, and cuts lines to the terminal width', () => {
+    const view = updateView(empty, { kind: 'quote', quote: quote(201) });
+    const lines = renderTable(view, { color: false, width: 30 });
+    for (const line of lines) {
+      expect(line).not.toContain(ESC);
+      expect(line.length).toBeLessThanOrEqual(30);
+    }
+  });
+
+  it('puts the connection and the feeds in the status line', () => {
+    const view = updateView(updateView(empty, { kind: 'connection', state: 'disconnected' }), {
+      kind: 'status',
+      status: { feeds: [{ id: 'sim', state: 'stale' }], session: { exchange: 'X', state: 'open', nextChange: '' } },
+    });
+    expect(stripAnsi(renderTable(view, { color: true, width: 500 })[0] ?? '')).toMatch(
+      /disconnected\s+feeds: sim stale\s+session: open/,
+    );
+  });
+
+  it('cuts by visible characters and keeps the escape sequences', () => {
+    const line = `${ESC}[32mabcdef${ESC}[0mghi`;
+    expect(cutVisible(line, 4)).toBe(`${ESC}[32mabcd${ESC}[0m`);
+    expect(stripAnsi(cutVisible(line, 100))).toBe('abcdefghi');
+  });
+
+  it('prints a plain line per quote', () => {
+    expect(plainLine(quote(201))).toBe('AAPL 201.00 +1.00 +0.50% bid 200.99 ask 201.01 vol 1,234,567 10:31:02.123');
+    expect(plainLine({ symbol: 'X', price: 0.5, ts: 0, seq: 1 })).toMatch(/^X 0\.5000 - - bid - ask - vol - /);
+  });
+});
