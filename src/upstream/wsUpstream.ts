@@ -164,7 +164,9 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
   const stepper = setInterval(() => {
     const now = Date.now();
     const ticks: UpstreamTick[] = simulator.step(now, now - lastStep).map((quote) => {
-      const range = ranges.get(quote.symbol) ?? { sequence: 1_000_000, high: quote.price, low: quote.price };
+      // The range starts at the reference price, as a day's (or 24 hours') high and low include the open.
+      const start = quote.prevClose ?? quote.price;
+      const range = ranges.get(quote.symbol) ?? { sequence: 1_000_000, high: start, low: start };
       range.sequence++;
       range.high = Math.max(range.high, quote.price);
       range.low = Math.min(range.low, quote.price);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { firstValueFrom, from, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { ALPACA_ERRORS } from '../../src/feeds/vendors/alpaca.js';
 import {
   type SessionOutput,
@@ -258,5 +258,10 @@ describe('ws feed config', () => {
     expect(() => parse({ format: 'alpaca', key: 'k' })).toThrow(/feeds\.0\.secret: required for format "alpaca"/);
     expect(() => parse({ format: 'finnhub', url: 'http://x' })).toThrow(ConfigError);
     expect(parse({ format: 'coinbase' }).feeds[0]).toMatchObject({ format: 'coinbase', heartbeatTimeoutMs: 30_000 });
+  });
+
+  it.each(VENDOR_FORMATS)('config/examples/ws-%s.json is valid', (format) => {
+    const config = loadConfig({ file: `config/examples/ws-${format}.json` });
+    expect(config.feeds).toEqual([expect.objectContaining({ type: 'ws', format })]);
   });
 });
