@@ -156,6 +156,21 @@ describe('client SDK against a real server', () => {
     expect(rooms).toEqual([]);
   });
 
+  it('batches a watch of 250 symbols into requests of at most 100, snapshots first', async () => {
+    const svc = await service({
+      feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 2000, offHoursFactor: 1, symbols: 250 }],
+    });
+    const requests = countRequests(svc);
+    const ts = client(svc.url);
+    const all = (await ts.symbols()).map((s) => s.symbol);
+    expect(all).toHaveLength(250);
+    await until(() => svc.cache.symbols().length === 250);
+    const quotes = await first(ts.watch(all, { maxHz: 2 }), 300);
+    expect(new Set(quotes.slice(0, 250).map((q) => q.symbol)).size).toBe(250);
+    expect(requests.get('subscribe')).toBe(3);
+    expect(serverSockets(svc)[0]?.data.subscriptions.size).toBe(250);
+  });
+
   it('subscribes at the fastest watcher rate and conflates down for the slower one', async () => {
     const svc = await service();
     const ts = client(svc.url);
