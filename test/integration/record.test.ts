@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/config/load.js';
+import { replayFeed } from '../../src/feeds/replay.js';
+import { loadRecording, scanRecording } from '../../src/record/reader.js';
+import type { Tickstream } from '../../src/server.js';
+import { startTestService } from '../helpers/service.js';
+
+const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
+const dir = mkdtempSync(join(tmpdir(), 'tickstream-rec-'));
+const BUSY_FEED = '[{"type":"simulated","id":"sim","seed":3,"ticksPerSecond":2000,"offHoursFactor":1}]';
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+
+function run(args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<Run>((resolveRun) =>
+    child.on('close', (code, signal) => resolveRun({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('tickstream record / verify (real processes)', () => {
+  for (const ext of ['.ndjson.gz', '.ndjson']) {
+    it(`${ext}: a SIGKILL mid-recording leaves a file that verifies and replays`, async () => {
+      const out = join(dir, `killed${ext}`);
+      const { child, done } = run(['record', '--out', out, '--log-level', 'silent', '--set', `feeds=${BUSY_FEED}`]);
+      await waitFor(() => existsSync(out) && statSync(out).size > 30_000, 20_000);
+      child.kill('SIGKILL');
+      const result = await done;
+      expect(result.signal).toBe('SIGKILL');
+
+      const report = await scanRecording(out);
+      expect(report.corrupt).toBeUndefined();
+      expect(report.header?.sources).toEqual(['sim']);
+      expect(report.records).toBeGreaterThan(100);
+
+      const verify = await run(['verify', out]).done;
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toContain(`${report.records} valid records`);
+
+      const recording = await loadRecording(out);
+      const feed = replayFeed(
+        {
+          type: 'replay',
+          id: 'replay',
+          file: out,
+          speed: 'max',
+          loop: false,
+          zone: 'America/New_York',
+          maxGapMs: 5000,
+        },
+        recording,
+      );
+      const replayed = await firstValueFrom(feed.quotes$.pipe(take(recording.records.length), toArray()));
+      expect(replayed.map((q) => q.seq)).toEqual(recording.records.map((q) => q.seq));
+    });
+  }
+
+  it('--duration stops by itself and leaves a clean file', async () => {
+    const out = join(dir, 'timed.ndjson.gz');
+    const result = await run(['record', '--out', out, '--duration', '1s', '--log-level', 'silent']).done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/recorded \d+ records/);
+    const report = await scanRecording(out);
+    expect(report).toMatchObject({ records: expect.any(Number) });
+    expect(report.records).toBeGreaterThan(0);
+    expect(report.torn).toBeUndefined();
+    expect(report.corrupt).toBeUndefined();
+  });
+
+  it('verify: a torn last line exits 0, a corrupt middle line exits 1 naming the line; bad usage exits 2', async () => {
+    const header = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
+    const line = (i: number) =>
+      `{"symbol":"AAPL","price":${100 + i},"ts":${1_700_000_000_000 + i},"recvTs":${1_700_000_000_001 + i}}`;
+    const torn = join(dir, 'torn.ndjson');
+    writeFileSync(torn, `${header}\n${line(1)}\n${line(2)}\n{"symbol":"AA`);
+    const tornRun = await run(['verify', torn]).done;
+    expect(tornRun.code).toBe(0);
+    expect(tornRun.stdout).toContain('2 valid records');
+    expect(tornRun.stdout).toContain('torn last line 4');
+
+    const corrupt = join(dir, 'corrupt.ndjson');
+    writeFileSync(corrupt, `${header}\n${line(1)}\nGARBAGE\n${line(3)}\n`);
+    const corruptRun = await run(['verify', corrupt]).done;
+    expect(corruptRun.code).toBe(1);
+    expect(corruptRun.stdout).toContain('1 valid records');
+    expect(corruptRun.stdout).toMatch(/CORRUPT at line 3: not JSON/);
+
+    // replay refuses it with the same line number
+    const replayRun = await run(['replay', corrupt, '--port', '0', '--log-level', 'silent']).done;
+    expect(replayRun.code).toBe(1);
+    expect(replayRun.stderr).toMatch(/line 3: not JSON/);
+
+    expect((await run(['verify']).done).code).toBe(2);
+    expect((await run(['verify', join(dir, 'missing.ndjson')]).done).code).toBe(2);
+  });
+
+  it('bad flags are clear errors', async () => {
+    const bad = await run(['record', '--out', join(dir, 'x.ndjson'), '--duration', 'soon']).done;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/duration "soon"/);
+    const speed = await run(['replay', join(dir, 'torn.ndjson'), '--speed', '500', '--port', '0']).done;
+    expect(speed.code).toBe(2);
+    expect(speed.stderr).toMatch(/feeds\.0\.speed/);
+  });
+});
+
+describe('recording while serving (config record section)', () => {
+  let service: Tickstream | undefined;
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+  });
+
+  it('writes the merged quote stream, with seq and day statistics, and closes the file on shutdown', async () => {
+    const out = join(dir, 'served', 'live.ndjson.gz');
+    service = await startTestService({ record: { enabled: true, out } });
+    await new Promise((r) => setTimeout(r, 600));
+    await service.close();
+    service = undefined;
+    const recording = await loadRecording(out);
+    expect(recording.torn).toBeUndefined();
+    expect(recording.header?.symbols?.length).toBeGreaterThan(10);
+    expect(recording.records.length).toBeGreaterThan(50);
+    const first = recording.records[0];
+    expect(first).toMatchObject({ seq: 1, source: 'sim', open: expect.any(Number), recvTs: expect.any(Number) });
+    expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+  });
+});
