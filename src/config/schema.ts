@@ -34,15 +34,38 @@ const sseFeed = z.strictObject({
   symbols: z.array(z.string()).optional(),
 });
 
-const wsFeed = z.strictObject({
-  type: z.literal('ws'),
-  id: z.string().min(1),
-  url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
-  format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase']),
-  key: z.string().optional(),
-  secret: z.string().optional(),
-  symbols: z.array(z.string()).optional(),
-});
+const wsFeed = z
+  .strictObject({
+    type: z.literal('ws'),
+    id: z.string().min(1),
+    url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
+    format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase']),
+    /** Polygon and Alpaca: the API key (Alpaca: with `secret`); Finnhub: the token. Coinbase's ticker needs none. */
+    key: z.string().min(1).optional(),
+    secret: z.string().min(1).optional(),
+    /**
+     * Symbols declared so clients can subscribe to them; upstream, the feed subscribes only to those someone
+     * watches. Default: the built-in US listings (BTC-USD, ETH-USD, SOL-USD for coinbase).
+     */
+    symbols: z.array(z.string().min(1)).optional(),
+    reconnect: z
+      .strictObject({
+        initialMs: z.number().int().positive().default(500),
+        maxMs: z.number().int().positive().default(30_000),
+      })
+      .default({ initialMs: 500, maxMs: 30_000 }),
+    /** No frame, heartbeat or pong for this long: the connection is dead and is replaced. */
+    heartbeatTimeoutMs: z.number().int().min(100).default(30_000),
+  })
+  .superRefine((feed, ctx) => {
+    // Name the missing credential in the config rather than fail later with the vendor's auth error.
+    if (feed.format !== 'coinbase' && !feed.key) {
+      ctx.addIssue({ code: 'custom', path: ['key'], message: `required for format "${feed.format}"` });
+    }
+    if (feed.format === 'alpaca' && !feed.secret) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required for format "alpaca"' });
+    }
+  });
 
 const pollFeed = z.strictObject({
   type: z.literal('poll'),
@@ -218,6 +241,7 @@ export type FeedConfig = z.infer<typeof feedSchema>;
 export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
 export type SseFeedConfig = z.infer<typeof sseFeed>;
 export type PollFeedConfig = z.infer<typeof pollFeed>;
+export type WsFeedConfig = z.infer<typeof wsFeed>;
 export type MarketCalendarConfig = Config['market'];
 export type ClusterConfig = Config['cluster'];
 export type AuthConfig = Config['auth'];

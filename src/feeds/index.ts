@@ -11,6 +11,7 @@ import { simulatedFeed } from './simulated.js';
 import { sseFeedFromConfig } from './sse.js';
 import { simulatedHistory } from './simulatedHistory.js';
 import { listings } from './universe.js';
+import { wsFeedFromConfig } from './wsFeed.js';
 
 /** A configured upstream: its values are unvalidated until the pipeline's normalizeQuote. */
 export type FeedSource = {
@@ -70,11 +71,14 @@ export function createFeed(config: FeedConfig, context: FeedContext): FeedSource
     }
     case 'sse':
       return sseFeedFromConfig(config, context);
+    case 'ws':
+      return wsFeedFromConfig(config, context);
     case 'poll':
       return pollFeedFromConfig(config, context);
     case 'replay':
       return replayFeedFromConfig(config, context.scheduler);
     default:
-      throw new Error(`feed type "${config.type}" is not available in this build`);
+      // Every type is handled; this guards configs built around the schema.
+      throw new Error(`feed type "${(config as { type: string }).type}" is not available in this build`);
   }
 }
