@@ -113,6 +113,30 @@ describe('client SDK against a real server', () => {
     expect(third).toEqual([svc.cache.get('MSFT')]);
   });
 
+  it('after the server drops the connection, resubscribes by itself without a duplicate of the snapshot', async () => {
+    const upstream = new Subject<RawQuote>();
+    const svc = await service({}, { feeds: [{ id: 'manual', quotes$: upstream, symbols: [{ symbol: 'AAPL' }] }] });
+    upstream.next({ symbol: 'AAPL', price: 100, ts: Date.now() });
+    await until(() => svc.cache.get('AAPL') !== undefined);
+    const ts = client(svc.url);
+    const states: string[] = [];
+    subscriptions.push(ts.connection$.subscribe((s) => states.push(s)));
+    const seen = record(ts.watch(['AAPL']));
+    await until(() => seen.length === 1);
+    const first = serverSockets(svc)[0];
+
+    first?.disconnect(true);
+    await until(() => serverSockets(svc).some((s) => s !== first && s.data.subscriptions.has('AAPL')));
+    // The fresh snapshot is the quote already delivered: it must not reach the watcher again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toHaveLength(1);
+    expect(states).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
+
+    upstream.next({ symbol: 'AAPL', price: 100.5, ts: Date.now() });
+    await until(() => seen.length === 2);
+    expect(seen[1]).toMatchObject({ price: 100.5, seq: (seen[0]?.seq ?? 0) + 1 });
+  });
+
   it('fails its watches with UNAUTHORIZED when the server refuses the token, and works with a good one', async () => {
     const token = 'a-test-token-of-some-length';
     const svc = await service({ auth: { tokens: [{ token }] } });
