@@ -4,6 +4,7 @@ import { ingestCommand } from './ingest.js';
 import { recordCommand } from './record.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
+import { upstreamCommand } from './upstream.js';
 import { verifyCommand } from './verify.js';
 import { watchCommand } from './watch.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   record: { summary: 'record the configured feeds to an NDJSON(.gz) file', run: recordCommand },
   replay: { summary: 'serve a recording over the normal service (what `npm run demo` runs)', run: replayCommand },
   verify: { summary: 'check a recording: valid records, first bad line', run: verifyCommand },
+  upstream: { summary: 'a demo upstream (SSE and JSON, or a WebSocket vendor) to try feeds', run: upstreamCommand },
 };
 
 function usage(): string {
