@@ -35,7 +35,10 @@ export type WsFeedOptions = {
   format: VendorFormat;
   key?: string;
   secret?: string;
-  /** The symbols clients watch; the feed subscribes upstream to exactly these, following every change. */
+  /**
+   * The symbols clients watch; the feed subscribes upstream to exactly these, following every change. It must
+   * give its current set on subscribe (SymbolDemand's does): each new connection subscribes to it afresh.
+   */
   demand$?: Observable<ReadonlySet<string>>;
   /** Subscribed to when there is no `demand$`. */
   symbols?: readonly string[];
