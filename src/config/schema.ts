@@ -93,7 +93,7 @@ const replayFeed = z.strictObject({
 
 export const feedSchema = z.discriminatedUnion('type', [simulatedFeed, sseFeed, wsFeed, pollFeed, replayFeed]);
 
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   server: z
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
@@ -233,6 +233,22 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+});
+
+/** Feeds are told apart by id (status, priority, metrics): ids are unique and priority lists name real ones. */
+export const configSchema = configObject.superRefine((config, ctx) => {
+  const ids = new Set<string>();
+  for (const [i, feed] of config.feeds.entries()) {
+    if (ids.has(feed.id))
+      ctx.addIssue({ code: 'custom', path: ['feeds', i, 'id'], message: `"${feed.id}" is used twice` });
+    ids.add(feed.id);
+  }
+  for (const [symbol, order] of Object.entries(config.priority)) {
+    for (const [i, id] of order.entries()) {
+      if (!ids.has(id))
+        ctx.addIssue({ code: 'custom', path: ['priority', symbol, i], message: `no feed has id "${id}"` });
+    }
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -34,6 +34,7 @@ export class ChartPanel {
     container: HTMLElement,
     private readonly title: HTMLElement,
     private readonly onError: (message: string) => void,
+    private readonly token?: string,
   ) {
     const inZone = (time: Time) => DateTime.fromSeconds(Number(time), { zone: this.zone });
     this.chart = createChart(container, {
@@ -74,7 +75,10 @@ export class ChartPanel {
     this.title.textContent = name ? `${symbol} · ${name} · 1 min` : `${symbol} · 1 min`;
     container(this.chart).dataset.symbol = symbol;
     try {
-      const res = await fetch(`/api/history?symbol=${encodeURIComponent(symbol)}`, { signal: loading.signal });
+      const res = await fetch(`/api/history?symbol=${encodeURIComponent(symbol)}`, {
+        signal: loading.signal,
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      });
       const body = (await res.json()) as HistoryResponse;
       if (!body.ok) throw new Error(`${body.error.code}: ${body.error.message}`);
       if (loading.signal.aborted) return;

@@ -13,6 +13,7 @@ import {
 import { connect, type TickstreamClient } from '../../src/client/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
 import { ChartPanel } from './chartPanel.js';
+import { dashboardToken } from './credentials.js';
 import { exchangeZone } from './format.js';
 import { LatencyWindow } from './latencyWindow.js';
 import { latestPerFrame } from './latestPerFrame.js';
@@ -32,7 +33,7 @@ import {
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Wires the page: one SDK connection, the watchlist, the grid, the chart, status and replay controls. */
-function start(client: TickstreamClient): Subscription {
+function start(client: TickstreamClient, token: string | undefined): Subscription {
   const subscriptions = new Subscription();
   const url = new URL(location.href);
   const watchlist = new Watchlist(initialSymbols(url, localStorage));
@@ -48,7 +49,7 @@ function start(client: TickstreamClient): Subscription {
   subscriptions.add(() => clearTimeout(errorTimer));
 
   const zoneOf = (symbol: string) => exchangeZone(directory.get(symbol)?.exchange);
-  const chart = new ChartPanel(byId('chart'), byId('chart-title'), showError);
+  const chart = new ChartPanel(byId('chart'), byId('chart-title'), showError, token);
   const selectChart = (symbol: string) => {
     void chart.show(symbol, zoneOf(symbol), directory.get(symbol)?.name);
   };
@@ -152,11 +153,11 @@ function start(client: TickstreamClient): Subscription {
   );
   subscriptions.add(
     quotes$.subscribe((batch) => {
-      grid.update(batch.values());
+      const painted = grid.update(batch.values());
       if (chart.current) chart.update(batch.get(chart.current));
-      // Tick-to-screen: this frame's paint time against each quote's event time (meaningless for replays).
+      // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays).
       const now = Date.now();
-      if (!replaying) for (const quote of batch.values()) latency.record(now - quote.ts, now);
+      if (!replaying) for (const quote of painted) latency.record(now - quote.ts, now);
     }),
   );
   subscriptions.add(
@@ -199,8 +200,9 @@ function start(client: TickstreamClient): Subscription {
   return subscriptions;
 }
 
-const client = connect(location.origin);
-const running = start(client);
+const token = dashboardToken();
+const client = connect(location.origin, token ? { token } : {});
+const running = start(client, token);
 window.addEventListener('pagehide', (event) => {
   if (event.persisted) return; // kept in the back-forward cache: the page may come back as it was
   running.unsubscribe();

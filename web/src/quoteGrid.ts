@@ -17,11 +17,27 @@ type Cells = {
   localTime: HTMLElement;
 };
 
-/** One row, created once per symbol and reused: each tick writes only the cells whose text changed. */
+/** What rows share to format their cells. */
+type RowContext = {
+  exchangeClock: ClockFormatter;
+  localClock: ClockFormatter;
+  localZone: string;
+  zoneOf: (symbol: string) => string;
+};
+
+/**
+ * One row, created once per symbol and reused. It always keeps the newest quote (sorting uses it) but writes
+ * its cells only while on screen, and then only the cells whose text changed.
+ */
 class QuoteRow {
   readonly element: HTMLTableRowElement;
   readonly select: HTMLButtonElement;
+  /** The newest quote received. */
   quote: Quote | undefined;
+  /** Set by the grid's observer, which reports every new row once (within a frame) and then each change. */
+  onScreen = false;
+  /** The quote the cells show. */
+  private shown: Quote | undefined;
   private readonly cells: Cells;
   private readonly written = new Map<HTMLElement, string>();
   private flip = false;
@@ -95,9 +111,22 @@ class QuoteRow {
     };
   }
 
-  update(quote: Quote, zone: string, exchangeClock: ClockFormatter, localClock: ClockFormatter, localZone: string) {
-    const previous = this.quote;
+  /** Takes the newest quote; returns whether it was painted. */
+  receive(quote: Quote, context: RowContext): boolean {
     this.quote = quote;
+    if (!this.onScreen) return false;
+    this.render(context);
+    return true;
+  }
+
+  /** Writes the newest quote into the cells, if they do not show it yet. */
+  render(context: RowContext): void {
+    const quote = this.quote;
+    const previous = this.shown;
+    if (!quote || quote === previous) return;
+    this.shown = quote;
+    const { exchangeClock, localClock, localZone } = context;
+    const zone = context.zoneOf(quote.symbol);
     const c = this.cells;
     this.write(c.price, formatPrice(quote.price));
     if (previous && quote.price !== previous.price) {
@@ -142,9 +171,9 @@ export type QuoteGridOptions = {
 export class QuoteGrid {
   private readonly rows = new Map<string, QuoteRow>();
   private readonly body: HTMLTableSectionElement;
-  private readonly exchangeClock = new ClockFormatter(true);
-  private readonly localClock = new ClockFormatter(false);
-  private readonly localZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  private readonly context: RowContext;
+  /** Off-screen rows (most of them in a long watchlist) keep their quote but are not written to. */
+  private readonly onScreen: IntersectionObserver;
   private order: string[] = [];
   private sort: { key: SortKey; direction: SortDirection } | undefined;
   private lastSort = 0;
@@ -155,6 +184,13 @@ export class QuoteGrid {
     private readonly options: QuoteGridOptions,
   ) {
     this.body = table.tBodies[0] ?? table.createTBody();
+    this.context = {
+      exchangeClock: new ClockFormatter(true),
+      localClock: new ClockFormatter(false),
+      localZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      zoneOf: (symbol) => exchangeZone(options.info(symbol)?.exchange),
+    };
+    this.onScreen = new IntersectionObserver((entries) => this.onVisibility(entries), { rootMargin: '100px 0px' });
     const signal = this.abort.signal;
     for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th[data-key]')) {
       th.querySelector('button')?.addEventListener('click', () => this.toggleSort(th.dataset.key as SortKey), {
@@ -170,28 +206,33 @@ export class QuoteGrid {
     const wanted = new Set(symbols);
     for (const [symbol, row] of this.rows) {
       if (!wanted.has(symbol)) {
+        this.onScreen.unobserve(row.element);
         row.element.remove();
         this.rows.delete(symbol);
       }
     }
     for (const symbol of symbols) {
-      if (!this.rows.has(symbol))
-        this.rows.set(symbol, new QuoteRow(symbol, this.options.info(symbol), this.options.onRemove));
+      if (!this.rows.has(symbol)) {
+        const row = new QuoteRow(symbol, this.options.info(symbol), this.options.onRemove);
+        this.rows.set(symbol, row);
+        this.onScreen.observe(row.element);
+      }
     }
     this.order = [...symbols];
     this.arrange(true);
   }
 
-  update(quotes: Iterable<Quote>, now = Date.now()): void {
+  /** Takes a frame's quotes; returns those painted (rows on screen). */
+  update(quotes: Iterable<Quote>, now = Date.now()): Quote[] {
+    const painted: Quote[] = [];
     for (const quote of quotes) {
       const row = this.rows.get(quote.symbol);
-      if (!row) continue;
-      const zone = exchangeZone(this.options.info(quote.symbol)?.exchange);
-      row.update(quote, zone, this.exchangeClock, this.localClock, this.localZone);
+      if (row?.receive(quote, this.context)) painted.push(quote);
     }
     if (this.sort && this.sort.key !== 'symbol' && now - this.lastSort >= (this.options.resortEveryMs ?? 1000)) {
       this.arrange(false, now);
     }
+    return painted;
   }
 
   toggleSort(key: SortKey): void {
@@ -206,6 +247,16 @@ export class QuoteGrid {
 
   dispose(): void {
     this.abort.abort();
+    this.onScreen.disconnect();
+  }
+
+  private onVisibility(entries: IntersectionObserverEntry[]): void {
+    for (const entry of entries) {
+      const row = this.rows.get((entry.target as HTMLElement).dataset.symbol ?? '');
+      if (!row) continue;
+      row.onScreen = entry.isIntersecting;
+      if (row.onScreen) row.render(this.context);
+    }
   }
 
   /** Puts the rows in watchlist or sort order, moving DOM nodes only when the order changed. */
