@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { mergeByPriority } from '../../src/pipeline/mergeByPriority.js';
 
 type Q = { symbol: string; ts: number; price: number; source: string };
@@ -190,5 +191,32 @@ describe('mergeByPriority', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('priority configuration', () => {
+  const feeds = [
+    { type: 'sse', id: 'primary', url: 'http://127.0.0.1:9201/events' },
+    { type: 'sse', id: 'backup', url: 'http://127.0.0.1:9203/events' },
+  ];
+
+  it('accepts priority lists of configured feed ids', () => {
+    const config = parseConfig({ feeds, priority: { '*': ['primary', 'backup'], AAPL: ['backup'] } });
+    expect(config.priority).toEqual({ '*': ['primary', 'backup'], AAPL: ['backup'] });
+  });
+
+  it('names the field when a priority list names no feed, or two feeds share an id', () => {
+    const error = (() => {
+      try {
+        parseConfig({ feeds: [...feeds, feeds[0]], priority: { AAPL: ['backup', 'primray'] } });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      'feeds.2.id: "primary" is used twice',
+      'priority.AAPL.1: no feed has id "primray"',
+    ]);
   });
 });
