@@ -150,18 +150,11 @@ export class SymbolSubscriptions {
     this.dirty.clear();
   }
 
-  /** Symbols with at least one watcher (for tests and diagnostics). */
-  get symbols(): string[] {
-    return [...this.entries.keys()];
-  }
-
   private release(entry: SymbolEntry, hz: number | undefined): void {
     if (this.entries.get(entry.symbol) !== entry) return;
     entry.remove(hz);
-    if (entry.refs === 0) {
-      this.entries.delete(entry.symbol);
-      entry.end({ kind: 'closed' });
-    }
+    // An entry left without watchers goes at the next flush, so a watch replaced by another in the same tick
+    // (switchMap over a watchlist) keeps the server subscription and its last quote.
     this.dirty.add(entry.symbol);
     this.queueFlush();
   }
@@ -174,7 +167,14 @@ export class SymbolSubscriptions {
 
   private flush(): void {
     this.flushQueued = false;
-    if (!this.online || this.ended) return;
+    if (this.ended) return;
+    for (const symbol of this.dirty) {
+      const entry = this.entries.get(symbol);
+      if (entry?.refs !== 0) continue;
+      this.entries.delete(symbol);
+      entry.end({ kind: 'closed' });
+    }
+    if (!this.online) return;
     const subscribe = new Map<number | undefined, string[]>();
     const unsubscribe: string[] = [];
     for (const symbol of this.dirty) {

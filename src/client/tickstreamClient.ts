@@ -140,7 +140,7 @@ export class SocketTickstreamClient implements TickstreamClient {
     this.closed = true;
     this.subscriptions.end({ kind: 'closed' });
     this.socket.off();
-    this.socket.io.off();
+    this.socket.io.off('reconnect_attempt', this.reconnecting);
     this.socket.disconnect();
     this.state.next('disconnected');
     this.state.complete();
@@ -196,10 +196,12 @@ export class SocketTickstreamClient implements TickstreamClient {
         err.message === 'unauthorized' ? 'UNAUTHORIZED' : isErrorCode(err.message) ? err.message : 'INTERNAL';
       this.fail(new TickstreamError(code, `connection refused: ${err.message}`));
     });
-    socket.io.on('reconnect_attempt', () => this.state.next('connecting'));
+    socket.io.on('reconnect_attempt', this.reconnecting);
     socket.on('ticks', (quotes) => this.subscriptions.receive(quotes));
     socket.on('status', (status) => this.status.next(status));
   }
+
+  private readonly reconnecting = () => this.state.next('connecting');
 
   private fail(error: TickstreamError): void {
     this.failure = error;

@@ -1,4 +1,15 @@
-import { filter, firstValueFrom, type Observable, Subject, type Subscription, take, timeout, toArray } from 'rxjs';
+import {
+  BehaviorSubject,
+  filter,
+  firstValueFrom,
+  type Observable,
+  Subject,
+  type Subscription,
+  switchMap,
+  take,
+  timeout,
+  toArray,
+} from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { TickstreamSocket } from '../../src/delivery/gateway.js';
@@ -178,6 +189,39 @@ describe('client SDK against a real server', () => {
     expect(requests.get('unsubscribe')).toBe(1);
     const rooms = [...svc.io.of('/').adapter.rooms.keys()].filter((room) => room.startsWith('q:'));
     expect(rooms).toEqual([]);
+  });
+
+  it('keeps the server subscription when a watch is replaced in the same tick (switchMap over a watchlist)', async () => {
+    const upstream = new Subject<RawQuote>();
+    const symbols = [{ symbol: 'AAPL' }, { symbol: 'MSFT' }, { symbol: 'NVDA' }];
+    const svc = await service({}, { feeds: [{ id: 'manual', quotes$: upstream, symbols }] });
+    for (const [symbol, price] of [
+      ['AAPL', 100],
+      ['MSFT', 200],
+      ['NVDA', 300],
+    ] as const) {
+      upstream.next({ symbol, price, ts: Date.now() });
+    }
+    await until(() => svc.cache.symbols().length === 3);
+    const requests = countRequests(svc);
+    const ts = client(svc.url);
+    const watchlist = new BehaviorSubject(['AAPL', 'MSFT']);
+    const seen = record(watchlist.pipe(switchMap((list) => ts.watch(list))));
+    await until(() => seen.length === 2);
+
+    watchlist.next(['AAPL', 'MSFT', 'NVDA']);
+    await until(() => seen.length === 5);
+    // The new watch's snapshot, together: AAPL and MSFT from the shared subscription, NVDA from the server's answer.
+    expect(seen.slice(2).map((q) => q.symbol)).toEqual(['AAPL', 'MSFT', 'NVDA']);
+    expect(seen.slice(2)).toEqual(svc.cache.snapshot(['AAPL', 'MSFT', 'NVDA']));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(requests.get('subscribe')).toBe(2);
+    expect(requests.get('unsubscribe')).toBeUndefined();
+
+    watchlist.next(['NVDA']);
+    await until(() => serverSockets(svc)[0]?.data.subscriptions.size === 1);
+    expect([...(serverSockets(svc)[0]?.data.subscriptions.keys() ?? [])]).toEqual(['NVDA']);
+    expect(requests.get('unsubscribe')).toBe(1);
   });
 
   it('batches a watch of 250 symbols into requests of at most 100, snapshots first', async () => {
