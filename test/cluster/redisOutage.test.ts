@@ -1,0 +1,131 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Quote, Status } from '../../src/protocol.js';
+import { connectTestClient, type TestClient } from '../helpers/service.js';
+import {
+  freePort,
+  redisAvailable,
+  sleep,
+  spawnTickstream,
+  startRedisServer,
+  stopChild,
+  uniquePrefix,
+  waitFor,
+} from './helpers.js';
+
+// The issue asks for 30 s; the suite uses a few seconds. `CLUSTER_OUTAGE_MS=30000 npx vitest run
+// test/cluster/redisOutage.test.ts` runs the full one by hand.
+const OUTAGE_MS = Number(process.env.CLUSTER_OUTAGE_MS ?? 3000);
+const HZ = 4;
+const hasRedis = await redisAvailable();
+
+/** Flags shared by the ingest and gateway child processes: their own Redis, prefix and a busy simulator. */
+function roleArgs(redisPort: number, prefix: string): string[] {
+  return [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+    '--set',
+    `cluster.redisUrl=redis://127.0.0.1:${redisPort}`,
+    '--set',
+    `cluster.keyPrefix=${prefix}`,
+    '--set',
+    'cluster.demandPollMs=200',
+    '--set',
+    'cluster.reconnect={"initialMs":50,"maxMs":500}',
+    '--set',
+    'feeds=[{"type":"simulated","id":"sim","seed":7,"ticksPerSecond":1000,"offHoursFactor":1}]',
+    '--set',
+    'server.dashboard=false',
+  ];
+}
+
+describe.skipIf(!hasRedis)('cluster: Redis down and back (child processes)', () => {
+  let redis: ChildProcess | undefined;
+  let ingest: ChildProcess | undefined;
+  let gateway: ChildProcess | undefined;
+  let client: TestClient | undefined;
+
+  afterAll(async () => {
+    client?.disconnect();
+    await stopChild(gateway);
+    await stopChild(ingest);
+    await stopChild(redis);
+  });
+
+  it(`keeps the gateway and its clients up through a ${OUTAGE_MS} ms outage, then resumes without stale ticks`, {
+    timeout: OUTAGE_MS + 90_000,
+  }, async () => {
+    const redisPort = await freePort();
+    const prefix = uniquePrefix();
+    redis = await startRedisServer(redisPort);
+    const ing = await spawnTickstream(['ingest', ...roleArgs(redisPort, prefix)], /metrics on (http:\/\/\S+)\/metrics/);
+    ingest = ing.child;
+    const gw = await spawnTickstream(['gateway', ...roleArgs(redisPort, prefix)], /serving on (http:\/\/\S+)/);
+    gateway = gw.child;
+
+    client = await connectTestClient(gw.url);
+    let disconnects = 0;
+    client.on('disconnect', () => disconnects++);
+    const ticks: { quote: Quote; at: number }[] = [];
+    client.on('ticks', (quotes) => {
+      for (const quote of quotes) ticks.push({ quote, at: Date.now() });
+    });
+    const socket = client;
+    await waitFor(
+      async () => {
+        const ack = await socket.emitWithAck('subscribe', { symbols: ['AAPL', 'MSFT'], maxHz: HZ });
+        return ack.ok && ack.subscribed.length === 2;
+      },
+      15_000,
+      'the gateway to know AAPL and MSFT',
+    );
+    await waitFor(() => ticks.length >= 8, 15_000, 'ticks before the outage');
+    const ready = async () => {
+      const res = await fetch(`${gw.url}/readyz`);
+      return { code: res.status, body: (await res.json()) as Status };
+    };
+    expect((await ready()).code).toBe(200);
+
+    // Redis goes away.
+    await stopChild(redis, 'SIGKILL');
+    const downAt = Date.now();
+    await waitFor(async () => (await ready()).code === 503, 5000, 'readyz 503 while Redis is down');
+    expect((await ready()).body.cluster).toEqual({ role: 'gateway', redis: 'down' });
+    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
+    expect(gateway.exitCode).toBeNull();
+    expect(ingest.exitCode).toBeNull();
+    expect(client.connected).toBe(true);
+    // a subscribe during the outage still answers (with an empty snapshot: the last values are in Redis)
+    const during = await client.emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: HZ });
+    expect(during.ok).toBe(true);
+
+    // Redis comes back on the same port (empty: no persistence).
+    const beforeReturn = ticks.length;
+    redis = await startRedisServer(redisPort);
+    const upAt = Date.now();
+    await waitFor(() => ticks.length >= beforeReturn + 8, 20_000, 'delivery to resume');
+    await waitFor(async () => (await ready()).code === 200, 10_000, 'readyz 200 again');
+
+    const after = ticks.slice(beforeReturn);
+    // Nothing queued during the outage comes out: every tick after the return is fresh...
+    for (const { quote, at } of after) expect(at - quote.ts).toBeLessThan(1500);
+    expect(after.every(({ quote }) => quote.ts >= upAt - 1000)).toBe(true);
+    // ...and there is no burst: per symbol, at most HZ per second plus the leading edge, in the first 2 s.
+    const firstAt = after[0]!.at;
+    for (const symbol of ['AAPL', 'MSFT']) {
+      const burst = after.filter(({ quote, at }) => quote.symbol === symbol && at - firstAt < 2000).length;
+      expect(burst).toBeLessThanOrEqual(2 * HZ + 2);
+    }
+    expect(disconnects).toBe(0);
+    expect(client.connected).toBe(true);
+
+    // The loss is counted on ingest.
+    const ingestMetrics = await (await fetch(`${ing.url}/metrics`)).text();
+    const dropped = /tickstream_redis_publish_failures_total\{kind="tick"\} (\d+)/.exec(ingestMetrics);
+    expect(Number(dropped?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
