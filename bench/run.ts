@@ -1,0 +1,371 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LoadPool, type PoolReport } from './loadgen/pool.js';
+import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
+import { socketSubscriptions } from './workload.js';
+
+/**
+ * `npm run bench [-- --quick]`: tickstream, a naive Socket.IO server and a raw `ws` bound, same simulator,
+ * same workload, same run; each in its own process, driven by a worker-thread load generator on 127.0.0.1.
+ */
+
+const HELP = `npm run bench -- [options]
+  --quick               under a minute: 1,000 sockets, short windows, no step search
+  --servers LIST        tickstream,naive,raw (default all three)
+  --sockets LIST        socket counts to measure (default 1000,5000)
+  --symbols N           universe size (default 500)
+  --tps N               upstream ticks per second (default 10000)
+  --per-socket N        symbols each socket watches (default 20)
+  --hz N                rate each socket asks for (default 4)
+  --duration S          measured seconds per run (default 15)
+  --warmup S            seconds before measuring (default 3)
+  --idle N              idle sockets for the RSS-per-socket figure (default 5000; 0 skips)
+  --step-max N          the step search stops at this many sockets (default 15000; 0 skips)
+  --step-budget S       and after this many seconds (default 240)
+  --parser json|msgpack tickstream's Socket.IO parser (default json)
+  --threads N           load generator threads (default 2)
+  --seed N              simulator and subscription seed (default 42)`;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    servers: { type: 'string', default: 'tickstream,naive,raw' },
+    sockets: { type: 'string' },
+    symbols: { type: 'string', default: '500' },
+    tps: { type: 'string', default: '10000' },
+    'per-socket': { type: 'string', default: '20' },
+    hz: { type: 'string', default: '4' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    idle: { type: 'string' },
+    'step-max': { type: 'string' },
+    'step-budget': { type: 'string', default: '240' },
+    parser: { type: 'string', default: 'json' },
+    threads: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '42' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const quick = values.quick;
+const positive = (name: string, text: string): number => {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: expected a non-negative number, got "${text}"`);
+  return n;
+};
+const list = (name: string, text: string) => text.split(',').map((t) => positive(name, t.trim()));
+const parserOf = (text: string): 'json' | 'msgpack' => {
+  if (text === 'json' || text === 'msgpack') return text;
+  throw new Error(`--parser: expected json or msgpack, got "${text}"`);
+};
+const parser = parserOf(values.parser);
+const servers = values.servers.split(',').map((s) => s.trim()) as ServerKind[];
+for (const s of servers) if (!['tickstream', 'naive', 'raw'].includes(s)) throw new Error(`--servers: unknown "${s}"`);
+
+const workload: Workload = {
+  symbols: positive('symbols', values.symbols),
+  ticksPerSecond: positive('tps', values.tps),
+  hz: positive('hz', values.hz),
+  seed: positive('seed', values.seed),
+  parser,
+};
+const perSocket = positive('per-socket', values['per-socket']);
+const socketCounts = list('sockets', values.sockets ?? (quick ? '1000' : '1000,5000'));
+const durationS = positive('duration', values.duration ?? (quick ? '4' : '15'));
+const warmupS = positive('warmup', values.warmup ?? (quick ? '1.5' : '3'));
+const idleSockets = positive('idle', values.idle ?? (quick ? '1000' : '5000'));
+const stepMax = positive('step-max', values['step-max'] ?? (quick ? '0' : '15000'));
+const stepBudgetMs = positive('step-budget', values['step-budget']) * 1000;
+const threads = Math.max(1, positive('threads', values.threads));
+
+// Each socket is a file descriptor in the server and in the generator; both inherit our limit.
+const openFilesLimit = Number(
+  /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Number.POSITIVE_INFINITY,
+);
+const socketCap = openFilesLimit - 1000;
+
+const resultsDir = resolve(BENCH_DIR, 'results');
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+type Row = {
+  server: ServerKind;
+  sockets: number;
+  connected: number;
+  failed: number;
+  deliveredPerSec: number;
+  framesPerSec: number;
+  ageMs: PoolReport['age'];
+  lagMs: PoolReport['lag'];
+  serverCpuPct: number;
+  cpuMsPer1kUpdates: number;
+  serverRssMb: number;
+  receivedOverSent: number;
+  generatorMaxElu: number;
+  generatorLoopDelayP99Ms: number;
+  /** tickstream only: sockets throttled or cut by its slow-consumer policy since it started. */
+  slowConsumerActions: number;
+};
+
+async function measure(kind: ServerKind, sockets: number, duration: number): Promise<Row> {
+  log(`- ${kind}: ${sockets} sockets x ${perSocket} symbols at ${workload.hz} Hz, ${duration}s`);
+  const server = await ServerProcess.start(kind, workload, resultsDir);
+  const pool = new LoadPool();
+  try {
+    const opened = await pool.open(
+      {
+        url: server.url.replace('http', 'ws'),
+        protocol: kind === 'raw' ? 'raw' : 'socketio',
+        parser: kind === 'tickstream' ? parser : 'json',
+        sockets: socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed),
+        hz: workload.hz,
+        connectConcurrency: 50,
+        threads,
+      },
+      60_000 + sockets * 20,
+    );
+    if (opened.failed) log(`  ${opened.failed} sockets failed to open: ${opened.firstError}`);
+    await sleep(warmupS * 1000);
+    pool.reset();
+    const c0 = await server.counters();
+    const s0 = server.sample();
+    await sleep(duration * 1000);
+    const s1 = server.sample();
+    const c1 = await server.counters();
+    const report = await pool.report();
+    const seconds = (s1.at - s0.at) / 1000;
+    const cpuMs = s1.cpuMs - s0.cpuMs;
+    const row: Row = {
+      server: kind,
+      sockets,
+      connected: opened.connected,
+      failed: opened.failed,
+      deliveredPerSec: report.received / seconds,
+      framesPerSec: report.frames / seconds,
+      ageMs: report.age,
+      lagMs: report.lag,
+      serverCpuPct: (cpuMs / (seconds * 1000)) * 100,
+      cpuMsPer1kUpdates: report.received ? cpuMs / (report.received / 1000) : Number.NaN,
+      serverRssMb: s1.rssBytes / 2 ** 20,
+      receivedOverSent: report.received / (c1.sent - c0.sent),
+      slowConsumerActions: c1.slowConsumerActions,
+      generatorMaxElu: report.maxElu,
+      generatorLoopDelayP99Ms: report.maxLoopDelayP99Ms,
+    };
+    log(
+      `  ${fmt(row.deliveredPerSec)} updates/s, lag p99 ${row.lagMs.p99} ms, cpu ${row.serverCpuPct.toFixed(0)}%, ` +
+        `recv/sent ${row.receivedOverSent.toFixed(3)}, generator ELU ${row.generatorMaxElu.toFixed(2)}` +
+        (row.slowConsumerActions ? `, ${row.slowConsumerActions} slow-consumer actions` : ''),
+    );
+    return row;
+  } finally {
+    await pool.close();
+    await server.stop();
+  }
+}
+
+/** Server RSS with N idle (connected, unsubscribed) sockets minus its RSS before them, per socket. */
+async function idleRss(
+  kind: ServerKind,
+  sockets: number,
+): Promise<{ server: ServerKind; sockets: number; bytesPerSocket: number; baselineMb: number }> {
+  log(`- ${kind}: RSS with ${sockets} idle sockets`);
+  const server = await ServerProcess.start(kind, workload, resultsDir);
+  const pool = new LoadPool();
+  try {
+    await sleep(3000);
+    const before = server.sample().rssBytes;
+    await pool.open(
+      {
+        url: server.url.replace('http', 'ws'),
+        protocol: kind === 'raw' ? 'raw' : 'socketio',
+        parser: kind === 'tickstream' ? parser : 'json',
+        sockets: Array.from({ length: sockets }, () => []),
+        hz: workload.hz,
+        connectConcurrency: 50,
+        threads,
+      },
+      60_000 + sockets * 20,
+    );
+    await sleep(3000);
+    const after = server.sample().rssBytes;
+    const result = { server: kind, sockets, bytesPerSocket: (after - before) / sockets, baselineMb: before / 2 ** 20 };
+    log(`  ${(result.bytesPerSocket / 1024).toFixed(1)} KB per idle socket`);
+    return result;
+  } finally {
+    await pool.close();
+    await server.stop();
+  }
+}
+
+/** Steps 1k, 2k, 5k, 10k, ... until frame lag p99 passes 100 ms, sockets fail, or time runs out. */
+async function stepSearch(
+  kind: ServerKind,
+): Promise<{ server: ServerKind; maxSocketsUnder100ms: number; steps: Row[]; stoppedBy: string }> {
+  const started = Date.now();
+  const steps: Row[] = [];
+  let best = 0;
+  let stoppedBy = 'step-max';
+  for (const sockets of [1000, 2000, 5000, 10_000, 15_000, 20_000, 50_000]) {
+    if (sockets > stepMax) break;
+    if (sockets > socketCap) {
+      stoppedBy = `open files limit ${openFilesLimit}`;
+      break;
+    }
+    if (Date.now() - started > stepBudgetMs) {
+      stoppedBy = 'time budget';
+      break;
+    }
+    const row = await measure(kind, sockets, Math.min(durationS, 8));
+    steps.push(row);
+    if (row.failed > 0 || row.lagMs.p99 > 100) {
+      stoppedBy =
+        row.failed > 0 ? `${row.failed} sockets failed at ${sockets}` : `p99 ${row.lagMs.p99} ms at ${sockets}`;
+      break;
+    }
+    best = sockets;
+  }
+  return { server: kind, maxSocketsUnder100ms: best, steps, stoppedBy };
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+function table(rows: Row[]): string {
+  const header = [
+    'server',
+    'sockets',
+    'updates/s',
+    'frames/s',
+    'lag p50/p99/p99.9 ms',
+    'age p50/p99/p99.9 ms',
+    'cpu %',
+    'cpu ms/1k upd',
+    'recv/sent',
+    'gen ELU',
+  ];
+  const lines = rows.map((r) => [
+    r.server,
+    fmt(r.connected),
+    fmt(r.deliveredPerSec),
+    fmt(r.framesPerSec),
+    `${r.lagMs.p50}/${r.lagMs.p99}/${r.lagMs.p999}`,
+    `${r.ageMs.p50}/${r.ageMs.p99}/${r.ageMs.p999}`,
+    r.serverCpuPct.toFixed(0),
+    r.cpuMsPer1kUpdates.toFixed(2),
+    r.receivedOverSent.toFixed(3),
+    r.generatorMaxElu.toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [row(header), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const load0 = loadavg();
+  const capped = socketCounts.filter((n) => n <= socketCap);
+  if (capped.length < socketCounts.length) log(`socket counts over the open-files limit (${openFilesLimit}) skipped`);
+  log(
+    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}; open files limit ${openFilesLimit}`,
+  );
+
+  const rows: Row[] = [];
+  for (const sockets of capped) {
+    for (const kind of servers) {
+      try {
+        rows.push(await measure(kind, sockets, durationS));
+      } catch (err) {
+        log(`  ${kind} at ${sockets}: ${(err as Error).message}`);
+      }
+    }
+  }
+  const idle = [];
+  if (idleSockets > 0) for (const kind of servers) idle.push(await idleRss(kind, Math.min(idleSockets, socketCap)));
+  const steps = stepMax > 0 && servers.includes('tickstream') ? await stepSearch('tickstream') : undefined;
+
+  const ratios = capped.map((sockets) => {
+    const of = (kind: ServerKind) => rows.find((r) => r.server === kind && r.sockets === sockets);
+    const t = of('tickstream');
+    const raw = of('raw');
+    const naive = of('naive');
+    return {
+      sockets,
+      vsRaw: t && raw ? t.deliveredPerSec / raw.deliveredPerSec : undefined,
+      vsNaive: t && naive ? t.deliveredPerSec / naive.deliveredPerSec : undefined,
+      cpuPer1kVsRaw: t && raw ? t.cpuMsPer1kUpdates / raw.cpuMsPer1kUpdates : undefined,
+    };
+  });
+
+  const out: string[] = [];
+  out.push(
+    `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream, ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
+      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}`,
+  );
+  out.push('');
+  out.push(table(rows));
+  out.push('');
+  for (const r of ratios) {
+    const x = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(2)}x`);
+    out.push(
+      `${fmt(r.sockets)} sockets: tickstream delivers ${x(r.vsRaw)} the raw-ws bound, ${x(r.vsNaive)} the naive server; cpu per update ${x(r.cpuPer1kVsRaw)} raw's`,
+    );
+  }
+  for (const i of idle)
+    out.push(
+      `${i.server}: ${(i.bytesPerSocket / 1024).toFixed(1)} KB RSS per idle socket (${fmt(i.sockets)} sockets over a ${i.baselineMb.toFixed(0)} MB baseline)`,
+    );
+  if (steps)
+    out.push(
+      `tickstream: largest step with frame lag p99 <= 100 ms: ${fmt(steps.maxSocketsUnder100ms)} sockets (stopped: ${steps.stoppedBy})`,
+    );
+  out.push('');
+  out.push(
+    'lag = receive time minus the newest quote `ts` in the frame (delivery delay); age = receive time minus each',
+  );
+  out.push("quote's `ts` (includes the conflation wait, up to 1/hz by design; the naive server does not conflate).");
+  const text = out.join('\n');
+  console.log(`\n${text}`);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const file = resolve(resultsDir, `${stamp}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        machine: {
+          cpus: cpus().length,
+          model: cpus()[0]?.model,
+          node: process.version,
+          loadavgBefore: load0,
+          loadavgAfter: loadavg(),
+          openFilesLimit,
+        },
+        workload: { ...workload, perSocket, socketCounts: capped, durationS, warmupS, threads, quick },
+        rows,
+        ratios,
+        idle,
+        steps,
+        table: text,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nresults: ${file}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,168 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(BENCH_DIR, '..');
+
+export type ServerKind = 'tickstream' | 'naive' | 'raw';
+
+export type Workload = {
+  symbols: number;
+  ticksPerSecond: number;
+  hz: number;
+  seed: number;
+  parser: 'json' | 'msgpack';
+};
+
+export type ProcSample = { at: number; cpuMs: number; rssBytes: number };
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** CPU time (user + system) and RSS of a process, from /proc: no cooperation from the server needed. */
+export function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return { at: Date.now(), cpuMs: ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: rssPages * 4096 };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** tickstream's bench config: the simulated feed at the workload's rate, websocket only, no dashboard. */
+export function tickstreamConfig(workload: Workload) {
+  return {
+    server: {
+      host: '127.0.0.1',
+      transports: ['websocket'],
+      dashboard: false,
+      parser: workload.parser,
+    },
+    feeds: [
+      {
+        type: 'simulated',
+        id: 'sim',
+        seed: workload.seed,
+        ticksPerSecond: workload.ticksPerSecond,
+        symbols: workload.symbols,
+        offHoursFactor: 1,
+      },
+    ],
+    pipeline: { tiers: [1, 2, 4, 10, 20], defaultHz: workload.hz },
+    limits: { maxConnectionsPerIp: 1_000_000, requestsPerSecond: 1000, requestBurst: 1000 },
+    log: { level: 'warn' },
+  };
+}
+
+/** A server under test in its own process. */
+export class ServerProcess {
+  private constructor(
+    readonly kind: ServerKind,
+    readonly url: string,
+    private readonly child: ChildProcess,
+    private readonly stderr: string[],
+  ) {}
+
+  static async start(kind: ServerKind, workload: Workload, resultsDir: string): Promise<ServerProcess> {
+    const port = await freePort();
+    const stderr: string[] = [];
+    let command: string[];
+    if (kind === 'tickstream') {
+      const configFile = resolve(resultsDir, `tickstream-${workload.parser}.config.json`);
+      mkdirSync(dirname(configFile), { recursive: true });
+      writeFileSync(configFile, `${JSON.stringify(tickstreamConfig(workload), null, 2)}\n`);
+      command = [resolve(ROOT, 'bin/tickstream.js'), 'serve', '--config', configFile, '--port', String(port)];
+    } else {
+      const script = resolve(BENCH_DIR, kind === 'naive' ? 'servers/naive.ts' : 'servers/rawWs.ts');
+      command = ['--import', 'tsx', script, '--port', String(port), ...workloadFlags(workload)];
+    }
+    const child = spawn(process.execPath, command, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr.push(String(chunk));
+      if (stderr.length > 50) stderr.shift();
+    });
+    child.stdout?.resume();
+    const url = `http://127.0.0.1:${port}`;
+    const server = new ServerProcess(kind, url, child, stderr);
+    await server.waitReady(30_000);
+    return server;
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  sample(): ProcSample {
+    return sampleProc(this.pid);
+  }
+
+  /**
+   * Updates the server reports having written to client sockets (after fan-out), and for tickstream the
+   * actions its slow-consumer policy took (a throttled socket gets fewer updates: the run must say so).
+   */
+  async counters(): Promise<{ sent: number; slowConsumerActions: number }> {
+    if (this.kind === 'tickstream') {
+      const lines = (await (await fetch(`${this.url}/metrics`)).text()).split('\n');
+      const sum = (prefix: string) =>
+        lines.filter((l) => l.startsWith(prefix)).reduce((total, l) => total + Number(l.split(' ').at(-1)), 0);
+      return {
+        sent: sum('tickstream_deliveries_out_total'),
+        slowConsumerActions: sum('tickstream_slow_consumer_actions_total'),
+      };
+    }
+    const stats = (await (await fetch(`${this.url}/bench/stats`)).json()) as { sent: number };
+    return { sent: stats.sent, slowConsumerActions: 0 };
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((done) => this.child.once('exit', () => done()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const path = this.kind === 'tickstream' ? '/healthz' : '/bench/stats';
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) break;
+      try {
+        if ((await fetch(`${this.url}${path}`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.stop();
+    throw new Error(`${this.kind} server did not start:\n${this.stderr.join('')}`);
+  }
+}
+
+function workloadFlags(w: Workload): string[] {
+  return [
+    '--symbols',
+    String(w.symbols),
+    '--tps',
+    String(w.ticksPerSecond),
+    '--seed',
+    String(w.seed),
+    '--hz',
+    String(w.hz),
+  ];
+}

@@ -1,0 +1,27 @@
+import { parseArgs } from 'node:util';
+
+/** Flags shared by the comparison servers: the harness passes the same workload to every server. */
+export function serverArgs(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '0' },
+      symbols: { type: 'string', default: '500' },
+      tps: { type: 'string', default: '10000' },
+      seed: { type: 'string', default: '42' },
+      hz: { type: 'string', default: '4' },
+    },
+  });
+  return {
+    port: Number(values.port),
+    symbols: Number(values.symbols),
+    ticksPerSecond: Number(values.tps),
+    seed: Number(values.seed),
+    hz: Number(values.hz),
+  };
+}
+
+/** Tells the harness (our parent) where we listen, on stdout, as one JSON line. */
+export function announce(port: number): void {
+  process.stdout.write(`${JSON.stringify({ listening: port })}\n`);
+}

@@ -1,0 +1,120 @@
+import { decode } from '@msgpack/msgpack';
+import fc from 'fast-check';
+import msgpackParser from 'socket.io-msgpack-parser';
+import { Decoder as JsonDecoder } from 'socket.io-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { jsonTicks, msgpackTicks } from '../../src/delivery/ticksFrame.js';
+import { TurnBatcher } from '../../src/delivery/tierBatch.js';
+import type { Quote } from '../../src/protocol.js';
+
+const quote = (symbol: string, price: number, seq = 1): Quote => ({ symbol, price, ts: 1_700_000_000_000 + seq, seq });
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('TurnBatcher', () => {
+  const batchers: TurnBatcher<Quote>[] = [];
+  afterEach(() => {
+    for (const b of batchers.splice(0)) b.clear();
+  });
+  const make = (batches: Quote[][]) => {
+    const b = new TurnBatcher<Quote>((batch) => batches.push(batch));
+    batchers.push(b);
+    return b;
+  };
+
+  it('hands over the updates of one turn together, once', async () => {
+    const batches: Quote[][] = [];
+    const b = make(batches);
+    b.add('AAPL', quote('AAPL', 1));
+    b.add('MSFT', quote('MSFT', 2));
+    expect(batches).toEqual([]); // not before the end of the turn
+    await nextTurn();
+    expect(batches).toEqual([[quote('AAPL', 1), quote('MSFT', 2)]]);
+    await nextTurn();
+    expect(batches).toHaveLength(1); // nothing pending: no empty batch
+  });
+
+  it('keeps the newest value of a key within a turn, and separates turns', async () => {
+    const batches: Quote[][] = [];
+    const b = make(batches);
+    b.add('AAPL', quote('AAPL', 1, 1));
+    b.add('AAPL', quote('AAPL', 2, 2));
+    await nextTurn();
+    b.add('AAPL', quote('AAPL', 3, 3));
+    await nextTurn();
+    expect(batches).toEqual([[quote('AAPL', 2, 2)], [quote('AAPL', 3, 3)]]);
+  });
+
+  it('groups updates due from timers that expire in the same turn', async () => {
+    const batches: Quote[][] = [];
+    const b = make(batches);
+    await new Promise<void>((resolve) => {
+      // Same delay, armed in the same turn: Node runs both in one timers phase, before the check phase.
+      setTimeout(() => b.add('AAPL', quote('AAPL', 1)), 20);
+      setTimeout(() => {
+        b.add('MSFT', quote('MSFT', 2));
+        setImmediate(resolve);
+      }, 20);
+    });
+    expect(batches).toEqual([[quote('AAPL', 1), quote('MSFT', 2)]]);
+  });
+
+  it('drops what is pending on clear', async () => {
+    const batches: Quote[][] = [];
+    const b = make(batches);
+    b.add('AAPL', quote('AAPL', 1));
+    b.clear();
+    await nextTurn();
+    expect(batches).toEqual([]);
+  });
+});
+
+/** Decodes one engine.io message payload with a Socket.IO parser's decoder, as a client would. */
+function decodeWith(
+  decoder: { add(data: unknown): void; on(event: string, cb: (p: unknown) => void): unknown },
+  data: unknown,
+) {
+  let packet: unknown;
+  decoder.on('decoded', (p) => {
+    packet = p;
+  });
+  decoder.add(data);
+  return packet as { type: number; nsp: string; data: unknown[] };
+}
+
+const quoteArb = fc.record(
+  {
+    symbol: fc.stringMatching(/^[A-Z][A-Z0-9.]{0,6}$/),
+    price: fc.double({ min: 0.01, max: 1e6, noNaN: true }),
+    ts: fc.integer({ min: 1, max: 2 ** 42 }),
+    seq: fc.integer({ min: 1, max: 2 ** 31 }),
+    volume: fc.integer({ min: 0, max: 2 ** 40 }),
+    changePct: fc.double({ min: -100, max: 1000, noNaN: true }),
+    source: fc.string({ maxLength: 10 }),
+  },
+  { requiredKeys: ['symbol', 'price', 'ts', 'seq'] },
+) as fc.Arbitrary<Quote>;
+
+describe('pre-encoded ticks frames', () => {
+  it('JSON: what Socket.IO\'s own decoder reads back as a "ticks" event with the same quotes', () => {
+    fc.assert(
+      fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
+        const packet = decodeWith(new JsonDecoder(), jsonTicks.frame(quotes.map(jsonTicks.part)));
+        expect(packet).toMatchObject({ type: 2, nsp: '/' });
+        expect(packet.data).toEqual(['ticks', JSON.parse(JSON.stringify(quotes))]);
+      }),
+    );
+  });
+
+  it('msgpack: what socket.io-msgpack-parser reads back, for short and long arrays', () => {
+    fc.assert(
+      fc.property(fc.array(quoteArb, { maxLength: 70 }), (quotes) => {
+        const frame = msgpackTicks.frame(quotes.map(msgpackTicks.part));
+        const packet = decodeWith(new msgpackParser.Decoder(), frame);
+        expect(packet).toMatchObject({ type: 2, nsp: '/' });
+        expect(packet.data).toEqual(['ticks', quotes]);
+        expect(decode(frame as Buffer)).toEqual({ type: 2, nsp: '/', data: ['ticks', quotes] });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
