@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
@@ -45,6 +46,16 @@ function runInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const command = ['node', BIN, 'watch', ...args].map((part) => `'${part}'`).join(' ');
   return run('script', ['-qfec', command, '/dev/null'], { COLUMNS: '120', LINES: '40', ...env });
 }
+
+/** Process ids below `pid`, from /proc (children of every thread). */
+function descendants(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
 
 async function until(condition: () => boolean, what: () => string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -119,7 +130,7 @@ describe('tickstream watch', () => {
     expect(watch.stdout().slice(watch.stdout().lastIndexOf(HIDE_CURSOR))).toContain(SHOW_CURSOR);
   });
 
-  it('respects NO_COLOR in a terminal but still redraws in place', async () => {
+  it('respects NO_COLOR in a terminal but still redraws in place, and exits 0 on SIGTERM with the cursor back', async () => {
     service = await startTestService();
     const watch = runInTerminal(['AAPL', '--url', service.url], { NO_COLOR: '1' });
     await until(
@@ -128,8 +139,12 @@ describe('tickstream watch', () => {
     );
     expect(watch.stdout()).toContain('AAPL');
     expect(watch.stdout()).not.toMatch(ANY_SGR);
-    watch.child.kill('SIGTERM');
-    await watch.exit;
+    // SIGTERM to the watch process itself (script's grandchild), as a service manager would send it.
+    const pid = descendants(watch.child.pid ?? 0).find((p) => commandLine(p).includes('tickstream.js'));
+    expect(pid).toBeDefined();
+    process.kill(pid as number, 'SIGTERM');
+    expect(await watch.exit).toBe(0);
+    expect(watch.stdout()).toContain(SHOW_CURSOR);
   });
 
   it('exits 1 with the protocol code when every symbol is refused', async () => {
