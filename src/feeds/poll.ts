@@ -1,4 +1,4 @@
-import { asyncScheduler, defer, exhaustMap, filter, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
+import { asyncScheduler, defer, exhaustMap, filter, map, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
 import type { FeedContext, FeedSource } from './index.js';
 import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
@@ -65,8 +65,16 @@ export function pollFeed(options: PollFeedOptions): Observable<unknown> {
       exhaustMap(() => pollOnce(options)),
       mergeMap((items) => items),
       filter(isNew),
+      map(withoutSequence),
     );
   });
+}
+
+/** A poll samples the upstream: the sequence numbers it skips are not lost messages, so no gap check. */
+function withoutSequence(item: unknown): unknown {
+  if (item === null || typeof item !== 'object' || !('upstreamSeq' in item)) return item;
+  const { upstreamSeq: _skipped, ...rest } = item as Record<string, unknown>;
+  return rest;
 }
 
 /** One request: its decoded items, or none when it failed in a way the next poll may not. */
