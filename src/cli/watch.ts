@@ -107,6 +107,7 @@ export function statusLine(view: WatchView, paint: Paint): string {
     if (status.session) parts.push(`session: ${status.session.state}`);
     if (status.replay) parts.push(`replay ${status.replay.paused ? 'paused' : `x${status.replay.speed}`}`);
     if (status.throttled) parts.push(paint('throttled (slow reader)', 'red'));
+    if (status.closing) parts.push(paint(`server closing: ${status.closing.message}`, 'red'));
   }
   return parts.join('   ');
 }
@@ -136,12 +137,18 @@ function tableRow(symbol: string, view: WatchView, paint: Paint): string {
   return cells.join('');
 }
 
-/** The whole table, one string per terminal line, each cut to `width` visible columns. */
-export function renderTable(view: WatchView, options: { color: boolean; width: number }): string[] {
+/**
+ * The whole table, one string per terminal line, each cut to `width` visible columns and, when the rows do not
+ * fit in `height` lines, the last ones summed up (a frame taller than the screen would break the redraw).
+ */
+export function renderTable(view: WatchView, options: { color: boolean; width: number; height?: number }): string[] {
   const paint = painter(options.color);
   const header = paint(COLUMNS.map(([name, width]) => cell(name, width)).join(''), 'bold');
-  const lines = [statusLine(view, paint), header, ...view.symbols.map((symbol) => tableRow(symbol, view, paint))];
-  return lines.map((line) => cutVisible(line, options.width));
+  const room = Math.max(1, (options.height ?? Number.POSITIVE_INFINITY) - 2);
+  const shown = view.symbols.length > room ? view.symbols.slice(0, room - 1) : view.symbols;
+  const rows = shown.map((symbol) => tableRow(symbol, view, paint));
+  if (shown.length < view.symbols.length) rows.push(paint(`… ${view.symbols.length - shown.length} more`, 'dim'));
+  return [statusLine(view, paint), header, ...rows].map((line) => cutVisible(line, options.width));
 }
 
 /** Cuts `line` to `width` visible characters, keeping ANSI sequences (so colours still reset). */
@@ -190,9 +197,10 @@ class TerminalTable {
   }
 
   draw(view: WatchView): void {
-    // A terminal that reports no size (0 columns) gets full lines rather than none.
+    // A terminal that reports no size (0 columns, 0 rows) gets the whole frame rather than none.
     const width = this.out.columns > 0 ? this.out.columns - 1 : Number.POSITIVE_INFINITY;
-    const lines = renderTable(view, { color: this.color, width });
+    const height = this.out.rows > 0 ? this.out.rows - 1 : Number.POSITIVE_INFINITY;
+    const lines = renderTable(view, { color: this.color, width, height });
     const back = this.drawn ? cursorUp(this.drawn) : '';
     this.out.write(`${back}${lines.map((line) => `${CLEAR_LINE}${line}\n`).join('')}${CLEAR_BELOW}`);
     this.drawn = lines.length;

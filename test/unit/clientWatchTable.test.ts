@@ -58,6 +58,23 @@ describe('tickstream watch table', () => {
     );
   });
 
+  it('sums up the rows that do not fit in the terminal height', () => {
+    const view: WatchView = { ...empty, symbols: ['A', 'B', 'C', 'D', 'E', 'F'] };
+    const lines = renderTable(view, { color: false, width: 500, height: 6 });
+    expect(lines).toHaveLength(6);
+    expect(lines.slice(2, 5).map((l) => l.split(' ')[0])).toEqual(['A', 'B', 'C']);
+    expect(lines[5]).toBe('… 3 more');
+    expect(renderTable(view, { color: false, width: 500, height: 8 })).toHaveLength(8);
+  });
+
+  it('shows that the server is closing the connection', () => {
+    const view = updateView(empty, {
+      kind: 'status',
+      status: { feeds: [], closing: { code: 'SHUTDOWN', message: 'server shutting down' } },
+    });
+    expect(renderTable(view, { color: false, width: 500 })[0]).toContain('server closing: server shutting down');
+  });
+
   it('cuts by visible characters and keeps the escape sequences', () => {
     const line = `${ESC}[32mabcdef${ESC}[0mghi`;
     expect(cutVisible(line, 4)).toBe(`${ESC}[32mabcd${ESC}[0m`);
