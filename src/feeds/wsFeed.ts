@@ -7,6 +7,7 @@ import {
   of,
   retry,
   type SchedulerLike,
+  Subject,
   type Subscription,
   throwError,
   timer,
@@ -46,6 +47,8 @@ export type WsFeedOptions = {
   /** No frame, heartbeat or pong for this long (or no auth answer): the connection is dead, reconnect. */
   heartbeatTimeoutMs?: number;
   onEvent?: (event: WsFeedEvent) => void;
+  /** Any traffic on an authenticated connection (frames, heartbeats, pongs). */
+  onTraffic?: () => void;
   random?: () => number;
   scheduler?: SchedulerLike;
 };
@@ -127,6 +130,8 @@ function wsSession(
     const openedAt = lastTraffic;
     const alive = () => {
       lastTraffic = Date.now();
+      // Authenticated traffic shows the upstream alive even when no one watches anything yet.
+      if (ready) options.onTraffic?.();
     };
     const send = (frames: string[]) => {
       for (const frame of frames) socket.send(frame);
@@ -149,6 +154,7 @@ function wsSession(
     const becomeReady = () => {
       if (ready) return;
       ready = true;
+      options.onTraffic?.();
       options.onEvent?.({ kind: 'ready' });
       subscriber.next({ kind: 'ready' });
       // The demand as it is now, then every change: after a reconnect this re-subscribes everything.
@@ -223,7 +229,8 @@ function wsSession(
           subscriber.error(new Error('no answer to authentication'));
         else if (socket.readyState === WebSocket.OPEN) socket.ping();
       },
-      Math.max(10, Math.floor(timeoutMs / 3)),
+      // At least every 2 s, so an idle but healthy upstream keeps the feed `live` (staleAfterMs is 5 s by default).
+      Math.max(10, Math.min(2000, Math.floor(timeoutMs / 3))),
     );
 
     return () => {
@@ -243,8 +250,11 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
   const known = config.format === 'coinbase' ? CRYPTO_LISTINGS : listings();
   const names = new Map([...US_LISTINGS, ...CRYPTO_LISTINGS].map((l) => [l.symbol, l]));
   const symbols = config.symbols?.map((s) => s.trim().toUpperCase()) ?? known.map((l) => l.symbol);
+  // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
+  const traffic = new Subject<void>();
   return {
     id: config.id,
+    alive$: traffic.asObservable(),
     symbols: symbols.map((symbol) => {
       const listing = names.get(symbol);
       return listing
@@ -263,6 +273,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
       reconnect: config.reconnect,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       scheduler: context.scheduler,
+      onTraffic: () => traffic.next(),
       onEvent: (event) => {
         switch (event.kind) {
           case 'ready':

@@ -42,6 +42,19 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
     return { upstream, service, client };
   };
 
+  it('is ready while connected even when no one watches anything (no ticks yet)', async () => {
+    const { upstream, service } = await start(DEMO_KEY);
+    await waitFor(() => upstream.stats.authSuccesses === 1, 'the feed to authenticate');
+    let ready = 0;
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      ready = (await fetch(`${service.url}/readyz`)).status;
+      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ready).toBe(200);
+    expect(upstream.subscriptions()).toEqual([]);
+    expect(service.health.statuses()).toEqual([expect.objectContaining({ id: 'poly', state: 'live' })]);
+  });
+
   it('subscribes upstream to what clients watch and delivers its ticks over Socket.IO', async () => {
     const { upstream, service, client } = await start(DEMO_KEY);
     const ticks: Quote[] = [];
