@@ -1,15 +1,15 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { FeedConfig, MarketCalendarConfig } from '../config/schema.js';
+import type { ReplayController } from '../delivery/gateway.js';
 import type { Logger } from '../log.js';
 import { marketSession } from '../market/session.js';
 import type { Bar } from '../pipeline/intradayHistory.js';
-import type { ReplayController } from '../delivery/gateway.js';
 import type { ReplayStatus, SymbolInfo } from '../protocol.js';
-import { replayFeedFromConfig } from './replay.js';
 import { pollFeedFromConfig } from './poll.js';
+import { replayFeedFromConfig } from './replay.js';
 import { simulatedFeed } from './simulated.js';
-import { sseFeedFromConfig } from './sse.js';
 import { simulatedHistory } from './simulatedHistory.js';
+import { sseFeedFromConfig } from './sse.js';
 import { listings } from './universe.js';
 import { wsFeedFromConfig } from './wsFeed.js';
 
@@ -24,6 +24,8 @@ export type FeedSource = {
   control?: ReplayController & { status(): ReplayStatus };
   /** How the feed numbers `upstreamSeq` for gap detection: per symbol (the default) or once for the feed. */
   gapScope?: 'symbol' | 'feed';
+  /** Signs of life that are not quotes (an idle but connected upstream); each marks the feed as seen. */
+  alive$?: Observable<unknown>;
   /** 1-minute bars from before the feed started (a backfill), so charts do not start empty. */
   history?: (symbol: string) => Bar[];
 };
