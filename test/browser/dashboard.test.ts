@@ -171,6 +171,12 @@ describe('dashboard in Chromium', () => {
     // The chart of the first symbol has the backfilled hours, not an empty canvas.
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart')?.dataset.bars) >= 240);
     expect(await page.textContent('#chart-title')).toContain('AAPL');
+    // ...then live: the last candle follows the grid's price.
+    await page.waitForFunction(() => {
+      const close = Number(document.querySelector<HTMLElement>('#chart')?.dataset.lastClose);
+      const price = document.querySelector('#grid tr[data-symbol="AAPL"] td[data-field="price"] span:last-child');
+      return close > 0 && Number(price?.textContent?.replaceAll(',', '')) === close;
+    });
     await page.click('#grid tr[data-symbol="MSFT"] button.symbol');
     await page.waitForFunction(() => document.querySelector<HTMLElement>('#chart')?.dataset.symbol === 'MSFT');
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart')?.dataset.bars) >= 240);

@@ -114,6 +114,8 @@ export class ChartPanel {
         : { time, open: quote.price, high: quote.price, low: quote.price, close: quote.price };
     this.series.update(bar);
     this.last = bar;
+    // The canvas cannot be read back: say what the last candle shows (tests, tooling).
+    container(this.chart).dataset.lastClose = String(bar.close);
   }
 
   dispose(): void {
