@@ -290,6 +290,34 @@ describe('SSE feeds in the service', () => {
     expect(ready.feeds).toMatchObject([{ id: 'gappy', gaps: 1 }]);
   });
 
+  it.each([
+    ['a history that covers the outage: no gaps', 10_000, false],
+    ['a history too short for the outage: gaps counted', 2, true],
+  ])('resumes through the service after drops with %s', async (_name, historySize, expectGaps) => {
+    const upstream = owned(
+      await startSseUpstream({ port: 0, symbols: 3, ticksPerSecond: 300, intervalMs: 10, historySize, retryMs: 200 }),
+    );
+    service = await startTestService({ feeds: [{ type: 'sse', id: 'demo', url: upstream.eventsUrl }] });
+    const running = service;
+    const gaps = async () => (await running.metrics.upstreamGaps.get()).values.reduce((sum, v) => sum + v.value, 0);
+    for (let i = 0; i < 3; i++) {
+      await until(() => running.health.state('demo') === 'live', 10_000, 'the feed to be live');
+      await sleep(100);
+      upstream.dropConnections();
+      await sleep(50);
+    }
+    const before = upstream.lastEventId();
+    await until(() => (running.cache.get('AAPL')?.ts ?? 0) > 0 && upstream.lastEventId() > before + 20, 10_000, 'more');
+    await sleep(300);
+    if (expectGaps) {
+      expect(await gaps()).toBeGreaterThan(0);
+      expect(running.health.statuses()[0]?.gaps).toBeGreaterThan(0);
+    } else {
+      expect(await gaps()).toBe(0);
+      expect(running.health.statuses()[0]?.gaps).toBeUndefined();
+    }
+  });
+
   it('serves quotes from the IEX demo upstream end to end', async () => {
     const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 5, intervalMs: 10 }));
     service = await startTestService({ feeds: [{ type: 'sse', id: 'iex', format: 'iex', url: upstream.eventsUrl }] });
