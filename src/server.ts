@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { Config } from './config/schema.js';
 import { authMiddleware, TokenVerifier } from './delivery/auth.js';
 import { ConnectionGuard } from './delivery/connectionLimits.js';
+import { ConnectionDrain } from './delivery/drain.js';
 import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
 import { SlowConsumerMonitor } from './delivery/slowConsumers.js';
@@ -126,6 +127,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     cors: config.server.allowedOrigins.length ? { origin: config.server.allowedOrigins } : undefined,
   });
   guard.track(io.engine);
+  const drain = new ConnectionDrain(http);
   const verifier = new TokenVerifier(config.auth);
   io.use(
     authMiddleware(verifier, {
@@ -215,6 +217,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
         publisher.stop();
         io.emit('status', { ...status(), closing: { code: 'SHUTDOWN', message: 'the server is shutting down' } });
         io.disconnectSockets(true);
+        http.closeIdleConnections?.();
+        await drain.drain(2000);
         await new Promise<void>((resolve) => io.close(() => resolve()));
         http.closeAllConnections?.();
         metrics.close();

@@ -4,6 +4,7 @@ import { ingestCommand } from './ingest.js';
 import { recordCommand } from './record.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 import { upstreamCommand } from './upstream.js';
 import { verifyCommand } from './verify.js';
 import { watchCommand } from './watch.js';
@@ -13,6 +14,7 @@ type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 /** Every subcommand; each lives in its own file and parses its own flags. */
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the service in one process (what `npm start` runs)', run: serveCommand },
+  token: { summary: 'mint a JWT for a server with auth.jwtSecret', run: (argv) => tokenCommand(argv) },
   watch: { summary: 'live quotes in the terminal: a table, or NDJSON with --json', run: (argv) => watchCommand(argv) },
   ingest: { summary: 'run feeds and pipeline, publishing through Redis (cluster role)', run: ingestCommand },
   gateway: { summary: 'hold client connections, ticks from Redis (cluster role)', run: gatewayCommand },

@@ -1,0 +1,37 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * Tracks the server's TCP connections, upgraded websockets included (http.closeAllConnections does not see
+ * those), so shutdown can drain them: after `disconnectSockets(true)` each client's queue, ending with the
+ * DISCONNECT packet, is flushed and the client closes its side. A reader that stopped reading never does:
+ * past the timeout what is left is destroyed, or http.close would wait for ws' 30 s close handshake.
+ */
+export class ConnectionDrain {
+  private readonly sockets = new Set<Socket>();
+
+  constructor(http: HttpServer) {
+    http.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  get open(): number {
+    return this.sockets.size;
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    const pending = [...this.sockets].map(
+      (socket) =>
+        new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    for (const socket of this.sockets) socket.destroy();
+  }
+}

@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Socket as NetSocket } from 'node:net';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Status } from '../../src/protocol.js';
+import { connectTestClient, type TestClient } from '../helpers/service.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const children: ChildProcess[] = [];
+const clients: TestClient[] = [];
+const raws: WebSocket[] = [];
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+  for (const r of raws.splice(0)) r.terminate();
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+type Spawned = { child: ChildProcess; exit: Promise<number | null>; output: () => string };
+
+function spawnNode(args: string[]): Spawned {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += String(d);
+  });
+  child.stderr?.on('data', (d) => {
+    output += String(d);
+  });
+  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, exit, output: () => output };
+}
+
+async function serve(): Promise<Spawned & { url: string }> {
+  const spawned = spawnNode([
+    'bin/tickstream.js',
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    '--set',
+    'server.dashboard=false',
+  ]);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const match = /serving on (http:\/\/[^\s]+) /.exec(spawned.output());
+    if (match) return { ...spawned, url: match[1] as string };
+    if (spawned.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`serve did not start:\n${spawned.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM tells clients, closes them with "io server disconnect" and exits 0, even with a stalled reader', async () => {
+    const server = await serve();
+    const client = await connectTestClient(server.url);
+    clients.push(client);
+    const ack = await client.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL', 'MSFT'], maxHz: 20 });
+    expect(ack.ok).toBe(true);
+    const statuses: Status[] = [];
+    client.on('status', (s) => statuses.push(s));
+    const reason = new Promise<string>((done) => client.once('disconnect', done));
+
+    // A reader that stopped reading must not hold the shutdown up.
+    const stalled = new WebSocket(`${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    raws.push(stalled);
+    await new Promise<void>((done) => {
+      stalled.on('message', (d) => {
+        if (String(d).startsWith('40')) done();
+      });
+      stalled.once('open', () => stalled.send('40'));
+    });
+    stalled.send('420["subscribe",{"symbols":["AAPL","MSFT","NVDA"],"maxHz":20}]');
+    (stalled as unknown as { _socket: NetSocket })._socket.pause();
+
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await reason).toBe('io server disconnect');
+    expect(statuses.at(-1)?.closing).toEqual({ code: 'SHUTDOWN', message: expect.any(String) });
+    expect(await server.exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000);
+  }, 40_000);
+});
+
+describe('process guards', () => {
+  it('log and count a stray rejection and exception, keep running, and still exit cleanly', async () => {
+    const script = `
+      import { guardProcess } from './src/cli/serve.ts';
+      import { createLogger } from './src/log.ts';
+      import { Metrics } from './src/metrics.ts';
+      const metrics = new Metrics();
+      const remove = guardProcess(createLogger('error'), metrics);
+      Promise.reject(new Error('stray rejection'));
+      setTimeout(() => { throw new Error('stray exception'); }, 10);
+      setTimeout(async () => {
+        const text = await metrics.render();
+        console.log(text.split('\\n').filter((l) => l.startsWith('tickstream_process_errors_total')).join('\\n'));
+        remove();
+        metrics.close();
+      }, 200);
+    `;
+    const run = spawnNode(['--import', 'tsx', '--input-type=module', '-e', script]);
+    expect(await run.exit).toBe(0);
+    const output = run.output();
+    expect(output).toContain('tickstream_process_errors_total{kind="unhandled_rejection"} 1');
+    expect(output).toContain('tickstream_process_errors_total{kind="uncaught_exception"} 1');
+    // Visible, with their stacks, in the logs.
+    expect(output).toContain('stray rejection');
+    expect(output).toContain('stray exception');
+  }, 30_000);
+
+  it('exit 1 on a storm of errors rather than limping on', async () => {
+    const script = `
+      import { guardProcess } from './src/cli/serve.ts';
+      import { createLogger } from './src/log.ts';
+      import { Metrics } from './src/metrics.ts';
+      guardProcess(createLogger('fatal'), new Metrics());
+      for (let i = 0; i < 60; i++) Promise.reject(new Error('again'));
+      setInterval(() => {}, 1000);
+    `;
+    const run = spawnNode(['--import', 'tsx', '--input-type=module', '-e', script]);
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain('too many process-level errors');
+  }, 30_000);
+});
