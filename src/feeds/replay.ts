@@ -63,11 +63,13 @@ export function replayFeed(
   const symbols = options.symbols ?? (typeof recording === 'function' ? [] : (recording.header?.symbols ?? []));
   const commands$ = new Subject<ReplayCommand>();
   let state: PaceState = { speed: config.speed, paused: false, position: 0, ended: false };
+  /** The range played, for status (the whole recording unless from/to limit it). */
   let range: { from?: number; to?: number } = {};
   let running = false;
 
   const status = (): ReplayStatus => {
-    const out: ReplayStatus = { speed: state.speed, paused: state.paused, position: state.position, loop: config.loop };
+    const position = Math.round(state.position);
+    const out: ReplayStatus = { speed: state.speed, paused: state.paused, position, loop: config.loop };
     if (range.from !== undefined) out.from = range.from;
     if (range.to !== undefined) out.to = range.to;
     if (state.ended) out.ended = true;
@@ -78,21 +80,23 @@ export function replayFeed(
     switchMap((loaded) => {
       const times = replayTimes(loaded.records);
       const start = times[0] ?? 0;
-      range = {
+      const limits = {
         from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, start, 'from'),
         to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, start, 'to'),
       };
-      if (range.from !== undefined && range.to !== undefined && range.to < range.from) {
+      if (limits.from !== undefined && limits.to !== undefined && limits.to < limits.from) {
         throw new Error(`replay to (${config.to}) is before from (${config.from})`);
       }
+      if (times.length) range = { from: limits.from ?? start, to: limits.to ?? times.at(-1) };
+      state = { ...state, position: range.from ?? 0 };
       running = true;
       return pace(loaded.records, commands$, {
         times,
         speed: config.speed,
         maxGapMs: config.maxGapMs,
         loop: config.loop,
-        from: range.from,
-        to: range.to,
+        from: limits.from,
+        to: limits.to,
         stateBefore: (index) => lastValuesBefore(loaded.records, index),
         onState: (next) => {
           state = next;

@@ -215,7 +215,9 @@ describe('replay over the service', () => {
     const times = replayTimes(long.records);
     for (const position of [T0 + 61_234, T0 + 30_000 + 3]) {
       const seek = await command(client, { action: 'seek', position });
-      expect(seek).toMatchObject({ ok: true, replay: { paused: true, position } });
+      // from/to: the range a seek can reach (here the whole recording), for the dashboard's slider.
+      const range = { from: T0 + 3, to: long.records.at(-1)?.recvTs };
+      expect(seek).toMatchObject({ ok: true, replay: { paused: true, position, ...range } });
       const expected = lastValuesBefore(long.records, boundIndex(times, position, true));
       const ack = await subscribe(client, SYMBOLS);
       if (!ack.ok) throw new Error(ack.error.message);
