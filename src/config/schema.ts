@@ -32,6 +32,8 @@ const sseFeed = z.strictObject({
     .default({ initialMs: 500, maxMs: 30_000 }),
   /** Symbols the upstream serves, declared so clients can subscribe before its first tick. */
   symbols: z.array(z.string()).optional(),
+  /** Reconnect when nothing (not even a comment) arrives for this long; off when absent. */
+  idleTimeoutMs: z.number().int().positive().optional(),
 });
 
 const wsFeed = z

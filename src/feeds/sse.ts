@@ -22,6 +22,7 @@ export type SseFailure =
   | { kind: 'network'; message: string }
   | { kind: 'ended' }
   | { kind: 'overflow'; maxLineBytes: number }
+  | { kind: 'idle'; idleTimeoutMs: number }
   | { kind: 'http'; status: number }
   | { kind: 'no-content' }
   | { kind: 'content-type'; contentType: string };
@@ -38,7 +39,7 @@ export class SseError extends Error {
   get retryable(): boolean {
     const { failure } = this;
     if (failure.kind === 'http') return failure.status >= 500;
-    return failure.kind === 'network' || failure.kind === 'ended' || failure.kind === 'overflow';
+    return failure.kind !== 'no-content' && failure.kind !== 'content-type';
   }
 }
 
@@ -50,6 +51,8 @@ function describeFailure(failure: SseFailure): string {
       return 'the server ended the stream';
     case 'overflow':
       return `a line or event exceeded ${failure.maxLineBytes} bytes`;
+    case 'idle':
+      return `nothing received for ${failure.idleTimeoutMs} ms`;
     case 'http':
       return `HTTP ${failure.status}`;
     case 'no-content':
@@ -111,6 +114,8 @@ export type SseFeedOptions = {
   /** Bound on a partial line plus a partial event, so an endless line cannot grow memory. */
   maxLineBytes?: number;
   reconnect?: { initialMs: number; maxMs: number };
+  /** Reconnect when not a byte (not even a comment) arrives for this long: a dead link that stays open. */
+  idleTimeoutMs?: number;
   onConnection?: (event: SseConnectionEvent) => void;
   scheduler?: SchedulerLike;
   /** 0..1; jitter of the reconnect delay. */
@@ -165,7 +170,19 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
   return new Observable<SseMessage>((subscriber) => {
     const abort = new AbortController();
     const fail = (failure: SseFailure) => new SseError(failure, options.url);
+    const { idleTimeoutMs } = options;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    let idled = false;
+    const watchIdle = () => {
+      if (!idleTimeoutMs) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        idled = true;
+        abort.abort();
+      }, idleTimeoutMs);
+    };
     const run = async () => {
+      watchIdle();
       const headers: Record<string, string> = {
         accept: 'text/event-stream',
         'cache-control': 'no-cache',
@@ -211,6 +228,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
             throw fail({ kind: 'network', message: errorMessage(err) });
           });
           if (chunk.done) throw fail({ kind: 'ended' });
+          watchIdle();
           if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
         }
       } finally {
@@ -218,10 +236,15 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       }
     };
     run().catch((err: unknown) => {
+      clearTimeout(idle);
+      if (idled) subscriber.error(fail({ kind: 'idle', idleTimeoutMs: idleTimeoutMs ?? 0 }));
       // After unsubscribe the abort makes fetch fail; nobody listens any more.
-      if (!abort.signal.aborted) subscriber.error(err);
+      else if (!abort.signal.aborted) subscriber.error(err);
     });
-    return () => abort.abort();
+    return () => {
+      clearTimeout(idle);
+      abort.abort();
+    };
   });
 }
 
@@ -245,6 +268,7 @@ export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): 
       headers: config.headers,
       maxLineBytes: config.maxLineBytes,
       reconnect: config.reconnect,
+      idleTimeoutMs: config.idleTimeoutMs,
       scheduler: context.scheduler,
       onConnection: (event) => {
         if (event.type === 'open') log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');

@@ -161,6 +161,30 @@ describe('sseFeed connection policy', () => {
     expect(reconnects.map((e) => e.delayMs)).toEqual([10, 20, 30]);
   });
 
+  it('replaces a connection that stays open but silent past idleTimeoutMs, resuming from its last id', async () => {
+    const server = owned(
+      await scriptedServer((n, res) => {
+        eventStream(res);
+        // The first connection sends one event, then nothing: a dead link that stays open.
+        res.write(`id: ${n + 1}\ndata: {"symbol":"AAPL","price":${n + 1},"ts":${n + 1}}\n\n`);
+      }),
+    );
+    const events: SseConnectionEvent[] = [];
+    const values = await lastValueFrom(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        idleTimeoutMs: 150,
+        reconnect: { initialMs: 10, maxMs: 20 },
+        onConnection: (e) => events.push(e),
+      }).pipe(take(2), toArray()),
+    );
+    expect(values.map((v) => (v as { price: number }).price)).toEqual([1, 2]);
+    expect(server.requests[1]?.['last-event-id']).toBe('1');
+    const reconnect = events.find((e) => e.type === 'reconnecting');
+    expect(reconnect?.type === 'reconnecting' && reconnect.error.failure).toEqual({ kind: 'idle', idleTimeoutMs: 150 });
+  });
+
   it('drops a connection whose line exceeds the bound, and reconnects', async () => {
     const server = owned(
       await scriptedServer((n, res) => {
