@@ -1,4 +1,5 @@
 import { auditTime, defer, finalize, map, merge, type Observable, type Subscription, scan, tap } from 'rxjs';
+import msgpackParser from 'socket.io-msgpack-parser';
 import { type ConnectionState, connect, type Quote, type Status, TickstreamError } from '../client/index.js';
 import { parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
@@ -12,6 +13,7 @@ Options:
   --hz N           at most N updates per symbol per second (default: the server's default rate)
   --json           one quote per line as JSON (NDJSON), for piping; no colours, no redraw
   --token T        access token, when the server requires one (also TICKSTREAM_TOKEN)
+  --msgpack        speak Socket.IO with the msgpack parser (for a server with server.parser "msgpack")
   -h, --help       this help
 
 On a terminal it draws a table that updates in place (Ctrl-C quits); otherwise it prints one plain line per
@@ -22,6 +24,7 @@ const WATCH_FLAGS = {
   hz: { type: 'string' },
   json: { type: 'boolean' },
   token: { type: 'string' },
+  msgpack: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -238,7 +241,10 @@ export async function watchCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   const token = values.token ?? env.TICKSTREAM_TOKEN;
   const out = process.stdout;
   const output = chooseOutput(values.json, out);
-  const client = connect(url, token === undefined ? {} : { token });
+  const client = connect(url, {
+    ...(token === undefined ? {} : { token }),
+    ...(values.msgpack ? { parser: msgpackParser } : {}),
+  });
 
   const quotes$ = client.watch(symbols, maxHz === undefined ? {} : { maxHz });
   const session$ =

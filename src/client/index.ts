@@ -6,7 +6,13 @@ import { type ConnectOptions, SocketTickstreamClient, type TickstreamClient } fr
 
 export type { ErrorCode, Quote, ReplayCommand, ReplayStatus, Status, SymbolInfo } from '../protocol.js';
 export { TickstreamError } from './errors.js';
-export type { ConnectionState, ConnectOptions, TickstreamClient, WatchOptions } from './tickstreamClient.js';
+export type {
+  ConnectionState,
+  ConnectOptions,
+  SocketIoParser,
+  TickstreamClient,
+  WatchOptions,
+} from './tickstreamClient.js';
 
 /** Opens one connection to a tickstream server; every watch of the returned client shares it. */
 export function connect(url: string, options?: ConnectOptions): TickstreamClient {

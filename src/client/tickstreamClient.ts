@@ -38,10 +38,19 @@ export type ConnectOptions = {
   path?: string;
   /** How long to wait for the server to answer a request before giving up on it (default 10 000 ms). */
   ackTimeoutMs?: number;
+  /**
+   * The Socket.IO parser, when the server uses another than the default JSON one: a server configured with
+   * `server.parser: "msgpack"` needs `import parser from 'socket.io-msgpack-parser'` here. Passed in rather than
+   * imported, so the SDK bundles without it when it is not used.
+   */
+  parser?: SocketIoParser;
   /** Reconnection backoff: first delay and ceiling in ms (defaults 500 and 5000). */
   reconnectionDelayMs?: number;
   reconnectionDelayMaxMs?: number;
 };
+
+/** A Socket.IO parser module: its Encoder and Decoder classes. */
+export type SocketIoParser = { Encoder: new () => object; Decoder: new () => object };
 
 export type WatchOptions = { maxHz?: number };
 
@@ -88,6 +97,7 @@ export class SocketTickstreamClient implements TickstreamClient {
       path: options.path ?? '/socket.io',
       reconnectionDelay: options.reconnectionDelayMs ?? 500,
       reconnectionDelayMax: options.reconnectionDelayMaxMs ?? 5000,
+      ...(options.parser ? { parser: options.parser } : {}),
     });
     this.subscriptions = new SymbolSubscriptions(
       {

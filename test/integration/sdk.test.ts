@@ -10,6 +10,7 @@ import {
   timeout,
   toArray,
 } from 'rxjs';
+import msgpackParser from 'socket.io-msgpack-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { TickstreamSocket } from '../../src/delivery/gateway.js';
@@ -283,6 +284,15 @@ describe('client SDK against a real server', () => {
     const [socket] = serverSockets(second);
     expect(new Set(socket?.data.subscriptions.keys())).toEqual(new Set(['AAPL', 'MSFT']));
     expect(states).toContain('disconnected');
+  });
+
+  it('speaks msgpack when given the parser, to a server configured for it', async () => {
+    const svc = await service({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser: 'msgpack' } });
+    const ts = connect(svc.url, { transports: ['websocket'], parser: msgpackParser });
+    clients.push(ts);
+    const quotes = await first(ts.watch(['AAPL', 'MSFT'], { maxHz: 10 }), 10);
+    expect(new Set(quotes.slice(0, 2).map((q) => q.symbol))).toEqual(new Set(['AAPL', 'MSFT']));
+    expect(increasingPerSymbol(quotes)).toBe(true);
   });
 
   it('errors a watch whose every symbol is unknown with UNKNOWN_SYMBOL', async () => {

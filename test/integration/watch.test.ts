@@ -93,6 +93,18 @@ describe('tickstream watch', () => {
     expect(await watch.exit).toBe(0);
   });
 
+  it('--msgpack talks to a server that uses the msgpack parser', async () => {
+    service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser: 'msgpack' } });
+    const watch = run('node', [BIN, 'watch', 'NVDA', '--json', '--msgpack', '--url', service.url]);
+    await until(
+      () => ndjson(watch.stdout()).length >= 3,
+      () => watch.stdout() + watch.stderr(),
+    );
+    expect(ndjson(watch.stdout()).every((q) => q.symbol === 'NVDA' && q.price > 0)).toBe(true);
+    watch.child.kill('SIGINT');
+    expect(await watch.exit).toBe(0);
+  });
+
   it('prints plain lines without ANSI when stdout is not a terminal', async () => {
     service = await startTestService();
     const watch = run('node', [BIN, 'watch', 'MSFT', '--url', service.url]);
