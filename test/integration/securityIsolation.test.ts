@@ -1,0 +1,84 @@
+import { Observable, Subject } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FeedSource } from '../../src/feeds/index.js';
+import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
+import type { Tickstream } from '../../src/server.js';
+import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+
+let service: Tickstream | undefined;
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await service?.close();
+  service = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function manualFeed(id: string, symbols: string[]): FeedSource & { input: Subject<unknown> } {
+  const input = new Subject<unknown>();
+  return { id, quotes$: input, symbols: symbols.map((symbol) => ({ symbol })), input };
+}
+
+describe('errors stay where they happen', () => {
+  it('a handler that throws acks INTERNAL; the socket and the others keep working', async () => {
+    const feed = manualFeed('manual', ['AAPL']);
+    const status: ReplayStatus = { speed: 1, paused: false, position: 0 };
+    feed.control = {
+      status: () => status,
+      command: () => {
+        throw new Error('replay controller bug');
+      },
+    };
+    service = await startTestService({}, { feeds: [feed] });
+    const a = await connectTestClient(service.url);
+    const b = await connectTestClient(service.url);
+    clients.push(a, b);
+    expect(await a.timeout(5000).emitWithAck('replay', { action: 'pause' })).toEqual({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'internal error' },
+    });
+    expect(await a.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'] })).toMatchObject({ ok: true });
+    const ticks: Quote[] = [];
+    b.on('ticks', (batch) => ticks.push(...batch));
+    expect(await b.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'] })).toMatchObject({ ok: true });
+    feed.input.next({ symbol: 'AAPL', price: 10, ts: Date.now() });
+    await sleep(300);
+    expect(ticks.map((q) => q.price)).toEqual([10]);
+    const internal = (await service.metrics.requests.get()).values.find((v) => v.labels.outcome === 'internal');
+    expect(internal?.value).toBe(1);
+  });
+
+  it('a feed that fails (or throws on subscribe) goes down alone; the other keeps delivering', async () => {
+    const healthy = manualFeed('healthy', ['AAPL']);
+    const failing = manualFeed('failing', ['MSFT']);
+    const broken: FeedSource = {
+      id: 'broken',
+      symbols: [{ symbol: 'NVDA' }],
+      quotes$: new Observable(() => {
+        throw new Error('adapter bug on subscribe');
+      }),
+    };
+    service = await startTestService({}, { feeds: [healthy, failing, broken] });
+    const c = await connectTestClient(service.url);
+    clients.push(c);
+    const statuses: Status[] = [];
+    c.on('status', (s) => statuses.push(s));
+    const ticks: Quote[] = [];
+    c.on('ticks', (batch) => ticks.push(...batch));
+    await c.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL', 'MSFT'], maxHz: 20 });
+    failing.input.next({ symbol: 'MSFT', price: 1, ts: Date.now() });
+    failing.input.error(new Error('upstream went away'));
+    healthy.input.next({ symbol: 'AAPL', price: 2, ts: Date.now() });
+    await sleep(200);
+    healthy.input.next({ symbol: 'AAPL', price: 3, ts: Date.now() });
+    await sleep(1500);
+    expect(ticks.filter((q) => q.symbol === 'AAPL').map((q) => q.price)).toEqual([2, 3]);
+    const feeds = statuses.at(-1)?.feeds ?? [];
+    expect(feeds.find((f) => f.id === 'failing')?.state).toBe('down');
+    expect(feeds.find((f) => f.id === 'broken')?.state).toBe('down');
+    expect(feeds.find((f) => f.id === 'healthy')?.state).toBe('live');
+    expect(c.connected).toBe(true);
+  });
+});
