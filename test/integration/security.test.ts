@@ -106,6 +106,9 @@ describe('auth', () => {
     // An admin passes the check (and is told there is no replay to control).
     const admin = await connected(service.url, { auth: { token: ADMIN_TOKEN } });
     expect(await replay(admin)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    // Programs may send the token as a Bearer header instead.
+    const viaHeader = await connected(service.url, { extraHeaders: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(await replay(viaHeader)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     const adminJwt = await connected(service.url, {
       auth: { token: signJwt({ exp: nowSeconds() + 60, role: 'admin' }, SECRET) },
     });
