@@ -131,8 +131,9 @@ describe('replay feed', () => {
     console.log(`replay pacing at 10x: lateness p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms over ${n} records`);
     // Never early (beyond the millisecond clock's rounding), and not late by much even on a loaded machine.
     expect(lateness[0]).toBeGreaterThan(-3);
-    expect(p50).toBeLessThan(50);
-    expect(p99).toBeLessThan(250);
+    // Bounds for a loaded 2-core CI machine; a pacing bug (1x instead of 10x, a drifting schedule) is seconds off.
+    expect(p50).toBeLessThan(100);
+    expect(p99).toBeLessThan(1000);
   });
 
   it('resolves --from/--to on the recording day in the zone', async () => {
