@@ -180,7 +180,7 @@ async function idleRss(
   const server = await ServerProcess.start(kind, workload, resultsDir);
   const pool = new LoadPool();
   try {
-    await sleep(3000);
+    await sleep(quick ? 1500 : 3000);
     const before = server.sample().rssBytes;
     await pool.open(
       {
@@ -194,7 +194,7 @@ async function idleRss(
       },
       60_000 + sockets * 20,
     );
-    await sleep(3000);
+    await sleep(quick ? 1500 : 3000);
     const after = server.sample().rssBytes;
     const result = { server: kind, sockets, bytesPerSocket: (after - before) / sockets, baselineMb: before / 2 ** 20 };
     log(`  ${(result.bytesPerSocket / 1024).toFixed(1)} KB per idle socket`);
