@@ -208,6 +208,19 @@ describe('replay over the service', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
   });
 
+  it('with auth on, only admin tokens may control the replay', async () => {
+    const tokens = [
+      { token: 'user-token-0123456789', role: 'user' as const },
+      { token: 'admin-token-0123456789', role: 'admin' as const },
+    ];
+    service = await startTestService({ auth: { tokens } }, { feeds: [replayFeed(feedConfig(longFile), long)] });
+    client = await connectTestClient(service.url, { auth: { token: tokens[0]?.token } });
+    expect(await command(client, { action: 'pause' })).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    client.disconnect();
+    client = await connectTestClient(service.url, { auth: { token: tokens[1]?.token } });
+    expect(await command(client, { action: 'pause' })).toMatchObject({ ok: true, replay: { paused: true } });
+  });
+
   it('after a seek, a subscribe snapshot equals the recording state at that position', async () => {
     service = await startTestService({}, { feeds: [replayFeed(feedConfig(longFile, { speed: 1 }), long)] });
     client = await connectTestClient(service.url);
