@@ -27,6 +27,8 @@ export type SseDemoUpstream = DemoUpstream & {
 
 type StoredEvent = { id: number; frame: string };
 
+const MAX_CLIENT_BACKLOG = 8 * 1024 * 1024;
+
 /**
  * A local SSE upstream serving simulated ticks: `GET /events` an event stream (each event an `id:` and a
  * JSON array of quotes; `Last-Event-ID` replays what the client missed from a bounded history, so a resume
@@ -67,7 +69,11 @@ export async function startSseUpstream(options: SseUpstreamOptions): Promise<Sse
     history.push(event);
     // Trim in blocks, not per event: shifting a long array on every step would cost O(history).
     if (history.length > historySize * 1.25) history.splice(0, history.length - historySize);
-    for (const client of clients) client.write(event.frame);
+    for (const client of clients) {
+      // A client that cannot keep up is cut rather than buffered without bound; it resumes by Last-Event-ID.
+      if (client.writableLength > MAX_CLIENT_BACKLOG) client.socket?.destroy();
+      else client.write(event.frame);
+    }
   };
 
   const stream = (req: IncomingMessage, res: ServerResponse) => {
