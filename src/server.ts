@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { Server } from 'socket.io';
+import msgpackParser from 'socket.io-msgpack-parser';
 import type { Config } from './config/schema.js';
 import { authMiddleware, TokenVerifier } from './delivery/auth.js';
 import { ConnectionGuard } from './delivery/connectionLimits.js';
@@ -10,6 +11,7 @@ import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
 import { SlowConsumerMonitor } from './delivery/slowConsumers.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
+import { jsonTicks, msgpackTicks } from './delivery/ticksFrame.js';
 import { TierRoomPublisher } from './delivery/tierRooms.js';
 import { createFeed, type FeedSource } from './feeds/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -123,6 +125,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     transports: config.server.transports,
     maxHttpBufferSize: config.server.maxHttpBufferSize,
     serveClient: false,
+    // msgpack frames are smaller and cheaper to encode than JSON; every client must then use the same parser.
+    ...(config.server.parser === 'msgpack' ? { parser: msgpackParser } : {}),
     allowRequest: guard.allowRequest,
     cors: config.server.allowedOrigins.length ? { origin: config.server.allowedOrigins } : undefined,
   });
@@ -153,6 +157,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       metrics.deliveriesOut.inc(rooms.get(room)?.size ?? 0);
     },
     demand,
+    // Batched frames are pre-encoded, so they must be in the parser's encoding.
+    { encoding: config.server.parser === 'msgpack' ? msgpackTicks : jsonTicks },
   );
   publisher.start();
   new Gateway(io, {

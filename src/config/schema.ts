@@ -106,9 +106,12 @@ const configObject = z.strictObject({
         .default(['websocket', 'polling']),
       /** Origins allowed to connect (browsers); empty means any. */
       allowedOrigins: z.array(z.string()).default([]),
-      maxHttpBufferSize: z.number().int().positive().default(16_384),
+      // Large enough that an oversized request (10,000 symbols) gets its LIMIT_EXCEEDED ack, small enough to bound memory.
+      maxHttpBufferSize: z.number().int().positive().default(131_072),
       /** Serve the built dashboard from web/dist (and build it when missing). */
       dashboard: z.boolean().default(true),
+      /** Socket.IO packet encoding; clients must use the same (`msgpack`: socket.io-msgpack-parser). */
+      parser: z.enum(['json', 'msgpack']).default('json'),
     })
     .prefault({}),
   feeds: z
