@@ -47,10 +47,13 @@ class QuoteRow {
     info: SymbolInfo | undefined,
     onRemove: (symbol: string) => void,
   ) {
+    // Explicit roles, as withTableRoles below.
     const row = document.createElement('tr');
+    row.setAttribute('role', 'row');
     row.dataset.symbol = symbol;
     const head = document.createElement('th');
     head.scope = 'row';
+    head.setAttribute('role', 'rowheader');
     head.className = 'col-symbol';
     this.select = document.createElement('button');
     this.select.type = 'button';
@@ -60,6 +63,7 @@ class QuoteRow {
     head.append(this.select);
     const cell = (className: string, field: string) => {
       const td = document.createElement('td');
+      td.setAttribute('role', 'cell');
       td.className = className;
       td.dataset.field = field;
       td.textContent = '–';
@@ -87,6 +91,7 @@ class QuoteRow {
     localTime.className = 'local-time';
     time.append(exchangeTime, localTime);
     const actions = document.createElement('td');
+    actions.setAttribute('role', 'cell');
     actions.className = 'col-actions';
     const remove = document.createElement('button');
     remove.type = 'button';
@@ -184,6 +189,7 @@ export class QuoteGrid {
     private readonly options: QuoteGridOptions,
   ) {
     this.body = table.tBodies[0] ?? table.createTBody();
+    withTableRoles(table);
     this.context = {
       exchangeClock: new ClockFormatter(true),
       localClock: new ClockFormatter(false),
@@ -304,4 +310,15 @@ function compareRows(a: QuoteRow, b: QuoteRow, key: SortKey, sign: number): numb
   // Rows without a value yet go last, whichever the direction.
   if (x === undefined || y === undefined) return x === y ? bySymbol : x === undefined ? 1 : -1;
   return x === y ? bySymbol : sign * (x < y ? -1 : 1);
+}
+
+/**
+ * Explicit table roles: the rows are laid out as CSS grids (styles.css), and a table whose parts are not
+ * displayed as table parts can lose its table semantics in the accessibility tree.
+ */
+function withTableRoles(table: HTMLTableElement): void {
+  table.setAttribute('role', 'table');
+  for (const group of table.querySelectorAll('thead, tbody')) group.setAttribute('role', 'rowgroup');
+  for (const row of table.querySelectorAll('thead tr')) row.setAttribute('role', 'row');
+  for (const cell of table.querySelectorAll('thead th')) cell.setAttribute('role', 'columnheader');
 }
