@@ -23,11 +23,12 @@ export type StatusSources = {
 /** The service's status as the protocol's `status` payload. */
 export function currentStatus(sources: StatusSources): Status {
   const now = sources.now ?? Date.now;
+  const replay = sources.replay?.();
   const status: Status = {
     feeds: sources.health.statuses(),
-    session: marketSession(sources.market, now()),
+    // A replay shows the session of the recorded moment, not of the wall clock.
+    session: marketSession(sources.market, replay?.position || now()),
   };
-  const replay = sources.replay?.();
   if (replay) status.replay = replay;
   return status;
 }

@@ -1,0 +1,63 @@
+import { DateTime } from 'luxon';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { currentStatus, statusChanges } from '../../src/delivery/statusBoard.js';
+import { FeedHealth } from '../../src/pipeline/feedHealth.js';
+import type { ReplayStatus } from '../../src/protocol.js';
+
+const market = {
+  exchange: 'NYSE/Nasdaq',
+  zone: 'America/New_York',
+  preOpen: '04:00',
+  open: '09:30',
+  close: '16:00',
+  postClose: '20:00',
+  holidays: [],
+};
+const nySaturday = DateTime.fromISO('2026-11-21T12:00', { zone: 'America/New_York' }).toMillis();
+
+describe('currentStatus', () => {
+  it('gives feed states and the session at the wall clock', () => {
+    const health = new FeedHealth(1000, () => nySaturday);
+    health.markSeen('sim', nySaturday);
+    expect(currentStatus({ health, market, now: () => nySaturday })).toEqual({
+      feeds: [{ id: 'sim', state: 'live', lastTs: nySaturday }],
+      session: { exchange: 'NYSE/Nasdaq', state: 'closed', nextChange: '2026-11-23T04:00:00.000-05:00' },
+    });
+  });
+
+  it('shows the session of the recorded moment during a replay', () => {
+    const health = new FeedHealth(1000, () => nySaturday);
+    health.register('replay', { replay: true });
+    const position = DateTime.fromISO('2026-11-20T10:15', { zone: 'America/New_York' }).toMillis();
+    const replay: ReplayStatus = { speed: 10, paused: false, position };
+    const status = currentStatus({ health, market, now: () => nySaturday, replay: () => replay });
+    expect(status.session?.state).toBe('open');
+    expect(status.replay).toEqual(replay);
+    expect(status.feeds).toEqual([{ id: 'replay', state: 'replay' }]);
+  });
+});
+
+describe('statusChanges', () => {
+  it('emits the status at once, then only when a state changes (not when timestamps move)', () => {
+    const scheduler = new TestScheduler((a, e) => expect(a).toEqual(e));
+    const observed: [number, string | undefined][] = [];
+    scheduler.run(({ flush }) => {
+      const now = () => scheduler.now();
+      const health = new FeedHealth(300, now);
+      // The feed ticks every 100 ms until 1 s, then falls silent: stale 300 ms after its last tick.
+      health.markSeen('sim', now());
+      for (let t = 100; t <= 1000; t += 100) scheduler.schedule(() => health.markSeen('sim', now()), t);
+      const subscription = statusChanges({ health, market, now: () => nySaturday + now() }, 250, scheduler).subscribe(
+        (s) => observed.push([scheduler.now(), s.feeds[0]?.state]),
+      );
+      scheduler.schedule(() => subscription.unsubscribe(), 3000);
+      flush();
+    });
+    // Checked every 250 ms: live from the start, stale at the first check past 1000 + 300 ms, nothing else.
+    expect(observed).toEqual([
+      [0, 'live'],
+      [1500, 'stale'],
+    ]);
+  });
+});
