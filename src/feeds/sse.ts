@@ -7,6 +7,7 @@ import {
   Observable,
   retry,
   type SchedulerLike,
+  Subject,
   throwError,
   timer,
 } from 'rxjs';
@@ -117,6 +118,8 @@ export type SseFeedOptions = {
   /** Reconnect when not a byte (not even a comment) arrives for this long: a dead link that stays open. */
   idleTimeoutMs?: number;
   onConnection?: (event: SseConnectionEvent) => void;
+  /** Called whenever bytes arrive (quotes, other events, keep-alive comments): the link is alive. */
+  onAlive?: () => void;
   scheduler?: SchedulerLike;
   /** 0..1; jitter of the reconnect delay. */
   random?: () => number;
@@ -230,6 +233,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
           if (chunk.done) throw fail({ kind: 'ended' });
           watchIdle();
           if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
+          options.onAlive?.();
         }
       } finally {
         reader.cancel().catch(() => {});
@@ -259,8 +263,11 @@ function errorMessage(err: unknown): string {
 /** The `sse` feed of a config file. Connection changes are logged; a stop also marks the feed down. */
 export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): FeedSource {
   const log = context.logger?.child({ feed: config.id });
+  // Bridges the connection's callbacks to FeedSource.alive$: an idle upstream sending keep-alives stays live.
+  const alive = new Subject<void>();
   return {
     id: config.id,
+    alive$: alive.asObservable(),
     symbols: (config.symbols ?? []).map((symbol) => ({ symbol: symbol.toUpperCase() })),
     quotes$: sseFeed({
       url: config.url,
@@ -270,9 +277,12 @@ export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): 
       reconnect: config.reconnect,
       idleTimeoutMs: config.idleTimeoutMs,
       scheduler: context.scheduler,
+      onAlive: () => alive.next(),
       onConnection: (event) => {
-        if (event.type === 'open') log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');
-        else if (event.type === 'reconnecting')
+        if (event.type === 'open') {
+          alive.next();
+          log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');
+        } else if (event.type === 'reconnecting')
           log?.warn(
             { reason: event.error.message, attempt: event.attempt, delayMs: event.delayMs },
             'SSE reconnecting',

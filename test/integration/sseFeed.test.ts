@@ -342,6 +342,35 @@ describe('SSE feeds in the service', () => {
     }
   });
 
+  it('keeps a connected upstream that only sends keep-alive comments live', async () => {
+    const quiet = owned(
+      await scriptedServer((_n, res) => {
+        eventStream(res);
+        res.write(`data: {"symbol":"AAPL","price":1,"ts":${Date.now()}}\n\n`);
+        const timer = setInterval(() => res.write(':\n\n'), 50);
+        res.on('close', () => clearInterval(timer));
+      }),
+    );
+    const mute = owned(
+      await scriptedServer((_n, res) => {
+        eventStream(res);
+        res.write(`data: {"symbol":"MSFT","price":1,"ts":${Date.now()}}\n\n`);
+      }),
+    );
+    service = await startTestService({
+      staleAfterMs: 300,
+      feeds: [
+        { type: 'sse', id: 'quiet', url: quiet.url },
+        { type: 'sse', id: 'mute', url: mute.url },
+      ],
+    });
+    const running = service;
+    await until(() => running.cache.get('MSFT') !== undefined && running.cache.get('AAPL') !== undefined);
+    await sleep(700);
+    expect(running.health.state('quiet')).toBe('live');
+    expect(running.health.state('mute')).toBe('stale');
+  });
+
   it('serves quotes from the IEX demo upstream end to end', async () => {
     const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 5, intervalMs: 10 }));
     service = await startTestService({ feeds: [{ type: 'sse', id: 'iex', format: 'iex', url: upstream.eventsUrl }] });
