@@ -63,8 +63,16 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     options.feeds ??
     config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$, logger }));
   const subscriptions = new Subscription();
-  // A replay feed brings its controls (the `replay` event and status.replay).
-  const replay = feeds.find((feed) => feed.control)?.control;
+  // A replay feed brings its controls (the `replay` event and status.replay). A seek restates every symbol
+  // recorded before the new position; symbols first seen after it must not keep a value from the future.
+  const replayControl = feeds.find((feed) => feed.control)?.control;
+  const replay = replayControl && {
+    status: () => replayControl.status(),
+    command: (command: Parameters<typeof replayControl.command>[0]) => {
+      if (command.action === 'seek') cache.clear();
+      return replayControl.command(command);
+    },
+  };
   // Charts start with the feeds' backfill (the first feed that has one for the symbol), then live bars.
   const history = new IntradayHistory({
     maxBars: 720,

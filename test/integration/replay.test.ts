@@ -227,7 +227,8 @@ describe('replay over the service', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await command(client, { action: 'pause' })).toMatchObject({ ok: true });
     const times = replayTimes(long.records);
-    for (const position of [T0 + 61_234, T0 + 30_000 + 3]) {
+    // The last position is just after the first record: symbols first seen later must not be in the snapshot.
+    for (const position of [T0 + 61_234, T0 + 30_000 + 3, T0 + 4]) {
       const seek = await command(client, { action: 'seek', position });
       // from/to: the range a seek can reach (here the whole recording), for the dashboard's slider.
       const range = { from: T0 + 3, to: long.records.at(-1)?.recvTs };
