@@ -118,6 +118,17 @@ export class ChartPanel {
     container(this.chart).dataset.lastClose = String(bar.close);
   }
 
+  /** Nothing to show (an empty watchlist). */
+  clear(): void {
+    this.loading?.abort();
+    this.symbol = undefined;
+    this.last = undefined;
+    this.loaded = false;
+    this.series.setData([]);
+    this.title.textContent = 'Add a symbol to see its chart';
+    delete container(this.chart).dataset.symbol;
+  }
+
   dispose(): void {
     this.loading?.abort();
     this.chart.remove();

@@ -7,6 +7,7 @@ import {
   interval,
   map,
   Subscription,
+  skip,
   startWith,
   switchMap,
 } from 'rxjs';
@@ -132,6 +133,7 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
       const first = symbols[0];
       if (chart.current === undefined || !symbols.includes(chart.current)) {
         if (first) selectChart(first);
+        else chart.clear();
       }
     }),
   );
@@ -161,13 +163,15 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     }),
   );
   subscriptions.add(
-    rate$.subscribe((hz) => {
+    // Changes only: the address keeps what the user chose, not the default.
+    rate$.pipe(skip(1)).subscribe((hz) => {
       persistRate(hz);
       latency.clear();
     }),
   );
   subscriptions.add(
-    visible$.subscribe((visible) => {
+    // Shown again: the candles missed while hidden come with a fresh history.
+    visible$.pipe(skip(1)).subscribe((visible) => {
       if (visible && chart.current) selectChart(chart.current);
     }),
   );
