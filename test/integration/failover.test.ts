@@ -34,7 +34,8 @@ describe('failover between two real SSE upstreams', () => {
     backup = await startSseUpstream(upstreamOptions(2));
     const primaryPort = primary.port;
     service = await startTestService({
-      staleAfterMs: 400,
+      // Generous: a stalled event loop on a loaded CI machine must not look like a silent primary.
+      staleAfterMs: 1000,
       priority: { '*': ['primary', 'backup'] },
       feeds: [
         { type: 'sse', id: 'primary', url: primary.eventsUrl, reconnect: { initialMs: 20, maxMs: 100 } },

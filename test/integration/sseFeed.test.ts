@@ -358,7 +358,7 @@ describe('SSE feeds in the service', () => {
       }),
     );
     service = await startTestService({
-      staleAfterMs: 300,
+      staleAfterMs: 1000,
       feeds: [
         { type: 'sse', id: 'quiet', url: quiet.url },
         { type: 'sse', id: 'mute', url: mute.url },
@@ -366,7 +366,7 @@ describe('SSE feeds in the service', () => {
     });
     const running = service;
     await until(() => running.cache.get('MSFT') !== undefined && running.cache.get('AAPL') !== undefined);
-    await sleep(700);
+    await sleep(1500);
     expect(running.health.state('quiet')).toBe('live');
     expect(running.health.state('mute')).toBe('stale');
   });
