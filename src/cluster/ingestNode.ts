@@ -122,6 +122,7 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
       windowMs: config.cluster.lastValueWindowMs,
       onFailure: failed('last_value'),
       scheduler,
+      cache,
     }),
   );
   subscriptions.add(streams.connect(quotes$));

@@ -1,26 +1,40 @@
-import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import { filter, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import type { Quote } from '../protocol.js';
 import { latestBySymbol } from './latestBySymbol.js';
 import type { RedisLink } from './redisLink.js';
 
 /**
  * Ingest side: keeps the Redis hash `key` (symbol -> Quote JSON) up to date, one write per window. A write
- * while Redis is down is dropped and reported: the next window rewrites every symbol that ticked since.
+ * while Redis is down is dropped and reported. Each time Redis becomes ready (start-up, or back after an
+ * outage that may have wiped it) the whole local cache is written again, so quiet symbols have a snapshot too.
  */
 export function writeLastValues(
   quotes$: Observable<Quote>,
   link: RedisLink,
   key: string,
-  options: { windowMs: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
+  options: {
+    windowMs: number;
+    onFailure: (err: unknown) => void;
+    scheduler?: SchedulerLike;
+    cache?: Pick<LastValueCache, 'symbols' | 'snapshot'>;
+  },
 ): Subscription {
-  return quotes$.pipe(latestBySymbol(options.windowMs, options.scheduler)).subscribe((batch) => {
+  const write = (batch: readonly Quote[]) => {
+    if (batch.length === 0) return;
     if (!link.isUp()) {
       options.onFailure(new Error('redis unavailable'));
       return;
     }
     const fields = Object.fromEntries(batch.map((quote) => [quote.symbol, JSON.stringify(quote)]));
     link.command.hSet(key, fields).catch(options.onFailure);
-  });
+  };
+  const subscription = quotes$.pipe(latestBySymbol(options.windowMs, options.scheduler)).subscribe(write);
+  const { cache } = options;
+  if (cache) {
+    subscription.add(link.up$.pipe(filter(Boolean)).subscribe(() => write(cache.snapshot(cache.symbols()))));
+  }
+  return subscription;
 }
 
 function parseQuote(text: string | null): Quote | undefined {
