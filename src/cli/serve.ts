@@ -1,6 +1,6 @@
+import { startNode } from '../cluster/node.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { startTickstream } from '../server.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';
@@ -24,9 +24,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const config = configFromFlags(values);
   const logger = createLogger(config.log.level);
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
-  const service = await startTickstream({ config, logger, webRoot });
+  // The config's cluster.role picks the role: all-in-one by default, or ingest / gateway over Redis.
+  const service = await startNode({ config, logger, webRoot });
   const removeGuards = guardProcess(logger, service.metrics);
-  console.error(`tickstream: serving on ${service.url} (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`);
+  const role = config.cluster.role === 'all' ? '' : ` as ${config.cluster.role}`;
+  console.error(
+    `tickstream: serving${role} on ${service.url} (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`,
+  );
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   // Draining must not hang on a peer that stopped reading: past the deadline, leave anyway (and say so).
