@@ -30,6 +30,9 @@ export type RawQuote = Omit<Quote, 'seq' | 'change' | 'changePct' | 'open' | 'hi
   upstreamSeq?: number;
 };
 
+/** A 1-minute OHLC bar (GET /api/history); `time` is the bar's start, epoch milliseconds UTC (a multiple of 60 000). */
+export type Bar = { time: number; open: number; high: number; low: number; close: number; volume: number };
+
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNKNOWN_SYMBOL',

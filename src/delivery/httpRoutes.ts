@@ -2,8 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
-import type { Bar } from '../pipeline/intradayHistory.js';
-import { errorAck, type Quote, type Status, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
+import { type Bar, errorAck, type Quote, type Status, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
 
 export type HttpDeps = {
   metrics: Metrics;

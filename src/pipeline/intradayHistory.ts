@@ -1,8 +1,7 @@
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
-import type { Quote } from '../protocol.js';
+import type { Bar, Quote } from '../protocol.js';
 
-/** One 1-minute OHLC bar; `time` is the bar's start, epoch milliseconds UTC (a multiple of 60 000). */
-export type Bar = { time: number; open: number; high: number; low: number; close: number; volume: number };
+export type { Bar };
 
 export const BAR_MS = 60_000;
 

@@ -9,8 +9,7 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { DateTime } from 'luxon';
-import type { Bar } from '../../src/pipeline/intradayHistory.js';
-import type { ErrorAck, Quote } from '../../src/protocol.js';
+import type { Bar, ErrorAck, Quote } from '../../src/protocol.js';
 
 type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
