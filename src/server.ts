@@ -4,12 +4,9 @@ import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { Server } from 'socket.io';
 import msgpackParser from 'socket.io-msgpack-parser';
 import type { Config } from './config/schema.js';
-import { authMiddleware, TokenVerifier } from './delivery/auth.js';
-import { ConnectionGuard } from './delivery/connectionLimits.js';
-import { ConnectionDrain } from './delivery/drain.js';
 import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
-import { SlowConsumerMonitor } from './delivery/slowConsumers.js';
+import { ServerProtection } from './delivery/protection.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
 import { jsonTicks, msgpackTicks } from './delivery/ticksFrame.js';
 import { TierRoomPublisher } from './delivery/tierRooms.js';
@@ -121,39 +118,16 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       history: (symbol) => history.bars(symbol),
     }),
   );
-  const guard = new ConnectionGuard({
-    allowedOrigins: config.server.allowedOrigins,
-    maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
-    onRefused: (reason, req) => {
-      metrics.connectionsRefused.inc({ reason });
-      logger.warn({ reason, origin: req.headers.origin, address: req.socket.remoteAddress }, 'connection refused');
-    },
-  });
+  const protection = new ServerProtection({ config, metrics, logger, status });
   const io: TickstreamServer = new Server(http, {
     transports: config.server.transports,
     maxHttpBufferSize: config.server.maxHttpBufferSize,
     serveClient: false,
     // msgpack frames are smaller and cheaper to encode than JSON; every client must then use the same parser.
     ...(config.server.parser === 'msgpack' ? { parser: msgpackParser } : {}),
-    allowRequest: guard.allowRequest,
-    cors: config.server.allowedOrigins.length ? { origin: config.server.allowedOrigins } : undefined,
+    ...protection.serverOptions(),
   });
-  guard.track(io.engine);
-  const drain = new ConnectionDrain(http);
-  const verifier = new TokenVerifier(config.auth);
-  io.use(
-    authMiddleware(verifier, {
-      onRefused: (reason, socket) => {
-        metrics.authFailures.inc({ reason });
-        logger.warn({ reason, address: socket.handshake.address }, 'unauthorized connection refused');
-      },
-      onExpired: (socket) => {
-        socket.data.closeReason = 'token_expired';
-        socket.emit('status', { ...status(), closing: { code: 'TOKEN_EXPIRED', message: 'the token has expired' } });
-        socket.disconnect(true);
-      },
-    }),
-  );
+  protection.attach(io, http);
 
   const streams = new ConflatedStreams(scheduler);
   const rooms = io.of('/').adapter.rooms;
@@ -177,17 +151,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     metrics,
     logger,
     replay,
-    // With auth off everyone may use the replay controls; with it on, admin tokens only.
-    isAdmin: (socket) => !verifier.enabled || socket.data.grant?.role === 'admin',
+    isAdmin: protection.isAdmin,
   }).start();
-  const slowConsumers = new SlowConsumerMonitor(io, {
-    config: config.limits.slowConsumer,
-    tiers: config.pipeline.tiers,
-    metrics,
-    logger,
-    status,
-  });
-  slowConsumers.start();
 
   subscriptions.add(streams.connect(quotes$));
   subscriptions.add(quotes$.pipe(intoHistory(history)).subscribe());
@@ -227,12 +192,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     close() {
       closing ??= (async () => {
         subscriptions.unsubscribe();
-        slowConsumers.stop();
         publisher.stop();
-        io.emit('status', { ...status(), closing: { code: 'SHUTDOWN', message: 'the server is shutting down' } });
-        io.disconnectSockets(true);
-        http.closeIdleConnections?.();
-        await drain.drain(2000);
+        await protection.shutdown(io);
         await new Promise<void>((resolve) => io.close(() => resolve()));
         http.closeAllConnections?.();
         metrics.close();

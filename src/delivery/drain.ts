@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 export class ConnectionDrain {
   private readonly sockets = new Set<Socket>();
 
-  constructor(http: HttpServer) {
+  constructor(private readonly http: HttpServer) {
     http.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -22,6 +22,8 @@ export class ConnectionDrain {
   }
 
   async drain(timeoutMs: number): Promise<void> {
+    // Keep-alive HTTP connections (a /metrics scraper) have nothing to flush.
+    this.http.closeIdleConnections?.();
     const pending = [...this.sockets].map(
       (socket) =>
         new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))),

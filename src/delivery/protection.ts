@@ -1,0 +1,102 @@
+import type { Server as HttpServer } from 'node:http';
+import type { ServerOptions } from 'socket.io';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Status } from '../protocol.js';
+import { authMiddleware, TokenVerifier } from './auth.js';
+import { ConnectionGuard } from './connectionLimits.js';
+import { ConnectionDrain } from './drain.js';
+import type { TickstreamServer, TickstreamSocket } from './gateway.js';
+import { SlowConsumerMonitor } from './slowConsumers.js';
+
+export type ProtectionDeps = {
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  status: () => Status;
+};
+
+/**
+ * What keeps one client from hurting the others or getting in uninvited, for any process that holds client
+ * connections (the all-in-one server, a cluster gateway): admission (Origin allowlist, per-address cap),
+ * token auth, the slow-consumer monitor and a draining shutdown.
+ *
+ *   const protection = new ServerProtection(deps);
+ *   const io = new Server(http, { ...options, ...protection.serverOptions() });
+ *   protection.attach(io, http);
+ *   new Gateway(io, { ..., isAdmin: protection.isAdmin }).start();
+ *   // on close, before io.close():
+ *   await protection.shutdown(io);
+ */
+export class ServerProtection {
+  private readonly guard: ConnectionGuard;
+  private readonly verifier: TokenVerifier;
+  private slowConsumers?: SlowConsumerMonitor;
+  private drain?: ConnectionDrain;
+
+  constructor(private readonly deps: ProtectionDeps) {
+    const { config, metrics, logger } = deps;
+    this.guard = new ConnectionGuard({
+      allowedOrigins: config.server.allowedOrigins,
+      maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      onRefused: (reason, req) => {
+        metrics.connectionsRefused.inc({ reason });
+        logger.warn({ reason, origin: req.headers.origin, address: req.socket.remoteAddress }, 'connection refused');
+      },
+    });
+    this.verifier = new TokenVerifier(config.auth);
+  }
+
+  /** For `new Server(http, { ... })`: engine.io's admission hook, and CORS for the allowed origins' polling. */
+  serverOptions(): Pick<Partial<ServerOptions>, 'allowRequest' | 'cors'> {
+    const origins = this.deps.config.server.allowedOrigins;
+    return { allowRequest: this.guard.allowRequest, ...(origins.length ? { cors: { origin: origins } } : {}) };
+  }
+
+  /** Auth middleware, per-address counting, connection tracking and the slow-consumer monitor. */
+  attach(io: TickstreamServer, http: HttpServer): void {
+    const { config, metrics, logger, status } = this.deps;
+    this.guard.track(io.engine);
+    this.drain = new ConnectionDrain(http);
+    io.use(
+      authMiddleware(this.verifier, {
+        onRefused: (reason, socket) => {
+          metrics.authFailures.inc({ reason });
+          logger.warn({ reason, address: socket.handshake.address }, 'unauthorized connection refused');
+        },
+        onExpired: (socket) => {
+          socket.data.closeReason = 'token_expired';
+          socket.emit('status', { ...status(), closing: { code: 'TOKEN_EXPIRED', message: 'the token has expired' } });
+          socket.disconnect(true);
+        },
+      }),
+    );
+    this.slowConsumers = new SlowConsumerMonitor(io, {
+      config: config.limits.slowConsumer,
+      tiers: config.pipeline.tiers,
+      metrics,
+      logger,
+      status,
+    });
+    this.slowConsumers.start();
+  }
+
+  /** With auth off everyone may use the replay controls; with it on, admin tokens only. */
+  readonly isAdmin = (socket: TickstreamSocket): boolean =>
+    !this.verifier.enabled || socket.data.grant?.role === 'admin';
+
+  /**
+   * Tells every client the server is going, disconnects it ("io server disconnect") and waits up to
+   * `drainMs` for the connections to flush and close, cutting what is left. Call before `io.close()`.
+   */
+  async shutdown(io: TickstreamServer, drainMs = 2000): Promise<void> {
+    this.slowConsumers?.stop();
+    io.emit('status', {
+      ...this.deps.status(),
+      closing: { code: 'SHUTDOWN', message: 'the server is shutting down' },
+    });
+    io.disconnectSockets(true);
+    await this.drain?.drain(drainMs);
+  }
+}
