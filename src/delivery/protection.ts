@@ -92,11 +92,12 @@ export class ServerProtection {
    */
   async shutdown(io: TickstreamServer, drainMs = 2000): Promise<void> {
     this.slowConsumers?.stop();
-    io.emit('status', {
+    // `local`: with the Redis adapter a plain broadcast would reach, and disconnect, every gateway's clients.
+    io.local.emit('status', {
       ...this.deps.status(),
       closing: { code: 'SHUTDOWN', message: 'the server is shutting down' },
     });
-    io.disconnectSockets(true);
+    io.local.disconnectSockets(true);
     await this.drain?.drain(drainMs);
   }
 }
