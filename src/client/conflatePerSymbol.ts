@@ -1,10 +1,12 @@
 import {
   asyncScheduler,
+  EMPTY,
   groupBy,
   type MonoTypeOperatorFunction,
   mergeMap,
   type SchedulerLike,
-  throttleTime,
+  throttle,
+  timer,
 } from 'rxjs';
 import type { Quote } from '../protocol.js';
 
@@ -17,11 +19,20 @@ import type { Quote } from '../protocol.js';
 export function conflatePerSymbol(
   hz: number,
   scheduler: SchedulerLike = asyncScheduler,
+  /** Asked at each quote that opens a window: false lets quotes of that symbol through unthrottled. */
+  needed: (symbol: string) => boolean = () => true,
 ): MonoTypeOperatorFunction<Quote> {
   const intervalMs = 1000 / hz;
   return (source) =>
     source.pipe(
       groupBy((quote) => quote.symbol),
-      mergeMap((symbol$) => symbol$.pipe(throttleTime(intervalMs, scheduler, { leading: true, trailing: true }))),
+      mergeMap((symbol$) =>
+        symbol$.pipe(
+          throttle((quote) => (needed(quote.symbol) ? timer(intervalMs, scheduler) : EMPTY), {
+            leading: true,
+            trailing: true,
+          }),
+        ),
+      ),
     );
 }

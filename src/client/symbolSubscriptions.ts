@@ -47,6 +47,11 @@ class SymbolEntry {
     return set.length ? Math.max(...set) : undefined;
   }
 
+  /** Whether the server may send this symbol faster than `hz`: some watcher asked for more, or for the default. */
+  mayExceed(hz: number): boolean {
+    return this.rates.some((rate) => rate === undefined || rate > hz);
+  }
+
   add(hz: number | undefined): void {
     this.rates.push(hz);
   }
@@ -96,6 +101,11 @@ export class SymbolSubscriptions {
     private readonly onRejected: (rejection: Rejection) => void,
     private readonly retryMs = 1000,
   ) {}
+
+  /** Whether quotes of `symbol` may arrive faster than `hz` (so a watcher at `hz` must conflate them itself). */
+  mayExceed(symbol: string, hz: number): boolean {
+    return this.entries.get(symbol)?.mayExceed(hz) ?? true;
+  }
 
   /** Takes a reference on each symbol (upper-case, distinct); release it when the watcher goes. */
   acquire(symbols: readonly string[], hz: number | undefined): Lease {

@@ -123,7 +123,11 @@ export class SocketTickstreamClient implements TickstreamClient {
       const lease = this.subscriptions.acquire(wanted, maxHz);
       return from(lease.ready).pipe(
         switchMap((outcomes) => this.live(outcomes)),
-        maxHz === undefined ? identity : conflatePerSymbol(maxHz),
+        // Conflating again at the rate the server already keeps would phase-lock with it and add up to one
+        // interval of delay: only do it while another watcher makes the shared subscription faster.
+        maxHz === undefined
+          ? identity
+          : conflatePerSymbol(maxHz, undefined, (symbol) => this.subscriptions.mayExceed(symbol, maxHz)),
         finalize(() => lease.release()),
       );
     });

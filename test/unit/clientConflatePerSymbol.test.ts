@@ -26,6 +26,15 @@ describe('conflatePerSymbol', () => {
     });
   });
 
+  it('lets a symbol through untouched while the server already keeps its rate (no phase-locked delay)', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // AAPL is shared with a faster watcher (conflate it here); MSFT is not (the server's rate is ours).
+      const source = cold('a-m-b-n-c 20ms |', values);
+      const needed = (symbol: string) => symbol === 'AAPL';
+      expectObservable(source.pipe(conflatePerSymbol(100, undefined, needed))).toBe('a-m---n---c 18ms |', values);
+    });
+  });
+
   it('keeps symbols apart: a busy symbol does not hold back a quiet one', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const source = cold('a-b-c-n 20ms |', values);
