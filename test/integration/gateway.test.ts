@@ -136,11 +136,11 @@ describe('subscribe', () => {
     service = await startTestService({}, { feeds: [feed] });
     const many = await Promise.all(Array.from({ length: 20 }, () => client(service!.url)));
     const received = many.map(() => 0);
-    many.forEach((c, i) =>
+    for (const [i, c] of many.entries()) {
       c.on('ticks', (batch) => {
         received[i]! += batch.length;
-      }),
-    );
+      });
+    }
     await Promise.all(many.map((c) => subscribe(c, { symbols: ['ACME'], maxHz: 10 })));
     const before = (await service.metrics.updatesOut.get()).values[0]?.value ?? 0;
     for (let i = 0; i < 5; i++) {
