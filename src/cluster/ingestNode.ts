@@ -9,10 +9,10 @@ import { currentStatus } from '../delivery/statusBoard.js';
 import { createFeed, type FeedSource } from '../feeds/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
+import { configuredPipeline } from '../pipeline/configuredPipeline.js';
 import { ConflatedStreams } from '../pipeline/conflatedStreams.js';
 import { FeedHealth } from '../pipeline/feedHealth.js';
 import { LastValueCache } from '../pipeline/lastValueCache.js';
-import { quotePipeline } from '../pipeline/quotePipeline.js';
 import { SymbolDemand } from '../pipeline/symbolDemand.js';
 import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import type { Quote, Status } from '../protocol.js';
@@ -69,19 +69,8 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
 
   const feeds =
     options.feeds ??
-    config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$ }));
-  const quotes$ = quotePipeline(feeds, {
-    health,
-    cache,
-    directory,
-    zone: config.market.zone,
-    onTick: (feed) => metrics.ticksIn.inc({ feed }),
-    onInvalid: (feed, invalid) => {
-      metrics.badInputs.inc({ feed, reason: invalid.reason });
-      logger.debug({ feed, reason: invalid.reason, field: invalid.field }, 'bad upstream value skipped');
-    },
-    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
-  });
+    config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$, logger }));
+  const quotes$ = configuredPipeline(feeds, { config, metrics, logger, health, cache, directory, scheduler });
 
   const status = (): Status => ({
     ...currentStatus({ health, market: config.market }),

@@ -1,0 +1,52 @@
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Config } from '../config/schema.js';
+import type { FeedSource } from '../feeds/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Quote } from '../protocol.js';
+import type { FeedHealth } from './feedHealth.js';
+import type { LastValueCache } from './lastValueCache.js';
+import { mergeByPriority } from './mergeByPriority.js';
+import { quotePipeline } from './quotePipeline.js';
+import type { SymbolDirectory } from './symbolDirectory.js';
+
+export type ConfiguredPipelineDeps = {
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  health: FeedHealth;
+  cache: LastValueCache;
+  directory: SymbolDirectory;
+  scheduler?: SchedulerLike;
+};
+
+/**
+ * The quote pipeline as a role runs it (all-in-one or ingest): counted and logged, feeds merged by the
+ * configured priority when there are several.
+ */
+export function configuredPipeline(feeds: readonly FeedSource[], deps: ConfiguredPipelineDeps): Observable<Quote> {
+  const { config, metrics, logger, scheduler } = deps;
+  return quotePipeline(feeds, {
+    health: deps.health,
+    cache: deps.cache,
+    directory: deps.directory,
+    zone: config.market.zone,
+    onTick: (feed) => metrics.ticksIn.inc({ feed }),
+    onInvalid: (feed, invalid) => {
+      metrics.badInputs.inc({ feed, reason: invalid.reason });
+      logger.debug({ feed, reason: invalid.reason, field: invalid.field }, 'bad upstream value skipped');
+    },
+    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+    onGap: (feed, gap) => {
+      metrics.upstreamGaps.inc({ feed });
+      logger.warn({ feed, ...gap }, 'upstream sequence gap');
+    },
+    // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs.
+    // (A single feed is merged plainly, so a replay seek back in time is not dropped as out of order.)
+    mergeFeeds:
+      feeds.length > 1
+        ? (validated) =>
+            mergeByPriority(validated, { priority: config.priority, staleAfterMs: config.staleAfterMs, scheduler })
+        : undefined,
+  });
+}
