@@ -2,23 +2,22 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { Server } from 'socket.io';
-import msgpackParser from 'socket.io-msgpack-parser';
 import type { Config } from './config/schema.js';
 import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
 import { ServerProtection } from './delivery/protection.js';
+import { socketOptions } from './delivery/socketOptions.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
 import { jsonTicks, msgpackTicks } from './delivery/ticksFrame.js';
 import { TierRoomPublisher } from './delivery/tierRooms.js';
 import { createFeed, type FeedSource } from './feeds/index.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { configuredPipeline } from './pipeline/configuredPipeline.js';
 import { ConflatedStreams } from './pipeline/conflatedStreams.js';
 import { FeedHealth } from './pipeline/feedHealth.js';
 import { IntradayHistory, intoHistory } from './pipeline/intradayHistory.js';
 import { LastValueCache } from './pipeline/lastValueCache.js';
-import { mergeByPriority } from './pipeline/mergeByPriority.js';
-import { quotePipeline } from './pipeline/quotePipeline.js';
 import { SymbolDemand } from './pipeline/symbolDemand.js';
 import { SymbolDirectory } from './pipeline/symbolDirectory.js';
 import type { Quote } from './protocol.js';
@@ -76,28 +75,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     backfill: (symbol) => feeds.map((feed) => feed.history?.(symbol) ?? []).find((bars) => bars.length > 0) ?? [],
   });
 
-  const quotes$ = quotePipeline(feeds, {
-    health,
-    cache,
-    directory,
-    zone: config.market.zone,
-    onTick: (feed) => metrics.ticksIn.inc({ feed }),
-    onInvalid: (feed, invalid) => {
-      metrics.badInputs.inc({ feed, reason: invalid.reason });
-      logger.debug({ feed, reason: invalid.reason, field: invalid.field }, 'bad upstream value skipped');
-    },
-    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
-    onGap: (feed, gap) => {
-      metrics.upstreamGaps.inc({ feed });
-      logger.warn({ feed, ...gap }, 'upstream sequence gap');
-    },
-    // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs.
-    mergeFeeds:
-      feeds.length > 1
-        ? (validated) =>
-            mergeByPriority(validated, { priority: config.priority, staleAfterMs: config.staleAfterMs, scheduler })
-        : undefined,
-  });
+  const quotes$ = configuredPipeline(feeds, { config, metrics, logger, health, cache, directory, scheduler });
 
   const statusSources = {
     health,
@@ -119,14 +97,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     }),
   );
   const protection = new ServerProtection({ config, metrics, logger, status });
-  const io: TickstreamServer = new Server(http, {
-    transports: config.server.transports,
-    maxHttpBufferSize: config.server.maxHttpBufferSize,
-    serveClient: false,
-    // msgpack frames are smaller and cheaper to encode than JSON; every client must then use the same parser.
-    ...(config.server.parser === 'msgpack' ? { parser: msgpackParser } : {}),
-    ...protection.serverOptions(),
-  });
+  const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
   protection.attach(io, http);
 
   const streams = new ConflatedStreams(scheduler);

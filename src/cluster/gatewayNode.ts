@@ -5,6 +5,8 @@ import { Server } from 'socket.io';
 import type { Config } from '../config/schema.js';
 import { Gateway, type TickstreamServer } from '../delivery/gateway.js';
 import { httpRoutes } from '../delivery/httpRoutes.js';
+import { ServerProtection } from '../delivery/protection.js';
+import { socketOptions } from '../delivery/socketOptions.js';
 import { parseTierRoom } from '../delivery/tierRooms.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -74,22 +76,24 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
       webRoot: options.webRoot,
     }),
   );
+  // The same admission, auth, slow-consumer policy and draining shutdown as the all-in-one server.
+  const protection = new ServerProtection({ config, metrics, logger, status });
   const io: TickstreamServer = new Server(http, {
-    transports: config.server.transports,
-    maxHttpBufferSize: config.server.maxHttpBufferSize,
-    serveClient: false,
+    ...socketOptions(config),
+    ...protection.serverOptions(),
     adapter: createShardedAdapter(
       reportingPublisher(link.command, (err) => logger.debug({ err }, 'redis publish failed')),
       countingSubscriber(link.sub, () => metrics.redisMessagesIn.inc()),
       { channelPrefix: keys.adapter, subscriptionMode: 'dynamic' },
     ),
   });
+  protection.attach(io, http);
   // Announce a new room so ingest starts its stream now rather than at its next poll of the room set.
   io.of('/').adapter.on('create-room', (room: string) => {
     if (!parseTierRoom(room) || !link.isUp()) return;
     link.command.publish(keys.roomAnnouncements, room).catch(() => {});
   });
-  new Gateway(io, { config, cache, directory, status, metrics, logger }).start();
+  new Gateway(io, { config, cache, directory, status, metrics, logger, isAdmin: protection.isAdmin }).start();
   subscriptions.add(
     timer(0, 1000, scheduler)
       .pipe(
@@ -114,8 +118,8 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
     close() {
       closing ??= (async () => {
         subscriptions.unsubscribe();
-        // Local only: through the adapter this would disconnect every gateway's clients.
-        io.local.disconnectSockets(true);
+        // Local only (ServerProtection never broadcasts through the adapter): other gateways keep their clients.
+        await protection.shutdown(io);
         await io.close();
         http.closeAllConnections();
         await link.close();

@@ -97,6 +97,34 @@ describe.skipIf(!hasRedis)('cluster: ingest and gateways over Redis', () => {
     expect(((await status.json()) as { cluster: unknown }).cluster).toEqual({ role: 'gateway', redis: 'up' });
   });
 
+  it('protects a gateway as the all-in-one server: tokens and foreign origins refused', async () => {
+    prefix = uniquePrefix();
+    const gw = await gateway({ auth: { tokens: [{ token: 'gateway-token-0123456789' }] } });
+    const refused = await connectTestClient(gw.url, { auth: { token: 'wrong' } }).then(
+      (socket) => {
+        socket.disconnect();
+        return 'connected';
+      },
+      (err: Error) => err.message,
+    );
+    expect(refused).toBe('unauthorized');
+    const admitted = await connectTestClient(gw.url, { auth: { token: 'gateway-token-0123456789' } });
+    clients.push(admitted);
+    expect(admitted.connected).toBe(true);
+
+    const open = await gateway({
+      server: { host: '127.0.0.1', port: 0, dashboard: false, allowedOrigins: ['https://dash.example'] },
+    });
+    const foreign = await connectTestClient(open.url, { extraHeaders: { origin: 'https://evil.example' } }).then(
+      (socket) => {
+        socket.disconnect();
+        return 'connected';
+      },
+      () => 'refused',
+    );
+    expect(foreign).toBe('refused');
+  });
+
   it('answers the same snapshot on every gateway', async () => {
     prefix = uniquePrefix();
     const quotes = [

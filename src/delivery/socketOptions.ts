@@ -1,0 +1,17 @@
+import type { ServerOptions } from 'socket.io';
+import msgpackParser from 'socket.io-msgpack-parser';
+import type { Config } from '../config/schema.js';
+
+/**
+ * The Socket.IO server options that follow from the config, the same for every process that holds client
+ * connections (all-in-one, cluster gateway): transports, the request size cap, and the packet parser.
+ */
+export function socketOptions(config: Config): Partial<ServerOptions> {
+  return {
+    transports: config.server.transports,
+    maxHttpBufferSize: config.server.maxHttpBufferSize,
+    serveClient: false,
+    // msgpack frames are smaller and cheaper to encode than JSON; every client must then use the same parser.
+    ...(config.server.parser === 'msgpack' ? { parser: msgpackParser } : {}),
+  };
+}
