@@ -100,7 +100,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
   protection.attach(io, http);
 
-  const streams = new ConflatedStreams(scheduler);
+  const streams = new ConflatedStreams(scheduler, config.pipeline.conflation);
   const rooms = io.of('/').adapter.rooms;
   const publisher = new TierRoomPublisher(
     io,

@@ -94,7 +94,7 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
     metrics.updatesOut.inc();
   };
 
-  const streams = new ConflatedStreams(scheduler);
+  const streams = new ConflatedStreams(scheduler, config.pipeline.conflation);
   const rooms$ =
     config.cluster.publish === 'all'
       ? everyRoom(

@@ -131,6 +131,11 @@ const configObject = z.strictObject({
         .default([1, 2, 4, 10, 20])
         .refine((t) => new Set(t).size === t.length, 'tiers must be distinct'),
       defaultHz: z.number().positive().default(4),
+      /**
+       * `throttle`: per symbol and tier, leading and trailing edges (lowest latency). `clock`: one clock per
+       * tier, so each socket gets one frame per interval (cheapest fan-out, no leading edge).
+       */
+      conflation: z.enum(['throttle', 'clock']).default('throttle'),
     })
     .prefault({}),
   limits: z

@@ -102,6 +102,22 @@ describe('subscribe', () => {
     expect(ticks[1]!.seq - ticks[0]!.seq).toBe(19); // the jump shows conflation
   });
 
+  it('with tier-clock conflation: one update per symbol per tick, all symbols of a tier in one frame', async () => {
+    const feed = manualFeed(['ACME', 'INIT']);
+    service = await startTestService({ pipeline: { conflation: 'clock' } }, { feeds: [feed] });
+    const c = await client(service.url);
+    const frames: Quote[][] = [];
+    c.on('ticks', (batch) => frames.push(batch));
+    await subscribe(c, { symbols: ['ACME', 'INIT'], maxHz: 4 });
+    for (let i = 1; i <= 20; i++) {
+      feed.push('ACME', 100 + i);
+      feed.push('INIT', 200 + i);
+    }
+    await sleep(700);
+    // No leading edge: the newest of both symbols at the next tick, in one frame, and nothing after.
+    expect(frames.map((f) => f.map((q) => `${q.symbol}:${q.price}`).sort())).toEqual([['ACME:120', 'INIT:220']]);
+  });
+
   it('rejects unknown and malformed symbols one by one while the others succeed', async () => {
     service = await startTestService();
     const c = await client(service.url);
