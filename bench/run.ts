@@ -25,6 +25,7 @@ const HELP = `npm run bench -- [options]
   --step-max N          the step search stops at this many sockets (default 15000; 0 skips)
   --step-budget S       and after this many seconds (default 240)
   --parser json|msgpack tickstream's Socket.IO parser (default json)
+  --conflation clock|throttle  tickstream's pipeline.conflation (default clock: one frame per socket per interval)
   --threads N           load generator threads (default 2)
   --seed N              simulator and subscription seed (default 42)`;
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     'step-max': { type: 'string' },
     'step-budget': { type: 'string', default: '240' },
     parser: { type: 'string', default: 'json' },
+    conflation: { type: 'string', default: 'clock' },
     threads: { type: 'string', default: '2' },
     seed: { type: 'string', default: '42' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -65,6 +67,11 @@ const parserOf = (text: string): 'json' | 'msgpack' => {
   throw new Error(`--parser: expected json or msgpack, got "${text}"`);
 };
 const parser = parserOf(values.parser);
+const conflationOf = (text: string): 'clock' | 'throttle' => {
+  if (text === 'clock' || text === 'throttle') return text;
+  throw new Error(`--conflation: expected clock or throttle, got "${text}"`);
+};
+const conflation = conflationOf(values.conflation);
 const servers = values.servers.split(',').map((s) => s.trim()) as ServerKind[];
 for (const s of servers) if (!['tickstream', 'naive', 'raw'].includes(s)) throw new Error(`--servers: unknown "${s}"`);
 
@@ -74,6 +81,7 @@ const workload: Workload = {
   hz: positive('hz', values.hz),
   seed: positive('seed', values.seed),
   parser,
+  conflation,
 };
 const perSocket = positive('per-socket', values['per-socket']);
 const socketCounts = list('sockets', values.sockets ?? (quick ? '1000' : '1000,5000'));
@@ -114,6 +122,10 @@ type Row = {
   slowConsumerActions: number;
 };
 
+/** A saturated server (the naive one) may never take every socket: measure it with those it took by then. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+const OPEN_DEADLINE_MS = 90_000;
+
 async function measure(kind: ServerKind, sockets: number, duration: number): Promise<Row> {
   log(`- ${kind}: ${sockets} sockets x ${perSocket} symbols at ${workload.hz} Hz, ${duration}s`);
   const server = await ServerProcess.start(kind, workload, resultsDir);
@@ -127,9 +139,11 @@ async function measure(kind: ServerKind, sockets: number, duration: number): Pro
         sockets: socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed),
         hz: workload.hz,
         connectConcurrency: 50,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+        openDeadlineMs: OPEN_DEADLINE_MS,
         threads,
       },
-      60_000 + sockets * 20,
+      OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
     );
     if (opened.failed) log(`  ${opened.failed} sockets failed to open: ${opened.firstError}`);
     await sleep(warmupS * 1000);
@@ -190,9 +204,11 @@ async function idleRss(
         sockets: Array.from({ length: sockets }, () => []),
         hz: workload.hz,
         connectConcurrency: 50,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+        openDeadlineMs: OPEN_DEADLINE_MS,
         threads,
       },
-      60_000 + sockets * 20,
+      OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
     );
     await sleep(quick ? 1500 : 3000);
     const after = server.sample().rssBytes;
@@ -275,7 +291,7 @@ async function main(): Promise<void> {
   const capped = socketCounts.filter((n) => n <= socketCap);
   if (capped.length < socketCounts.length) log(`socket counts over the open-files limit (${openFilesLimit}) skipped`);
   log(
-    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}; open files limit ${openFilesLimit}`,
+    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}, conflation ${conflation}; open files limit ${openFilesLimit}`,
   );
 
   const rows: Row[] = [];
@@ -308,7 +324,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(
     `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream, ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
-      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}`,
+      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, conflation ${conflation}`,
   );
   out.push('');
   out.push(table(rows));

@@ -15,6 +15,7 @@ export type Workload = {
   hz: number;
   seed: number;
   parser: 'json' | 'msgpack';
+  conflation: 'clock' | 'throttle';
 };
 
 export type ProcSample = { at: number; cpuMs: number; rssBytes: number };
@@ -62,7 +63,7 @@ export function tickstreamConfig(workload: Workload) {
         offHoursFactor: 1,
       },
     ],
-    pipeline: { tiers: [1, 2, 4, 10, 20], defaultHz: workload.hz },
+    pipeline: { tiers: [1, 2, 4, 10, 20], defaultHz: workload.hz, conflation: workload.conflation },
     limits: { maxConnectionsPerIp: 1_000_000, requestsPerSecond: 1000, requestBurst: 1000 },
     log: { level: 'warn' },
   };
@@ -82,7 +83,7 @@ export class ServerProcess {
     const stderr: string[] = [];
     let command: string[];
     if (kind === 'tickstream') {
-      const configFile = resolve(resultsDir, `tickstream-${workload.parser}.config.json`);
+      const configFile = resolve(resultsDir, `tickstream-${workload.parser}-${workload.conflation}.config.json`);
       mkdirSync(dirname(configFile), { recursive: true });
       writeFileSync(configFile, `${JSON.stringify(tickstreamConfig(workload), null, 2)}\n`);
       command = [resolve(ROOT, 'bin/tickstream.js'), 'serve', '--config', configFile, '--port', String(port)];

@@ -20,6 +20,10 @@ export type WorkerPlan = {
   sockets: string[][];
   hz: number;
   connectConcurrency: number;
+  /** A socket not subscribed within this is given up (a saturated server is measured with what it took). */
+  handshakeTimeoutMs: number;
+  /** No new socket is opened after this many ms from the start of the open phase. */
+  openDeadlineMs: number;
 };
 
 export type WorkerCommand = { type: 'reset' } | { type: 'report' } | { type: 'close' };
@@ -110,9 +114,14 @@ function openClient(symbols: string[]): Promise<void> {
     clients.push(ws);
     subscriptionOf.set(ws, symbols);
     let settled = false;
+    const timeout = setTimeout(() => {
+      done(false, `not subscribed within ${plan.handshakeTimeoutMs} ms`);
+      ws.terminate();
+    }, plan.handshakeTimeoutMs);
     const done = (ok: boolean, error?: string) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timeout);
       if (ok) {
         open += 1;
         resolve();
@@ -155,8 +164,15 @@ async function openAll(): Promise<void> {
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
+  const deadline = Date.now() + plan.openDeadlineMs;
   const lane = async () => {
     while (next < plan.sockets.length) {
+      if (Date.now() > deadline) {
+        failed += plan.sockets.length - next;
+        firstError ??= `open phase past its ${plan.openDeadlineMs} ms deadline`;
+        next = plan.sockets.length;
+        break;
+      }
       const symbols = plan.sockets[next++] as string[];
       try {
         await openClient(symbols);
