@@ -97,8 +97,17 @@ export class ServerProcess {
       if (stderr.length > 50) stderr.shift();
     });
     child.stdout?.resume();
+    // A server that dies mid-run (the naive one runs out of heap when it cannot keep up) must end its
+    // measurement with the reason, not leave the harness waiting on sockets that are gone.
+    child.once('exit', (code, signal) => {
+      if (server.stopping) return;
+      const oom = stderr.join('').includes('heap out of memory') ? 'JavaScript heap out of memory' : '';
+      server.crash(new Error(`${kind} server died (code ${code}, signal ${signal}) ${oom}`.trim()));
+    });
     const url = `http://127.0.0.1:${port}`;
     const server = new ServerProcess(kind, url, child, stderr);
+    // Handled here so a crash nobody races against is not an unhandled rejection; races still see it.
+    server.crashed.catch(() => undefined);
     await server.waitReady(30_000);
     return server;
   }
@@ -116,20 +125,35 @@ export class ServerProcess {
    * actions its slow-consumer policy took (a throttled socket gets fewer updates: the run must say so).
    */
   async counters(): Promise<{ sent: number; slowConsumerActions: number }> {
-    if (this.kind === 'tickstream') {
-      const lines = (await (await fetch(`${this.url}/metrics`)).text()).split('\n');
-      const sum = (prefix: string) =>
-        lines.filter((l) => l.startsWith(prefix)).reduce((total, l) => total + Number(l.split(' ').at(-1)), 0);
-      return {
-        sent: sum('tickstream_deliveries_out_total'),
-        slowConsumerActions: sum('tickstream_slow_consumer_actions_total'),
-      };
+    // A saturated server may not answer at all: its counts are then unknown (NaN), not a reason to hang.
+    const get = (path: string) => fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(5000) });
+    try {
+      if (this.kind === 'tickstream') {
+        const lines = (await (await get('/metrics')).text()).split('\n');
+        const sum = (prefix: string) =>
+          lines.filter((l) => l.startsWith(prefix)).reduce((total, l) => total + Number(l.split(' ').at(-1)), 0);
+        return {
+          sent: sum('tickstream_deliveries_out_total'),
+          slowConsumerActions: sum('tickstream_slow_consumer_actions_total'),
+        };
+      }
+      const stats = (await (await get('/bench/stats')).json()) as { sent: number };
+      return { sent: stats.sent, slowConsumerActions: 0 };
+    } catch {
+      return { sent: Number.NaN, slowConsumerActions: 0 };
     }
-    const stats = (await (await fetch(`${this.url}/bench/stats`)).json()) as { sent: number };
-    return { sent: stats.sent, slowConsumerActions: 0 };
   }
 
+  /** Set once the harness stops the server, so an exit before that is reported as a crash. */
+  stopping = false;
+  private crash: (err: Error) => void = () => {};
+  /** Rejects if the server process dies before the harness stops it; race every wait against it. */
+  readonly crashed = new Promise<never>((_, reject) => {
+    this.crash = reject;
+  });
+
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode !== null) return;
     const exited = new Promise<void>((done) => this.child.once('exit', () => done()));
     this.child.kill('SIGTERM');

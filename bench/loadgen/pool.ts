@@ -8,6 +8,7 @@ export type Percentiles = { p50: number; p99: number; p999: number; max: number 
 
 export type PoolReport = {
   received: number;
+  late: number;
   frames: number;
   age: Percentiles;
   lag: Percentiles;
@@ -80,6 +81,7 @@ export class LoadPool {
     });
     return {
       received: reports.reduce((s, r) => s + r.received, 0),
+      late: reports.reduce((s, r) => s + r.late, 0),
       frames: reports.reduce((s, r) => s + r.frames, 0),
       age: percentiles(age),
       lag: percentiles(lag),

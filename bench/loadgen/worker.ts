@@ -31,6 +31,8 @@ export type WorkerCommand = { type: 'reset' } | { type: 'report' } | { type: 'cl
 export type WorkerReport = {
   type: 'report';
   received: number;
+  /** Of `received`, those older than LATE_MS on arrival. */
+  late: number;
   frames: number;
   /** Histograms in hdr's compressed base64 form, in milliseconds. */
   age: string;
@@ -61,8 +63,14 @@ loopDelay.enable();
 let eluStart = performance.eventLoopUtilization();
 const clients: WebSocket[] = [];
 
+/** An update older than this when it arrives is counted as late, not delivered: a backlog is not throughput. */
+const LATE_MS = 1000;
+let late = 0;
+
 const recordTs = (now: number) => (ts: number) => {
-  age.recordValue(Math.max(0, now - ts));
+  const ageMs = Math.max(0, now - ts);
+  age.recordValue(ageMs);
+  if (ageMs > LATE_MS) late += 1;
 };
 
 function onTicksJson(frame: Buffer): void {
@@ -95,8 +103,9 @@ function onMsgpack(frame: Buffer, ws: WebSocket, done: (ok: boolean, error?: str
   const quotes = (Array.isArray(payload) ? payload : [payload]) as { ts: number }[];
   const now = Date.now();
   let newest = 0;
+  const record = recordTs(now);
   for (const q of quotes) {
-    age.recordValue(Math.max(0, now - q.ts));
+    record(q.ts);
     if (q.ts > newest) newest = q.ts;
   }
   received += quotes.length;
@@ -191,6 +200,7 @@ port.on('message', (command: WorkerCommand) => {
     age = newHistogram();
     lag = newHistogram();
     received = 0;
+    late = 0;
     frames = 0;
     loopDelay.reset();
     eluStart = performance.eventLoopUtilization();
@@ -198,6 +208,7 @@ port.on('message', (command: WorkerCommand) => {
     port.postMessage({
       type: 'report',
       received,
+      late,
       frames,
       age: hdr.encodeIntoCompressedBase64(age),
       lag: hdr.encodeIntoCompressedBase64(lag),
