@@ -277,7 +277,7 @@ function table(rows: Row[]): string {
   ];
   const lines = rows.map((r) => [
     r.server,
-    r.connected === r.sockets ? fmt(r.sockets) : `${fmt(r.connected)} of ${fmt(r.sockets)}`,
+    r.connected === r.sockets ? fmt(r.sockets) : `${fmt(Math.max(0, r.connected))} of ${fmt(r.sockets)}`,
     fmt(r.deliveredPerSec),
     fmt(r.latePerSec),
     fmt(r.framesPerSec),
