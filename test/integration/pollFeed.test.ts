@@ -1,10 +1,11 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { lastValueFrom, type Subscription, take, toArray } from 'rxjs';
+import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
 import type { Tickstream } from '../../src/server.js';
 import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
+import { ownedPerTest, sleep, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 type Endpoint = { url: string; requests: number; inFlight: number; maxInFlight: number; close(): Promise<void> };
@@ -30,27 +31,7 @@ async function endpoint(respond: (n: number, res: ServerResponse) => void): Prom
 
 const json = (res: ServerResponse, body: unknown) =>
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-function owned<T extends { close(): Promise<void> }>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
-function ownedSubscription(subscription: Subscription): Subscription {
-  cleanups.push(() => subscription.unsubscribe());
-  return subscription;
-}
+const { owned, ownedSubscription } = ownedPerTest();
 
 describe('pollFeed', () => {
   it('polls the demo upstream and emits each symbol only when its quote changed', async () => {
