@@ -21,6 +21,10 @@ const client = async (url: string) => {
   return c;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until every one of `symbols` has a last value (the simulator has ticked it). */
+const cached = async (svc: Tickstream, symbols: string[]) => {
+  for (let i = 0; i < 500 && svc.cache.snapshot(symbols).length < symbols.length; i++) await sleep(10);
+};
 const subscribe = (c: TestClient, payload: unknown) =>
   c.timeout(5000).emitWithAck('subscribe', payload as never) as Promise<SubscribeAck>;
 
@@ -41,7 +45,7 @@ function manualFeed(
 describe('subscribe', () => {
   it('answers with the snapshot in the ack, then ticks', async () => {
     service = await startTestService();
-    await sleep(300); // let the simulator fill the cache
+    await cached(service, ['AAPL', 'MSFT']); // the simulator has ticked both
     const c = await client(service.url);
     const ticks: Quote[] = [];
     c.on('ticks', (batch) => ticks.push(...batch));
@@ -291,7 +295,7 @@ describe('unsubscribe, symbols and status', () => {
 describe('HTTP', () => {
   it('serves health, readiness, symbols and snapshots', async () => {
     service = await startTestService();
-    await sleep(300);
+    await cached(service, ['AAPL', 'MSFT']);
     const get = async (path: string) => {
       const res = await fetch(`${service!.url}${path}`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };

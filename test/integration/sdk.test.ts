@@ -288,6 +288,8 @@ describe('client SDK against a real server', () => {
 
   it('speaks msgpack when given the parser, to a server configured for it', async () => {
     const svc = await service({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser: 'msgpack' } });
+    // Both symbols must have ticked once, or the snapshot holds only those that have.
+    await until(() => svc.cache.get('AAPL') !== undefined && svc.cache.get('MSFT') !== undefined);
     const ts = connect(svc.url, { transports: ['websocket'], parser: msgpackParser });
     clients.push(ts);
     const quotes = await first(ts.watch(['AAPL', 'MSFT'], { maxHz: 10 }), 10);
