@@ -88,9 +88,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     httpRoutes({
       metrics,
       status,
-      symbols: () => directory.list(),
-      knows: (symbol) => directory.has(symbol),
-      snapshot: (symbols) => cache.snapshot(symbols),
+      directory,
+      cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
       history: (symbol) => history.bars(symbol),

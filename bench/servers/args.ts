@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 
 /** Flags shared by the comparison servers: the harness passes the same workload to every server. */
@@ -24,4 +25,17 @@ export function serverArgs(argv: string[]) {
 /** Tells the harness (our parent) where we listen, on stdout, as one JSON line. */
 export function announce(port: number): void {
   process.stdout.write(`${JSON.stringify({ listening: port })}\n`);
+}
+
+/** The HTTP server every comparison server listens on: `GET /bench/stats` answers its counters. */
+export function statsServer(stats: object): Server {
+  return createServer((req, res) => {
+    if (req.url === '/bench/stats') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(stats));
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
+  });
 }

@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { announce, serverArgs } from './args.js';
+import { announce, serverArgs, statsServer } from './args.js';
 import type { BenchServerStats } from './simSource.js';
 import { runSimSource } from './simSource.js';
 
@@ -11,15 +10,7 @@ import { runSimSource } from './simSource.js';
  */
 const args = serverArgs(process.argv.slice(2));
 const stats: BenchServerStats = { sent: 0, ticks: 0 };
-const http = createServer((req, res) => {
-  if (req.url === '/bench/stats') {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(stats));
-    return;
-  }
-  res.statusCode = 404;
-  res.end();
-});
+const http = statsServer(stats);
 const io = new Server(http, { transports: ['websocket'], serveClient: false });
 const rooms = io.of('/').adapter.rooms;
 

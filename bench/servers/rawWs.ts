@@ -1,8 +1,7 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Quote } from '../../src/protocol.js';
-import { announce, serverArgs } from './args.js';
+import { announce, serverArgs, statsServer } from './args.js';
 import { type BenchServerStats, runSimSource } from './simSource.js';
 
 /**
@@ -14,15 +13,7 @@ import { type BenchServerStats, runSimSource } from './simSource.js';
  */
 const args = serverArgs(process.argv.slice(2));
 const stats: BenchServerStats = { sent: 0, ticks: 0 };
-const http = createServer((req, res) => {
-  if (req.url === '/bench/stats') {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(stats));
-    return;
-  }
-  res.statusCode = 404;
-  res.end();
-});
+const http = statsServer(stats);
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
 const subscribers = new Map<string, Set<WebSocket>>();
 const latest = new Map<string, Quote>();

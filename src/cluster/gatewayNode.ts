@@ -69,9 +69,8 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
     httpRoutes({
       metrics,
       status,
-      symbols: () => directory.list(),
-      knows: (symbol) => directory.has(symbol),
-      snapshot: (symbols) => cache.snapshot(symbols),
+      directory,
+      cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
     }),

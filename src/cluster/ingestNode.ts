@@ -128,9 +128,8 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
     httpRoutes({
       metrics,
       status,
-      symbols: () => directory.list(),
-      knows: (symbol) => directory.has(symbol),
-      snapshot: (symbols) => cache.snapshot(symbols),
+      directory,
+      cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
     }),
   );

@@ -2,7 +2,6 @@ import type { Server, Socket } from 'socket.io';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import { rateTier } from '../pipeline/rateTier.js';
 import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import {
@@ -49,10 +48,14 @@ export type SocketData = {
 /** Replay controls, present when a replay feed runs. */
 export type ReplayController = { command(command: ReplayCommand): Promise<ReplayAck> | ReplayAck };
 
+/** Where snapshots come from: the local LastValueCache, or Redis on a cluster gateway. */
+export type SnapshotSource = { snapshot(symbols: readonly string[]): Quote[] | Promise<Quote[]> };
+
 export type GatewayDeps = {
   config: Config;
   /** Synchronous in one process; a promise when the last values live in Redis (cluster gateway). */
-  cache: { snapshot(symbols: readonly string[]): ReturnType<LastValueCache['snapshot']> | Promise<Quote[]> };
+  /** Local (LastValueCache) or shared (RedisLastValues): a snapshot may have to be fetched. */
+  cache: SnapshotSource;
   directory: Pick<SymbolDirectory, 'has' | 'list'>;
   status: () => Status;
   metrics: Metrics;

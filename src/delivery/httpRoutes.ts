@@ -2,14 +2,15 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
-import { type Bar, errorAck, type Quote, type Status, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
+import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
+import { type Bar, errorAck, type Status, SYMBOL_PATTERN } from '../protocol.js';
+import type { SnapshotSource } from './gateway.js';
 
 export type HttpDeps = {
   metrics: Metrics;
   status: () => Status;
-  symbols: () => SymbolInfo[];
-  knows: (symbol: string) => boolean;
-  snapshot: (symbols: string[]) => Quote[] | Promise<Quote[]>;
+  directory: Pick<SymbolDirectory, 'has' | 'list'>;
+  cache: SnapshotSource;
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
@@ -64,7 +65,7 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
         );
         return;
       case '/api/symbols':
-        sendJson(res, 200, { ok: true, symbols: deps.symbols() });
+        sendJson(res, 200, { ok: true, symbols: deps.directory.list() });
         return;
       case '/api/snapshot': {
         const param = url.searchParams.get('symbols');
@@ -85,7 +86,7 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
           return;
         }
         const rejected = symbols
-          .filter((s) => !SYMBOL_PATTERN.test(s) || !deps.knows(s))
+          .filter((s) => !SYMBOL_PATTERN.test(s) || !deps.directory.has(s))
           .map((symbol) =>
             SYMBOL_PATTERN.test(symbol)
               ? { symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` }
@@ -93,7 +94,7 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
           );
         // A promise when the last values live in Redis (cluster gateway).
         Promise.resolve()
-          .then(() => deps.snapshot(symbols))
+          .then(() => deps.cache.snapshot(symbols))
           .then(
             (snapshot) => sendJson(res, 200, { ok: true, snapshot, rejected }),
             () => sendJson(res, 503, errorAck('INTERNAL', 'snapshot unavailable')),
@@ -106,7 +107,7 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
           sendJson(res, 400, errorAck('BAD_REQUEST', 'symbol: expected ?symbol=AAPL'));
           return;
         }
-        if (!deps.knows(symbol)) {
+        if (!deps.directory.has(symbol)) {
           sendJson(res, 404, errorAck('UNKNOWN_SYMBOL', `unknown symbol ${symbol}`));
           return;
         }
