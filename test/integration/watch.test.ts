@@ -41,10 +41,15 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Run 
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-/** The watch command in a pseudo-terminal (util-linux `script`), so stdout is a TTY. */
+/**
+ * The watch command in a pseudo-terminal (util-linux `script`), so stdout is a TTY. `script` runs the command
+ * through $SHELL; `exec` makes node the terminal's foreground process whichever shell that is (dash, CI's
+ * /bin/sh, would otherwise stay in between and die of the Ctrl-C itself), and SHELL is pinned so every machine
+ * runs the same thing.
+ */
 function runInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const command = ['node', BIN, 'watch', ...args].map((part) => `'${part}'`).join(' ');
-  return run('script', ['-qfec', command, '/dev/null'], { COLUMNS: '120', LINES: '40', ...env });
+  const command = `exec ${['node', BIN, 'watch', ...args].map((part) => `'${part}'`).join(' ')}`;
+  return run('script', ['-qfec', command, '/dev/null'], { COLUMNS: '120', LINES: '40', SHELL: '/bin/sh', ...env });
 }
 
 /** Process ids below `pid`, from /proc (children of every thread). */
@@ -152,7 +157,7 @@ describe('tickstream watch', () => {
     expect(watch.stdout()).toContain('AAPL');
     expect(watch.stdout()).not.toMatch(ANY_SGR);
     // SIGTERM to the watch process itself (script's grandchild), as a service manager would send it.
-    const pid = descendants(watch.child.pid ?? 0).find((p) => commandLine(p).includes('tickstream.js'));
+    const pid = descendants(watch.child.pid ?? 0).find((p) => commandLine(p).startsWith('node '));
     expect(pid).toBeDefined();
     process.kill(pid as number, 'SIGTERM');
     expect(await watch.exit).toBe(0);
