@@ -26,6 +26,7 @@ const HELP = `npm run bench -- [options]
   --step-budget S       and after this many seconds (default 240)
   --parser json|msgpack tickstream's Socket.IO parser (default json)
   --conflation clock|throttle  tickstream's pipeline.conflation (default clock: one frame per socket per interval)
+  --lanes N             tickstream's pipeline.lanes: clock phases a tier's sockets are spread over (default 4)
   --threads N           load generator threads (default 2)
   --seed N              simulator and subscription seed (default 42)`;
 
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     'step-budget': { type: 'string', default: '240' },
     parser: { type: 'string', default: 'json' },
     conflation: { type: 'string', default: 'clock' },
+    lanes: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
     seed: { type: 'string', default: '42' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -82,6 +84,7 @@ const workload: Workload = {
   seed: positive('seed', values.seed),
   parser,
   conflation,
+  lanes: Math.max(1, positive('lanes', values.lanes)),
 };
 const perSocket = positive('per-socket', values['per-socket']);
 const socketCounts = list('sockets', values.sockets ?? (quick ? '1000' : '1000,5000'));
@@ -302,7 +305,7 @@ async function main(): Promise<void> {
   const capped = socketCounts.filter((n) => n <= socketCap);
   if (capped.length < socketCounts.length) log(`socket counts over the open-files limit (${openFilesLimit}) skipped`);
   log(
-    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}, conflation ${conflation}; open files limit ${openFilesLimit}`,
+    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}; open files limit ${openFilesLimit}`,
   );
 
   const rows: Row[] = [];
@@ -335,7 +338,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(
     `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream, ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
-      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, conflation ${conflation}`,
+      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}`,
   );
   out.push('');
   out.push(table(rows));

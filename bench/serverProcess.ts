@@ -16,6 +16,8 @@ export type Workload = {
   seed: number;
   parser: 'json' | 'msgpack';
   conflation: 'clock' | 'throttle';
+  /** tickstream's pipeline.lanes (clock mode). */
+  lanes: number;
 };
 
 export type ProcSample = { at: number; cpuMs: number; rssBytes: number };
@@ -63,7 +65,12 @@ export function tickstreamConfig(workload: Workload) {
         offHoursFactor: 1,
       },
     ],
-    pipeline: { tiers: [1, 2, 4, 10, 20], defaultHz: workload.hz, conflation: workload.conflation },
+    pipeline: {
+      tiers: [1, 2, 4, 10, 20],
+      defaultHz: workload.hz,
+      conflation: workload.conflation,
+      lanes: workload.lanes,
+    },
     limits: { maxConnectionsPerIp: 1_000_000, requestsPerSecond: 1000, requestBurst: 1000 },
     log: { level: 'warn' },
   };
@@ -83,7 +90,10 @@ export class ServerProcess {
     const stderr: string[] = [];
     let command: string[];
     if (kind === 'tickstream') {
-      const configFile = resolve(resultsDir, `tickstream-${workload.parser}-${workload.conflation}.config.json`);
+      const configFile = resolve(
+        resultsDir,
+        `tickstream-${workload.parser}-${workload.conflation}-${workload.lanes}.config.json`,
+      );
       mkdirSync(dirname(configFile), { recursive: true });
       writeFileSync(configFile, `${JSON.stringify(tickstreamConfig(workload), null, 2)}\n`);
       command = [resolve(ROOT, 'bin/tickstream.js'), 'serve', '--config', configFile, '--port', String(port)];
@@ -91,7 +101,9 @@ export class ServerProcess {
       const script = resolve(BENCH_DIR, kind === 'naive' ? 'servers/naive.ts' : 'servers/rawWs.ts');
       command = ['--import', 'tsx', script, '--port', String(port), ...workloadFlags(workload)];
     }
-    const child = spawn(process.execPath, command, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the server's node only.
+    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(String(chunk));
       if (stderr.length > 50) stderr.shift();

@@ -99,14 +99,13 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
   protection.attach(io, http);
 
-  const streams = new ConflatedStreams(scheduler, config.pipeline.conflation);
-  const rooms = io.of('/').adapter.rooms;
+  const streams = new ConflatedStreams(scheduler, config.pipeline.conflation, config.pipeline.lanes);
   const publisher = new TierRoomPublisher(
     io,
     streams,
-    (_quote, room) => {
+    (_quote, _room, recipients) => {
       metrics.updatesOut.inc();
-      metrics.deliveriesOut.inc(rooms.get(room)?.size ?? 0);
+      metrics.deliveriesOut.inc(recipients);
     },
     demand,
     // Batched frames are pre-encoded, so they must be in the parser's encoding.

@@ -136,6 +136,11 @@ const configObject = z.strictObject({
        * tier, so each socket gets one frame per interval (cheapest fan-out, no leading edge).
        */
       conflation: z.enum(['throttle', 'clock']).default('throttle'),
+      /**
+       * `clock` mode: each tier's sockets are spread over this many evenly spaced phases of its interval, so
+       * a tick writes to one lane's sockets instead of all of them (shorter bursts, lower tail latency).
+       */
+      lanes: z.number().int().min(1).max(100).default(4),
     })
     .prefault({}),
   limits: z

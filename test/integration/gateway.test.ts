@@ -2,6 +2,7 @@ import { Subject } from 'rxjs';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedSource } from '../../src/feeds/index.js';
+import { laneOf } from '../../src/pipeline/conflatedStreams.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
@@ -120,6 +121,39 @@ describe('subscribe', () => {
     await sleep(700);
     // No leading edge: the newest of both symbols at the next tick, in one frame, and nothing after.
     expect(frames.map((f) => f.map((q) => `${q.symbol}:${q.price}`).sort())).toEqual([['ACME:120', 'INIT:220']]);
+  });
+
+  it('with tier-clock lanes: sockets of a tier get their frames at different phases, still one per interval', async () => {
+    const feed = manualFeed(['ACME']);
+    service = await startTestService({ pipeline: { conflation: 'clock', lanes: 2 } }, { feeds: [feed] });
+    // One client in each lane (a socket's lane is a hash of its id).
+    const byLane = new Map<number, TestClient>();
+    for (let i = 0; i < 40 && byLane.size < 2; i++) {
+      const c = await client(service.url);
+      if (!byLane.has(laneOf(c.id ?? '', 2))) byLane.set(laneOf(c.id ?? '', 2), c);
+    }
+    expect(byLane.size).toBe(2);
+    const arrivals = new Map<number, number[]>([
+      [0, []],
+      [1, []],
+    ]);
+    for (const [lane, c] of byLane) {
+      c.on('ticks', () => arrivals.get(lane)?.push(Date.now()));
+      await subscribe(c, { symbols: ['ACME'], maxHz: 4 });
+    }
+    const pushing = setInterval(() => feed.push('ACME', 100 + Math.random()), 10);
+    await sleep(2100);
+    clearInterval(pushing);
+    const [lane0, lane1] = [arrivals.get(0) ?? [], arrivals.get(1) ?? []];
+    for (const times of [lane0, lane1]) {
+      expect(times.length).toBeGreaterThanOrEqual(6); // 4 Hz for 2 s
+      expect(times.length).toBeLessThanOrEqual(9);
+    }
+    // 4 Hz in 2 lanes: lane 1 is half an interval (125 ms) after lane 0; without lanes both share each tick.
+    const offsets = lane1.map((t) => Math.min(...lane0.map((u) => Math.abs(t - u)))).sort((a, b) => a - b);
+    const median = offsets[Math.floor(offsets.length / 2)] ?? 0;
+    expect(median).toBeGreaterThan(60);
+    expect(median).toBeLessThan(190);
   });
 
   it('rejects unknown and malformed symbols one by one while the others succeed', async () => {

@@ -99,7 +99,7 @@ describe('pre-encoded ticks frames', () => {
   it('JSON: what Socket.IO\'s own decoder reads back as a "ticks" event with the same quotes', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
-        const packet = decodeWith(new JsonDecoder(), jsonTicks.frame(quotes.map(jsonTicks.part)));
+        const packet = decodeWith(new JsonDecoder(), jsonTicks.packet(quotes.map(jsonTicks.part)));
         expect(packet).toMatchObject({ type: 2, nsp: '/' });
         expect(packet.data).toEqual(['ticks', JSON.parse(JSON.stringify(quotes))]);
       }),
@@ -109,7 +109,7 @@ describe('pre-encoded ticks frames', () => {
   it('msgpack: what socket.io-msgpack-parser reads back, for short and long arrays', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 70 }), (quotes) => {
-        const frame = msgpackTicks.frame(quotes.map(msgpackTicks.part));
+        const frame = msgpackTicks.packet(quotes.map(msgpackTicks.part));
         const packet = decodeWith(new msgpackParser.Decoder(), frame);
         expect(packet).toMatchObject({ type: 2, nsp: '/' });
         expect(packet.data).toEqual(['ticks', quotes]);
@@ -118,4 +118,49 @@ describe('pre-encoded ticks frames', () => {
       { numRuns: 60 },
     );
   });
+
+  it('as whole WebSocket frames: an unmasked final frame whose payload is the engine.io message', () => {
+    fc.assert(
+      fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
+        const json = readWsFrame(jsonTicks.wsFrame(quotes.map(jsonTicks.part)));
+        expect(json.opcode).toBe(1); // text
+        expect(json.payload.toString()).toBe(`4${jsonTicks.packet(quotes.map(jsonTicks.part))}`);
+        const msgpack = readWsFrame(msgpackTicks.wsFrame(quotes.map(msgpackTicks.part)));
+        expect(msgpack.opcode).toBe(2); // binary, no engine.io prefix
+        expect(msgpack.payload).toEqual(msgpackTicks.packet(quotes.map(msgpackTicks.part)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('uses each of the three WebSocket length forms (7-bit, 16-bit, 64-bit)', () => {
+    const quote = (i: number): Quote => ({ symbol: `S${i}`, price: 1 + i, ts: 1, seq: i });
+    for (const count of [0, 1, 30, 2_000]) {
+      const quotes = Array.from({ length: count }, (_, i) => quote(i));
+      const frame = jsonTicks.wsFrame(quotes.map(jsonTicks.part));
+      const { payload, headerLength } = readWsFrame(frame);
+      expect(headerLength).toBe(payload.length < 126 ? 2 : payload.length < 65_536 ? 4 : 10);
+      expect(JSON.parse(payload.toString().slice(2))).toEqual(['ticks', quotes]);
+    }
+  });
 });
+
+/** RFC 6455 5.2, the server-to-client subset: FIN, opcode, no mask, 7/16/64-bit payload length. */
+function readWsFrame(frame: Buffer): { opcode: number; payload: Buffer; headerLength: number } {
+  const first = frame[0] as number;
+  const second = frame[1] as number;
+  expect(first & 0x80).toBe(0x80); // FIN
+  expect(first & 0x70).toBe(0); // no RSV bits (no compression)
+  expect(second & 0x80).toBe(0); // servers never mask
+  let length = second & 0x7f;
+  let headerLength = 2;
+  if (length === 126) {
+    length = frame.readUInt16BE(2);
+    headerLength = 4;
+  } else if (length === 127) {
+    length = Number(frame.readBigUInt64BE(2));
+    headerLength = 10;
+  }
+  expect(frame.length).toBe(headerLength + length);
+  return { opcode: first & 0x0f, payload: frame.subarray(headerLength), headerLength };
+}
