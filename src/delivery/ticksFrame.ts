@@ -3,67 +3,66 @@ import type { Quote } from '../protocol.js';
 
 /**
  * Pre-encoded `ticks` packets: each quote is encoded once per tier update, and a socket's frame is the
- * concatenation of the quotes it watches, so the per-socket work is a copy, never a serialization.
+ * concatenation of the quotes it watches, so the per-socket work is a join or a copy, never a serialization.
  */
 export type TicksEncoding = {
   /** One quote, encoded once for every socket that gets it. */
-  part(quote: Quote): Buffer;
+  part(quote: Quote): EncodedQuote;
   /** The Socket.IO packet (default namespace) `ticks` with these quotes, as engine.io takes it. */
-  packet(parts: readonly Buffer[]): string | Buffer;
+  packet(parts: readonly EncodedQuote[]): string | Buffer;
   /**
    * The same packet as a complete WebSocket frame of an engine.io message, for engine.io's pre-encoded
-   * frame path: one buffer written as is, with no engine.io or ws encoding per socket.
+   * frame path (written as is, with no engine.io or ws encoding per socket): the frame header, then the
+   * payload. A JSON payload stays a string: the stream writes it straight into the kernel's buffer, where a
+   * Buffer would cost a JavaScript allocation per frame (frames are above Node's 4 KB pooled size).
    */
-  wsFrame(parts: readonly Buffer[]): Buffer;
+  wsFrame(parts: readonly EncodedQuote[]): [Buffer, string | Buffer];
 };
+
+export type EncodedQuote = { data: string | Buffer; byteLength: number };
 
 const TEXT = 0x1;
 const BINARY = 0x2;
 
-/** An unmasked, final WebSocket frame (RFC 6455 5.2) of `payloadLength` bytes; returns it and the offset to fill. */
-function wsFrame(opcode: number, payloadLength: number): { frame: Buffer; offset: number } {
+/** The header of an unmasked, final WebSocket frame (RFC 6455 5.2) of `payloadLength` bytes. */
+export function wsFrameHeader(opcode: number, payloadLength: number): Buffer {
   const headerLength = payloadLength < 126 ? 2 : payloadLength < 0x10000 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + payloadLength);
-  frame[0] = 0x80 | opcode;
-  if (headerLength === 2) frame[1] = payloadLength;
+  const header = Buffer.allocUnsafe(headerLength);
+  header[0] = 0x80 | opcode;
+  if (headerLength === 2) header[1] = payloadLength;
   else if (headerLength === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(payloadLength, 2);
+    header[1] = 126;
+    header.writeUInt16BE(payloadLength, 2);
   } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(0, 2);
-    frame.writeUInt32BE(payloadLength, 6);
+    header[1] = 127;
+    header.writeUInt32BE(0, 2);
+    header.writeUInt32BE(payloadLength, 6);
   }
-  return { frame, offset: headerLength };
-}
-
-/** Copies `head`, the parts separated by `separator`, then `tail` into a frame of the given opcode. */
-function framed(opcode: number, head: Buffer, parts: readonly Buffer[], separator: Buffer | undefined, tail: Buffer) {
-  let length = head.length + tail.length;
-  for (const part of parts) length += part.length;
-  if (separator && parts.length > 1) length += separator.length * (parts.length - 1);
-  const { frame, offset } = wsFrame(opcode, length);
-  let at = offset + head.copy(frame, offset);
-  for (let i = 0; i < parts.length; i++) {
-    if (separator && i > 0) at += separator.copy(frame, at);
-    at += (parts[i] as Buffer).copy(frame, at);
-  }
-  tail.copy(frame, at);
-  return frame;
+  return header;
 }
 
 // Socket.IO's default parser: an EVENT packet is `2` + the JSON array of its arguments; engine.io's text
 // message adds its type `4` in front.
-const JSON_HEAD = Buffer.from('2["ticks",[');
-const JSON_WS_HEAD = Buffer.from('42["ticks",[');
-const JSON_TAIL = Buffer.from(']]');
-const COMMA = Buffer.from(',');
-const EMPTY = Buffer.alloc(0);
+const JSON_HEAD = '2["ticks",[';
+const JSON_TAIL = ']]';
 
 export const jsonTicks: TicksEncoding = {
-  part: (quote) => Buffer.from(JSON.stringify(quote)),
-  packet: (parts) => `${JSON_HEAD}${parts.join(',')}${JSON_TAIL}`,
-  wsFrame: (parts) => framed(TEXT, JSON_WS_HEAD, parts, COMMA, JSON_TAIL),
+  part: (quote) => {
+    const data = JSON.stringify(quote);
+    return { data, byteLength: Buffer.byteLength(data) };
+  },
+  packet: (parts) => `${JSON_HEAD}${parts.map((p) => p.data).join(',')}${JSON_TAIL}`,
+  wsFrame: (parts) => {
+    let payload = `4${JSON_HEAD}`;
+    let byteLength = payload.length + JSON_TAIL.length + Math.max(0, parts.length - 1);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as EncodedQuote;
+      payload += i === 0 ? part.data : `,${part.data}`;
+      byteLength += part.byteLength;
+    }
+    payload += JSON_TAIL;
+    return [wsFrameHeader(TEXT, byteLength), payload];
+  },
 };
 
 // socket.io-msgpack-parser encodes the packet object `{ type: 2, data: ['ticks', quotes], nsp: '/' }`.
@@ -96,9 +95,15 @@ function msgpackArrayHeader(length: number): Buffer {
 export const msgpackTicks: TicksEncoding = {
   part: (quote) => {
     const bytes = encode(quote);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), byteLength: bytes.byteLength };
   },
-  packet: (parts) => Buffer.concat([MSGPACK_HEAD, msgpackArrayHeader(parts.length), ...parts]),
-  wsFrame: (parts) =>
-    framed(BINARY, Buffer.concat([MSGPACK_HEAD, msgpackArrayHeader(parts.length)]), parts, undefined, EMPTY),
+  packet: (parts) => msgpackPacket(parts),
+  wsFrame: (parts) => {
+    const payload = msgpackPacket(parts);
+    return [wsFrameHeader(BINARY, payload.length), payload];
+  },
 };
+
+function msgpackPacket(parts: readonly EncodedQuote[]): Buffer {
+  return Buffer.concat([MSGPACK_HEAD, msgpackArrayHeader(parts.length), ...parts.map((p) => p.data as Buffer)]);
+}

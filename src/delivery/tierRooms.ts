@@ -3,7 +3,7 @@ import type { Server } from 'socket.io';
 import { type ConflatedStreams, laneOf } from '../pipeline/conflatedStreams.js';
 import type { SymbolDemand } from '../pipeline/symbolDemand.js';
 import type { Quote } from '../protocol.js';
-import { jsonTicks, type TicksEncoding } from './ticksFrame.js';
+import { type EncodedQuote, jsonTicks, type TicksEncoding } from './ticksFrame.js';
 import { TurnBatcher } from './tierBatch.js';
 
 const PREFIX = 'q:';
@@ -35,7 +35,7 @@ export type PublisherOptions = {
 type EngineConnection = {
   readyState: string;
   transport: { name: string; perMessageDeflate?: unknown; socket?: { _sender?: { sendFrame?: unknown } } };
-  write(data: string | Buffer, options?: { wsPreEncodedFrame?: Buffer[] }): void;
+  write(data: string | Buffer, options?: { wsPreEncodedFrame?: (string | Buffer)[] }): void;
 };
 
 /** Whether engine.io will write a pre-encoded WebSocket frame as is (its own `_canSendPreEncodedFrame` test). */
@@ -63,7 +63,7 @@ export class TierRoomPublisher {
   private readonly laneMembers = new Map<string, Set<string>>();
   private readonly batchers = new Map<string, TurnBatcher<Quote>>();
   // Adjacent lanes often send the same quote (a symbol ticks less often than lanes fall due): encode it once.
-  private readonly encoded = new WeakMap<Quote, Buffer>();
+  private readonly encoded = new WeakMap<Quote, EncodedQuote>();
   private readonly mode: 'batch' | 'room';
   private readonly encoding: TicksEncoding;
 
@@ -154,12 +154,12 @@ export class TierRoomPublisher {
 
   /**
    * One turn's updates of a tier lane: each quote encoded once, then per socket one frame holding the
-   * quotes of its rooms. The per-socket work is a push per (quote, member), then one buffer (a whole
-   * WebSocket frame, for websocket transports) filled by copies, and one write.
+   * quotes of its rooms. The per-socket work is a push per (quote, member), one join (into a whole
+   * WebSocket frame, for websocket transports) and one write.
    */
   private deliver(hz: number, lane: number, batch: Quote[]): void {
     const sockets = this.io.of('/').sockets;
-    const perSocket = new Map<string, Buffer[]>();
+    const perSocket = new Map<string, EncodedQuote[]>();
     for (const quote of batch) {
       const room = tierRoom(quote.symbol, hz);
       const members = this.laneMembers.get(`${room}#${lane}`);
@@ -180,9 +180,9 @@ export class TierRoomPublisher {
       const conn = sockets.get(id)?.conn as EngineConnection | undefined;
       if (conn?.readyState !== 'open') continue;
       if (takesWsFrames(conn)) {
-        // The frame is also the packet's data, so queued bytes are counted (slow consumers) as they are.
+        // The payload is also the packet's data, so queued bytes are counted (slow consumers) as they are.
         const frame = this.encoding.wsFrame(parts);
-        conn.write(frame, { wsPreEncodedFrame: [frame] });
+        conn.write(frame[1], { wsPreEncodedFrame: frame });
       } else conn.write(this.encoding.packet(parts));
     }
   }

@@ -119,7 +119,7 @@ describe('pre-encoded ticks frames', () => {
     );
   });
 
-  it('as whole WebSocket frames: an unmasked final frame whose payload is the engine.io message', () => {
+  it('as whole WebSocket frames (header, payload): an unmasked final frame whose payload is the engine.io message', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
         const json = readWsFrame(jsonTicks.wsFrame(quotes.map(jsonTicks.part)));
@@ -131,6 +131,15 @@ describe('pre-encoded ticks frames', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('counts bytes, not characters, in the frame length (non-ASCII text in a quote)', () => {
+    const quotes: Quote[] = [
+      { symbol: 'SAP', price: 1, ts: 1, seq: 1, source: 'Zürich €' },
+      { symbol: 'A', price: 2, ts: 1, seq: 2, source: '東京 🚀' },
+    ];
+    const { payload } = readWsFrame(jsonTicks.wsFrame(quotes.map(jsonTicks.part)));
+    expect(JSON.parse(payload.toString().slice(2))).toEqual(['ticks', quotes]);
   });
 
   it('uses each of the three WebSocket length forms (7-bit, 16-bit, 64-bit)', () => {
@@ -146,7 +155,12 @@ describe('pre-encoded ticks frames', () => {
 });
 
 /** RFC 6455 5.2, the server-to-client subset: FIN, opcode, no mask, 7/16/64-bit payload length. */
-function readWsFrame(frame: Buffer): { opcode: number; payload: Buffer; headerLength: number } {
+function readWsFrame([header, data]: [Buffer, string | Buffer]): {
+  opcode: number;
+  payload: Buffer;
+  headerLength: number;
+} {
+  const frame = Buffer.concat([header, Buffer.from(data)]);
   const first = frame[0] as number;
   const second = frame[1] as number;
   expect(first & 0x80).toBe(0x80); // FIN
