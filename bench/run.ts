@@ -230,32 +230,46 @@ async function idleRss(
   }
 }
 
-/** Steps 1k, 2k, 5k, 10k, ... until frame lag p99 passes 100 ms, sockets fail, or time runs out. */
+/**
+ * Steps 1k, 2k, 5k, 10k, ... until frame lag p99 passes 100 ms, sockets fail, or time runs out; then halves
+ * the gap between the last step that passed and the one that failed, down to 500 sockets, while time allows.
+ */
 async function stepSearch(
   kind: ServerKind,
 ): Promise<{ server: ServerKind; maxSocketsUnder100ms: number; steps: Row[]; stoppedBy: string }> {
   const started = Date.now();
   const steps: Row[] = [];
   let best = 0;
+  let failedAt: number | undefined;
   let stoppedBy = 'step-max';
+  const outOfTime = () => Date.now() - started > stepBudgetMs;
+  const passes = async (sockets: number): Promise<boolean> => {
+    const row = await measure(kind, sockets, Math.min(durationS, 8));
+    steps.push(row);
+    if (row.failed > 0 || row.lagMs.p99 > 100) {
+      stoppedBy =
+        row.failed > 0 ? `${row.failed} sockets failed at ${sockets}` : `p99 ${row.lagMs.p99} ms at ${sockets}`;
+      failedAt = sockets;
+      return false;
+    }
+    best = sockets;
+    return true;
+  };
   for (const sockets of [1000, 2000, 5000, 10_000, 15_000, 20_000, 50_000]) {
     if (sockets > stepMax) break;
     if (sockets > socketCap) {
       stoppedBy = `open files limit ${openFilesLimit}`;
       break;
     }
-    if (Date.now() - started > stepBudgetMs) {
+    if (outOfTime()) {
       stoppedBy = 'time budget';
       break;
     }
-    const row = await measure(kind, sockets, Math.min(durationS, 8));
-    steps.push(row);
-    if (row.failed > 0 || row.lagMs.p99 > 100) {
-      stoppedBy =
-        row.failed > 0 ? `${row.failed} sockets failed at ${sockets}` : `p99 ${row.lagMs.p99} ms at ${sockets}`;
-      break;
-    }
-    best = sockets;
+    if (!(await passes(sockets))) break;
+  }
+  while (failedAt !== undefined && failedAt - best > 500 && !outOfTime()) {
+    const middle = Math.round((best + failedAt) / 2 / 250) * 250;
+    await passes(middle);
   }
   return { server: kind, maxSocketsUnder100ms: best, steps, stoppedBy };
 }
