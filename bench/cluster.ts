@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
+import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 import { listings } from '../src/feeds/universe.js';
 
 const { values } = parseArgs({
@@ -39,7 +40,9 @@ const FEED = '[{"type":"simulated","id":"sim","seed":42,"ticksPerSecond":2000,"o
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function start(args: string[], pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['bin/tickstream.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'bin/tickstream.js', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {

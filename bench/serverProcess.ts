@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(BENCH_DIR, '..');
@@ -101,9 +102,13 @@ export class ServerProcess {
       const script = resolve(BENCH_DIR, kind === 'naive' ? 'servers/naive.ts' : 'servers/rawWs.ts');
       command = ['--import', 'tsx', script, '--port', String(port), ...workloadFlags(workload)];
     }
-    // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the server's node only.
+    // Every server (tickstream, naive, raw) runs with tickstream's production V8 flags, so the comparison is
+    // between servers, not runtimes. BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") adds more.
     const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, ...command], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(String(chunk));
       if (stderr.length > 50) stderr.shift();

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient } from 'redis';
+import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const GATEWAY_PORTS = [3001, 3002];
@@ -24,9 +25,13 @@ async function redisAnswers(url: string): Promise<boolean> {
 }
 
 function run(name: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['bin/tickstream.js', ...args, '--set', `cluster.redisUrl=${REDIS_URL}`], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, 'bin/tickstream.js', ...args, '--set', `cluster.redisUrl=${REDIS_URL}`],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   child.on('exit', (code, signal) => {
     if (!stopping) console.error(`cluster: ${name} exited (${signal ?? code}); stopping the others`);
     void stopAll();
