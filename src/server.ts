@@ -103,8 +103,8 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
   const publisher = new TierRoomPublisher(
     io,
     streams,
-    (_quote, _room, recipients) => {
-      metrics.updatesOut.inc();
+    (_quote, _room, recipients, first) => {
+      if (first) metrics.updatesOut.inc();
       metrics.deliveriesOut.inc(recipients);
     },
     demand,

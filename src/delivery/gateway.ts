@@ -184,8 +184,9 @@ export class Gateway {
       subscriptions.set(symbol, hz);
       join.push(tierRoom(symbol, roomHz(socket.data, hz)));
     }
-    for (const room of leave) await socket.leave(room);
+    // Join first, so that a tier change never drops a symbol's demand to zero in between.
     if (join.length) await socket.join(join);
+    for (const room of leave) await socket.leave(room);
     const snapshot = await cache.snapshot(accepted);
     return { ok: true, subscribed: [...subscriptions.keys()], hz, snapshot, rejected };
   }

@@ -148,8 +148,9 @@ export class SlowConsumerMonitor {
       const from = roomHz(before, hz);
       const to = roomHz(socket.data, hz);
       if (from === to) continue;
-      socket.leave(tierRoom(symbol, from));
+      // Join first: leaving first would drop the symbol's demand to zero for a moment if it is the only watcher.
       socket.join(tierRoom(symbol, to));
+      socket.leave(tierRoom(symbol, from));
     }
   }
 }

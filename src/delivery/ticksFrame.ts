@@ -94,8 +94,9 @@ function msgpackArrayHeader(length: number): Buffer {
 /** socket.io-msgpack-parser: the packet object as one msgpack map, sent as a binary message (no prefix). */
 export const msgpackTicks: TicksEncoding = {
   part: (quote) => {
-    const bytes = encode(quote);
-    return { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), byteLength: bytes.byteLength };
+    // A copy: encode() returns a view on a larger scratch buffer, which a cached part would keep alive.
+    const data = Buffer.from(encode(quote));
+    return { data, byteLength: data.length };
   },
   packet: (parts) => msgpackPacket(parts),
   wsFrame: (parts) => {

@@ -64,14 +64,19 @@ export class TierRoomPublisher {
   private readonly batchers = new Map<string, TurnBatcher<Quote>>();
   // Adjacent lanes often send the same quote (a symbol ticks less often than lanes fall due): encode it once.
   private readonly encoded = new WeakMap<Quote, EncodedQuote>();
+  // Per tier, the quotes already published to one of its lanes.
+  private readonly published = new Map<number, WeakSet<Quote>>();
   private readonly mode: 'batch' | 'room';
   private readonly encoding: TicksEncoding;
 
   constructor(
     private readonly io: Server,
     private readonly streams: ConflatedStreams,
-    /** Called once per symbol-tier update published, with the number of sockets it went to. */
-    private readonly onPublish?: (quote: Quote, room: string, recipients: number) => void,
+    /**
+     * Called for each symbol-tier update published, with the number of sockets it went to; `first` is
+     * false when the same update goes to another lane of the tier (count updates on `first` only).
+     */
+    private readonly onPublish?: (quote: Quote, room: string, recipients: number, first: boolean) => void,
     private readonly demand?: SymbolDemand,
     options: PublisherOptions = {},
   ) {
@@ -129,7 +134,7 @@ export class TierRoomPublisher {
       room,
       this.streams.stream(pair.symbol, pair.hz).subscribe((quote) => {
         target.emit('ticks', [quote]);
-        this.onPublish?.(quote, room, members.get(room)?.size ?? 0);
+        this.onPublish?.(quote, room, members.get(room)?.size ?? 0, true);
       }),
     );
   }
@@ -160,6 +165,11 @@ export class TierRoomPublisher {
   private deliver(hz: number, lane: number, batch: Quote[]): void {
     const sockets = this.io.of('/').sockets;
     const perSocket = new Map<string, EncodedQuote[]>();
+    let published = this.published.get(hz);
+    if (!published) {
+      published = new WeakSet();
+      this.published.set(hz, published);
+    }
     for (const quote of batch) {
       const room = tierRoom(quote.symbol, hz);
       const members = this.laneMembers.get(`${room}#${lane}`);
@@ -174,7 +184,9 @@ export class TierRoomPublisher {
         if (parts) parts.push(part);
         else perSocket.set(id, [part]);
       }
-      this.onPublish?.(quote, room, members.size);
+      const first = !published.has(quote);
+      if (first) published.add(quote);
+      this.onPublish?.(quote, room, members.size, first);
     }
     for (const [id, parts] of perSocket) {
       const conn = sockets.get(id)?.conn as EngineConnection | undefined;

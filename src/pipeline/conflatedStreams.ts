@@ -101,7 +101,7 @@ export class ConflatedStreams {
   private tierTick(hz: number, lanes: number): Observable<number> {
     let tick = this.tierTicks.get(hz);
     if (!tick) {
-      tick = steadyClock(1000 / hz / lanes, this.scheduler).pipe(share());
+      tick = steadyClock(1000 / hz / lanes, this.scheduler, lanes).pipe(share());
       this.tierTicks.set(hz, tick);
     }
     return tick;

@@ -121,20 +121,39 @@ describe('steadyClock', () => {
     });
   });
 
-  it('does not let a late tick push later ones back, and emits only the newest of several due (real timers)', async () => {
+  it('does not let a late tick push later ones back, and catches up at most maxCatchUp ticks (real timers)', async () => {
     const ticks: { tick: number; at: number }[] = [];
     const start = performance.now();
-    const sub = steadyClock(100).subscribe((tick) => ticks.push({ tick, at: performance.now() - start }));
+    const sub = steadyClock(100, undefined, 2).subscribe((tick) => ticks.push({ tick, at: performance.now() - start }));
     // The event loop is blocked for 350 ms: ticks 0, 1 and 2 fall due meanwhile.
     while (performance.now() - start < 350);
     await new Promise((resolve) => setTimeout(resolve, 400));
     sub.unsubscribe();
-    // Once it frees up only the newest goes out (a lane skips a turn rather than two going out back to back)...
-    expect(ticks[0]?.tick).toBe(2);
+    // Once it frees up, the newest 2 go out together (with 2 lanes, each lane gets its turn once)...
+    expect(ticks.slice(0, 2).map((t) => t.tick)).toEqual([1, 2]);
+    expect(ticks[1]!.at - ticks[0]!.at).toBeLessThan(5);
     // ...and the next is back on schedule (due at 400 ms), not a whole period after the late one (450 ms),
     // which is what `interval` does.
-    expect(ticks[1]?.tick).toBe(3);
-    expect(ticks[1]!.at - ticks[0]!.at).toBeLessThan(85);
+    expect(ticks[2]?.tick).toBe(3);
+    expect(ticks[2]!.at - ticks[1]!.at).toBeLessThan(85);
     expect(ticks.at(-1)!.at).toBeLessThan(760);
+  });
+
+  it('moves its schedule with a wall clock stepped back, instead of going silent until it catches up', () => {
+    let wall = 1_000_000;
+    const scheduler = new TestScheduler((a, e) => expect(a).toEqual(e));
+    scheduler.run(({ expectObservable }) => {
+      // A scheduler whose clock is the virtual time plus a wall-clock offset that an admin steps back at 25 ms.
+      const stepped = { now: () => scheduler.now() + wall, schedule: scheduler.schedule.bind(scheduler) };
+      scheduler.schedule(() => {
+        wall -= 10_000;
+      }, 25);
+      expectObservable(steadyClock(10, stepped as typeof scheduler), '^ 55ms !').toBe('10ms a 9ms b 19ms c 9ms d', {
+        a: 0,
+        b: 1,
+        c: 2,
+        d: 3,
+      });
+    });
   });
 });
