@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 import { configuredPipeline } from './pipeline/configuredPipeline.js';
 import { ConflatedStreams } from './pipeline/conflatedStreams.js';
 import { FeedHealth } from './pipeline/feedHealth.js';
-import { IntradayHistory, intoHistory } from './pipeline/intradayHistory.js';
+import { chartHistory, intoHistory } from './pipeline/intradayHistory.js';
 import { LastValueCache } from './pipeline/lastValueCache.js';
 import { SymbolDemand } from './pipeline/symbolDemand.js';
 import { SymbolDirectory } from './pipeline/symbolDirectory.js';
@@ -69,11 +69,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       return replayControl.command(command);
     },
   };
-  // Charts start with the feeds' backfill (the first feed that has one for the symbol), then live bars.
-  const history = new IntradayHistory({
-    maxBars: 720,
-    backfill: (symbol) => feeds.map((feed) => feed.history?.(symbol) ?? []).find((bars) => bars.length > 0) ?? [],
-  });
+  const history = chartHistory(feeds);
 
   const quotes$ = configuredPipeline(feeds, { config, metrics, logger, health, cache, directory, scheduler });
 

@@ -12,9 +12,10 @@ import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
 import { GatewayStatus } from './clusterStatus.js';
-import { clusterKeys } from './keys.js';
+import { clusterKeys, historyKey } from './keys.js';
 import { listen } from './listen.js';
 import { RedisDirectoryMirror } from './redisDirectory.js';
+import { RedisHistory } from './redisHistory.js';
 import { RedisLastValues } from './redisLastValues.js';
 import { countingSubscriber, RedisLink, reportingPublisher } from './redisLink.js';
 
@@ -60,6 +61,11 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
 
   const cache = new RedisLastValues(link, keys.lastValues, (err) => logger.warn({ err }, 'redis snapshot failed'));
   const directory = new RedisDirectoryMirror(link, keys.symbols);
+  const history = new RedisHistory(
+    link,
+    (symbol) => historyKey(keys, symbol),
+    (err) => logger.warn({ err }, 'redis history failed'),
+  );
   const gatewayStatus = new GatewayStatus(link, keys.status, config.market);
   const status = () => gatewayStatus.current();
   subscriptions.add(directory.follow(2000, scheduler).subscribe());
@@ -73,6 +79,7 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
       cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
+      history: (symbol) => history.bars(symbol),
     }),
   );
   // The same admission, auth, slow-consumer policy and draining shutdown as the all-in-one server.

@@ -12,14 +12,16 @@ import { Metrics } from '../metrics.js';
 import { configuredPipeline } from '../pipeline/configuredPipeline.js';
 import { ConflatedStreams } from '../pipeline/conflatedStreams.js';
 import { FeedHealth } from '../pipeline/feedHealth.js';
+import { CHART_BARS, chartHistory, intoHistory } from '../pipeline/intradayHistory.js';
 import { LastValueCache } from '../pipeline/lastValueCache.js';
 import { SymbolDemand } from '../pipeline/symbolDemand.js';
 import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import type { Quote, Status } from '../protocol.js';
 import { publishFeedStatus } from './clusterStatus.js';
-import { clusterKeys } from './keys.js';
+import { clusterKeys, historyKey } from './keys.js';
 import { listen } from './listen.js';
 import { publishDirectory } from './redisDirectory.js';
+import { writeHistory } from './redisHistory.js';
 import { writeLastValues } from './redisLastValues.js';
 import { RedisLink, reportingPublisher } from './redisLink.js';
 import { everyRoom, gatewayRooms } from './roomDemand.js';
@@ -71,6 +73,7 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
     options.feeds ??
     config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$, logger }));
   const quotes$ = configuredPipeline(feeds, { config, metrics, logger, health, cache, directory, scheduler });
+  const history = chartHistory(feeds);
 
   const status = (): Status => ({
     ...currentStatus({ health, market: config.market }),
@@ -115,6 +118,15 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
     }),
   );
   subscriptions.add(streams.connect(quotes$));
+  subscriptions.add(quotes$.pipe(intoHistory(history)).subscribe());
+  subscriptions.add(
+    writeHistory(quotes$, history, link, (symbol) => historyKey(keys, symbol), {
+      everyMs: config.cluster.historyWindowMs,
+      maxBars: CHART_BARS,
+      onFailure: failed('history'),
+      scheduler,
+    }),
+  );
   subscriptions.add(publishDirectory(directory, link, keys.symbols, { everyMs: 1000, onFailure: failed('symbols') }));
   subscriptions.add(
     publishFeedStatus(() => health.statuses(), link, keys.status, {
@@ -131,6 +143,7 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
       directory,
       cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+      history: (symbol) => history.bars(symbol),
     }),
   );
   const { url, port } = await listen(http, config.server.port, config.server.host);

@@ -6,6 +6,8 @@ export type ClusterKeys = {
   lastValues: string;
   /** Hash: symbol -> SymbolInfo (JSON). */
   symbols: string;
+  /** Prefix of one list per symbol (`${history}AAPL`): its 1-minute bars (JSON), oldest first. */
+  history: string;
   /** String with a TTL: the ingest's feed statuses (JSON). */
   status: string;
   /** Pub/sub channel on which gateways announce a room they just created. */
@@ -18,10 +20,16 @@ export function clusterKeys(prefix: string): ClusterKeys {
   return {
     lastValues: `${prefix}last`,
     symbols: `${prefix}symbols`,
+    history: `${prefix}bars:`,
     status: `${prefix}status`,
     roomAnnouncements: `${prefix}rooms`,
     adapter: `${prefix}sio`,
   };
+}
+
+/** The Redis list of a symbol's 1-minute bars. */
+export function historyKey(keys: ClusterKeys, symbol: string): string {
+  return `${keys.history}${symbol}`;
 }
 
 const NAMESPACE = '/';

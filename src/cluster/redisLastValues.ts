@@ -2,7 +2,7 @@ import { filter, type Observable, type SchedulerLike, type Subscription } from '
 import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import type { Quote } from '../protocol.js';
 import { latestBySymbol } from './latestBySymbol.js';
-import type { RedisLink } from './redisLink.js';
+import { type RedisLink, withTimeout } from './redisLink.js';
 
 /**
  * Ingest side: keeps the Redis hash `key` (symbol -> Quote JSON) up to date, one write per window. A write
@@ -65,23 +65,16 @@ export class RedisLastValues {
   async snapshot(symbols: readonly string[]): Promise<Quote[]> {
     if (symbols.length === 0) return [];
     if (!this.link.isUp()) return [];
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const values = await Promise.race([
+      const values = await withTimeout(
         this.link.command.hmGet(this.key, [...symbols]),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`redis snapshot timed out after ${this.timeoutMs} ms`)),
-            this.timeoutMs,
-          );
-        }),
-      ]);
+        this.timeoutMs,
+        'redis snapshot',
+      );
       return values.map(parseQuote).filter((quote): quote is Quote => quote !== undefined);
     } catch (err) {
       this.onFailure(err);
       return [];
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

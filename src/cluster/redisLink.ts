@@ -163,3 +163,18 @@ export function countingSubscriber(client: RedisClient, onMessage: () => void): 
     },
   });
 }
+
+/** `request`, or a rejection naming `what` once `ms` pass first: a read that waits on a stalled Redis must not hang an HTTP answer. */
+export async function withTimeout<T>(request: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      request,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

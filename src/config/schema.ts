@@ -238,6 +238,8 @@ const configObject = z.strictObject({
       demandPollMs: z.number().int().min(50).default(1000),
       /** Last values are written to Redis at most once per symbol per window. */
       lastValueWindowMs: z.number().int().min(1).max(5000).default(50),
+      /** How often ingest writes the 1-minute bars that changed to Redis (gateways' /api/history). */
+      historyWindowMs: z.number().int().min(100).max(60_000).default(2000),
       /** How long the ingest status in Redis stays valid without a refresh (gateways show feeds down after). */
       statusTtlMs: z.number().int().min(500).default(5000),
       reconnect: z

@@ -14,8 +14,8 @@ export type HttpDeps = {
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
-  /** A symbol's intraday 1-minute bars (GET /api/history). */
-  history?: (symbol: string) => Bar[];
+  /** A symbol's intraday 1-minute bars (GET /api/history); a promise when they live in Redis (cluster gateway). */
+  history?: (symbol: string) => Bar[] | Promise<Bar[]>;
 };
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -111,7 +111,12 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
           sendJson(res, 404, errorAck('UNKNOWN_SYMBOL', `unknown symbol ${symbol}`));
           return;
         }
-        sendJson(res, 200, { ok: true, symbol, bars: deps.history?.(symbol) ?? [] });
+        Promise.resolve()
+          .then(() => deps.history?.(symbol) ?? [])
+          .then(
+            (bars) => sendJson(res, 200, { ok: true, symbol, bars }),
+            () => sendJson(res, 503, errorAck('INTERNAL', 'history unavailable')),
+          );
         return;
       }
       default:

@@ -1,4 +1,5 @@
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
+import type { FeedSource } from '../feeds/index.js';
 import type { Bar, Quote } from '../protocol.js';
 
 export type { Bar };
@@ -79,4 +80,15 @@ export class IntradayHistory {
 /** Records every quote into `history` as it passes. */
 export function intoHistory(history: IntradayHistory): MonoTypeOperatorFunction<Quote> {
   return tap((quote) => history.add(quote));
+}
+
+/** Bars kept per symbol for charts: 12 hours of 1-minute bars. */
+export const CHART_BARS = 720;
+
+/** The history charts are drawn from: the feeds' backfill (the first feed that has one for the symbol), then live bars. */
+export function chartHistory(feeds: readonly Pick<FeedSource, 'history'>[]): IntradayHistory {
+  return new IntradayHistory({
+    maxBars: CHART_BARS,
+    backfill: (symbol) => feeds.map((feed) => feed.history?.(symbol) ?? []).find((bars) => bars.length > 0) ?? [],
+  });
 }

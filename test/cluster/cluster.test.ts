@@ -125,6 +125,36 @@ describe.skipIf(!hasRedis)('cluster: ingest and gateways over Redis', () => {
     expect(foreign).toBe('refused');
   });
 
+  it("serves the ingest's chart history on a gateway: the backfill, then the live bars", async () => {
+    prefix = uniquePrefix();
+    const ing = await ingest(); // bars go to Redis every historyWindowMs (2 s)
+    const gw = await gateway();
+    type History = { ok: boolean; bars: { time: number; close: number }[] };
+    const read = async (url: string) => (await (await fetch(`${url}/api/history?symbol=AAPL`)).json()) as History;
+    let fromIngest: History = { ok: false, bars: [] };
+    let fromGateway: History = { ok: false, bars: [] };
+    await waitFor(
+      async () => {
+        fromGateway = await read(gw.url);
+        fromIngest = await read(ing.url);
+        // The newest bar moves with every tick; everything before it is settled.
+        // Until the gateway's directory has AAPL it answers 404 with no bars.
+        return (
+          fromGateway.ok &&
+          fromGateway.bars.length > 0 &&
+          JSON.stringify(fromGateway.bars.slice(0, -1)) === JSON.stringify(fromIngest.bars.slice(0, -1))
+        );
+      },
+      10_000,
+      'the gateway to serve the same bars as ingest',
+    );
+    expect(fromGateway.ok).toBe(true);
+    // The simulated feed backfills 4 hours of 1-minute bars, and the live minute is there too.
+    expect(fromGateway.bars.length).toBeGreaterThan(200);
+    expect(Date.now() - (fromGateway.bars.at(-1)?.time ?? 0)).toBeLessThan(2 * 60_000);
+    expect((await fetch(`${gw.url}/api/history?symbol=NOPE`)).status).toBe(404);
+  });
+
   it('answers the same snapshot on every gateway', async () => {
     prefix = uniquePrefix();
     const quotes = [

@@ -1,0 +1,119 @@
+import { filter, interval, type Observable, type SchedulerLike, Subscription } from 'rxjs';
+import type { IntradayHistory } from '../pipeline/intradayHistory.js';
+import type { Bar, Quote } from '../protocol.js';
+import { type RedisLink, withTimeout } from './redisLink.js';
+
+type HistorySource = Pick<IntradayHistory, 'bars' | 'symbols'>;
+
+/**
+ * Ingest side: mirrors the 1-minute bars into one Redis list per symbol (`keyOf(symbol)`, oldest first),
+ * so that any gateway answers /api/history. Every `everyMs`, for each symbol that ticked, only what changed
+ * is written: the bar last written is set again in place (its close, high, low and volume moved), newer bars
+ * are pushed, and the list is trimmed to `maxBars`. A series that no longer lines up with what was written
+ * (the history started over after a replay seek, or a write failed) is written whole, and so is every series
+ * each time Redis becomes ready (start-up, or back after an outage that may have wiped it). While Redis is
+ * down nothing is queued: the rewrite on its return covers the gap.
+ */
+export function writeHistory(
+  quotes$: Observable<Quote>,
+  history: HistorySource,
+  link: RedisLink,
+  keyOf: (symbol: string) => string,
+  options: { everyMs: number; maxBars: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
+): Subscription {
+  // The time of the newest bar in each symbol's Redis list, as far as this process wrote it.
+  const written = new Map<string, number>();
+  let changed = new Set<string>();
+
+  const writeWhole = (symbol: string) => {
+    const bars = history.bars(symbol);
+    const key = keyOf(symbol);
+    const multi = link.command.multi().del(key);
+    if (bars.length > 0) multi.rPush(key, bars.map(encodeBar));
+    written.delete(symbol);
+    multi.exec().then(() => {
+      const last = bars.at(-1);
+      if (last) written.set(symbol, last.time);
+    }, options.onFailure);
+  };
+
+  const writeChanges = (symbol: string) => {
+    const lastWritten = written.get(symbol);
+    if (lastWritten === undefined) return writeWhole(symbol);
+    const bars = history.bars(symbol);
+    const from = bars.findLastIndex((bar) => bar.time === lastWritten);
+    if (from === -1) return writeWhole(symbol);
+    const key = keyOf(symbol);
+    const multi = link.command.multi().lSet(key, -1, encodeBar(bars[from] as Bar));
+    const newer = bars.slice(from + 1);
+    if (newer.length > 0) multi.rPush(key, newer.map(encodeBar)).lTrim(key, -options.maxBars, -1);
+    written.set(symbol, (bars.at(-1) as Bar).time);
+    multi.exec().catch((err: unknown) => {
+      written.delete(symbol); // rewrite it whole next time (e.g. the list was gone: "no such key")
+      options.onFailure(err);
+    });
+  };
+
+  const subscription = new Subscription();
+  subscription.add(quotes$.subscribe((quote) => changed.add(quote.symbol)));
+  subscription.add(
+    interval(options.everyMs, options.scheduler).subscribe(() => {
+      if (changed.size === 0) return;
+      const symbols = changed;
+      changed = new Set();
+      if (!link.isUp()) {
+        options.onFailure(new Error('redis unavailable'));
+        return;
+      }
+      for (const symbol of symbols) writeChanges(symbol);
+    }),
+  );
+  subscription.add(
+    link.up$.pipe(filter(Boolean)).subscribe(() => {
+      for (const symbol of history.symbols()) writeWhole(symbol);
+    }),
+  );
+  return subscription;
+}
+
+function encodeBar(bar: Bar): string {
+  return JSON.stringify(bar);
+}
+
+function decodeBar(text: string): Bar | undefined {
+  try {
+    const bar = JSON.parse(text) as Partial<Bar>;
+    const numbers = [bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume];
+    return numbers.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (bar as Bar) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Gateway side: a symbol's 1-minute bars read from Redis. Empty while Redis is unreachable or slow (the chart
+ * then fills from live ticks); `onFailure` hears why.
+ */
+export class RedisHistory {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly keyOf: (symbol: string) => string,
+    private readonly onFailure: (err: unknown) => void = () => {},
+    private readonly timeoutMs = 1000,
+  ) {}
+
+  async bars(symbol: string): Promise<Bar[]> {
+    if (!this.link.isUp()) return [];
+    try {
+      const texts = await withTimeout(
+        this.link.command.lRange(this.keyOf(symbol), 0, -1),
+        this.timeoutMs,
+        'redis history',
+      );
+      return texts.map(decodeBar).filter((bar): bar is Bar => bar !== undefined);
+    } catch (err) {
+      this.onFailure(err);
+      return [];
+    }
+  }
+}
