@@ -194,23 +194,32 @@ async function measure(kind: ServerKind, sockets: number, duration: number): Pro
   }
 }
 
-/** Server RSS with N idle (connected, unsubscribed) sockets minus its RSS before them, per socket. */
+/**
+ * Server RSS per idle (connected, unsubscribed) socket, two ways: (RSS with N) minus (RSS before any), over N;
+ * and the marginal cost, (RSS with N) minus (RSS with N/2), over N/2. The first also counts what the process
+ * grows by once, whatever the count (heap spaces growing to their working size during the connection burst);
+ * the second is what one more socket costs.
+ */
 async function idleRss(
   kind: ServerKind,
   sockets: number,
-): Promise<{ server: ServerKind; sockets: number; bytesPerSocket: number; baselineMb: number }> {
+): Promise<{
+  server: ServerKind;
+  sockets: number;
+  bytesPerSocket: number;
+  marginalBytesPerSocket: number;
+  baselineMb: number;
+}> {
   log(`- ${kind}: RSS with ${sockets} idle sockets`);
   const server = await ServerProcess.start(kind, workload, resultsDir);
   const pool = new LoadPool();
-  try {
-    await sleep(quick ? 1500 : 3000);
-    const before = server.sample().rssBytes;
-    await pool.open(
+  const open = (count: number) =>
+    pool.open(
       {
         url: server.url.replace('http', 'ws'),
         protocol: kind === 'raw' ? 'raw' : 'socketio',
         parser: kind === 'tickstream' ? parser : 'json',
-        sockets: Array.from({ length: sockets }, () => []),
+        sockets: Array.from({ length: count }, () => []),
         hz: workload.hz,
         connectConcurrency: 50,
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
@@ -219,10 +228,27 @@ async function idleRss(
       },
       OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
     );
-    await sleep(quick ? 1500 : 3000);
+  const settle = () => sleep(quick ? 1500 : 3000);
+  try {
+    await settle();
+    const before = server.sample().rssBytes;
+    const half = Math.floor(sockets / 2);
+    await open(half);
+    await settle();
+    const middle = server.sample().rssBytes;
+    await open(sockets - half);
+    await settle();
     const after = server.sample().rssBytes;
-    const result = { server: kind, sockets, bytesPerSocket: (after - before) / sockets, baselineMb: before / 2 ** 20 };
-    log(`  ${(result.bytesPerSocket / 1024).toFixed(1)} KB per idle socket`);
+    const result = {
+      server: kind,
+      sockets,
+      bytesPerSocket: (after - before) / sockets,
+      marginalBytesPerSocket: (after - middle) / (sockets - half),
+      baselineMb: before / 2 ** 20,
+    };
+    log(
+      `  ${(result.bytesPerSocket / 1024).toFixed(1)} KB per idle socket over the baseline, ${(result.marginalBytesPerSocket / 1024).toFixed(1)} KB marginal`,
+    );
     return result;
   } finally {
     await pool.close();
@@ -370,7 +396,7 @@ async function main(): Promise<void> {
   }
   for (const i of idle)
     out.push(
-      `${i.server}: ${(i.bytesPerSocket / 1024).toFixed(1)} KB RSS per idle socket (${fmt(i.sockets)} sockets over a ${i.baselineMb.toFixed(0)} MB baseline)`,
+      `${i.server}: ${(i.bytesPerSocket / 1024).toFixed(1)} KB RSS per idle socket (${fmt(i.sockets)} sockets over a ${i.baselineMb.toFixed(0)} MB baseline); ${(i.marginalBytesPerSocket / 1024).toFixed(1)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first)`,
     );
   if (steps)
     out.push(
