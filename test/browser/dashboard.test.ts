@@ -211,6 +211,21 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#grid tr[data-symbol="NFLX"]', { state: 'detached' });
     await vi.waitFor(() => expect(serverSubscriptions().has('NFLX')).toBe(false), { timeout: 5000 });
 
+    // Keyboard: arrows, Home and End move between rows, in the order on screen.
+    const focusedRow = () => page.evaluate(() => document.activeElement?.closest('tr')?.dataset.symbol);
+    const onScreen = await rowSymbols(page);
+    await page.focus(`#grid tr[data-symbol="${onScreen[0]}"] button.symbol`);
+    await page.keyboard.press('ArrowDown');
+    expect(await focusedRow()).toBe(onScreen[1]);
+    await page.keyboard.press('End');
+    expect(await focusedRow()).toBe(onScreen.at(-1));
+    await page.keyboard.press('ArrowDown'); // nowhere to go: focus stays
+    expect(await focusedRow()).toBe(onScreen.at(-1));
+    await page.keyboard.press('ArrowUp');
+    expect(await focusedRow()).toBe(onScreen.at(-2));
+    await page.keyboard.press('Home');
+    expect(await focusedRow()).toBe(onScreen[0]);
+
     // Keyboard: Delete on a focused row removes it and keeps focus in the grid.
     await page.focus('#grid tr[data-symbol="MSFT"] button.symbol');
     await page.keyboard.press('Delete');

@@ -290,15 +290,39 @@ export class QuoteGrid {
   }
 
   private onKey(event: KeyboardEvent): void {
-    if (event.key !== 'Delete' && event.key !== 'Backspace') return;
     const row = (event.target as HTMLElement).closest('tr');
     const symbol = row?.dataset.symbol;
     if (!row || !symbol) return;
+    const target = this.rowFor(event.key, row);
+    if (target !== undefined) {
+      // Arrow keys, Home and End move between rows (to the same kind of control: symbol or remove button).
+      event.preventDefault();
+      const kind = (event.target as HTMLElement).closest('button.remove') ? 'button.remove' : 'button.symbol';
+      target?.querySelector<HTMLButtonElement>(kind)?.focus();
+      return;
+    }
+    if (event.key !== 'Delete' && event.key !== 'Backspace') return;
     event.preventDefault();
     // Keep the keyboard user's place: focus moves to the next row (or the previous one at the end).
     const next = (row.nextElementSibling ?? row.previousElementSibling) as HTMLTableRowElement | null;
     this.options.onRemove(symbol);
     next?.querySelector<HTMLButtonElement>('button.symbol')?.focus();
+  }
+
+  /** The row a navigation key goes to from `row` (null: none that way); undefined for other keys. */
+  private rowFor(key: string, row: HTMLTableRowElement): Element | null | undefined {
+    switch (key) {
+      case 'ArrowDown':
+        return row.nextElementSibling;
+      case 'ArrowUp':
+        return row.previousElementSibling;
+      case 'Home':
+        return this.body.firstElementChild;
+      case 'End':
+        return this.body.lastElementChild;
+      default:
+        return undefined;
+    }
   }
 }
 
