@@ -91,7 +91,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       history: (symbol) => history.bars(symbol),
     }),
   );
-  const protection = new ServerProtection({ config, metrics, logger, status });
+  const protection = new ServerProtection({ config, metrics, logger, status, snapshots: cache });
   const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
   protection.attach(io, http);
 

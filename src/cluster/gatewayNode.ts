@@ -83,7 +83,7 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
     }),
   );
   // The same admission, auth, slow-consumer policy and draining shutdown as the all-in-one server.
-  const protection = new ServerProtection({ config, metrics, logger, status });
+  const protection = new ServerProtection({ config, metrics, logger, status, snapshots: cache });
   const io: TickstreamServer = new Server(http, {
     ...socketOptions(config),
     ...protection.serverOptions(),

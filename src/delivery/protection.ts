@@ -7,7 +7,7 @@ import type { Status } from '../protocol.js';
 import { authMiddleware, TokenVerifier } from './auth.js';
 import { ConnectionGuard } from './connectionLimits.js';
 import { ConnectionDrain } from './drain.js';
-import type { TickstreamServer, TickstreamSocket } from './gateway.js';
+import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './gateway.js';
 import { SlowConsumerMonitor } from './slowConsumers.js';
 
 export type ProtectionDeps = {
@@ -15,6 +15,8 @@ export type ProtectionDeps = {
   metrics: Metrics;
   logger: Logger;
   status: () => Status;
+  /** The last values, sent to a socket whose symbols move to another rate tier. */
+  snapshots: SnapshotSource;
 };
 
 /**
@@ -78,6 +80,7 @@ export class ServerProtection {
       metrics,
       logger,
       status,
+      snapshots: this.deps.snapshots,
     });
     this.slowConsumers.start();
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { rateTier } from '../pipeline/rateTier.js';
 import type { Status } from '../protocol.js';
-import type { SocketData, TickstreamServer, TickstreamSocket } from './gateway.js';
+import type { SnapshotSource, SocketData, TickstreamServer, TickstreamSocket } from './gateway.js';
 import { tierRoom } from './tierRooms.js';
 
 /** The engine.io internals read here (not in its typings): its packet queue and the websocket under it. */
@@ -44,6 +44,8 @@ export type SlowConsumerDeps = {
   metrics: Metrics;
   logger: Logger;
   status: () => Status;
+  /** The last values: a socket moved to another tier gets its symbols' current quotes at once. */
+  snapshots?: SnapshotSource;
   scheduler?: SchedulerLike;
   now?: () => number;
 };
@@ -144,6 +146,7 @@ export class SlowConsumerMonitor {
   private moveRooms(socket: TickstreamSocket, throttledHz: number | undefined): void {
     const before = { throttledHz: socket.data.throttledHz };
     socket.data.throttledHz = throttledHz;
+    const moved: string[] = [];
     for (const [symbol, hz] of socket.data.subscriptions) {
       const from = roomHz(before, hz);
       const to = roomHz(socket.data, hz);
@@ -151,6 +154,26 @@ export class SlowConsumerMonitor {
       // Join first: leaving first would drop the symbol's demand to zero for a moment if it is the only watcher.
       socket.join(tierRoom(symbol, to));
       socket.leave(tierRoom(symbol, from));
+      moved.push(symbol);
     }
+    if (moved.length > 0) this.resync(socket, moved);
+  }
+
+  /**
+   * Sends the current quotes of symbols that just changed tier. A quote due on the old tier's next tick, or
+   * already sent on the new tier before the socket joined, would otherwise not reach it until the symbol
+   * ticks again (for a quiet symbol, maybe minutes). Clients keep the highest `seq`, so a repeat is harmless.
+   */
+  private resync(socket: TickstreamSocket, symbols: string[]): void {
+    const { snapshots, logger } = this.deps;
+    if (!snapshots) return;
+    Promise.resolve()
+      .then(() => snapshots.snapshot(symbols))
+      .then(
+        (quotes) => {
+          if (quotes.length > 0 && socket.connected) socket.emit('ticks', quotes);
+        },
+        (err: unknown) => logger.warn({ err, socket: socket.id }, 'resync after a tier move failed'),
+      );
   }
 }

@@ -1,10 +1,12 @@
 import type { Socket as NetSocket } from 'node:net';
+import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { pendingBytes } from '../../src/delivery/slowConsumers.js';
+import { createFeed, type FeedSource } from '../../src/feeds/index.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
-import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { connectTestClient, startTestService, type TestClient, testConfig } from '../helpers/service.js';
 
 /**
  * A Socket.IO client at the wire level (Engine.IO v4 over ws), so the test can stop reading: pausing the TCP
@@ -12,6 +14,7 @@ import { connectTestClient, startTestService, type TestClient } from '../helpers
  */
 class RawSocketIoClient {
   readonly statuses: Status[] = [];
+  readonly symbolsTicked = new Set<string>();
   ticks = 0;
   closed = false;
   private readonly acks = new Map<number, (value: unknown) => void>();
@@ -66,7 +69,10 @@ class RawSocketIoClient {
       this.ws.send('3'); // Engine.IO ping -> pong
     } else if (frame.startsWith('42')) {
       const [event, payload] = JSON.parse(frame.slice(2)) as [string, unknown];
-      if (event === 'ticks') this.ticks += (payload as Quote[]).length;
+      if (event === 'ticks') {
+        this.ticks += (payload as Quote[]).length;
+        for (const quote of payload as Quote[]) this.symbolsTicked.add(quote.symbol);
+      }
       if (event === 'status') this.statuses.push(payload as Status);
     } else if (frame.startsWith('43')) {
       const match = /^43(\d+)(.*)$/s.exec(frame);
@@ -201,5 +207,37 @@ describe('slow consumers', () => {
     const ticks = slow.ticks;
     await sleep(500);
     expect(slow.ticks).toBeGreaterThan(ticks);
+  }, 60_000);
+
+  it('sends a socket moved between tiers the current quotes of its symbols, a quiet one too', async () => {
+    const slowConsumer = { throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs: 500, throttledHz: 1 };
+    const busy = testConfig({
+      feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 8000, offHoursFactor: 1, symbols: SYMBOLS }],
+    });
+    // A symbol that ticked once, before anyone watched it: only a resync can bring it after the snapshot.
+    const quiet = new Subject<unknown>();
+    const quietFeed: FeedSource = { id: 'quiet', quotes$: quiet, symbols: [{ symbol: 'QUIET' }] };
+    service = await startTestService(
+      { limits: { maxSymbolsPerSocket: SYMBOLS + 1, maxSymbolsPerRequest: SYMBOLS + 1, slowConsumer } },
+      { feeds: [createFeed(busy.feeds[0] as (typeof busy.feeds)[number], { market: busy.market }), quietFeed] },
+    );
+    const s = service;
+    quiet.next({ symbol: 'QUIET', price: 42, ts: Date.now(), size: 1 });
+    await until(() => s.cache.snapshot(['QUIET']).length === 1, 5000, 'the quiet quote in the cache');
+    const slow = await RawSocketIoClient.connect(s.url);
+    raws.push(slow);
+    await slow.request('subscribe', {
+      symbols: [...(await allSymbols(s)).filter((x) => x !== 'QUIET'), 'QUIET'],
+      maxHz: 20,
+    });
+    await sleep(300);
+    expect(slow.symbolsTicked.has('QUIET')).toBe(false); // it came in the ack's snapshot only
+
+    const serverSide = [...s.io.of('/').sockets.values()].at(-1);
+    slow.pause();
+    await until(() => serverSide?.data.throttledHz !== undefined, 20_000, 'the throttle');
+    slow.resume();
+    await until(() => slow.statuses.some((st) => st.throttled === false), 20_000, 'the restore status');
+    await until(() => slow.symbolsTicked.has('QUIET'), 2000, 'the quiet symbol resent after the tier moves');
   }, 60_000);
 });
