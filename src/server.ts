@@ -6,7 +6,7 @@ import type { Config } from './config/schema.js';
 import { Gateway, type TickstreamServer } from './delivery/gateway.js';
 import { httpRoutes } from './delivery/httpRoutes.js';
 import { ServerProtection } from './delivery/protection.js';
-import { socketOptions } from './delivery/socketOptions.js';
+import { socketInfo, socketOptions } from './delivery/socketOptions.js';
 import { currentStatus, statusChanges } from './delivery/statusBoard.js';
 import { jsonTicks, msgpackTicks } from './delivery/ticksFrame.js';
 import { TierRoomPublisher } from './delivery/tierRooms.js';
@@ -89,6 +89,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
       history: (symbol) => history.bars(symbol),
+      socket: socketInfo(config),
     }),
   );
   const protection = new ServerProtection({ config, metrics, logger, status, snapshots: cache });

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { Gateway, type TickstreamServer } from '../delivery/gateway.js';
 import { httpRoutes } from '../delivery/httpRoutes.js';
 import { ServerProtection } from '../delivery/protection.js';
-import { socketOptions } from '../delivery/socketOptions.js';
+import { socketInfo, socketOptions } from '../delivery/socketOptions.js';
 import { parseTierRoom } from '../delivery/tierRooms.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -80,6 +80,7 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
       history: (symbol) => history.bars(symbol),
+      socket: socketInfo(config),
     }),
   );
   // The same admission, auth, slow-consumer policy and draining shutdown as the all-in-one server.

@@ -16,7 +16,12 @@ export type HttpDeps = {
   webRoot?: string;
   /** A symbol's intraday 1-minute bars (GET /api/history); a promise when they live in Redis (cluster gateway). */
   history?: (symbol: string) => Bar[] | Promise<Bar[]>;
+  /** How to talk to this process's Socket.IO endpoint (GET /api/socket); absent where there is none (ingest). */
+  socket?: SocketInfo;
 };
+
+/** What a client needs to know before it connects: the packet parser and the transports on offer. */
+export type SocketInfo = { parser: 'json' | 'msgpack'; transports: readonly string[] };
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -66,6 +71,10 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
         return;
       case '/api/symbols':
         sendJson(res, 200, { ok: true, symbols: deps.directory.list() });
+        return;
+      case '/api/socket':
+        if (deps.socket) sendJson(res, 200, { ok: true, ...deps.socket });
+        else sendJson(res, 404, errorAck('BAD_REQUEST', 'no Socket.IO endpoint on this process'));
         return;
       case '/api/snapshot': {
         const param = url.searchParams.get('symbols');

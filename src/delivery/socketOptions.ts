@@ -1,6 +1,7 @@
 import type { ServerOptions } from 'socket.io';
 import msgpackParser from 'socket.io-msgpack-parser';
 import type { Config } from '../config/schema.js';
+import type { SocketInfo } from './httpRoutes.js';
 
 /**
  * The Socket.IO server options that follow from the config, the same for every process that holds client
@@ -14,4 +15,9 @@ export function socketOptions(config: Config): Partial<ServerOptions> {
     // msgpack frames are smaller and cheaper to encode than JSON; every client must then use the same parser.
     ...(config.server.parser === 'msgpack' ? { parser: msgpackParser } : {}),
   };
+}
+
+/** The same facts for clients, before they connect (GET /api/socket): the dashboard picks its parser from it. */
+export function socketInfo(config: Config): SocketInfo {
+  return { parser: config.server.parser, transports: config.server.transports };
 }

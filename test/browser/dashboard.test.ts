@@ -248,6 +248,18 @@ describe('dashboard in Chromium', () => {
     expect(kept).not.toContain('NFLX');
   });
 
+  it('talks to a server set to the msgpack parser (it asks /api/socket which one first)', async () => {
+    const page = await open({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser: 'msgpack' } });
+    await gridFilled(page, 12);
+    expect(await page.textContent('#connection')).toBe('connected');
+    await vi.waitFor(() => expect(serverSubscriptions().size).toBe(12), { timeout: 5000 });
+    const before = await priceOf(page, 'AAPL');
+    await page.waitForFunction((old) => {
+      const cell = document.querySelector('#grid tbody tr[data-symbol="AAPL"] td[data-field="price"] span:last-child');
+      return cell?.textContent !== old;
+    }, before);
+  });
+
   it('re-subscribes at the chosen rate', async () => {
     const page = await open();
     await gridFilled(page, 12);

@@ -343,6 +343,10 @@ describe('HTTP', () => {
     expect((snap.body.snapshot as Quote[]).map((q) => q.symbol)).toEqual(['AAPL', 'MSFT']);
     expect(snap.body.rejected).toEqual([{ symbol: 'NOPE', code: 'UNKNOWN_SYMBOL', message: 'unknown symbol NOPE' }]);
     expect((await get('/api/snapshot')).status).toBe(400);
+    expect(await get('/api/socket')).toEqual({
+      status: 200,
+      body: { ok: true, parser: 'json', transports: ['websocket', 'polling'] },
+    });
     expect((await fetch(`${service.url}/metrics`)).headers.get('content-type')).toContain('text/plain');
   });
 

@@ -11,7 +11,7 @@ import {
   startWith,
   switchMap,
 } from 'rxjs';
-import { connect, type TickstreamClient } from '../../src/client/index.js';
+import { type ConnectOptions, connect, type TickstreamClient } from '../../src/client/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
 import { ChartPanel } from './chartPanel.js';
 import { dashboardToken } from './credentials.js';
@@ -204,8 +204,21 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
   return subscriptions;
 }
 
+/**
+ * How this server's Socket.IO endpoint talks (GET /api/socket): a server set to the msgpack parser needs the
+ * same parser here, loaded only then (a separate chunk). An older server without the route means JSON.
+ */
+async function socketOptions(): Promise<Pick<ConnectOptions, 'parser'>> {
+  const info = (await fetch('/api/socket')
+    .then((res) => (res.ok ? res.json() : undefined))
+    .catch(() => undefined)) as { parser?: string } | undefined;
+  if (info?.parser !== 'msgpack') return {};
+  const { default: parser } = await import('socket.io-msgpack-parser');
+  return { parser };
+}
+
 const token = dashboardToken();
-const client = connect(location.origin, token ? { token } : {});
+const client = connect(location.origin, { ...(token ? { token } : {}), ...(await socketOptions()) });
 const running = start(client, token);
 window.addEventListener('pagehide', (event) => {
   if (event.persisted) return; // kept in the back-forward cache: the page may come back as it was
