@@ -177,6 +177,20 @@ describe('dashboard in Chromium', () => {
       const price = document.querySelector('#grid tr[data-symbol="AAPL"] td[data-field="price"] span:last-child');
       return close > 0 && Number(price?.textContent?.replaceAll(',', '')) === close;
     });
+    // The volume pane: the backfill's volume per minute, then the live minute's volume growing with trades.
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart')?.dataset.volumeBars) >= 200);
+    const first = await page.waitForFunction(() => {
+      const { lastVolume, lastTime } = document.querySelector<HTMLElement>('#chart')?.dataset ?? {};
+      return Number(lastVolume) > 0 && { volume: Number(lastVolume), time: lastTime };
+    });
+    // ...more trades in the same minute (or a new minute's bar, if the clock crossed one).
+    await page.waitForFunction(
+      (start) => {
+        const { lastVolume, lastTime } = document.querySelector<HTMLElement>('#chart')?.dataset ?? {};
+        return lastTime !== start.time || Number(lastVolume) > start.volume;
+      },
+      (await first.jsonValue()) as { volume: number; time: string },
+    );
     await page.click('#grid tr[data-symbol="MSFT"] button.symbol');
     await page.waitForFunction(() => document.querySelector<HTMLElement>('#chart')?.dataset.symbol === 'MSFT');
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart')?.dataset.bars) >= 240);

@@ -3,6 +3,8 @@ import {
   CandlestickSeries,
   ColorType,
   createChart,
+  type HistogramData,
+  HistogramSeries,
   type IChartApi,
   type ISeriesApi,
   type Time,
@@ -15,14 +17,23 @@ type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
 const BAR_MS = 60_000;
 const toTime = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
+const UP = '#3fb950';
+const DOWN = '#f85149';
+// Volume bars are dimmer than the candles they sit under.
+const volumeColor = (bar: { open: number; close: number }) => (bar.close >= bar.open ? '#3fb95066' : '#f8514966');
 
 /**
- * One symbol's 1-minute candles: history from GET /api/history first, then the live quotes extend the
- * last candle or open the next one.
+ * One symbol's 1-minute candles with their volume in a pane below: history from GET /api/history first, then
+ * the live quotes extend the last candle or open the next one.
  */
 export class ChartPanel {
   private readonly chart: IChartApi;
   private readonly series: ISeriesApi<'Candlestick'>;
+  private readonly volume: ISeriesApi<'Histogram'>;
+  private lastVolume: HistogramData<UTCTimestamp> | undefined;
+  // The day's cumulative volume in the previous quote: a bar's volume grows by its increase, which stays
+  // right when conflation skipped quotes (their sizes would be lost).
+  private dayVolume: number | undefined;
   private symbol: string | undefined;
   private zone = 'America/New_York';
   private last: CandlestickData<UTCTimestamp> | undefined;
@@ -50,12 +61,20 @@ export class ChartPanel {
       localization: { timeFormatter: (time: Time) => inZone(time).toFormat('ccc dd LLL HH:mm ZZZZ') },
     });
     this.series = this.chart.addSeries(CandlestickSeries, {
-      upColor: '#3fb950',
-      downColor: '#f85149',
-      wickUpColor: '#3fb950',
-      wickDownColor: '#f85149',
+      upColor: UP,
+      downColor: DOWN,
+      wickUpColor: UP,
+      wickDownColor: DOWN,
       borderVisible: false,
     });
+    this.series.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
+    this.volume = this.chart.addSeries(HistogramSeries, {
+      priceScaleId: 'volume',
+      priceFormat: { type: 'volume' },
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
+    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
   }
 
   get current(): string | undefined {
@@ -71,6 +90,8 @@ export class ChartPanel {
     this.zone = zone;
     this.loaded = false;
     this.last = undefined;
+    this.lastVolume = undefined;
+    this.dayVolume = undefined;
     this.title.textContent = name ? `${symbol} · ${name} · 1 min` : `${symbol} · 1 min`;
     container(this.chart).dataset.symbol = symbol;
     try {
@@ -89,14 +110,19 @@ export class ChartPanel {
         close: bar.close,
       }));
       this.series.setData(data);
+      const volumes = body.bars.map((bar) => ({ time: toTime(bar.time), value: bar.volume, color: volumeColor(bar) }));
+      this.volume.setData(volumes);
       this.last = data[data.length - 1];
+      this.lastVolume = volumes[volumes.length - 1];
       this.loaded = true;
       container(this.chart).dataset.bars = String(data.length);
+      container(this.chart).dataset.volumeBars = String(volumes.filter((v) => v.value > 0).length);
       this.chart.timeScale().scrollToRealTime();
     } catch (err) {
       if (loading.signal.aborted) return;
       this.onError(`history for ${symbol}: ${err instanceof Error ? err.message : String(err)}`);
       this.series.setData([]);
+      this.volume.setData([]);
       this.loaded = true;
     }
   }
@@ -113,8 +139,26 @@ export class ChartPanel {
         : { time, open: quote.price, high: quote.price, low: quote.price, close: quote.price };
     this.series.update(bar);
     this.last = bar;
-    // The canvas cannot be read back: say what the last candle shows (tests, tooling).
+    const traded = this.traded(quote);
+    const volume = {
+      time,
+      value: (this.lastVolume?.time === time ? this.lastVolume.value : 0) + traded,
+      color: volumeColor(bar),
+    };
+    this.volume.update(volume);
+    this.lastVolume = volume;
+    // The canvas cannot be read back: say what the last candle and volume bar show (tests, tooling).
     container(this.chart).dataset.lastClose = String(bar.close);
+    container(this.chart).dataset.lastVolume = String(volume.value);
+    container(this.chart).dataset.lastTime = String(time);
+  }
+
+  /** What a quote adds to the bar's volume: the growth of the day's volume, else its own size. */
+  private traded(quote: Quote): number {
+    if (quote.volume === undefined) return quote.size ?? 0;
+    const previous = this.dayVolume;
+    this.dayVolume = quote.volume;
+    return previous === undefined ? 0 : Math.max(0, quote.volume - previous);
   }
 
   /** Nothing to show (an empty watchlist). */
@@ -122,8 +166,11 @@ export class ChartPanel {
     this.loading?.abort();
     this.symbol = undefined;
     this.last = undefined;
+    this.lastVolume = undefined;
+    this.dayVolume = undefined;
     this.loaded = false;
     this.series.setData([]);
+    this.volume.setData([]);
     this.title.textContent = 'Add a symbol to see its chart';
     delete container(this.chart).dataset.symbol;
   }
