@@ -138,20 +138,7 @@ async function measure(kind: ServerKind, sockets: number, duration: number): Pro
   const whileAlive = <T>(work: Promise<T>): Promise<T> => Promise.race([work, server.crashed]);
   try {
     const opened = await whileAlive(
-      pool.open(
-        {
-          url: server.url.replace('http', 'ws'),
-          protocol: kind === 'raw' ? 'raw' : 'socketio',
-          parser: kind === 'tickstream' ? parser : 'json',
-          sockets: socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed),
-          hz: workload.hz,
-          connectConcurrency: 50,
-          handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-          openDeadlineMs: OPEN_DEADLINE_MS,
-          threads,
-        },
-        OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
-      ),
+      openSockets(pool, server, socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed)),
     );
     if (opened.failed) log(`  ${opened.failed} sockets failed to open: ${opened.firstError}`);
     await whileAlive(sleep(warmupS * 1000));
@@ -194,6 +181,24 @@ async function measure(kind: ServerKind, sockets: number, duration: number): Pro
   }
 }
 
+/** Opens one generator socket per entry of `subscriptions` (its symbols; none: an idle socket) to `server`. */
+function openSockets(pool: LoadPool, server: ServerProcess, subscriptions: string[][]) {
+  return pool.open(
+    {
+      url: server.url.replace('http', 'ws'),
+      protocol: server.kind === 'raw' ? 'raw' : 'socketio',
+      parser: server.kind === 'tickstream' ? parser : 'json',
+      sockets: subscriptions,
+      hz: workload.hz,
+      connectConcurrency: 50,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      openDeadlineMs: OPEN_DEADLINE_MS,
+      threads,
+    },
+    OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
+  );
+}
+
 /**
  * Server RSS per idle (connected, unsubscribed) socket, two ways: (RSS with N) minus (RSS before any), over N;
  * and the marginal cost, (RSS with N) minus (RSS with N/2), over N/2. The first also counts what the process
@@ -214,19 +219,10 @@ async function idleRss(
   const server = await ServerProcess.start(kind, workload, resultsDir);
   const pool = new LoadPool();
   const open = (count: number) =>
-    pool.open(
-      {
-        url: server.url.replace('http', 'ws'),
-        protocol: kind === 'raw' ? 'raw' : 'socketio',
-        parser: kind === 'tickstream' ? parser : 'json',
-        sockets: Array.from({ length: count }, () => []),
-        hz: workload.hz,
-        connectConcurrency: 50,
-        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-        openDeadlineMs: OPEN_DEADLINE_MS,
-        threads,
-      },
-      OPEN_DEADLINE_MS + HANDSHAKE_TIMEOUT_MS + 10_000,
+    openSockets(
+      pool,
+      server,
+      Array.from({ length: count }, () => []),
     );
   const settle = () => sleep(quick ? 1500 : 3000);
   try {

@@ -3,26 +3,12 @@
  * the cluster roles. Needs a Redis (default redis://127.0.0.1:6379; REDIS_URL overrides). Ctrl-C stops all.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createClient } from 'redis';
 import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
+import { redisAnswers } from '../src/cluster/redisLink.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const GATEWAY_PORTS = [3001, 3002];
 const INGEST_PORT = 3100;
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
-}
 
 function run(name: string, args: string[]): ChildProcess {
   const child = spawn(

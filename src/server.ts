@@ -88,7 +88,7 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
       cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
-      history: (symbol) => history.bars(symbol),
+      history,
       socket: socketInfo(config),
     }),
   );

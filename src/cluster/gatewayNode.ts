@@ -79,7 +79,7 @@ export async function startGatewayNode(options: GatewayNodeOptions): Promise<Gat
       cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
       webRoot: options.webRoot,
-      history: (symbol) => history.bars(symbol),
+      history,
       socket: socketInfo(config),
     }),
   );

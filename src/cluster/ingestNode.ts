@@ -143,7 +143,7 @@ export async function startIngestNode(options: IngestNodeOptions): Promise<Inges
       directory,
       cache,
       maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
-      history: (symbol) => history.bars(symbol),
+      history,
     }),
   );
   const { url, port } = await listen(http, config.server.port, config.server.host);

@@ -178,3 +178,18 @@ export async function withTimeout<T>(request: Promise<T>, ms: number, what: stri
     clearTimeout(timer);
   }
 }
+
+/** Whether a Redis answers a PING at `url` within a second (one connection, no retries). */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}

@@ -14,8 +14,8 @@ export type HttpDeps = {
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
-  /** A symbol's intraday 1-minute bars (GET /api/history); a promise when they live in Redis (cluster gateway). */
-  history?: (symbol: string) => Bar[] | Promise<Bar[]>;
+  /** Intraday 1-minute bars (GET /api/history); a promise when they live in Redis (cluster gateway). */
+  history?: { bars(symbol: string): Bar[] | Promise<Bar[]> };
   /** How to talk to this process's Socket.IO endpoint (GET /api/socket); absent where there is none (ingest). */
   socket?: SocketInfo;
 };
@@ -121,7 +121,7 @@ export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerRe
           return;
         }
         Promise.resolve()
-          .then(() => deps.history?.(symbol) ?? [])
+          .then(() => deps.history?.bars(symbol) ?? [])
           .then(
             (bars) => sendJson(res, 200, { ok: true, symbol, bars }),
             () => sendJson(res, 503, errorAck('INTERNAL', 'history unavailable')),

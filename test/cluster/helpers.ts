@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createClient } from 'redis';
+import { redisAnswers } from '../../src/cluster/redisLink.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 
@@ -9,19 +10,10 @@ export const REDIS_URL = process.env.TICKSTREAM_TEST_REDIS ?? 'redis://127.0.0.1
 
 /** Whether the shared test Redis answers; CI must have it, so a missing Redis only skips outside CI. */
 export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
-  const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    if (process.env.CI) throw new Error(`cluster tests need Redis at ${url} (CI is set, so they do not skip)`);
-    console.warn(`cluster tests skipped: no Redis at ${url} (start one, or set CI to make this an error)`);
-    return false;
-  } finally {
-    if (client.isOpen) client.destroy();
-  }
+  if (await redisAnswers(url)) return true;
+  if (process.env.CI) throw new Error(`cluster tests need Redis at ${url} (CI is set, so they do not skip)`);
+  console.warn(`cluster tests skipped: no Redis at ${url} (start one, or set CI to make this an error)`);
+  return false;
 }
 
 /** A key prefix of its own per test, so parallel runs on one Redis never see each other. */

@@ -1,10 +1,10 @@
-import { Subject } from 'rxjs';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedSource } from '../../src/feeds/index.js';
 import { laneOf } from '../../src/pipeline/conflatedStreams.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
+import { sleep } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 let service: Tickstream | undefined;
@@ -21,27 +21,12 @@ const client = async (url: string) => {
   clients.push(c);
   return c;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits until every one of `symbols` has a last value (the simulator has ticked it). */
 const cached = async (svc: Tickstream, symbols: string[]) => {
   for (let i = 0; i < 500 && svc.cache.snapshot(symbols).length < symbols.length; i++) await sleep(10);
 };
 const subscribe = (c: TestClient, payload: unknown) =>
   c.timeout(5000).emitWithAck('subscribe', payload as never) as Promise<SubscribeAck>;
-
-/** A feed the test drives by hand: a real Observable source, as an upstream adapter would be. */
-function manualFeed(
-  symbols: string[],
-): FeedSource & { push(symbol: string, price: number): void; input: Subject<unknown> } {
-  const input = new Subject<unknown>();
-  return {
-    id: 'manual',
-    quotes$: input,
-    symbols: symbols.map((symbol) => ({ symbol })),
-    input,
-    push: (symbol, price) => input.next({ symbol, price, ts: Date.now(), size: 100 }),
-  };
-}
 
 describe('subscribe', () => {
   it('answers with the snapshot in the ack, then ticks', async () => {

@@ -1,7 +1,7 @@
-import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FeedSource } from '../../src/feeds/index.js';
 import type { Tickstream } from '../../src/server.js';
+import { sleep } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 let service: Tickstream | undefined;
@@ -12,14 +12,6 @@ afterEach(async () => {
   await service?.close();
   service = undefined;
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A feed driven by hand, so the test knows exactly how many ticks and bad values went in. */
-function manualFeed(id: string, symbols: string[]): FeedSource & { input: Subject<unknown> } {
-  const input = new Subject<unknown>();
-  return { id, quotes$: input, symbols: symbols.map((symbol) => ({ symbol })), input };
-}
 
 /** Scrapes /metrics over HTTP and reads one sample (labels as written by prom-client, e.g. `{feed="a"}`). */
 async function scrape(url: string): Promise<(name: string, labels?: string) => number | undefined> {
@@ -38,7 +30,7 @@ async function scrape(url: string): Promise<(name: string, labels?: string) => n
 
 describe('/metrics', () => {
   it('moves with connections, subscriptions, ticks in, bad inputs, updates and deliveries out', async () => {
-    const feed = manualFeed('manual', ['AAPL', 'MSFT']);
+    const feed = manualFeed(['AAPL', 'MSFT']);
     service = await startTestService({}, { feeds: [feed] });
     const url = service.url;
     let read = await scrape(url);

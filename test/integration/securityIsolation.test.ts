@@ -1,8 +1,10 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedSource } from '../../src/feeds/index.js';
 import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
+import { sleep } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 let service: Tickstream | undefined;
@@ -14,16 +16,9 @@ afterEach(async () => {
   service = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function manualFeed(id: string, symbols: string[]): FeedSource & { input: Subject<unknown> } {
-  const input = new Subject<unknown>();
-  return { id, quotes$: input, symbols: symbols.map((symbol) => ({ symbol })), input };
-}
-
 describe('errors stay where they happen', () => {
   it('a handler that throws acks INTERNAL; the socket and the others keep working', async () => {
-    const feed = manualFeed('manual', ['AAPL']);
+    const feed = manualFeed(['AAPL']);
     const status: ReplayStatus = { speed: 1, paused: false, position: 0 };
     feed.control = {
       status: () => status,
@@ -51,8 +46,8 @@ describe('errors stay where they happen', () => {
   });
 
   it('a feed that fails (or throws on subscribe) goes down alone; the other keeps delivering', async () => {
-    const healthy = manualFeed('healthy', ['AAPL']);
-    const failing = manualFeed('failing', ['MSFT']);
+    const healthy = manualFeed(['AAPL'], 'healthy');
+    const failing = manualFeed(['MSFT'], 'failing');
     const broken: FeedSource = {
       id: 'broken',
       symbols: [{ symbol: 'NVDA' }],
