@@ -39,8 +39,8 @@ export type SocketData = {
   throttledHz?: number;
   /** Why the server closed it, when the server did (metrics). */
   closeReason?: string;
-  /** This socket's logger: its lines carry `conn`, a short connection id. */
-  log: Logger;
+  /** This socket's logger (made on its first line, see `logOf`): its lines carry `conn`, a short connection id. */
+  log?: Logger;
   /** Requests handled so far; each request's log lines carry `req: <conn>-<n>`. */
   requestCount: number;
 };
@@ -83,8 +83,10 @@ export class Gateway {
     socket.data.subscriptions = new Map();
     socket.data.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
     socket.data.admin = this.deps.isAdmin ? this.deps.isAdmin(socket) : true;
-    socket.data.log = this.deps.logger.child({ conn: socket.id.slice(0, 8) });
     socket.data.requestCount = 0;
+    // engine.io keeps the upgrade request for the connection's life; all that is read from it (headers,
+    // address, query) is in socket.handshake by now. About 1 KB per idle socket.
+    (socket.conn as unknown as { request: unknown }).request = null;
     this.deps.metrics.connections.inc();
     socket.emit('status', this.deps.status());
 
@@ -95,10 +97,20 @@ export class Gateway {
 
     socket.on('disconnect', (reason) => {
       this.deps.metrics.disconnects.inc({ reason: socket.data.closeReason ?? reason });
-      socket.data.log.debug({ reason: socket.data.closeReason ?? reason }, 'disconnected');
+      this.debug(socket, { reason: socket.data.closeReason ?? reason }, 'disconnected');
       this.deps.metrics.connections.dec();
       this.deps.metrics.subscriptions.dec(socket.data.subscriptions.size);
     });
+  }
+
+  /** A socket's logger, made when it first logs: most sockets never do, and a child logger is kept per socket. */
+  private logOf(socket: TickstreamSocket): Logger {
+    socket.data.log ??= this.deps.logger.child({ conn: socket.id.slice(0, 8) });
+    return socket.data.log;
+  }
+
+  private debug(socket: TickstreamSocket, fields: object, message: string): void {
+    if (this.deps.logger.isLevelEnabled('debug')) this.logOf(socket).debug(fields, message);
   }
 
   /**
@@ -131,11 +143,11 @@ export class Gateway {
         .then(
           (response) => {
             metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
-            socket.data.log.debug({ req, event, ok: response.ok }, 'request');
+            this.debug(socket, { req, event, ok: response.ok }, 'request');
             ack(response);
           },
           (err: unknown) => {
-            socket.data.log.error({ err, req, event }, 'request failed');
+            this.logOf(socket).error({ err, req, event }, 'request failed');
             metrics.requests.inc({ event, outcome: 'internal' });
             ack(errorAck('INTERNAL', 'internal error'));
           },

@@ -292,6 +292,27 @@ describe('unsubscribe, symbols and status', () => {
     });
   });
 
+  it('lets go of the upgrade request once a socket is accepted, keeping what was read from it', async () => {
+    service = await startTestService();
+    const socket: TestClient = ioClient(service.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { 'x-trace': 'idle-memory' },
+    });
+    clients.push(socket);
+    await new Promise((resolve) => socket.once('status', resolve));
+    const [accepted] = await service.io.fetchSockets();
+    if (!accepted) throw new Error('no server-side socket');
+    const local = service.io.of('/').sockets.get(accepted.id);
+    if (!local) throw new Error('not a local socket');
+    expect((local.conn as unknown as { request: unknown }).request).toBeNull();
+    expect(accepted.handshake.headers['x-trace']).toBe('idle-memory');
+    expect(accepted.handshake.address).toMatch(/127\.0\.0\.1/);
+    // and the connection still works: requests are answered
+    const ack = await socket.timeout(5000).emitWithAck('symbols', {});
+    expect(ack.ok).toBe(true);
+  });
+
   it('sends a new status when a feed goes stale', async () => {
     const feed = manualFeed(['ACME']);
     service = await startTestService({ staleAfterMs: 300 }, { feeds: [feed] });
