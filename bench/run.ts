@@ -17,6 +17,7 @@ const HELP = `npm run bench -- [options]
   --sockets LIST        socket counts to measure (default 1000,5000)
   --symbols N           universe size (default 500)
   --tps N               upstream ticks per second (default 10000)
+  --step-ms N           the simulator's step: ticks arrive in a burst every N ms (default 20)
   --per-socket N        symbols each socket watches (default 20)
   --hz N                rate each socket asks for (default 4)
   --duration S          measured seconds per run (default 15)
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     sockets: { type: 'string' },
     symbols: { type: 'string', default: '500' },
     tps: { type: 'string', default: '10000' },
+    'step-ms': { type: 'string', default: '20' },
     'per-socket': { type: 'string', default: '20' },
     hz: { type: 'string', default: '4' },
     duration: { type: 'string' },
@@ -80,6 +82,7 @@ for (const s of servers) if (!['tickstream', 'naive', 'raw'].includes(s)) throw 
 const workload: Workload = {
   symbols: positive('symbols', values.symbols),
   ticksPerSecond: positive('tps', values.tps),
+  stepMs: Math.max(1, Math.round(positive('step-ms', values['step-ms']))),
   hz: positive('hz', values.hz),
   seed: positive('seed', values.seed),
   parser,
@@ -103,6 +106,7 @@ const socketCap = openFilesLimit - 1000;
 
 const resultsDir = resolve(BENCH_DIR, 'results');
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -200,10 +204,11 @@ function openSockets(pool: LoadPool, server: ServerProcess, subscriptions: strin
 }
 
 /**
- * Server RSS per idle (connected, unsubscribed) socket, two ways: (RSS with N) minus (RSS before any), over N;
- * and the marginal cost, (RSS with N) minus (RSS with N/2), over N/2. The first also counts what the process
- * grows by once, whatever the count (heap spaces growing to their working size during the connection burst);
- * the second is what one more socket costs.
+ * Server RSS per idle (connected, unsubscribed) socket. As read: (RSS with N) minus (RSS before any), over N;
+ * this also counts what the process grows by once, whatever the count (V8's young generation grows to its
+ * working size during the connection burst) and garbage not yet collected. After a full garbage collection
+ * (through the inspector) at each point: what the sockets keep alive, over the baseline and marginally (the
+ * second N/2 over the first).
  */
 async function idleRss(
   kind: ServerKind,
@@ -212,11 +217,13 @@ async function idleRss(
   server: ServerKind;
   sockets: number;
   bytesPerSocket: number;
-  marginalBytesPerSocket: number;
+  bytesPerSocketAfterGc: number;
+  marginalBytesPerSocketAfterGc: number;
   baselineMb: number;
+  baselineAfterGcMb: number;
 }> {
   log(`- ${kind}: RSS with ${sockets} idle sockets`);
-  const server = await ServerProcess.start(kind, workload, resultsDir);
+  const server = await ServerProcess.start(kind, workload, resultsDir, { inspect: true });
   const pool = new LoadPool();
   const open = (count: number) =>
     openSockets(
@@ -225,25 +232,34 @@ async function idleRss(
       Array.from({ length: count }, () => []),
     );
   const settle = () => sleep(quick ? 1500 : 3000);
+  const rssAfterGc = async () => {
+    await server.collectGarbage();
+    await sleep(1000);
+    return server.sample().rssBytes;
+  };
   try {
     await settle();
     const before = server.sample().rssBytes;
+    const beforeGc = await rssAfterGc();
     const half = Math.floor(sockets / 2);
     await open(half);
     await settle();
-    const middle = server.sample().rssBytes;
+    const middleGc = await rssAfterGc();
     await open(sockets - half);
     await settle();
     const after = server.sample().rssBytes;
+    const afterGc = await rssAfterGc();
     const result = {
       server: kind,
       sockets,
       bytesPerSocket: (after - before) / sockets,
-      marginalBytesPerSocket: (after - middle) / (sockets - half),
+      bytesPerSocketAfterGc: (afterGc - beforeGc) / sockets,
+      marginalBytesPerSocketAfterGc: (afterGc - middleGc) / (sockets - half),
       baselineMb: before / 2 ** 20,
+      baselineAfterGcMb: beforeGc / 2 ** 20,
     };
     log(
-      `  ${(result.bytesPerSocket / 1024).toFixed(1)} KB per idle socket over the baseline, ${(result.marginalBytesPerSocket / 1024).toFixed(1)} KB marginal`,
+      `  ${kb(result.bytesPerSocket)} KB per idle socket over the baseline as read; after a full GC ${kb(result.bytesPerSocketAfterGc)} KB, ${kb(result.marginalBytesPerSocketAfterGc)} KB marginal`,
     );
     return result;
   } finally {
@@ -341,7 +357,7 @@ async function main(): Promise<void> {
   const capped = socketCounts.filter((n) => n <= socketCap);
   if (capped.length < socketCounts.length) log(`socket counts over the open-files limit (${openFilesLimit}) skipped`);
   log(
-    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s, parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}; open files limit ${openFilesLimit}`,
+    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s (a step every ${workload.stepMs} ms), parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}; open files limit ${openFilesLimit}`,
   );
 
   const rows: Row[] = [];
@@ -373,7 +389,7 @@ async function main(): Promise<void> {
 
   const out: string[] = [];
   out.push(
-    `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream, ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
+    `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream (a step every ${workload.stepMs} ms), ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
       `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}`,
   );
   out.push('');
@@ -392,7 +408,7 @@ async function main(): Promise<void> {
   }
   for (const i of idle)
     out.push(
-      `${i.server}: ${(i.bytesPerSocket / 1024).toFixed(1)} KB RSS per idle socket (${fmt(i.sockets)} sockets over a ${i.baselineMb.toFixed(0)} MB baseline); ${(i.marginalBytesPerSocket / 1024).toFixed(1)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first)`,
+      `${i.server}: RSS per idle socket (${fmt(i.sockets)} sockets): ${kb(i.bytesPerSocketAfterGc)} KB after a full GC (over a ${i.baselineAfterGcMb.toFixed(0)} MB baseline), ${kb(i.marginalBytesPerSocketAfterGc)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first); ${kb(i.bytesPerSocket)} KB as read, without a forced GC (over ${i.baselineMb.toFixed(0)} MB)`,
     );
   if (steps)
     out.push(

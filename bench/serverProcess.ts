@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -13,6 +14,8 @@ export type ServerKind = 'tickstream' | 'naive' | 'raw';
 export type Workload = {
   symbols: number;
   ticksPerSecond: number;
+  /** The simulator's step (ms): every server gets its ticks in a burst this often. */
+  stepMs: number;
   hz: number;
   seed: number;
   parser: 'json' | 'msgpack';
@@ -62,6 +65,7 @@ export function tickstreamConfig(workload: Workload) {
         id: 'sim',
         seed: workload.seed,
         ticksPerSecond: workload.ticksPerSecond,
+        intervalMs: workload.stepMs,
         symbols: workload.symbols,
         offHoursFactor: 1,
       },
@@ -86,7 +90,16 @@ export class ServerProcess {
     private readonly stderr: string[],
   ) {}
 
-  static async start(kind: ServerKind, workload: Workload, resultsDir: string): Promise<ServerProcess> {
+  /**
+   * @param options.inspect Opens the V8 inspector on a loopback port, so the harness can run a full garbage
+   *   collection (`collectGarbage`) before it reads RSS. Only the idle-socket measurement uses it.
+   */
+  static async start(
+    kind: ServerKind,
+    workload: Workload,
+    resultsDir: string,
+    options: { inspect?: boolean } = {},
+  ): Promise<ServerProcess> {
     const port = await freePort();
     const stderr: string[] = [];
     let command: string[];
@@ -105,12 +118,14 @@ export class ServerProcess {
     // Every server (tickstream, naive, raw) runs with tickstream's production V8 flags, so the comparison is
     // between servers, not runtimes. BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") adds more.
     const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    if (options.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, ...command], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(String(chunk));
+      server.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(String(chunk))?.[1];
       if (stderr.length > 50) stderr.shift();
     });
     child.stdout?.resume();
@@ -127,6 +142,34 @@ export class ServerProcess {
     server.crashed.catch(() => undefined);
     await server.waitReady(30_000);
     return server;
+  }
+
+  /** The inspector's WebSocket URL, from its `Debugger listening on ws://...` line (with `inspect`). */
+  private inspectorUrl?: string;
+
+  /**
+   * A full, memory-reducing garbage collection in the server (the inspector's `HeapProfiler.collectGarbage`),
+   * so that RSS read afterwards is what the process keeps alive, not garbage nor young-generation room that
+   * a burst made V8 grow.
+   */
+  async collectGarbage(): Promise<void> {
+    const url = this.inspectorUrl;
+    if (!url) throw new Error(`${this.kind} server has no inspector (start it with inspect: true)`);
+    const inspector = new WebSocket(url);
+    try {
+      await new Promise<void>((done, fail) => {
+        inspector.once('open', () => inspector.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+        inspector.on('message', (data) => {
+          const reply = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
+          if (reply.id !== 1) return;
+          if (reply.error) fail(new Error(`collectGarbage: ${reply.error.message}`));
+          else done();
+        });
+        inspector.once('error', fail);
+      });
+    } finally {
+      inspector.close();
+    }
   }
 
   get pid(): number {
@@ -202,6 +245,8 @@ function workloadFlags(w: Workload): string[] {
     String(w.symbols),
     '--tps',
     String(w.ticksPerSecond),
+    '--step-ms',
+    String(w.stepMs),
     '--seed',
     String(w.seed),
     '--hz',

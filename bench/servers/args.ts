@@ -9,6 +9,7 @@ export function serverArgs(argv: string[]) {
       port: { type: 'string', default: '0' },
       symbols: { type: 'string', default: '500' },
       tps: { type: 'string', default: '10000' },
+      'step-ms': { type: 'string', default: '20' },
       seed: { type: 'string', default: '42' },
       hz: { type: 'string', default: '4' },
     },
@@ -17,6 +18,7 @@ export function serverArgs(argv: string[]) {
     port: Number(values.port),
     symbols: Number(values.symbols),
     ticksPerSecond: Number(values.tps),
+    intervalMs: Number(values['step-ms']),
     seed: Number(values.seed),
     hz: Number(values.hz),
   };
