@@ -17,7 +17,7 @@ const HELP = `npm run bench -- [options]
   --sockets LIST        socket counts to measure (default 1000,5000)
   --symbols N           universe size (default 500)
   --tps N               upstream ticks per second (default 10000)
-  --step-ms N           the simulator's step: ticks arrive in a burst every N ms (default 20)
+  --step-ms N           the simulator's step: ticks arrive in a burst every N ms (default 5)
   --per-socket N        symbols each socket watches (default 20)
   --hz N                rate each socket asks for (default 4)
   --duration S          measured seconds per run (default 15)
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     sockets: { type: 'string' },
     symbols: { type: 'string', default: '500' },
     tps: { type: 'string', default: '10000' },
-    'step-ms': { type: 'string', default: '20' },
+    'step-ms': { type: 'string', default: '5' },
     'per-socket': { type: 'string', default: '20' },
     hz: { type: 'string', default: '4' },
     duration: { type: 'string' },

@@ -9,7 +9,7 @@ export function serverArgs(argv: string[]) {
       port: { type: 'string', default: '0' },
       symbols: { type: 'string', default: '500' },
       tps: { type: 'string', default: '10000' },
-      'step-ms': { type: 'string', default: '20' },
+      'step-ms': { type: 'string', default: '5' },
       seed: { type: 'string', default: '42' },
       hz: { type: 'string', default: '4' },
     },
