@@ -219,6 +219,8 @@ async function idleRss(
   bytesPerSocket: number;
   bytesPerSocketAfterGc: number;
   marginalBytesPerSocketAfterGc: number;
+  /** The JavaScript heap in use after the full GC, per socket over the baseline: no page slack in it. */
+  heapBytesPerSocket: number;
   baselineMb: number;
   baselineAfterGcMb: number;
 }> {
@@ -232,34 +234,35 @@ async function idleRss(
       Array.from({ length: count }, () => []),
     );
   const settle = () => sleep(quick ? 1500 : 3000);
-  const rssAfterGc = async () => {
-    await server.collectGarbage();
+  const afterGc = async () => {
+    const { usedHeapBytes } = await server.collectGarbage();
     await sleep(1000);
-    return server.sample().rssBytes;
+    return { rss: server.sample().rssBytes, heap: usedHeapBytes };
   };
   try {
     await settle();
     const before = server.sample().rssBytes;
-    const beforeGc = await rssAfterGc();
+    const beforeGc = await afterGc();
     const half = Math.floor(sockets / 2);
     await open(half);
     await settle();
-    const middleGc = await rssAfterGc();
+    const middleGc = await afterGc();
     await open(sockets - half);
     await settle();
     const after = server.sample().rssBytes;
-    const afterGc = await rssAfterGc();
+    const endGc = await afterGc();
     const result = {
       server: kind,
       sockets,
       bytesPerSocket: (after - before) / sockets,
-      bytesPerSocketAfterGc: (afterGc - beforeGc) / sockets,
-      marginalBytesPerSocketAfterGc: (afterGc - middleGc) / (sockets - half),
+      bytesPerSocketAfterGc: (endGc.rss - beforeGc.rss) / sockets,
+      marginalBytesPerSocketAfterGc: (endGc.rss - middleGc.rss) / (sockets - half),
+      heapBytesPerSocket: (endGc.heap - beforeGc.heap) / sockets,
       baselineMb: before / 2 ** 20,
-      baselineAfterGcMb: beforeGc / 2 ** 20,
+      baselineAfterGcMb: beforeGc.rss / 2 ** 20,
     };
     log(
-      `  ${kb(result.bytesPerSocket)} KB per idle socket over the baseline as read; after a full GC ${kb(result.bytesPerSocketAfterGc)} KB, ${kb(result.marginalBytesPerSocketAfterGc)} KB marginal`,
+      `  ${kb(result.bytesPerSocket)} KB per idle socket over the baseline as read; after a full GC ${kb(result.bytesPerSocketAfterGc)} KB, ${kb(result.marginalBytesPerSocketAfterGc)} KB marginal, JS heap ${kb(result.heapBytesPerSocket)} KB`,
     );
     return result;
   } finally {
@@ -408,7 +411,7 @@ async function main(): Promise<void> {
   }
   for (const i of idle)
     out.push(
-      `${i.server}: RSS per idle socket (${fmt(i.sockets)} sockets): ${kb(i.bytesPerSocketAfterGc)} KB after a full GC (over a ${i.baselineAfterGcMb.toFixed(0)} MB baseline), ${kb(i.marginalBytesPerSocketAfterGc)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first); ${kb(i.bytesPerSocket)} KB as read, without a forced GC (over ${i.baselineMb.toFixed(0)} MB)`,
+      `${i.server}: RSS per idle socket (${fmt(i.sockets)} sockets): ${kb(i.bytesPerSocketAfterGc)} KB after a full GC (over a ${i.baselineAfterGcMb.toFixed(0)} MB baseline), ${kb(i.marginalBytesPerSocketAfterGc)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first), JS heap ${kb(i.heapBytesPerSocket)} KB; ${kb(i.bytesPerSocket)} KB as read, without a forced GC (over ${i.baselineMb.toFixed(0)} MB)`,
     );
   if (steps)
     out.push(

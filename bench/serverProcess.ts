@@ -150,23 +150,35 @@ export class ServerProcess {
   /**
    * A full, memory-reducing garbage collection in the server (the inspector's `HeapProfiler.collectGarbage`),
    * so that RSS read afterwards is what the process keeps alive, not garbage nor young-generation room that
-   * a burst made V8 grow.
+   * a burst made V8 grow. Returns the JavaScript heap in use after it (`Runtime.getHeapUsage`).
    */
-  async collectGarbage(): Promise<void> {
+  async collectGarbage(): Promise<{ usedHeapBytes: number }> {
     const url = this.inspectorUrl;
     if (!url) throw new Error(`${this.kind} server has no inspector (start it with inspect: true)`);
     const inspector = new WebSocket(url);
+    type Reply = { id?: number; result?: { usedSize?: number }; error?: { message: string } };
+    const replies = new Map<number, (reply: Reply) => void>();
+    let nextId = 0;
+    const call = (method: string) =>
+      new Promise<{ usedSize?: number }>((done, fail) => {
+        const id = ++nextId;
+        replies.set(id, (reply) =>
+          reply.error ? fail(new Error(`${method}: ${reply.error.message}`)) : done(reply.result ?? {}),
+        );
+        inspector.send(JSON.stringify({ id, method }));
+      });
+    inspector.on('message', (data) => {
+      const reply = JSON.parse(String(data)) as Reply;
+      if (reply.id !== undefined) replies.get(reply.id)?.(reply);
+    });
     try {
-      await new Promise<void>((done, fail) => {
-        inspector.once('open', () => inspector.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-        inspector.on('message', (data) => {
-          const reply = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
-          if (reply.id !== 1) return;
-          if (reply.error) fail(new Error(`collectGarbage: ${reply.error.message}`));
-          else done();
-        });
+      await new Promise<void>((open, fail) => {
+        inspector.once('open', open);
         inspector.once('error', fail);
       });
+      await call('HeapProfiler.collectGarbage');
+      const usage = await call('Runtime.getHeapUsage');
+      return { usedHeapBytes: usage.usedSize ?? Number.NaN };
     } finally {
       inspector.close();
     }
