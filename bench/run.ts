@@ -29,7 +29,8 @@ const HELP = `npm run bench -- [options]
   --conflation clock|throttle  tickstream's pipeline.conflation (default clock: one frame per socket per interval)
   --lanes N             tickstream's pipeline.lanes: clock phases a tier's sockets are spread over (default 4)
   --threads N           load generator threads (default 2)
-  --seed N              simulator and subscription seed (default 42)`;
+  --seed N              simulator and subscription seed (default 42)
+  --results DIR         where the JSON goes (default bench/results)`;
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     lanes: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
     seed: { type: 'string', default: '42' },
+    results: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -104,7 +106,7 @@ const openFilesLimit = Number(
 );
 const socketCap = openFilesLimit - 1000;
 
-const resultsDir = resolve(BENCH_DIR, 'results');
+const resultsDir = resolve(values.results ?? resolve(BENCH_DIR, 'results'));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -419,9 +421,12 @@ async function main(): Promise<void> {
     );
   out.push('');
   out.push(
-    'lag = receive time minus the newest quote `ts` in the frame (delivery delay); age = receive time minus each',
+    'lag = receive time minus the newest quote `ts` in the frame (delivery delay, plus how old the newest tick was',
   );
-  out.push("quote's `ts` (includes the conflation wait, up to 1/hz by design; the naive server does not conflate).");
+  out.push(
+    "when the frame fell due); age = receive time minus each quote's `ts` (includes the conflation wait, up to 1/hz",
+  );
+  out.push('by design; the naive server does not conflate).');
   const text = out.join('\n');
   console.log(`\n${text}`);
 
