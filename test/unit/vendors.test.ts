@@ -138,7 +138,8 @@ describe.each(VENDOR_FORMATS)('%s codec', (format) => {
           expect(quote?.size).toBe(expected.size);
           if (format === 'coinbase') {
             expect(quote).toMatchObject({ bid: expected.bid, ask: expected.ask, volume: expected.volume });
-            expect(quote?.upstreamSeq).toBe(expected.sequence);
+            // Its sequence jumps between tickers by design: not a gap counter.
+            expect(quote?.upstreamSeq).toBeUndefined();
           }
         });
         // Polygon and Alpaca send a bid/ask event per trade, without a price.

@@ -37,7 +37,8 @@ function decodeTicker(message: Record<string, unknown>): VendorEvent {
       high: decimal(message.high_24h),
       low: decimal(message.low_24h),
       prevClose: open,
-      upstreamSeq: message.sequence,
+      // No upstreamSeq: a ticker's `sequence` numbers every message of the product's full channel (order
+      // book changes included), and the ticker batches cascading matches, so its jumps are normal, not gaps.
     },
   };
 }
