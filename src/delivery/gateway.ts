@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -67,6 +68,18 @@ export type GatewayDeps = {
 
 type Ack<T> = (response: T) => void;
 
+/**
+ * engine.io keeps a connection's first HTTP request (the upgrade, or the first poll) for the connection's
+ * life, with its stream state and raw headers. Once a socket is accepted only what Socket.IO builds a
+ * handshake from is kept (a client may still connect another namespace on the same connection): the
+ * headers, query, url and whether it was TLS.
+ */
+function slimRequest(conn: { request: IncomingMessage & { _query?: unknown } }): void {
+  const { headers, _query, url, socket } = conn.request;
+  const encrypted = (socket as { encrypted?: boolean } | null)?.encrypted === true;
+  conn.request = { headers, _query, url, connection: { encrypted } } as unknown as IncomingMessage;
+}
+
 /** The Socket.IO side of the protocol: requests, their validation and limits, and room membership. */
 export class Gateway {
   constructor(
@@ -84,9 +97,7 @@ export class Gateway {
     socket.data.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
     socket.data.admin = this.deps.isAdmin ? this.deps.isAdmin(socket) : true;
     socket.data.requestCount = 0;
-    // engine.io keeps the upgrade request for the connection's life; all that is read from it (headers,
-    // address, query) is in socket.handshake by now. About 1 KB per idle socket.
-    (socket.conn as unknown as { request: unknown }).request = null;
+    slimRequest(socket.conn as unknown as { request: IncomingMessage & { _query?: unknown } });
     this.deps.metrics.connections.inc();
     socket.emit('status', this.deps.status());
 

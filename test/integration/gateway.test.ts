@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { laneOf } from '../../src/pipeline/conflatedStreams.js';
@@ -292,26 +293,44 @@ describe('unsubscribe, symbols and status', () => {
     });
   });
 
-  it('lets go of the upgrade request once a socket is accepted, keeping what was read from it', async () => {
-    service = await startTestService();
-    const socket: TestClient = ioClient(service.url, {
-      transports: ['websocket'],
-      reconnection: false,
-      extraHeaders: { 'x-trace': 'idle-memory' },
-    });
-    clients.push(socket);
-    await new Promise((resolve) => socket.once('status', resolve));
-    const [accepted] = await service.io.fetchSockets();
-    if (!accepted) throw new Error('no server-side socket');
-    const local = service.io.of('/').sockets.get(accepted.id);
-    if (!local) throw new Error('not a local socket');
-    expect((local.conn as unknown as { request: unknown }).request).toBeNull();
-    expect(accepted.handshake.headers['x-trace']).toBe('idle-memory');
-    expect(accepted.handshake.address).toMatch(/127\.0\.0\.1/);
-    // and the connection still works: requests are answered
-    const ack = await socket.timeout(5000).emitWithAck('symbols', {});
-    expect(ack.ok).toBe(true);
-  });
+  it.each([
+    ['websocket', ['websocket']],
+    ['polling, then the upgrade to websocket', ['polling', 'websocket']],
+  ] as const)(
+    'keeps only the handshake fields of the first request once a socket is accepted (%s)',
+    async (_, transports) => {
+      service = await startTestService();
+      const socket: TestClient = ioClient(service.url, {
+        transports: [...transports],
+        reconnection: false,
+        extraHeaders: { 'x-trace': 'idle-memory' },
+        query: { probe: '1' },
+      });
+      clients.push(socket);
+      await new Promise((resolve) => socket.once('status', resolve));
+      if (socket.io.engine.transport.name !== 'websocket')
+        await new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
+      const [accepted] = await service.io.fetchSockets();
+      if (!accepted) throw new Error('no server-side socket');
+      const local = service.io.of('/').sockets.get(accepted.id);
+      if (!local) throw new Error('not a local socket');
+      const kept = local.conn.request as unknown as Record<string, unknown>;
+      // Not the IncomingMessage (its stream state and raw headers are let go), but what a handshake reads.
+      expect(kept).not.toBeInstanceOf(IncomingMessage);
+      expect(Object.keys(kept).sort()).toEqual(['_query', 'connection', 'headers', 'url']);
+      expect((kept.headers as Record<string, string>)['x-trace']).toBe('idle-memory');
+      expect(kept._query).toMatchObject({ probe: '1' });
+      expect(kept.connection).toEqual({ encrypted: false });
+      expect(accepted.handshake.headers['x-trace']).toBe('idle-memory');
+      expect(accepted.handshake.query).toMatchObject({ probe: '1' });
+      // The server switches transports once the client's upgrade packet arrives.
+      for (let i = 0; i < 100 && local.conn.transport.name !== 'websocket'; i++) await sleep(20);
+      expect(local.conn.transport.name).toBe('websocket');
+      // and the connection still works: requests are answered
+      const ack = await socket.timeout(5000).emitWithAck('symbols', {});
+      expect(ack.ok).toBe(true);
+    },
+  );
 
   it('sends a new status when a feed goes stale', async () => {
     const feed = manualFeed(['ACME']);
