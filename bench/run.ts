@@ -84,7 +84,8 @@ for (const s of servers) if (!['tickstream', 'naive', 'raw'].includes(s)) throw 
 const workload: Workload = {
   symbols: positive('symbols', values.symbols),
   ticksPerSecond: positive('tps', values.tps),
-  stepMs: Math.max(1, Math.round(positive('step-ms', values['step-ms']))),
+  // tickstream's config takes a simulator step of 1 to 1000 ms; the comparison servers get the same.
+  stepMs: Math.min(1000, Math.max(1, Math.round(positive('step-ms', values['step-ms'])))),
   hz: positive('hz', values.hz),
   seed: positive('seed', values.seed),
   parser,
@@ -206,9 +207,10 @@ function openSockets(pool: LoadPool, server: ServerProcess, subscriptions: strin
 }
 
 /**
- * Server RSS per idle (connected, unsubscribed) socket. As read: (RSS with N) minus (RSS before any), over N;
- * this also counts what the process grows by once, whatever the count (V8's young generation grows to its
- * working size during the connection burst) and garbage not yet collected. After a full garbage collection
+ * Server RSS per idle (connected, unsubscribed) socket. As read: (RSS with N) minus (RSS before any), over N,
+ * each read before that point's forced GC (a GC also runs halfway); this also counts what the process grows
+ * by once, whatever the count (V8's young generation grows to its working size during the connection burst)
+ * and garbage not yet collected. After a full garbage collection
  * (through the inspector) at each point: what the sockets keep alive, over the baseline and marginally (the
  * second N/2 over the first).
  */
@@ -264,7 +266,7 @@ async function idleRss(
       baselineAfterGcMb: beforeGc.rss / 2 ** 20,
     };
     log(
-      `  ${kb(result.bytesPerSocket)} KB per idle socket over the baseline as read; after a full GC ${kb(result.bytesPerSocketAfterGc)} KB, ${kb(result.marginalBytesPerSocketAfterGc)} KB marginal, JS heap ${kb(result.heapBytesPerSocket)} KB`,
+      `  ${kb(result.bytesPerSocket)} KB per idle socket over the baseline as read (before the forced GCs); after a full GC ${kb(result.bytesPerSocketAfterGc)} KB, ${kb(result.marginalBytesPerSocketAfterGc)} KB marginal, JS heap ${kb(result.heapBytesPerSocket)} KB`,
     );
     return result;
   } finally {
@@ -413,7 +415,7 @@ async function main(): Promise<void> {
   }
   for (const i of idle)
     out.push(
-      `${i.server}: RSS per idle socket (${fmt(i.sockets)} sockets): ${kb(i.bytesPerSocketAfterGc)} KB after a full GC (over a ${i.baselineAfterGcMb.toFixed(0)} MB baseline), ${kb(i.marginalBytesPerSocketAfterGc)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first), JS heap ${kb(i.heapBytesPerSocket)} KB; ${kb(i.bytesPerSocket)} KB as read, without a forced GC (over ${i.baselineMb.toFixed(0)} MB)`,
+      `${i.server}: RSS per idle socket (${fmt(i.sockets)} sockets): ${kb(i.bytesPerSocketAfterGc)} KB after a full GC (over a ${i.baselineAfterGcMb.toFixed(0)} MB baseline), ${kb(i.marginalBytesPerSocketAfterGc)} KB marginal (the second ${fmt(i.sockets - Math.floor(i.sockets / 2))} over the first), JS heap ${kb(i.heapBytesPerSocket)} KB; ${kb(i.bytesPerSocket)} KB as read (end minus start, each read before that point's forced GC; one ran halfway) over ${i.baselineMb.toFixed(0)} MB`,
     );
   if (steps)
     out.push(

@@ -81,6 +81,9 @@ export function tickstreamConfig(workload: Workload) {
   };
 }
 
+/** An answer of the V8 inspector's protocol. */
+type Reply = { id?: number; result?: { usedSize?: number }; error?: { message: string } };
+
 /** A server under test in its own process. */
 export class ServerProcess {
   private constructor(
@@ -125,7 +128,8 @@ export class ServerProcess {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(String(chunk));
-      server.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(String(chunk))?.[1];
+      // Matched against everything so far: a chunk may end in the middle of the line.
+      server.inspectorUrl ??= /Debugger listening on (ws:\/\/[\d.]+:\d+\/[0-9a-f-]{36})/.exec(stderr.join(''))?.[1];
       if (stderr.length > 50) stderr.shift();
     });
     child.stdout?.resume();
@@ -156,30 +160,40 @@ export class ServerProcess {
     const url = this.inspectorUrl;
     if (!url) throw new Error(`${this.kind} server has no inspector (start it with inspect: true)`);
     const inspector = new WebSocket(url);
-    type Reply = { id?: number; result?: { usedSize?: number }; error?: { message: string } };
     const replies = new Map<number, (reply: Reply) => void>();
     let nextId = 0;
-    const call = (method: string) =>
-      new Promise<{ usedSize?: number }>((done, fail) => {
-        const id = ++nextId;
-        replies.set(id, (reply) =>
-          reply.error ? fail(new Error(`${method}: ${reply.error.message}`)) : done(reply.result ?? {}),
-        );
-        inspector.send(JSON.stringify({ id, method }));
-      });
+    // Every wait ends: on a reply, on the inspector closing, on the server dying, or after 30 s.
+    let fail: (err: Error) => void = () => {};
+    const broken = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    broken.catch(() => undefined);
+    const timer = setTimeout(() => fail(new Error(`${this.kind}: the inspector did not answer in 30 s`)), 30_000);
+    inspector.once('error', (err) => fail(err));
+    inspector.once('close', () => fail(new Error(`${this.kind}: the inspector closed`)));
     inspector.on('message', (data) => {
       const reply = JSON.parse(String(data)) as Reply;
       if (reply.id !== undefined) replies.get(reply.id)?.(reply);
     });
+    const call = (method: string) =>
+      Promise.race([
+        broken,
+        new Promise<{ usedSize?: number }>((done, reject) => {
+          const id = ++nextId;
+          replies.set(id, (reply) =>
+            reply.error ? reject(new Error(`${method}: ${reply.error.message}`)) : done(reply.result ?? {}),
+          );
+          inspector.send(JSON.stringify({ id, method }));
+        }),
+      ]);
     try {
-      await new Promise<void>((open, fail) => {
-        inspector.once('open', open);
-        inspector.once('error', fail);
-      });
-      await call('HeapProfiler.collectGarbage');
-      const usage = await call('Runtime.getHeapUsage');
+      await Promise.race([broken, this.crashed, new Promise((open) => inspector.once('open', open))]);
+      await Promise.race([this.crashed, call('HeapProfiler.collectGarbage')]);
+      const usage = await Promise.race([this.crashed, call('Runtime.getHeapUsage')]);
       return { usedHeapBytes: usage.usedSize ?? Number.NaN };
     } finally {
+      clearTimeout(timer);
+      inspector.removeAllListeners('close');
       inspector.close();
     }
   }

@@ -14,11 +14,14 @@ export function serverArgs(argv: string[]) {
       hz: { type: 'string', default: '4' },
     },
   });
+  const intervalMs = Number(values['step-ms']);
+  if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > 1000)
+    throw new Error(`--step-ms: expected an integer from 1 to 1000, got "${values['step-ms']}"`);
   return {
     port: Number(values.port),
     symbols: Number(values.symbols),
     ticksPerSecond: Number(values.tps),
-    intervalMs: Number(values['step-ms']),
+    intervalMs,
     seed: Number(values.seed),
     hz: Number(values.hz),
   };
