@@ -1,7 +1,7 @@
 import { filter, interval, type Observable, type SchedulerLike, Subscription } from 'rxjs';
 import type { IntradayHistory } from '../pipeline/intradayHistory.js';
 import type { Bar, Quote } from '../protocol.js';
-import { type RedisLink, withTimeout } from './redisLink.js';
+import type { RedisLink } from './redisLink.js';
 
 type HistorySource = Pick<IntradayHistory, 'bars' | 'symbols'>;
 
@@ -103,17 +103,11 @@ export class RedisHistory {
   ) {}
 
   async bars(symbol: string): Promise<Bar[]> {
-    if (!this.link.isUp()) return [];
-    try {
-      const texts = await withTimeout(
-        this.link.command.lRange(this.keyOf(symbol), 0, -1),
-        this.timeoutMs,
-        'redis history',
-      );
-      return texts.map(decodeBar).filter((bar): bar is Bar => bar !== undefined);
-    } catch (err) {
-      this.onFailure(err);
-      return [];
-    }
+    const texts = await this.link.read((command) => command.lRange(this.keyOf(symbol), 0, -1), {
+      what: 'redis history',
+      timeoutMs: this.timeoutMs,
+      onFailure: this.onFailure,
+    });
+    return (texts ?? []).map(decodeBar).filter((bar): bar is Bar => bar !== undefined);
   }
 }

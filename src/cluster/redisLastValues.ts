@@ -2,7 +2,7 @@ import { filter, type Observable, type SchedulerLike, type Subscription } from '
 import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import type { Quote } from '../protocol.js';
 import { latestBySymbol } from './latestBySymbol.js';
-import { type RedisLink, withTimeout } from './redisLink.js';
+import type { RedisLink } from './redisLink.js';
 
 /**
  * Ingest side: keeps the Redis hash `key` (symbol -> Quote JSON) up to date, one write per window. A write
@@ -64,17 +64,11 @@ export class RedisLastValues {
 
   async snapshot(symbols: readonly string[]): Promise<Quote[]> {
     if (symbols.length === 0) return [];
-    if (!this.link.isUp()) return [];
-    try {
-      const values = await withTimeout(
-        this.link.command.hmGet(this.key, [...symbols]),
-        this.timeoutMs,
-        'redis snapshot',
-      );
-      return values.map(parseQuote).filter((quote): quote is Quote => quote !== undefined);
-    } catch (err) {
-      this.onFailure(err);
-      return [];
-    }
+    const values = await this.link.read((command) => command.hmGet(this.key, [...symbols]), {
+      what: 'redis snapshot',
+      timeoutMs: this.timeoutMs,
+      onFailure: this.onFailure,
+    });
+    return (values ?? []).map(parseQuote).filter((quote): quote is Quote => quote !== undefined);
   }
 }

@@ -97,6 +97,23 @@ export class RedisLink {
     return this.up;
   }
 
+  /**
+   * A read that degrades instead of failing its caller (an HTTP answer, a subscribe ack): `undefined` at once
+   * while Redis is down, and when the read fails or takes longer than `timeoutMs`, which `onFailure` hears.
+   */
+  async read<T>(
+    request: (command: RedisClient) => Promise<T>,
+    options: { what: string; timeoutMs: number; onFailure: (err: unknown) => void },
+  ): Promise<T | undefined> {
+    if (!this.up) return undefined;
+    try {
+      return await withTimeout(request(this.command), options.timeoutMs, options.what);
+    } catch (err) {
+      options.onFailure(err);
+      return undefined;
+    }
+  }
+
   /** Resolves once both connections are ready (tests, startup logs). */
   ready(): Promise<void> {
     return new Promise((resolve) => {

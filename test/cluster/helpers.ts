@@ -90,22 +90,7 @@ export async function startRedisServer(port: number): Promise<ChildProcess> {
     },
   );
   const url = `redis://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      const client = createClient({ url, socket: { connectTimeout: 300, reconnectStrategy: false } });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        return true;
-      } catch {
-        return false;
-      } finally {
-        if (client.isOpen) client.destroy();
-      }
-    },
-    10_000,
-    `redis-server on ${port}`,
-  );
+  await waitFor(() => redisAnswers(url), 10_000, `redis-server on ${port}`);
   return child;
 }
 
