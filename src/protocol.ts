@@ -33,6 +33,9 @@ export type RawQuote = Omit<Quote, 'seq' | 'change' | 'changePct' | 'open' | 'hi
 /** A 1-minute OHLC bar (GET /api/history); `time` is the bar's start, epoch milliseconds UTC (a multiple of 60 000). */
 export type Bar = { time: number; open: number; high: number; low: number; close: number; volume: number };
 
+/** The length of a `Bar`. */
+export const BAR_MS = 60_000;
+
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNKNOWN_SYMBOL',

@@ -1,17 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';
-import type { TickstreamSocket } from './gateway.js';
+import type { Grant, TickstreamSocket } from './types.js';
 
-/** What a verified token allows. */
-export type Grant = {
-  role: 'user' | 'admin';
-  /** Symbols the holder may subscribe to; every symbol when absent. */
-  symbols?: ReadonlySet<string>;
-  /** Epoch ms after which the grant ends (JWT `exp`). */
-  expiresAt?: number;
-  /** Who holds it, for logs (JWT `sub` or the static token's name). */
-  subject?: string;
-};
+export type { Grant };
 
 export type AuthFailure = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'unknown_token';
 export type AuthResult = { ok: true; grant: Grant } | { ok: false; reason: AuthFailure };

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server, Socket } from 'socket.io';
 import type { Config } from '../config/schema.js';
+import type { ReplayControl } from '../feeds/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { rateTier } from '../pipeline/rateTier.js';
@@ -9,48 +9,20 @@ import {
   type ClientToServerEvents,
   type ErrorAck,
   errorAck,
-  type Quote,
   type Rejection,
   type ReplayAck,
-  type ReplayCommand,
-  type ServerToClientEvents,
   type Status,
   type SubscribeAck,
   SYMBOL_PATTERN,
   type SymbolsAck,
   type UnsubscribeAck,
 } from '../protocol.js';
-import { type Grant, mayWatch } from './auth.js';
+import { mayWatch } from './auth.js';
 import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
 import { roomHz } from './slowConsumers.js';
 import { tierRoom } from './tierRooms.js';
 import { TokenBucket } from './tokenBucket.js';
-
-export type TickstreamServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type TickstreamSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-
-export type SocketData = {
-  /** Symbol -> rate tier (Hz) this socket is subscribed at. */
-  subscriptions: Map<string, number>;
-  requests: TokenBucket;
-  admin: boolean;
-  /** What the handshake token allows (src/delivery/auth.ts); absent when auth is off. */
-  grant?: Grant;
-  /** Set while the slow-consumer monitor delivers this socket at a lower tier. */
-  throttledHz?: number;
-  /** Why the server closed it, when the server did (metrics). */
-  closeReason?: string;
-  /** This socket's logger (made on its first line, see `logOf`): its lines carry `conn`, a short connection id. */
-  log?: Logger;
-  /** Requests handled so far; each request's log lines carry `req: <conn>-<n>`. */
-  requestCount: number;
-};
-
-/** Replay controls, present when a replay feed runs. */
-export type ReplayController = { command(command: ReplayCommand): Promise<ReplayAck> | ReplayAck };
-
-/** Where snapshots come from: the local LastValueCache, or Redis on a cluster gateway. */
-export type SnapshotSource = { snapshot(symbols: readonly string[]): Quote[] | Promise<Quote[]> };
+import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 
 export type GatewayDeps = {
   config: Config;
@@ -61,7 +33,7 @@ export type GatewayDeps = {
   status: () => Status;
   metrics: Metrics;
   logger: Logger;
-  replay?: ReplayController;
+  replay?: Pick<ReplayControl, 'command'>;
   /** Whether a socket may use admin events; by default all may when auth is off. */
   isAdmin?: (socket: TickstreamSocket) => boolean;
 };

@@ -4,7 +4,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
 import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import { type Bar, errorAck, type Status, SYMBOL_PATTERN } from '../protocol.js';
-import type { SnapshotSource } from './gateway.js';
+import type { SnapshotSource } from './types.js';
 
 export type HttpDeps = {
   metrics: Metrics;

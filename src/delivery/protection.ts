@@ -7,8 +7,8 @@ import type { Status } from '../protocol.js';
 import { authMiddleware, TokenVerifier } from './auth.js';
 import { ConnectionGuard } from './connectionLimits.js';
 import { ConnectionDrain } from './drain.js';
-import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './gateway.js';
 import { SlowConsumerMonitor } from './slowConsumers.js';
+import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 
 export type ProtectionDeps = {
   config: Config;

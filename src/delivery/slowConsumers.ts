@@ -4,8 +4,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { rateTier } from '../pipeline/rateTier.js';
 import type { Status } from '../protocol.js';
-import type { SnapshotSource, SocketData, TickstreamServer, TickstreamSocket } from './gateway.js';
 import { tierRoom } from './tierRooms.js';
+import type { SnapshotSource, SocketData, TickstreamServer, TickstreamSocket } from './types.js';
 
 /** The engine.io internals read here (not in its typings): its packet queue and the websocket under it. */
 type EngineConnection = {

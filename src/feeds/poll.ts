@@ -1,7 +1,7 @@
 import { asyncScheduler, defer, exhaustMap, filter, map, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
-import type { FeedContext, FeedSource } from './index.js';
 import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
+import type { FeedContext, FeedSource } from './types.js';
 
 export type PollFeedOptions = {
   url: string;

@@ -1,15 +1,13 @@
 import { DateTime } from 'luxon';
 import { defer, from, type Observable, type SchedulerLike, Subject, switchMap } from 'rxjs';
 import type { FeedConfig } from '../config/schema.js';
-import type { ReplayController } from '../delivery/gateway.js';
 import type { ReplayAck, ReplayCommand, ReplayStatus, SymbolInfo } from '../protocol.js';
 import type { RecordedQuote } from '../record/format.js';
 import { type PaceState, pace } from '../record/pace.js';
 import { loadRecording, type Recording, readHeaderSync } from '../record/reader.js';
-import type { FeedSource } from './index.js';
+import type { FeedSource, ReplayControl } from './types.js';
 
 export type ReplayFeedConfig = Extract<FeedConfig, { type: 'replay' }>;
-export type ReplayControl = ReplayController & { status(): ReplayStatus };
 export type ReplayFeedSource = Omit<FeedSource, 'quotes$'> & {
   quotes$: Observable<RecordedQuote>;
   control: ReplayControl;

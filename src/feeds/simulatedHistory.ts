@@ -1,5 +1,5 @@
-import { BAR_MS } from '../pipeline/intradayHistory.js';
 import type { Bar } from '../protocol.js';
+import { BAR_MS } from '../protocol.js';
 import { seededRandom } from './random.js';
 import type { Listing } from './universe.js';
 

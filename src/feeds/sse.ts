@@ -12,8 +12,8 @@ import {
   timer,
 } from 'rxjs';
 import type { SseFeedConfig } from '../config/schema.js';
-import type { FeedContext, FeedSource } from './index.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
+import type { FeedContext, FeedSource } from './types.js';
 
 /** One dispatched event, with the stream's last event ID as it stood then (WHATWG `lastEventId`). */
 export type SseMessage = { data: string; event?: string; lastEventId: string };

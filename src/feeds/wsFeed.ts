@@ -14,8 +14,8 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
-import type { FeedContext, FeedSource } from './index.js';
 import { backoffDelay } from './sse.js';
+import type { FeedContext, FeedSource } from './types.js';
 import { listings, US_LISTINGS } from './universe.js';
 import { CRYPTO_LISTINGS } from './vendors/cryptoListings.js';
 import {

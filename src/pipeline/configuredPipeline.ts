@@ -1,6 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
-import type { FeedSource } from '../feeds/index.js';
+import type { FeedSource } from '../feeds/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Quote } from '../protocol.js';

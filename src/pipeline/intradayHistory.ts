@@ -1,10 +1,9 @@
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
-import type { FeedSource } from '../feeds/index.js';
-import type { Bar, Quote } from '../protocol.js';
+import type { FeedSource } from '../feeds/types.js';
+import { BAR_MS, type Bar, type Quote } from '../protocol.js';
 
 export type { Bar };
-
-export const BAR_MS = 60_000;
+export { BAR_MS };
 
 export type IntradayHistoryOptions = {
   /** Bars kept per symbol; the oldest go first. */

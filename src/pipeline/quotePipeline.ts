@@ -1,5 +1,5 @@
 import { ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
-import type { FeedSource } from '../feeds/index.js';
+import type { FeedSource } from '../feeds/types.js';
 import type { Quote, RawQuote } from '../protocol.js';
 import { assignSeq } from './assignSeq.js';
 import { detectGaps, type UpstreamGap } from './detectGaps.js';

@@ -13,7 +13,7 @@ import {
 import msgpackParser from 'socket.io-msgpack-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
-import type { TickstreamSocket } from '../../src/delivery/gateway.js';
+import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/server.js';
 import { startTestService } from '../helpers/service.js';
