@@ -1,17 +1,18 @@
 /**
- * How many ticks per second the pipeline sustains on one core: validate -> seq -> day statistics ->
- * last-value cache -> per-symbol routing into live conflated symbol-tier streams. No sockets.
+ * How many ticks per second the ingest part sustains on one core: validate -> epoch and seq -> day
+ * statistics -> last-value cache -> chart history -> routing to each watched symbol's stream (what an edge's
+ * conflation cells read). No sockets.
  *   node --import tsx bench/pipeline.ts [--ticks 2000000] [--symbols 500]
  */
 import { parseArgs } from 'node:util';
 import { from, Subscription } from 'rxjs';
+import { parseConfig } from '../src/config/load.js';
 import { createSimulator } from '../src/feeds/simulated.js';
 import { listings } from '../src/feeds/universe.js';
-import { ConflatedStreams } from '../src/pipeline/conflatedStreams.js';
-import { FeedHealth } from '../src/pipeline/feedHealth.js';
-import { LastValueCache } from '../src/pipeline/lastValueCache.js';
-import { quotePipeline } from '../src/pipeline/quotePipeline.js';
-import { SymbolDirectory } from '../src/pipeline/symbolDirectory.js';
+import { createLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics.js';
+import { IngestPart } from '../src/pipeline/ingestPart.js';
+import type { Quote } from '../src/protocol.js';
 
 const { values } = parseArgs({
   options: { ticks: { type: 'string', default: '2000000' }, symbols: { type: 'string', default: '500' } },
@@ -30,23 +31,30 @@ while (ticks.length < total) {
 ticks.length = total;
 
 function run(): { seconds: number; published: number } {
-  const streams = new ConflatedStreams();
+  const metrics = new Metrics();
+  const ingest = new IngestPart({
+    config: parseConfig({ log: { level: 'silent' } }),
+    metrics,
+    logger: createLogger('silent'),
+    feeds: [{ id: 'bench', quotes$: from(ticks), symbols: [] }],
+  });
   const subscriptions = new Subscription();
   let published = 0;
-  // Every symbol watched at two tiers, as a busy gateway would have it.
+  // Every symbol watched, its newest quote kept in a cell as the edge's delivery does.
+  const latest = new Map<string, Quote>();
   for (const { symbol } of universe) {
-    for (const hz of [4, 20]) subscriptions.add(streams.stream(symbol, hz).subscribe(() => published++));
+    subscriptions.add(
+      ingest.quotes(symbol).subscribe((quote) => {
+        latest.set(symbol, quote);
+        published++;
+      }),
+    );
   }
-  const quotes$ = quotePipeline([{ id: 'bench', quotes$: from(ticks), symbols: [] }], {
-    health: new FeedHealth(5000),
-    cache: new LastValueCache(),
-    directory: new SymbolDirectory(),
-    zone: 'America/New_York',
-  });
   const start = process.hrtime.bigint();
-  subscriptions.add(streams.connect(quotes$));
+  subscriptions.add(ingest.start());
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   subscriptions.unsubscribe();
+  metrics.close();
   return { seconds, published };
 }
 

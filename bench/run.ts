@@ -26,8 +26,8 @@ const HELP = `npm run bench -- [options]
   --step-max N          the step search stops at this many sockets (default 15000; 0 skips)
   --step-budget S       and after this many seconds (default 240)
   --parser json|msgpack tickstream's Socket.IO parser (default json)
-  --conflation clock|throttle  tickstream's pipeline.conflation (default clock: one frame per socket per interval)
   --lanes N             tickstream's pipeline.lanes: clock phases a tier's sockets are spread over (default 4)
+  --prompt-after-ms N   tickstream's pipeline.promptAfterMs (default 1000; 0: a quiet symbol waits for its tick)
   --threads N           load generator threads (default 2)
   --seed N              simulator and subscription seed (default 42)
   --results DIR         where the JSON goes (default bench/results)`;
@@ -48,7 +48,7 @@ const { values } = parseArgs({
     'step-max': { type: 'string' },
     'step-budget': { type: 'string', default: '240' },
     parser: { type: 'string', default: 'json' },
-    conflation: { type: 'string', default: 'clock' },
+    'prompt-after-ms': { type: 'string', default: '1000' },
     lanes: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
     seed: { type: 'string', default: '42' },
@@ -73,11 +73,6 @@ const parserOf = (text: string): 'json' | 'msgpack' => {
   throw new Error(`--parser: expected json or msgpack, got "${text}"`);
 };
 const parser = parserOf(values.parser);
-const conflationOf = (text: string): 'clock' | 'throttle' => {
-  if (text === 'clock' || text === 'throttle') return text;
-  throw new Error(`--conflation: expected clock or throttle, got "${text}"`);
-};
-const conflation = conflationOf(values.conflation);
 const servers = values.servers.split(',').map((s) => s.trim()) as ServerKind[];
 for (const s of servers) if (!['tickstream', 'naive', 'raw'].includes(s)) throw new Error(`--servers: unknown "${s}"`);
 
@@ -89,7 +84,7 @@ const workload: Workload = {
   hz: positive('hz', values.hz),
   seed: positive('seed', values.seed),
   parser,
-  conflation,
+  promptAfterMs: positive('prompt-after-ms', values['prompt-after-ms']),
   lanes: Math.max(1, positive('lanes', values.lanes)),
 };
 const perSocket = positive('per-socket', values['per-socket']);
@@ -192,7 +187,7 @@ async function measure(kind: ServerKind, sockets: number, duration: number): Pro
 function openSockets(pool: LoadPool, server: ServerProcess, subscriptions: string[][]) {
   return pool.open(
     {
-      url: server.url.replace('http', 'ws'),
+      urls: [server.url.replace('http', 'ws')],
       protocol: server.kind === 'raw' ? 'raw' : 'socketio',
       parser: server.kind === 'tickstream' ? parser : 'json',
       sockets: subscriptions,
@@ -364,7 +359,7 @@ async function main(): Promise<void> {
   const capped = socketCounts.filter((n) => n <= socketCap);
   if (capped.length < socketCounts.length) log(`socket counts over the open-files limit (${openFilesLimit}) skipped`);
   log(
-    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s (a step every ${workload.stepMs} ms), parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}; open files limit ${openFilesLimit}`,
+    `bench: ${workload.symbols} symbols, ${workload.ticksPerSecond} ticks/s (a step every ${workload.stepMs} ms), parser ${parser}, lanes ${workload.lanes}, promptAfterMs ${workload.promptAfterMs}; open files limit ${openFilesLimit}`,
   );
 
   const rows: Row[] = [];
@@ -398,7 +393,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(
     `workload: ${workload.symbols} symbols, ${fmt(workload.ticksPerSecond)} ticks/s upstream (a step every ${workload.stepMs} ms), ${perSocket} symbols per socket at ${workload.hz} Hz, ` +
-      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, conflation ${conflation}, lanes ${workload.lanes}`,
+      `${durationS}s measured after ${warmupS}s warm-up; tickstream parser ${parser}, lanes ${workload.lanes}, promptAfterMs ${workload.promptAfterMs}`,
   );
   out.push('');
   out.push(table(rows));

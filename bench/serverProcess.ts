@@ -19,9 +19,10 @@ export type Workload = {
   hz: number;
   seed: number;
   parser: 'json' | 'msgpack';
-  conflation: 'clock' | 'throttle';
-  /** tickstream's pipeline.lanes (clock mode). */
+  /** tickstream's pipeline.lanes. */
   lanes: number;
+  /** tickstream's pipeline.promptAfterMs. */
+  promptAfterMs: number;
 };
 
 export type ProcSample = { at: number; cpuMs: number; rssBytes: number };
@@ -73,8 +74,8 @@ export function tickstreamConfig(workload: Workload) {
     pipeline: {
       tiers: [1, 2, 4, 10, 20],
       defaultHz: workload.hz,
-      conflation: workload.conflation,
       lanes: workload.lanes,
+      promptAfterMs: workload.promptAfterMs,
     },
     limits: { maxConnectionsPerIp: 1_000_000, requestsPerSecond: 1000, requestBurst: 1000 },
     log: { level: 'warn' },
@@ -96,12 +97,14 @@ export class ServerProcess {
   /**
    * @param options.inspect Opens the V8 inspector on a loopback port, so the harness can run a full garbage
    *   collection (`collectGarbage`) before it reads RSS. Only the idle-socket measurement uses it.
+   * @param options.role tickstream's role (default `serve`); `ingest` and `gateway` take their cluster
+   *   settings from `options.args` (`--set cluster.redis=...`).
    */
   static async start(
     kind: ServerKind,
     workload: Workload,
     resultsDir: string,
-    options: { inspect?: boolean } = {},
+    options: { inspect?: boolean; role?: 'serve' | 'ingest' | 'gateway'; args?: string[] } = {},
   ): Promise<ServerProcess> {
     const port = await freePort();
     const stderr: string[] = [];
@@ -109,11 +112,19 @@ export class ServerProcess {
     if (kind === 'tickstream') {
       const configFile = resolve(
         resultsDir,
-        `tickstream-${workload.parser}-${workload.conflation}-${workload.lanes}.config.json`,
+        `tickstream-${workload.parser}-${workload.lanes}-${workload.promptAfterMs}.config.json`,
       );
       mkdirSync(dirname(configFile), { recursive: true });
       writeFileSync(configFile, `${JSON.stringify(tickstreamConfig(workload), null, 2)}\n`);
-      command = [resolve(ROOT, 'bin/tickstream.js'), 'serve', '--config', configFile, '--port', String(port)];
+      command = [
+        resolve(ROOT, 'bin/tickstream.js'),
+        options.role ?? 'serve',
+        '--config',
+        configFile,
+        '--port',
+        String(port),
+        ...(options.args ?? []),
+      ];
     } else {
       const script = resolve(BENCH_DIR, kind === 'naive' ? 'servers/naive.ts' : 'servers/rawWs.ts');
       command = ['--import', 'tsx', script, '--port', String(port), ...workloadFlags(workload)];

@@ -1,22 +1,66 @@
 /**
- * `npm run cluster`: a Redis-backed ingest and two gateways on this machine (ports 3001 and 3002), for trying
- * the cluster roles. Needs a Redis (default redis://127.0.0.1:6379; REDIS_URL overrides). Ctrl-C stops all.
+ * `npm run cluster [-- --ports 3001,3002] [-- --ingest-port 3100] [-- --redis URL[,URL...]]`: a Redis-backed
+ * ingest and gateways on this machine, for trying the cluster roles. Ctrl-C stops all.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 import { redisAnswers } from '../src/cluster/redisLink.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const GATEWAY_PORTS = [3001, 3002];
-const INGEST_PORT = 3100;
+const HELP = `npm run cluster -- [options]: one ingest and two (or more) gateways on this machine over Redis
+
+Options:
+  --ports A,B,...     the gateways' ports (default 3001,3002)
+  --ingest-port N     the ingest's HTTP port: health, readiness, metrics (default 3100)
+  --redis URL[,URL]   one Redis URL, or several nodes of a Redis Cluster (default $REDIS_URL or
+                      redis://127.0.0.1:6379)
+  -h, --help          this text
+
+Each process logs to this terminal; a process that exits stops the others.`;
+
+function fail(message: string): never {
+  console.error(`cluster: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      ports: { type: 'string', default: '3001,3002' },
+      'ingest-port': { type: 'string', default: '3100' },
+      redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+try {
+  parsed = parse();
+} catch (err) {
+  fail((err as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const port = (name: string, text: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) fail(`${name}: expected a port (1-65535), got "${text}"`);
+  return n;
+};
+const GATEWAY_PORTS = values.ports.split(',').map((p) => port('--ports', p.trim()));
+const INGEST_PORT = port('--ingest-port', values['ingest-port']);
+const REDIS = values.redis.split(',').map((url) => url.trim());
+if (new Set([...GATEWAY_PORTS, INGEST_PORT]).size !== GATEWAY_PORTS.length + 1) fail('every port must differ');
+// One URL is a single Redis; several are the nodes of a Redis Cluster (cluster.redis takes a list).
+const redisSetting = REDIS.length === 1 ? (REDIS[0] as string) : JSON.stringify(REDIS);
 
 function run(name: string, args: string[]): ChildProcess {
   const child = spawn(
     process.execPath,
-    [...SERVER_NODE_FLAGS, 'bin/tickstream.js', ...args, '--set', `cluster.redisUrl=${REDIS_URL}`],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
+    [...SERVER_NODE_FLAGS, 'bin/tickstream.js', ...args, '--set', `cluster.redis=${redisSetting}`],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   child.on('exit', (code, signal) => {
     if (!stopping) console.error(`cluster: ${name} exited (${signal ?? code}); stopping the others`);
@@ -44,21 +88,27 @@ async function stopAll(): Promise<void> {
   process.exit(0);
 }
 
-if (!(await redisAnswers(REDIS_URL))) {
-  console.error(`cluster: no Redis at ${REDIS_URL}. Start one (redis-server) or set REDIS_URL.`);
+if (!(await redisAnswers(REDIS[0] as string))) {
+  console.error(`cluster: no Redis at ${REDIS[0]}. Start one (redis-server), or pass --redis URL.`);
   process.exit(1);
 }
 children.push(
   run('ingest', ['ingest', '--config', 'config/examples/cluster-ingest.json', '--port', String(INGEST_PORT)]),
 );
-for (const port of GATEWAY_PORTS) {
+for (const gatewayPort of GATEWAY_PORTS) {
   children.push(
-    run(`gateway ${port}`, ['gateway', '--config', 'config/examples/cluster-gateway.json', '--port', String(port)]),
+    run(`gateway ${gatewayPort}`, [
+      'gateway',
+      '--config',
+      'config/examples/cluster-gateway.json',
+      '--port',
+      String(gatewayPort),
+    ]),
   );
 }
 process.on('SIGINT', () => void stopAll());
 process.on('SIGTERM', () => void stopAll());
-console.error(`cluster: Redis ${REDIS_URL}
+console.error(`cluster: Redis ${REDIS.join(', ')}
   ingest     http://localhost:${INGEST_PORT}/metrics
 ${GATEWAY_PORTS.map((p) => `  gateway    http://localhost:${p}`).join('\n')}
 Ctrl-C stops all.`);

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
-import { startTickstream } from '../src/server.js';
+import { startServe } from '../src/roles/serve.js';
 import {
   assertServes,
   fuzzClientEvents,
@@ -19,7 +19,7 @@ const runs = Number(values.runs ?? 100_000);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const maxBytes = 65_536;
 
-const service = await startTickstream({
+const service = await startServe({
   config: parseConfig({
     server: { host: '127.0.0.1', port: 0, dashboard: false, maxHttpBufferSize: maxBytes },
     feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 2000, offHoursFactor: 1 }],

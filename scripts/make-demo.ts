@@ -66,7 +66,10 @@ const writer = new RecordingWriter({
 });
 let recvTs = 0;
 from(raws)
-  .pipe(assignSeq(), withDayStats(ZONE))
+  .pipe(
+    assignSeq(() => 1),
+    withDayStats(ZONE),
+  )
   .subscribe({
     // The server receives a quote a few milliseconds after its event time, in order.
     next: (quote) => {

@@ -24,12 +24,22 @@ export class Metrics {
   });
   readonly updatesOut = new Counter({
     name: 'tickstream_updates_out_total',
-    help: 'Conflated symbol updates published to rooms (before fan-out)',
+    help: 'Conflated symbol updates sent on a rate tier (before fan-out to sockets)',
     registers: [this.registry],
   });
   readonly deliveriesOut = new Counter({
     name: 'tickstream_deliveries_out_total',
     help: 'Symbol updates written to client sockets (after fan-out)',
+    registers: [this.registry],
+  });
+  readonly framesEncoded = new Counter({
+    name: 'tickstream_frames_encoded_total',
+    help: 'ticks frames encoded (one per group of sockets of a lane that watch the same set)',
+    registers: [this.registry],
+  });
+  readonly framesWritten = new Counter({
+    name: 'tickstream_frames_written_total',
+    help: 'ticks frames written to sockets (over frames encoded: how many sockets share each frame)',
     registers: [this.registry],
   });
   readonly connections = new Gauge({
@@ -89,33 +99,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly redisUp = new Gauge({
-    name: 'tickstream_redis_up',
-    help: 'Cluster roles: 1 while the Redis connections are ready, 0 while they are down',
-    registers: [this.registry],
-  });
-  readonly redisPublishFailures = new Counter({
-    name: 'tickstream_redis_publish_failures_total',
-    help: 'Cluster roles: Redis writes that failed and were dropped (not queued), per kind',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  readonly redisMessagesIn = new Counter({
-    name: 'tickstream_redis_messages_in_total',
-    help: 'Gateway: Socket.IO adapter messages received from Redis',
-    registers: [this.registry],
-  });
-  readonly clusterRooms = new Gauge({
-    name: 'tickstream_cluster_rooms',
-    help: 'Ingest: symbol-tier rooms published to Redis',
-    registers: [this.registry],
-  });
+  /** Roles that use Redis (ingest, gateway) only: a plain `serve` has none, and reports none. */
+  readonly redisUp?: Gauge;
+  readonly redisPublishFailures?: Counter<'kind'>;
+  readonly redisMessagesIn?: Counter;
+  readonly redisMessagesOut?: Counter;
+  readonly clusterSymbols?: Gauge;
 
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tickstream_process_' });
+  constructor(options: { redis?: boolean } = {}) {
+    // prom-client's own names already start with process_ or nodejs_: tickstream_process_cpu_seconds_total...
+    collectDefaultMetrics({ register: this.registry, prefix: 'tickstream_' });
     this.loopDelay.enable();
+    if (!options.redis) return;
+    const registers = [this.registry];
+    this.redisUp = new Gauge({
+      name: 'tickstream_redis_up',
+      help: 'Cluster roles: 1 while the Redis connections are ready, 0 while they are down',
+      registers,
+    });
+    this.redisPublishFailures = new Counter({
+      name: 'tickstream_redis_publish_failures_total',
+      help: 'Cluster roles: Redis writes that failed and were dropped (not queued), per kind',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    this.redisMessagesIn = new Counter({
+      name: 'tickstream_redis_messages_in_total',
+      help: 'Gateway: quote messages received from Redis (sharded channels of the symbols its clients watch)',
+      registers,
+    });
+    this.redisMessagesOut = new Counter({
+      name: 'tickstream_redis_messages_out_total',
+      help: "Ingest: quotes published to Redis (each once, on its symbol's sharded channel)",
+      registers,
+    });
+    this.clusterSymbols = new Gauge({
+      name: 'tickstream_cluster_symbols',
+      help: 'Ingest: symbols some gateway watches (published to Redis)',
+      registers,
+    });
   }
 
   async render(): Promise<string> {

@@ -7,6 +7,12 @@ export type Quote = {
   symbol: string;
   price: number;
   ts: number;
+  /**
+   * Extension (docs/PROTOCOL.md, "Epochs"): the numbering `seq` belongs to. A new epoch starts when the
+   * process that numbers quotes starts, and on a replay seek or loop; epochs only grow. Order quotes of a
+   * symbol by (epoch, seq).
+   */
+  epoch: number;
   seq: number;
   bid?: number;
   ask?: number;
@@ -21,8 +27,8 @@ export type Quote = {
   source?: string;
 };
 
-/** What a feed emits: a Quote before the server has given it a `seq` and day statistics. */
-export type RawQuote = Omit<Quote, 'seq' | 'change' | 'changePct' | 'open' | 'high' | 'low'> & {
+/** What a feed emits: a Quote before the server has given it an `epoch`, a `seq` and day statistics. */
+export type RawQuote = Omit<Quote, 'epoch' | 'seq' | 'change' | 'changePct' | 'open' | 'high' | 'low'> & {
   open?: number;
   high?: number;
   low?: number;
@@ -53,7 +59,18 @@ export type SymbolInfo = { symbol: string; name?: string; exchange?: string; cur
 
 export type Rejection = { symbol: string; code: ErrorCode; message: string };
 
-export type SubscribeRequest = { symbols: string[]; maxHz?: number };
+/** Where a client is in a symbol's stream: the `[epoch, seq]` of the newest quote it has. */
+export type StreamPosition = [epoch: number, seq: number];
+
+export type SubscribeRequest = {
+  symbols: string[];
+  maxHz?: number;
+  /**
+   * Extension (resume): per symbol, the position of the newest quote the client already has. The ack's
+   * snapshot then holds only the symbols whose last value is newer than that.
+   */
+  resume?: Record<string, StreamPosition>;
+};
 export type SubscribeAck =
   | { ok: true; subscribed: string[]; hz: number; snapshot: Quote[]; rejected: Rejection[] }
   | ErrorAck;
@@ -118,8 +135,18 @@ export interface ClientToServerEvents {
   replay: (command: ReplayCommand, ack: (response: ReplayAck) => void) => void;
 }
 
+/** A symbol as the protocol spells it: trimmed, upper case. */
+export function normalizeSymbol(symbol: string): string {
+  return symbol.trim().toUpperCase();
+}
+
 /** Symbols: upper-case letters and digits, with `.` `-` `/` `^` `=` as used by US equities, indices and crypto. */
 export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
+
+/** Whether a quote at `position` is newer than one at `than`: a later epoch, or the same epoch and a higher seq. */
+export function isNewer(position: StreamPosition, than: StreamPosition): boolean {
+  return position[0] > than[0] || (position[0] === than[0] && position[1] > than[1]);
+}
 
 export function errorAck(code: ErrorCode, message: string): ErrorAck {
   return { ok: false, error: { code, message } };

@@ -13,7 +13,8 @@ import { classifyRaw, classifySocketIo, type FrameKind, scanTicks } from './fram
  */
 
 export type WorkerPlan = {
-  url: string;
+  /** Where each socket connects: the n-th socket of a thread to `urls[n % urls.length]` (several gateways). */
+  urls: string[];
   protocol: 'socketio' | 'raw';
   parser: 'json' | 'msgpack';
   /** The symbols of each socket this thread opens; empty for idle sockets. */
@@ -116,9 +117,9 @@ function onMsgpack(frame: Buffer, ws: WebSocket, done: (ok: boolean, error?: str
 const subscriptionOf = new Map<WebSocket, string[]>();
 
 /** Opens one client and resolves once it is subscribed (or merely connected, when idle). */
-function openClient(symbols: string[]): Promise<void> {
+function openClient(symbols: string[], base: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const url = plan.protocol === 'socketio' ? `${plan.url}/socket.io/?EIO=4&transport=websocket` : `${plan.url}/raw`;
+    const url = plan.protocol === 'socketio' ? `${base}/socket.io/?EIO=4&transport=websocket` : `${base}/raw`;
     const ws = new WebSocket(url, { perMessageDeflate: false });
     clients.push(ws);
     subscriptionOf.set(ws, symbols);
@@ -182,9 +183,10 @@ async function openAll(): Promise<void> {
         next = plan.sockets.length;
         break;
       }
-      const symbols = plan.sockets[next++] as string[];
+      const index = next++;
+      const symbols = plan.sockets[index] as string[];
       try {
-        await openClient(symbols);
+        await openClient(symbols, plan.urls[index % plan.urls.length] as string);
       } catch (err) {
         failed += 1;
         firstError ??= (err as Error).message;

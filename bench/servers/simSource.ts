@@ -2,6 +2,9 @@ import { createSimulator } from '../../src/feeds/simulated.js';
 import { listings } from '../../src/feeds/universe.js';
 import type { Quote } from '../../src/protocol.js';
 
+/** One numbering per process, as tickstream's epoch (the wire quotes stay the same size). */
+const EPOCH = Date.now();
+
 export type SimSourceOptions = { symbols: number; ticksPerSecond: number; seed: number; intervalMs?: number };
 
 /**
@@ -29,6 +32,7 @@ export function runSimSource(options: SimSourceOptions, onQuote: (quote: Quote) 
       const prevClose = raw.prevClose ?? raw.price;
       onQuote({
         ...raw,
+        epoch: EPOCH,
         seq: state.seq,
         open: state.open,
         high: state.high,

@@ -1,5 +1,6 @@
-import { startNode } from '../cluster/node.js';
+import { describeRedis } from '../cluster/redisLink.js';
 import { createLogger } from '../log.js';
+import { startNode } from '../roles/index.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';
@@ -9,7 +10,7 @@ export const GATEWAY_HELP = `tickstream gateway: hold client connections; ticks,
 Usage: tickstream gateway [options]
 
 The same as \`tickstream serve --set cluster.role=gateway\`. Run one or more behind a load balancer, with an
-ingest (\`tickstream ingest\`) on the same Redis (cluster.redisUrl). See docs/CLUSTER.md.
+ingest (\`tickstream ingest\`) on the same Redis (cluster.redis). See docs/CLUSTER.md.
 
 Options:
 ${CONFIG_FLAGS_HELP}`;
@@ -24,7 +25,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level, 'tickstream-gateway');
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
   const node = await startNode({ config, logger, webRoot });
-  console.error(`tickstream: gateway serving on ${node.url} (Redis ${config.cluster.redisUrl}); Ctrl-C stops`);
+  console.error(`tickstream: gateway serving on ${node.url} (${describeRedis(config.cluster)}); Ctrl-C stops`);
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   await node.close();

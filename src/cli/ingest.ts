@@ -1,5 +1,6 @@
-import { startNode } from '../cluster/node.js';
+import { describeRedis } from '../cluster/redisLink.js';
 import { createLogger } from '../log.js';
+import { startNode } from '../roles/index.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 
@@ -7,8 +8,9 @@ export const INGEST_HELP = `tickstream ingest: run feeds and pipeline, publishin
 
 Usage: tickstream ingest [options]
 
-The same as \`tickstream serve --set cluster.role=ingest\`. Redis from cluster.redisUrl (default
-redis://127.0.0.1:6379); the HTTP port serves /healthz, /readyz and /metrics only. See docs/CLUSTER.md.
+The same as \`tickstream serve --set cluster.role=ingest\`. Redis from cluster.redis (default
+redis://127.0.0.1:6379; a JSON list of nodes for a Redis Cluster); the HTTP port serves /healthz, /readyz and
+/metrics only. See docs/CLUSTER.md.
 
 Options:
 ${CONFIG_FLAGS_HELP}`;
@@ -22,7 +24,9 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const config = configFromFlags({ ...values, set: [...(values.set ?? []), 'cluster.role=ingest'] });
   const logger = createLogger(config.log.level, 'tickstream-ingest');
   const node = await startNode({ config, logger });
-  console.error(`tickstream: ingest publishing through ${config.cluster.redisUrl}; metrics on ${node.url}/metrics`);
+  console.error(
+    `tickstream: ingest publishing through ${describeRedis(config.cluster)}; metrics on ${node.url}/metrics`,
+  );
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   await node.close();

@@ -3,6 +3,7 @@ import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
 import { createFeed } from '../feeds/index.js';
 import { createLogger } from '../log.js';
+import { Epochs } from '../pipeline/epochs.js';
 import { FeedHealth } from '../pipeline/feedHealth.js';
 import { LastValueCache } from '../pipeline/lastValueCache.js';
 import { quotePipeline } from '../pipeline/quotePipeline.js';
@@ -76,11 +77,13 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
 
   const feeds = config.feeds.map((feed) => createFeed(feed, { market: config.market }));
+  const epochs = new Epochs();
   const quotes$ = quotePipeline(feeds, {
     health: new FeedHealth(config.staleAfterMs),
     cache: new LastValueCache(),
     directory: new SymbolDirectory(),
     zone: config.market.zone,
+    epochNow: () => epochs.current,
     onInvalid: (feed, invalid) => logger.debug({ feed, reason: invalid.reason }, 'bad upstream value skipped'),
     onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
   });

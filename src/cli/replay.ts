@@ -3,7 +3,7 @@ import { ConfigError, parseConfig } from '../config/load.js';
 import { replayFeed, resolveReplayTime } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
 import { loadRecording, type Recording, RecordingError } from '../record/reader.js';
-import { startTickstream } from '../server.js';
+import { startServe } from '../roles/serve.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { startProgress } from './progress.js';
 import { untilSignal } from './signals.js';
@@ -98,7 +98,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let replayed = 0;
   const counted = { ...source, quotes$: source.quotes$.pipe(tap(() => replayed++)) };
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
-  const service = await startTickstream({ config, logger, webRoot, feeds: [counted] });
+  const service = await startServe({ config, logger, webRoot, feeds: [counted] });
   console.error(
     `tickstream: replaying ${file} (${recording.records.length} records) at ${feedConfig.speed}x on ${service.url}` +
       ` (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`,

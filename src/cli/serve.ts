@@ -1,6 +1,6 @@
-import { startNode } from '../cluster/node.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { startNode } from '../roles/index.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';

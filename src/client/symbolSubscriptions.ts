@@ -1,5 +1,12 @@
 import { concat, defer, type Observable, of, Subject } from 'rxjs';
-import type { Quote, Rejection, SubscribeAck, SubscribeRequest, UnsubscribeRequest } from '../protocol.js';
+import type {
+  Quote,
+  Rejection,
+  StreamPosition,
+  SubscribeAck,
+  SubscribeRequest,
+  UnsubscribeRequest,
+} from '../protocol.js';
 import { TickstreamError } from './errors.js';
 import { QuoteOrder } from './quoteOrder.js';
 
@@ -39,6 +46,11 @@ class SymbolEntry {
 
   get refs(): number {
     return this.rates.length;
+  }
+
+  /** Where this watcher is in the symbol's stream: the newest quote's [epoch, seq], once it has one. */
+  get position(): StreamPosition | undefined {
+    return this.last?.epoch === undefined ? undefined : [this.last.epoch, this.last.seq];
   }
 
   /** The rate to ask the server for: the fastest watcher's; none (the server's default) when no watcher set one. */
@@ -206,6 +218,9 @@ export class SymbolSubscriptions {
       for (const symbols of chunks(all)) {
         const connection = this.connection;
         const request: SubscribeRequest = hz === undefined ? { symbols } : { symbols, maxHz: hz };
+        // Resume: the snapshot then brings only what changed since (on this server or another).
+        const resume = resumePositions(symbols, this.entries);
+        if (resume) request.resume = resume;
         this.channel.subscribe(request, (answer) => this.answered(connection, symbols, answer));
       }
     }
@@ -265,6 +280,18 @@ export class SymbolSubscriptions {
       this.flush();
     }, this.retryMs);
   }
+}
+
+function resumePositions(
+  symbols: readonly string[],
+  entries: ReadonlyMap<string, SymbolEntry>,
+): Record<string, StreamPosition> | undefined {
+  const known: [string, StreamPosition][] = [];
+  for (const symbol of symbols) {
+    const position = entries.get(symbol)?.position;
+    if (position) known.push([symbol, position]);
+  }
+  return known.length ? Object.fromEntries(known) : undefined;
 }
 
 function* chunks(symbols: readonly string[]): Generator<string[]> {

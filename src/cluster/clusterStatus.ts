@@ -15,9 +15,12 @@ import { marketSession } from '../market/session.js';
 import type { FeedStatus, Status } from '../protocol.js';
 import type { RedisLink } from './redisLink.js';
 
-/** Ingest side: writes the feed statuses to `key` every `everyMs`, valid for `ttlMs` (a dead ingest expires). */
-export function publishFeedStatus(
-  feeds: () => FeedStatus[],
+/** What the ingest tells the gateways of itself: its feeds, and a replay's state. */
+export type IngestStatus = Pick<Status, 'feeds' | 'replay'>;
+
+/** Ingest side: writes its status to `key` every `everyMs`, valid for `ttlMs` (a dead ingest expires). */
+export function publishIngestStatus(
+  status: () => IngestStatus,
   link: RedisLink,
   key: string,
   options: { everyMs: number; ttlMs: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
@@ -26,7 +29,8 @@ export function publishFeedStatus(
     .pipe(
       exhaustMap(() => {
         if (!link.isUp()) return EMPTY;
-        return from(link.command.set(key, JSON.stringify(feeds()), { PX: options.ttlMs })).pipe(
+        const { feeds, replay } = status();
+        return from(link.command.set(key, JSON.stringify({ feeds, replay }), { PX: options.ttlMs })).pipe(
           catchError((err: unknown) => {
             options.onFailure(err);
             return EMPTY;
@@ -40,22 +44,24 @@ export function publishFeedStatus(
 /** What a gateway shows while it has no word from any ingest (none running, or Redis down). */
 const NO_INGEST: FeedStatus[] = [{ id: 'ingest', state: 'down' }];
 
-function parseFeeds(text: string | null): FeedStatus[] | undefined {
+function parseStatus(text: string | null): IngestStatus | undefined {
   if (!text) return undefined;
   try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? (value as FeedStatus[]) : undefined;
+    const value = JSON.parse(text) as Partial<IngestStatus> | unknown[];
+    // A bare array is what an ingest of an earlier version wrote: its feeds.
+    if (Array.isArray(value)) return { feeds: value as FeedStatus[] };
+    return value && Array.isArray(value.feeds) ? { feeds: value.feeds, replay: value.replay } : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Gateway side: the status its clients see: the ingest's feeds as last read from Redis, the market session
- * from its own calendar, and its Redis connection (`cluster.redis`; readyz is 503 while it is down).
+ * Gateway side: the status its clients see: the ingest's feeds (and replay) as last read from Redis, the
+ * market session from its own calendar (of the recorded moment during a replay), and its Redis connection.
  */
 export class GatewayStatus {
-  private feeds: FeedStatus[] = NO_INGEST;
+  private ingest: IngestStatus = { feeds: NO_INGEST };
 
   constructor(
     private readonly link: RedisLink,
@@ -72,16 +78,18 @@ export class GatewayStatus {
         ),
       )
       .subscribe((text) => {
-        this.feeds = parseFeeds(text) ?? NO_INGEST;
+        this.ingest = parseStatus(text) ?? { feeds: NO_INGEST };
       });
   }
 
   current(): Status {
-    const up = this.link.isUp();
-    return {
-      feeds: this.feeds,
-      session: marketSession(this.market, this.now()),
-      cluster: { role: 'gateway', redis: up ? 'up' : 'down' },
+    const { feeds, replay } = this.ingest;
+    const status: Status = {
+      feeds,
+      session: marketSession(this.market, replay?.position || this.now()),
+      cluster: { role: 'gateway', redis: this.link.isUp() ? 'up' : 'down' },
     };
+    if (replay) status.replay = replay;
+    return status;
   }
 }

@@ -1,5 +1,3 @@
-import { parseTierRoom } from '../delivery/tierRooms.js';
-
 /** Every Redis key and channel a deployment uses, under its `cluster.keyPrefix`. */
 export type ClusterKeys = {
   /** Hash: symbol -> the newest Quote (JSON). */
@@ -8,12 +6,12 @@ export type ClusterKeys = {
   symbols: string;
   /** Prefix of one list per symbol (`${history}AAPL`): its 1-minute bars (JSON), oldest first. */
   history: string;
-  /** String with a TTL: the ingest's feed statuses (JSON). */
+  /** String with a TTL: the ingest's status (feeds, replay) as JSON. */
   status: string;
-  /** Pub/sub channel on which gateways announce a room they just created. */
-  roomAnnouncements: string;
-  /** The Socket.IO adapter's channel prefix; a room's sharded channel is `${adapter}#/#${room}#`. */
-  adapter: string;
+  /** Pub/sub channel on which a gateway announces a symbol it just started to watch. */
+  demand: string;
+  /** Prefix of the sharded pub/sub channel of each symbol (`${quotes}AAPL`): every quote, once, as JSON. */
+  quotes: string;
 };
 
 export function clusterKeys(prefix: string): ClusterKeys {
@@ -22,8 +20,8 @@ export function clusterKeys(prefix: string): ClusterKeys {
     symbols: `${prefix}symbols`,
     history: `${prefix}bars:`,
     status: `${prefix}status`,
-    roomAnnouncements: `${prefix}rooms`,
-    adapter: `${prefix}sio`,
+    demand: `${prefix}demand`,
+    quotes: `${prefix}q:`,
   };
 }
 
@@ -32,17 +30,22 @@ export function historyKey(keys: ClusterKeys, symbol: string): string {
   return `${keys.history}${symbol}`;
 }
 
-const NAMESPACE = '/';
-
-/** Glob of the sharded channels of every tier room (the prefix has no glob characters: the schema forbids them). */
-export function tierRoomChannelPattern(keys: ClusterKeys): string {
-  return `${keys.adapter}#${NAMESPACE}#q:*`;
+/**
+ * A symbol's sharded channel. No hash tag: each channel hashes to its own slot, so a Redis Cluster spreads
+ * the symbols over its primaries.
+ */
+export function quoteChannel(keys: ClusterKeys, symbol: string): string {
+  return `${keys.quotes}${symbol}`;
 }
 
-/** The tier room a sharded adapter channel carries, if it is one. */
-export function roomOfChannel(keys: ClusterKeys, channel: string): string | undefined {
-  const head = `${keys.adapter}#${NAMESPACE}#`;
-  if (!channel.startsWith(head) || !channel.endsWith('#')) return undefined;
-  const room = channel.slice(head.length, -1);
-  return parseTierRoom(room) ? room : undefined;
+/** Glob of every symbol's channel (the prefix has no glob characters: the schema forbids them, symbols too). */
+export function quoteChannelPattern(keys: ClusterKeys): string {
+  return `${keys.quotes}*`;
+}
+
+/** The symbol a quote channel carries, if it is one. */
+export function symbolOfChannel(keys: ClusterKeys, channel: string): string | undefined {
+  return channel.startsWith(keys.quotes) && channel.length > keys.quotes.length
+    ? channel.slice(keys.quotes.length)
+    : undefined;
 }

@@ -59,40 +59,76 @@ function parseInfo(text: string): SymbolInfo | undefined {
 
 /**
  * Gateway side: a local mirror of the directory in Redis, refreshed every `everyMs`, so `has` and `list`
- * stay synchronous. While Redis is down the last copy is kept.
+ * stay synchronous. While Redis is down the last copy is kept. Until the first copy arrives the directory
+ * is not known: the gateway is not ready, and a subscribe waits for it (up to `waitMs`).
  */
 export class RedisDirectoryMirror {
-  private known = new Map<string, SymbolInfo>();
+  private symbols = new Map<string, SymbolInfo>();
   private sorted: SymbolInfo[] = [];
+  private loaded = false;
+  private readonly whenLoaded: Promise<void>;
+  private markLoaded!: () => void;
 
   constructor(
     private readonly link: RedisLink,
     private readonly key: string,
-  ) {}
+    private readonly waitMs = 2000,
+  ) {
+    this.whenLoaded = new Promise((resolve) => {
+      this.markLoaded = resolve;
+    });
+  }
 
-  /** Refreshes now and then every `everyMs`; the first value is emitted once a refresh succeeded. */
+  /** Whether a copy of the directory (with at least one symbol) has arrived. */
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /** Resolves once the directory has arrived, or after `waitMs` (the caller then answers with what it has). */
+  known(): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.whenLoaded,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.waitMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Refreshes now and then every `everyMs` (every 200 ms until it first arrives: a gateway that starts before
+   * its ingest is not ready, and holds subscribes, for as short a time as it can); each refresh emits the
+   * number of symbols.
+   */
   follow(everyMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<number> {
     // Also at once whenever Redis (re)connects, rather than at the next tick of the timer.
     const ready$ = this.link.up$.pipe(filter(Boolean));
-    return merge(timer(0, everyMs, scheduler), ready$).pipe(
-      exhaustMap(() => (this.link.isUp() ? from(this.refresh()).pipe(catchError(() => EMPTY)) : EMPTY)),
-    );
+    const waiting = Math.min(everyMs, 200);
+    return merge(
+      timer(0, waiting, scheduler).pipe(filter((tick) => !this.loaded || tick % Math.round(everyMs / waiting) === 0)),
+      ready$,
+    ).pipe(exhaustMap(() => (this.link.isUp() ? from(this.refresh()).pipe(catchError(() => EMPTY)) : EMPTY)));
   }
 
   async refresh(): Promise<number> {
     const all = await this.link.command.hGetAll(this.key);
-    const known = new Map<string, SymbolInfo>();
+    const symbols = new Map<string, SymbolInfo>();
     for (const text of Object.values(all)) {
       const info = parseInfo(text);
-      if (info) known.set(info.symbol, info);
+      if (info) symbols.set(info.symbol, info);
     }
-    this.known = known;
-    this.sorted = [...known.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
-    return known.size;
+    this.symbols = symbols;
+    this.sorted = [...symbols.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+    if (symbols.size > 0 && !this.loaded) {
+      this.loaded = true;
+      this.markLoaded();
+    }
+    return symbols.size;
   }
 
   has(symbol: string): boolean {
-    return this.known.has(symbol);
+    return this.symbols.has(symbol);
   }
 
   list(): SymbolInfo[] {

@@ -19,7 +19,14 @@ export function writeHistory(
   history: HistorySource,
   link: RedisLink,
   keyOf: (symbol: string) => string,
-  options: { everyMs: number; maxBars: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
+  options: {
+    everyMs: number;
+    maxBars: number;
+    onFailure: (err: unknown) => void;
+    scheduler?: SchedulerLike;
+    /** The history started over (a replay seek or loop): every series written so far is written whole again. */
+    resets$?: Observable<unknown>;
+  },
 ): Subscription {
   // The time of the newest bar in each symbol's Redis list, as far as this process wrote it.
   const written = new Map<string, number>();
@@ -27,11 +34,8 @@ export function writeHistory(
 
   const writeWhole = (symbol: string) => {
     const bars = history.bars(symbol);
-    const key = keyOf(symbol);
-    const multi = link.command.multi().del(key);
-    if (bars.length > 0) multi.rPush(key, bars.map(encodeBar));
     written.delete(symbol);
-    multi.exec().then(() => {
+    link.replaceList(keyOf(symbol), bars.map(encodeBar)).then(() => {
       const last = bars.at(-1);
       if (last) written.set(symbol, last.time);
     }, options.onFailure);
@@ -43,12 +47,9 @@ export function writeHistory(
     const bars = history.bars(symbol);
     const from = bars.findLastIndex((bar) => bar.time === lastWritten);
     if (from === -1) return writeWhole(symbol);
-    const key = keyOf(symbol);
-    const multi = link.command.multi().lSet(key, -1, encodeBar(bars[from] as Bar));
-    const newer = bars.slice(from + 1);
-    if (newer.length > 0) multi.rPush(key, newer.map(encodeBar)).lTrim(key, -options.maxBars, -1);
+    const newer = bars.slice(from + 1).map(encodeBar);
     written.set(symbol, (bars.at(-1) as Bar).time);
-    multi.exec().catch((err: unknown) => {
+    link.updateListTail(keyOf(symbol), encodeBar(bars[from] as Bar), newer, options.maxBars).catch((err: unknown) => {
       written.delete(symbol); // rewrite it whole next time (e.g. the list was gone: "no such key")
       options.onFailure(err);
     });
@@ -73,6 +74,15 @@ export function writeHistory(
       for (const symbol of history.symbols()) writeWhole(symbol);
     }),
   );
+  if (options.resets$) {
+    subscription.add(
+      options.resets$.subscribe(() => {
+        // Rewritten at the next write from what the history says now (a replay's bars up to its position).
+        for (const symbol of written.keys()) changed.add(symbol);
+        written.clear();
+      }),
+    );
+  }
   return subscription;
 }
 

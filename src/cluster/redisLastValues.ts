@@ -2,12 +2,15 @@ import { filter, type Observable, type SchedulerLike, type Subscription } from '
 import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import type { Quote } from '../protocol.js';
 import { latestBySymbol } from './latestBySymbol.js';
+import { decodeQuote } from './quoteCodec.js';
 import type { RedisLink } from './redisLink.js';
 
 /**
  * Ingest side: keeps the Redis hash `key` (symbol -> Quote JSON) up to date, one write per window. A write
  * while Redis is down is dropped and reported. Each time Redis becomes ready (start-up, or back after an
  * outage that may have wiped it) the whole local cache is written again, so quiet symbols have a snapshot too.
+ * After a reset (a replay seek or loop: a new epoch) the hash is emptied first, and a window's quotes from
+ * before the reset are not written: a symbol first seen after the new position must have no value.
  */
 export function writeLastValues(
   quotes$: Observable<Quote>,
@@ -18,35 +21,38 @@ export function writeLastValues(
     onFailure: (err: unknown) => void;
     scheduler?: SchedulerLike;
     cache?: Pick<LastValueCache, 'symbols' | 'snapshot'>;
+    resets$?: Observable<unknown>;
   },
 ): Subscription {
+  let epoch = Number.NEGATIVE_INFINITY;
   const write = (batch: readonly Quote[]) => {
-    if (batch.length === 0) return;
+    const current = batch.filter((quote) => quote.epoch >= epoch);
+    if (current.length === 0) return;
     if (!link.isUp()) {
       options.onFailure(new Error('redis unavailable'));
       return;
     }
-    const fields = Object.fromEntries(batch.map((quote) => [quote.symbol, JSON.stringify(quote)]));
+    const fields = Object.fromEntries(current.map((quote) => [quote.symbol, JSON.stringify(quote)]));
     link.command.hSet(key, fields).catch(options.onFailure);
   };
   const subscription = quotes$.pipe(latestBySymbol(options.windowMs, options.scheduler)).subscribe(write);
-  const { cache } = options;
+  subscription.add(
+    quotes$.subscribe((quote) => {
+      if (quote.epoch > epoch) epoch = quote.epoch;
+    }),
+  );
+  const { cache, resets$ } = options;
+  if (resets$) {
+    subscription.add(
+      resets$.subscribe(() => {
+        if (link.isUp()) link.command.del(key).catch(options.onFailure);
+      }),
+    );
+  }
   if (cache) {
     subscription.add(link.up$.pipe(filter(Boolean)).subscribe(() => write(cache.snapshot(cache.symbols()))));
   }
   return subscription;
-}
-
-function parseQuote(text: string | null): Quote | undefined {
-  if (!text) return undefined;
-  try {
-    const value = JSON.parse(text) as Partial<Quote>;
-    return typeof value.symbol === 'string' && typeof value.price === 'number' && typeof value.seq === 'number'
-      ? (value as Quote)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -69,6 +75,6 @@ export class RedisLastValues {
       timeoutMs: this.timeoutMs,
       onFailure: this.onFailure,
     });
-    return (values ?? []).map(parseQuote).filter((quote): quote is Quote => quote !== undefined);
+    return (values ?? []).map(decodeQuote).filter((quote): quote is Quote => quote !== undefined);
   }
 }

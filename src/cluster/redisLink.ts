@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import {
   combineLatest,
   distinctUntilChanged,
@@ -11,40 +11,120 @@ import {
 } from 'rxjs';
 import type { ClusterConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { backoffDelay } from '../retry.js';
 
-function redisClient(config: ClusterConfig, logger: Logger, name: string, disableOfflineQueue: boolean) {
-  const client = createClient({
-    url: config.redisUrl,
-    name,
-    disableOfflineQueue,
-    socket: {
-      connectTimeout: 2000,
-      reconnectStrategy: (retries: number) =>
-        reconnectDelay(retries, config.reconnect.initialMs, config.reconnect.maxMs),
-    },
-  });
+/** A pub/sub listener as node-redis calls it (strings unless buffers were asked for). */
+export type RedisListener = (message: string | Buffer, channel: string | Buffer) => void;
+
+/**
+ * The Redis commands tickstream uses, as both a single Redis client and a Redis Cluster client offer them
+ * (the cluster client routes each to the node that owns the key or channel's slot).
+ */
+export type RedisCommands = {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options?: { PX: number }): Promise<unknown>;
+  del(key: string | string[]): Promise<number>;
+  hSet(key: string, fields: Record<string, string>): Promise<number>;
+  hmGet(key: string, fields: string[]): Promise<(string | null)[]>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  lRange(key: string, start: number, stop: number): Promise<string[]>;
+  publish(channel: string, message: string): Promise<number>;
+  sPublish(channel: string, message: string): Promise<number>;
+  subscribe(channel: string, listener: RedisListener): Promise<void>;
+  unsubscribe(channel: string, listener: RedisListener): Promise<void>;
+  sSubscribe(channel: string, listener: RedisListener): Promise<void>;
+  sUnsubscribe(channel: string, listener: RedisListener): Promise<void>;
+};
+
+type SingleClient = ReturnType<typeof createClient>;
+type ClusterClient = ReturnType<typeof createCluster>;
+/** One connection's client: a single Redis, or a Redis Cluster (the connections to its nodes). */
+type Connection = { kind: 'single'; client: SingleClient } | { kind: 'cluster'; client: ClusterClient };
+
+/** The Redis nodes to connect to: one URL for a single Redis, a list of nodes for a Redis Cluster. */
+export function redisNodes(config: Pick<ClusterConfig, 'redis'>): string[] {
+  return typeof config.redis === 'string' ? [config.redis] : config.redis;
+}
+
+/** The configured Redis, as people write it in logs: its URL, or the cluster's first node and how many. */
+export function describeRedis(config: Pick<ClusterConfig, 'redis'>): string {
+  if (typeof config.redis === 'string') return config.redis;
+  return `Redis Cluster ${config.redis[0]}${config.redis.length > 1 ? ` (+${config.redis.length - 1} nodes)` : ''}`;
+}
+
+function connection(config: ClusterConfig, logger: Logger, name: string, disableOfflineQueue: boolean): Connection {
+  const socket = {
+    connectTimeout: 2000,
+    reconnectStrategy: (retries: number) =>
+      backoffDelay(config.reconnect.initialMs, config.reconnect.maxMs, retries + 1),
+  };
+  const made: Connection =
+    typeof config.redis === 'string'
+      ? { kind: 'single', client: createClient({ url: config.redis, name, disableOfflineQueue, socket }) }
+      : {
+          kind: 'cluster',
+          client: createCluster({
+            rootNodes: config.redis.map((url) => ({ url })),
+            defaults: { name, disableOfflineQueue, socket },
+          }),
+        };
   // Without a listener an 'error' event would end the process; the link's state shows it instead. One
   // warning per outage, not one per reconnection attempt.
   let reported = false;
-  client.on('error', (err: Error) => {
+  made.client.on('error', (err: Error) => {
     if (!reported) logger.warn({ err: err.message, client: name }, 'redis client error');
     reported = true;
   });
-  client.on('ready', () => {
+  made.client.on('ready', () => {
     reported = false;
   });
-  return client;
+  return made;
 }
 
-export type RedisClient = ReturnType<typeof redisClient>;
-
-/** Exponential backoff with jitter, capped: what a client waits before its next reconnection attempt. */
-export function reconnectDelay(retries: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(initialMs * 2 ** Math.min(retries, 20), maxMs);
-  return Math.round(base / 2 + Math.random() * (base / 2));
+/**
+ * The commands of a connection as promises that never throw synchronously (the cluster client throws "The
+ * client is offline" from the call itself). The cluster client also refuses subscriptions until it knows the
+ * slots: with `connected`, every call waits for the first connection (the single client queues them itself).
+ */
+function commandsOf(client: RedisCommands, connected?: Promise<unknown>): RedisCommands {
+  const call = <T>(run: () => Promise<T>): Promise<T> =>
+    connected ? connected.then(run) : Promise.resolve().then(run);
+  return {
+    get: (key) => call(() => client.get(key)),
+    set: (key, value, options) => call(() => client.set(key, value, options)),
+    del: (key) => call(() => client.del(key)),
+    hSet: (key, fields) => call(() => client.hSet(key, fields)),
+    hmGet: (key, fields) => call(() => client.hmGet(key, fields)),
+    hGetAll: (key) => call(() => client.hGetAll(key)),
+    lRange: (key, start, stop) => call(() => client.lRange(key, start, stop)),
+    publish: (channel, message) => call(() => client.publish(channel, message)),
+    sPublish: (channel, message) => call(() => client.sPublish(channel, message)),
+    subscribe: (channel, listener) => call(() => client.subscribe(channel, listener)),
+    unsubscribe: (channel, listener) => call(() => client.unsubscribe(channel, listener)),
+    sSubscribe: (channel, listener) => call(() => client.sSubscribe(channel, listener)),
+    sUnsubscribe: (channel, listener) => call(() => client.sUnsubscribe(channel, listener)),
+  };
 }
 
-function readiness$(client: RedisClient): Observable<boolean> {
+/** Resolves once a cluster connection has connected the first time (nothing for a single Redis). */
+function firstConnect(conn: Connection): Promise<unknown> | undefined {
+  if (conn.kind === 'single') return undefined;
+  return new Promise((resolve) => conn.client.once('connect', resolve));
+}
+
+/** Whether a connection is ready, as it changes. A cluster client is ready once it knows the slots. */
+function readiness$(conn: Connection): Observable<boolean> {
+  const { client } = conn;
+  if (conn.kind === 'cluster') {
+    // The cluster client emits no 'ready' of its own for reconnects; its nodes' clients do, through 'node-*'.
+    return merge(
+      fromEvent(client, 'connect').pipe(map(() => true)),
+      fromEvent(client, 'node-ready').pipe(map(() => conn.client.isReady)),
+      fromEvent(client, 'node-reconnecting').pipe(map(() => false)),
+      fromEvent(client, 'node-error').pipe(map(() => false)),
+      fromEvent(client, 'disconnect').pipe(map(() => false)),
+    ).pipe(startWith(client.isReady));
+  }
   return merge(
     fromEvent(client, 'ready').pipe(map(() => true)),
     fromEvent(client, 'reconnecting').pipe(map(() => false)),
@@ -54,41 +134,50 @@ function readiness$(client: RedisClient): Observable<boolean> {
 }
 
 /**
- * The two Redis connections of a cluster role. `command` publishes, reads and writes, with no offline
- * queue: while Redis is down a write fails at once (and is counted) instead of piling up and bursting out
- * stale on return. `sub` holds the subscriptions; it queues, and the client restores them on reconnect.
+ * The two Redis connections of a cluster role, to a single Redis or to a Redis Cluster. `command` publishes,
+ * reads and writes, with no offline queue: while Redis is down a write fails at once (and is counted) instead
+ * of piling up and bursting out stale on return. `sub` holds the subscriptions; it queues, and the client
+ * restores them on reconnect.
  */
 export class RedisLink {
   readonly up$: Observable<boolean>;
+  readonly command: RedisCommands;
+  readonly sub: RedisCommands;
   private up = false;
   private readonly watch;
 
   private constructor(
-    readonly command: RedisClient,
-    readonly sub: RedisClient,
+    private readonly commandConnection: Connection,
+    private readonly subConnection: Connection,
     private readonly logger: Logger,
   ) {
-    this.up$ = combineLatest([readiness$(command), readiness$(sub)]).pipe(
+    // Commands are not held back (the link says whether Redis is up); subscriptions wait for a cluster.
+    this.command = commandsOf(commandConnection.client);
+    this.sub = commandsOf(subConnection.client, firstConnect(subConnection));
+    this.up$ = combineLatest([readiness$(commandConnection), readiness$(subConnection)]).pipe(
       map(([a, b]) => a && b),
       distinctUntilChanged(),
       shareReplay({ bufferSize: 1, refCount: false }),
     );
+    // Up and down are logged once each way: nothing is said before the first connection is made.
+    let seen = false;
     this.watch = this.up$.subscribe((up) => {
       this.up = up;
       if (up) logger.info('redis connected');
-      else logger.warn('redis unavailable');
+      else if (seen) logger.warn('redis unavailable');
+      seen ||= up;
     });
   }
 
   /** Starts connecting (and reconnecting) in the background: a role starts even while Redis is down. */
   static open(config: ClusterConfig, logger: Logger): RedisLink {
     const link = new RedisLink(
-      redisClient(config, logger, 'tickstream-cmd', true),
-      redisClient(config, logger, 'tickstream-sub', false),
+      connection(config, logger, 'tickstream-cmd', true),
+      connection(config, logger, 'tickstream-sub', false),
       logger,
     );
-    for (const c of [link.command, link.sub]) {
-      c.connect().catch((err: unknown) => logger.error({ err }, 'redis connect failed'));
+    for (const conn of [link.commandConnection, link.subConnection]) {
+      conn.client.connect().catch((err: unknown) => logger.error({ err }, 'redis connect failed'));
     }
     return link;
   }
@@ -97,12 +186,40 @@ export class RedisLink {
     return this.up;
   }
 
+  /** The sharded channels matching `pattern` that have subscribers, on every primary of a cluster. */
+  async shardChannels(pattern: string): Promise<string[]> {
+    const conn = this.commandConnection;
+    if (conn.kind === 'single') return conn.client.pubSubShardChannels(pattern);
+    const perNode = await Promise.all(
+      conn.client.masters.map(async (master) => (await conn.client.nodeClient(master)).pubSubShardChannels(pattern)),
+    );
+    return perNode.flat();
+  }
+
+  /** Replaces the list at `key` with `values` (oldest first), in one transaction. */
+  async replaceList(key: string, values: readonly string[]): Promise<void> {
+    const conn = this.commandConnection;
+    const multi = conn.kind === 'single' ? conn.client.multi() : conn.client.multi(key);
+    multi.del(key);
+    if (values.length > 0) multi.rPush(key, [...values]);
+    await multi.exec();
+  }
+
+  /** Sets the list's last element to `last`, appends `newer`, and keeps its newest `maxLength`, in one transaction. */
+  async updateListTail(key: string, last: string, newer: readonly string[], maxLength: number): Promise<void> {
+    const conn = this.commandConnection;
+    const multi = conn.kind === 'single' ? conn.client.multi() : conn.client.multi(key);
+    multi.lSet(key, -1, last);
+    if (newer.length > 0) multi.rPush(key, [...newer]).lTrim(key, -maxLength, -1);
+    await multi.exec();
+  }
+
   /**
    * A read that degrades instead of failing its caller (an HTTP answer, a subscribe ack): `undefined` at once
    * while Redis is down, and when the read fails or takes longer than `timeoutMs`, which `onFailure` hears.
    */
   async read<T>(
-    request: (command: RedisClient) => Promise<T>,
+    request: (command: RedisCommands) => Promise<T>,
     options: { what: string; timeoutMs: number; onFailure: (err: unknown) => void },
   ): Promise<T | undefined> {
     if (!this.up) return undefined;
@@ -128,57 +245,16 @@ export class RedisLink {
   async close(): Promise<void> {
     this.watch.unsubscribe();
     await Promise.all(
-      [this.command, this.sub].map(async (c) => {
-        if (!c.isOpen) return;
+      [this.commandConnection, this.subConnection].map(async ({ client }) => {
+        if (!client.isOpen) return;
         // A graceful close waits for pending replies; while Redis is down there are none to wait for.
         const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
-        await Promise.race([c.close().catch(() => undefined), timeout]);
-        if (c.isOpen) c.destroy();
+        await Promise.race([client.close().catch(() => undefined), timeout]);
+        if (client.isOpen) client.destroy();
       }),
     );
     this.logger.debug('redis closed');
   }
-}
-
-/**
- * The command client as the Socket.IO adapter's publisher, with every failed publish reported. The adapter
- * itself swallows publish errors; this is where they become a metric.
- */
-export function reportingPublisher(client: RedisClient, onFailure: (err: unknown) => void): RedisClient {
-  return new Proxy(client, {
-    get(target, prop) {
-      if (prop === 'sPublish' || prop === 'SPUBLISH') {
-        return (channel: string, message: string | Buffer) =>
-          target.sPublish(channel, message).catch((err: unknown) => {
-            onFailure(err);
-            throw err;
-          });
-      }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The subscriber client as the adapter's, with every message it delivers counted. */
-export function countingSubscriber(client: RedisClient, onMessage: () => void): RedisClient {
-  return new Proxy(client, {
-    get(target, prop) {
-      if (prop === 'sSubscribe' || prop === 'SSUBSCRIBE') {
-        return (channels: string | string[], listener: (message: Buffer, channel: Buffer) => void, buffers: true) =>
-          target.sSubscribe(
-            channels,
-            (message: Buffer, channel: Buffer) => {
-              onMessage();
-              listener(message, channel);
-            },
-            buffers,
-          );
-      }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 /** `request`, or a rejection naming `what` once `ms` pass first: a read that waits on a stalled Redis must not hang an HTTP answer. */

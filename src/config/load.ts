@@ -44,16 +44,27 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map(describeIssue);
+  const issues = result.error.issues.flatMap(describeIssue);
   throw new ConfigError(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`, issues);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** Settings of earlier versions, and what to do instead: a config that still has one is told so. */
+const RETIRED: Record<string, string> = {
+  'pipeline.conflation':
+    "removed: delivery is always one frame per socket per interval (a quiet symbol's update still goes at once: pipeline.promptAfterMs)",
+  'cluster.redisUrl': 'renamed to cluster.redis (a URL, or a list of Redis Cluster nodes)',
+  'cluster.publish': 'removed: ingest publishes each symbol some gateway watches, once per quote',
+};
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
   const field = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return `${issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k)).join(', ')}: unknown field`;
+    return issue.keys.map((k) => {
+      const path = issue.path.length ? `${field}.${k}` : k;
+      return `${path}: ${RETIRED[path] ?? 'unknown field'}`;
+    });
   }
-  return `${field}: ${issue.message.replace(/^Invalid (input|option): /, '')}`;
+  return [`${field}: ${issue.message.replace(/^Invalid (input|option): /, '')}`];
 }
 
 function readJsonFile(file: string): JsonObject {

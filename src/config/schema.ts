@@ -3,6 +3,7 @@ import { z } from 'zod';
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time "HH:MM"');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date "YYYY-MM-DD"');
 const port = z.number().int().min(0).max(65535);
+const redisUrl = z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL');
 
 const simulatedFeed = z.strictObject({
   type: z.literal('simulated'),
@@ -132,15 +133,15 @@ const configObject = z.strictObject({
         .refine((t) => new Set(t).size === t.length, 'tiers must be distinct'),
       defaultHz: z.number().positive().default(4),
       /**
-       * `throttle`: per symbol and tier, leading and trailing edges (lowest latency). `clock`: one clock per
-       * tier, so each socket gets one frame per interval (cheapest fan-out, no leading edge).
-       */
-      conflation: z.enum(['throttle', 'clock']).default('throttle'),
-      /**
-       * `clock` mode: each tier's sockets are spread over this many evenly spaced phases of its interval, so
-       * a tick writes to one lane's sockets instead of all of them (shorter bursts, lower tail latency).
+       * Each tier's sockets are spread over this many evenly spaced phases of its interval, so a tick writes
+       * to one lane's sockets instead of all of them (shorter bursts, lower tail latency).
        */
       lanes: z.number().int().min(1).max(100).default(4),
+      /**
+       * A quote that ends a silence of at least this long goes out at once instead of at its lane's next tick
+       * (a quiet symbol's update is not held back by up to an interval); 0 turns this off.
+       */
+      promptAfterMs: z.number().int().min(0).max(60_000).default(1000),
     })
     .prefault({}),
   limits: z
@@ -223,18 +224,16 @@ const configObject = z.strictObject({
   cluster: z
     .strictObject({
       role: z.enum(['all', 'ingest', 'gateway']).default('all'),
-      redisUrl: z
-        .string()
-        .regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL')
+      /** A single Redis (one URL), or a Redis Cluster (a list of some of its nodes' URLs). */
+      redis: z
+        .union([redisUrl, z.array(redisUrl).min(1, 'at least one Redis Cluster node')])
         .default('redis://127.0.0.1:6379'),
       /** Prefix of every Redis key and channel, so several deployments (or test runs) share one Redis. */
       keyPrefix: z
         .string()
         .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : -')
         .default('tickstream:'),
-      /** Rooms ingest publishes: those some gateway has (`subscribed`), or every symbol at every tier (`all`). */
-      publish: z.enum(['subscribed', 'all']).default('subscribed'),
-      /** How often ingest re-reads the rooms gateways hold (new rooms are also announced at once). */
+      /** How often ingest re-reads which symbols gateways watch (a newly watched one is also announced at once). */
       demandPollMs: z.number().int().min(50).default(1000),
       /** Last values are written to Redis at most once per symbol per window. */
       lastValueWindowMs: z.number().int().min(1).max(5000).default(50),

@@ -8,10 +8,19 @@ import { authMiddleware, TokenVerifier } from './auth.js';
 import { ConnectionGuard } from './connectionLimits.js';
 import { ConnectionDrain } from './drain.js';
 import { SlowConsumerMonitor } from './slowConsumers.js';
+import type { TierMembership } from './tierMembership.js';
 import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 
+/** What protection reads of the configuration. */
+export type ProtectionConfig = {
+  server: Pick<Config['server'], 'allowedOrigins'>;
+  limits: Pick<Config['limits'], 'maxConnectionsPerIp' | 'slowConsumer'>;
+  auth: Config['auth'];
+  pipeline: Pick<Config['pipeline'], 'tiers'>;
+};
+
 export type ProtectionDeps = {
-  config: Config;
+  config: ProtectionConfig;
   metrics: Metrics;
   logger: Logger;
   status: () => Status;
@@ -26,8 +35,8 @@ export type ProtectionDeps = {
  *
  *   const protection = new ServerProtection(deps);
  *   const io = new Server(http, { ...options, ...protection.serverOptions() });
- *   protection.attach(io, http);
- *   new Gateway(io, { ..., isAdmin: protection.isAdmin }).start();
+ *   protection.attach(io, http, membership);
+ *   new ClientRequests({ ..., isAdmin: protection.isAdmin });
  *   // on close, before io.close():
  *   await protection.shutdown(io);
  */
@@ -57,7 +66,7 @@ export class ServerProtection {
   }
 
   /** Auth middleware, per-address counting, connection tracking and the slow-consumer monitor. */
-  attach(io: TickstreamServer, http: HttpServer): void {
+  attach(io: TickstreamServer, http: HttpServer, membership: TierMembership): void {
     const { config, metrics, logger, status } = this.deps;
     this.guard.track(io.engine);
     this.drain = new ConnectionDrain(http);
@@ -68,7 +77,7 @@ export class ServerProtection {
           logger.warn({ reason, address: socket.handshake.address }, 'unauthorized connection refused');
         },
         onExpired: (socket) => {
-          socket.data.closeReason = 'token_expired';
+          socket.data.closeReason = 'TOKEN_EXPIRED';
           socket.emit('status', { ...status(), closing: { code: 'TOKEN_EXPIRED', message: 'the token has expired' } });
           socket.disconnect(true);
         },
@@ -77,6 +86,7 @@ export class ServerProtection {
     this.slowConsumers = new SlowConsumerMonitor(io, {
       config: config.limits.slowConsumer,
       tiers: config.pipeline.tiers,
+      membership,
       metrics,
       logger,
       status,

@@ -10,7 +10,13 @@ import {
 // Symbols are checked one by one later (so one bad symbol does not fail the rest): here only their shape.
 const symbolList = z.array(z.string().max(64)).min(1, 'at least one symbol');
 
-const subscribeSchema = z.object({ symbols: symbolList, maxHz: z.number().positive().finite().optional() });
+// Per symbol, the position of the newest quote the client already has: [epoch, seq].
+const resume = z.record(z.string().max(64), z.tuple([z.number().finite(), z.number().finite()]));
+const subscribeSchema = z.object({
+  symbols: symbolList,
+  maxHz: z.number().positive().finite().optional(),
+  resume: resume.optional(),
+});
 const unsubscribeSchema = z.object({ symbols: symbolList });
 const replaySchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('pause') }),
@@ -26,6 +32,10 @@ function parseWith<T>(schema: z.ZodType<T>, payload: unknown, maxSymbols?: numbe
     const symbols = (payload as { symbols: unknown }).symbols;
     if (Array.isArray(symbols) && symbols.length > maxSymbols) {
       return errorAck('LIMIT_EXCEEDED', `at most ${maxSymbols} symbols per request, got ${symbols.length}`);
+    }
+    const positions = 'resume' in payload ? (payload as { resume: unknown }).resume : undefined;
+    if (positions && typeof positions === 'object' && Object.keys(positions).length > maxSymbols) {
+      return errorAck('LIMIT_EXCEEDED', `at most ${maxSymbols} resume positions per request`);
     }
   }
   const result = schema.safeParse(payload);

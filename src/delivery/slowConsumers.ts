@@ -4,43 +4,15 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { rateTier } from '../pipeline/rateTier.js';
 import type { Status } from '../protocol.js';
-import { tierRoom } from './tierRooms.js';
-import type { SnapshotSource, SocketData, TickstreamServer, TickstreamSocket } from './types.js';
-
-/** The engine.io internals read here (not in its typings): its packet queue and the websocket under it. */
-type EngineConnection = {
-  writeBuffer?: { data?: unknown }[];
-  transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
-  close(discard?: boolean): void;
-};
-
-function byteSize(data: unknown): number {
-  if (typeof data === 'string') return data.length; // pre-encoded JSON: ASCII but for names, close enough
-  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
-  return 0;
-}
-
-/**
- * Bytes queued for a socket and not yet handed to the kernel: engine.io's packet queue (which grows while
- * the websocket has an unacknowledged write, or until a polling client polls again) plus the websocket's own
- * `bufferedAmount` (net.Socket's writable buffer and ws' frames not yet written).
- */
-export function pendingBytes(socket: TickstreamSocket): number {
-  const conn = socket.conn as unknown as EngineConnection;
-  let bytes = 0;
-  for (const packet of conn.writeBuffer ?? []) bytes += byteSize(packet.data);
-  if (conn.transport?.name === 'websocket') bytes += conn.transport.socket?.bufferedAmount ?? 0;
-  return bytes;
-}
-
-/** The tier a subscription at `hz` is delivered at: lowered while the socket is throttled. */
-export function roomHz(data: Pick<SocketData, 'throttledHz'>, hz: number): number {
-  return data.throttledHz === undefined ? hz : Math.min(hz, data.throttledHz);
-}
+import { pendingBytes, terminate } from './engine.js';
+import type { TierMembership } from './tierMembership.js';
+import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 
 export type SlowConsumerDeps = {
   config: SlowConsumerConfig;
   tiers: readonly number[];
+  /** Who watches what: a throttled socket's subscriptions move to a lower tier there. */
+  membership: TierMembership;
   metrics: Metrics;
   logger: Logger;
   status: () => Status;
@@ -52,7 +24,7 @@ export type SlowConsumerDeps = {
 
 /**
  * Looks at every socket's pending output on a timer (not per emit: the fan-out path stays untouched).
- * Past `throttleBytes` a socket's rooms move to the throttled tier and it gets `status.throttled: true`;
+ * Past `throttleBytes` a socket's subscriptions move to the throttled tier and it gets `status.throttled: true`;
  * once it has stayed under `recoverBytes` for `recoverAfterMs` it is restored. Past `maxPendingBytes` it is
  * told why and cut, so one reader that stopped cannot hold more than about that much of the server's memory.
  */
@@ -96,7 +68,7 @@ export class SlowConsumerMonitor {
     const bytes = pendingBytes(socket);
     if (bytes > config.maxPendingBytes) {
       this.cut(socket, bytes);
-    } else if (socket.data.throttledHz === undefined) {
+    } else if (!this.deps.membership.isThrottled(socket)) {
       if (bytes > config.throttleBytes) this.throttle(socket, bytes);
     } else if (bytes > config.recoverBytes) {
       this.calmSince.delete(socket);
@@ -108,7 +80,7 @@ export class SlowConsumerMonitor {
   }
 
   private throttle(socket: TickstreamSocket, bytes: number): void {
-    this.moveRooms(socket, this.throttledHz);
+    this.moveTier(socket, this.throttledHz);
     this.calmSince.delete(socket);
     this.deps.metrics.slowConsumerActions.inc({ action: 'throttle' });
     this.deps.logger.warn({ socket: socket.id, pendingBytes: bytes, hz: this.throttledHz }, 'slow consumer throttled');
@@ -116,7 +88,7 @@ export class SlowConsumerMonitor {
   }
 
   private restore(socket: TickstreamSocket): void {
-    this.moveRooms(socket, undefined);
+    this.moveTier(socket, undefined);
     this.calmSince.delete(socket);
     this.deps.metrics.slowConsumerActions.inc({ action: 'restore' });
     this.deps.logger.info({ socket: socket.id }, 'slow consumer restored');
@@ -127,7 +99,7 @@ export class SlowConsumerMonitor {
     const { config, metrics, logger } = this.deps;
     metrics.slowConsumerActions.inc({ action: 'disconnect' });
     logger.warn({ socket: socket.id, pendingBytes: bytes, cap: config.maxPendingBytes }, 'slow consumer disconnected');
-    socket.data.closeReason = 'slow_consumer';
+    socket.data.closeReason = 'SLOW_CONSUMER';
     socket.emit('status', {
       ...this.deps.status(),
       closing: {
@@ -135,27 +107,14 @@ export class SlowConsumerMonitor {
         message: `more than ${config.maxPendingBytes} bytes queued: reading too slowly`,
       },
     });
-    const conn = socket.conn as unknown as EngineConnection;
     socket.disconnect(true);
     // disconnect(true) waits for the queue to drain, which a stalled reader never does: drop it now.
-    conn.close(true);
-    conn.transport?.socket?.terminate?.();
+    terminate(socket);
   }
 
-  /** Moves each subscription's room to the tier it is delivered at under `throttledHz` (none: as asked). */
-  private moveRooms(socket: TickstreamSocket, throttledHz: number | undefined): void {
-    const before = { throttledHz: socket.data.throttledHz };
-    socket.data.throttledHz = throttledHz;
-    const moved: string[] = [];
-    for (const [symbol, hz] of socket.data.subscriptions) {
-      const from = roomHz(before, hz);
-      const to = roomHz(socket.data, hz);
-      if (from === to) continue;
-      // Join first: leaving first would drop the symbol's demand to zero for a moment if it is the only watcher.
-      socket.join(tierRoom(symbol, to));
-      socket.leave(tierRoom(symbol, from));
-      moved.push(symbol);
-    }
+  /** Holds the socket's subscriptions at `throttledHz` at most (none: as asked), and resyncs what moved. */
+  private moveTier(socket: TickstreamSocket, throttledHz: number | undefined): void {
+    const moved = this.deps.membership.throttle(socket, throttledHz);
     if (moved.length > 0) this.resync(socket, moved);
   }
 

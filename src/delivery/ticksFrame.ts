@@ -1,22 +1,22 @@
 import { encode } from '@msgpack/msgpack';
 import type { Quote } from '../protocol.js';
+import type { EncodedPacket } from './engine.js';
 
 /**
- * Pre-encoded `ticks` packets: each quote is encoded once per tier update, and a socket's frame is the
- * concatenation of the quotes it watches, so the per-socket work is a join or a copy, never a serialization.
+ * Pre-encoded `ticks` packets: each quote is encoded once per update, and a frame is the concatenation of
+ * the quotes due, encoded once for every socket that gets the same set, so the per-socket work is a write,
+ * never a serialization.
  */
 export type TicksEncoding = {
   /** One quote, encoded once for every socket that gets it. */
   part(quote: Quote): EncodedQuote;
-  /** The Socket.IO packet (default namespace) `ticks` with these quotes, as engine.io takes it. */
-  packet(parts: readonly EncodedQuote[]): string | Buffer;
   /**
-   * The same packet as a complete WebSocket frame of an engine.io message, for engine.io's pre-encoded
-   * frame path (written as is, with no engine.io or ws encoding per socket): the frame header, then the
-   * payload. A JSON payload stays a string: the stream writes it straight into the kernel's buffer, where a
+   * The Socket.IO packet (default namespace) `ticks` with these quotes: as engine.io takes a message, and as
+   * a complete WebSocket frame of that message for engine.io's pre-encoded frame path (the header, then the
+   * payload). A JSON payload stays a string: the stream writes it straight into the kernel's buffer, where a
    * Buffer would cost a JavaScript allocation per frame (frames are above Node's 4 KB pooled size).
    */
-  wsFrame(parts: readonly EncodedQuote[]): [Buffer, string | Buffer];
+  packet(parts: readonly EncodedQuote[]): EncodedPacket;
 };
 
 export type EncodedQuote = { data: string | Buffer; byteLength: number };
@@ -51,17 +51,19 @@ export const jsonTicks: TicksEncoding = {
     const data = JSON.stringify(quote);
     return { data, byteLength: Buffer.byteLength(data) };
   },
-  packet: (parts) => `${JSON_HEAD}${parts.map((p) => p.data).join(',')}${JSON_TAIL}`,
-  wsFrame: (parts) => {
-    let payload = `4${JSON_HEAD}`;
-    let byteLength = payload.length + JSON_TAIL.length + Math.max(0, parts.length - 1);
+  packet: (parts) => {
+    let message = JSON_HEAD;
+    let byteLength = JSON_HEAD.length + JSON_TAIL.length + Math.max(0, parts.length - 1);
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as EncodedQuote;
-      payload += i === 0 ? part.data : `,${part.data}`;
+      message += i === 0 ? part.data : `,${part.data}`;
       byteLength += part.byteLength;
     }
-    payload += JSON_TAIL;
-    return [wsFrameHeader(TEXT, byteLength), payload];
+    message += JSON_TAIL;
+    let frame: [Buffer, string] | undefined;
+    // engine.io's text message is its type `4` and the packet.
+    const wsFrame = () => (frame ??= [wsFrameHeader(TEXT, byteLength + 1), `4${message}`]);
+    return { message, wsFrame };
   },
 };
 
@@ -98,10 +100,10 @@ export const msgpackTicks: TicksEncoding = {
     const data = Buffer.from(encode(quote));
     return { data, byteLength: data.length };
   },
-  packet: (parts) => msgpackPacket(parts),
-  wsFrame: (parts) => {
-    const payload = msgpackPacket(parts);
-    return [wsFrameHeader(BINARY, payload.length), payload];
+  packet: (parts) => {
+    const message = msgpackPacket(parts);
+    let frame: [Buffer, Buffer] | undefined;
+    return { message, wsFrame: () => (frame ??= [wsFrameHeader(BINARY, message.length), message]) };
   },
 };
 

@@ -2,9 +2,19 @@
  * The types shared across the edge, in a leaf module (as Socket.IO keeps its socket types): the gateway,
  * auth, protection and the slow-consumer policy all import them from here, never from each other.
  */
+import type { Observable } from 'rxjs';
 import type { Server, Socket } from 'socket.io';
+import type { ReplayControl } from '../feeds/types.js';
 import type { Logger } from '../log.js';
-import type { ClientToServerEvents, Quote, ServerToClientEvents } from '../protocol.js';
+import type {
+  Bar,
+  ClientToServerEvents,
+  CloseNotice,
+  Quote,
+  ServerToClientEvents,
+  Status,
+  SymbolInfo,
+} from '../protocol.js';
 import type { TokenBucket } from './tokenBucket.js';
 
 /** What a verified token allows. */
@@ -21,18 +31,16 @@ export type Grant = {
 export type TickstreamServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type TickstreamSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
+/** What the edge keeps per socket (Socket.IO's `socket.data`); who watches what is TierMembership's alone. */
 export type SocketData = {
-  /** Symbol -> rate tier (Hz) this socket is subscribed at. */
-  subscriptions: Map<string, number>;
-  requests: TokenBucket;
+  /** The per-socket request budget, made on the first request (most sockets send few). */
+  requests?: TokenBucket;
   admin: boolean;
   /** What the handshake token allows (src/delivery/auth.ts); absent when auth is off. */
   grant?: Grant;
-  /** Set while the slow-consumer monitor delivers this socket at a lower tier. */
-  throttledHz?: number;
-  /** Why the server closed it, when the server did (metrics). */
-  closeReason?: string;
-  /** This socket's logger (made on its first line, see `logOf`): its lines carry `conn`, a short connection id. */
+  /** Why the server closed it, when the server did (the disconnect metric's reason). */
+  closeReason?: CloseNotice['code'];
+  /** This socket's logger (made on its first line): its lines carry `conn`, a short connection id. */
   log?: Logger;
   /** Requests handled so far; each request's log lines carry `req: <conn>-<n>`. */
   requestCount: number;
@@ -40,3 +48,38 @@ export type SocketData = {
 
 /** Where snapshots come from: the local LastValueCache, or Redis on a cluster gateway. */
 export type SnapshotSource = { snapshot(symbols: readonly string[]): Quote[] | Promise<Quote[]> };
+
+/** Where the edge gets quotes: the local ingest part (`serve`) or Redis (`gateway`). */
+export type QuoteSource = {
+  /** The symbol's quotes as they come, for as long as subscribed; subscribing is the edge's demand for it. */
+  quotes(symbol: string): Observable<Quote>;
+};
+
+/** Which symbols may be subscribed. */
+export type SymbolSource = {
+  has(symbol: string): boolean;
+  list(): SymbolInfo[];
+  /**
+   * Resolves once the directory is known (a gateway's copy from Redis), so a subscribe in the first moments
+   * is not refused for want of it. Absent where it is always known.
+   */
+  known?(): Promise<void>;
+};
+
+/** Intraday 1-minute bars (GET /api/history); a promise when they live in Redis. */
+export type HistorySource = { bars(symbol: string): Bar[] | Promise<Bar[]> };
+
+/** Whether this process can serve clients now, and if not, why (GET /readyz). */
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+/** What the edge part reads: every role's edge is the same code over these. */
+export type EdgeSources = {
+  quotes: QuoteSource;
+  lastValues: SnapshotSource;
+  directory: SymbolSource;
+  history?: HistorySource;
+  status: () => Status;
+  readiness: () => Readiness;
+  /** A replay's controls, served as the `replay` event (a replay runs in this process). */
+  replay?: Pick<ReplayControl, 'command'>;
+};

@@ -60,6 +60,8 @@ export function replayFeed(
   const load = typeof recording === 'function' ? recording : async () => recording;
   const symbols = options.symbols ?? (typeof recording === 'function' ? [] : (recording.header?.symbols ?? []));
   const commands$ = new Subject<ReplayCommand>();
+  // A seek restates the market at another moment: announced before the restated quotes (FeedSource's contract).
+  const jumps$ = new Subject<void>();
   let state: PaceState = { speed: config.speed, paused: false, position: 0, ended: false };
   /** The range played, for status (the whole recording unless from/to limit it). */
   let range: { from?: number; to?: number } = {};
@@ -109,10 +111,12 @@ export function replayFeed(
     symbols,
     replay: true,
     quotes$,
+    discontinuities$: jumps$.asObservable(),
     control: {
       status,
       command(command: ReplayCommand): ReplayAck {
         if (!running) return { ok: false, error: { code: 'BAD_REQUEST', message: 'the recording is still loading' } };
+        if (command.action === 'seek') jumps$.next();
         commands$.next(command);
         return { ok: true, replay: status() };
       },

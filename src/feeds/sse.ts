@@ -12,6 +12,7 @@ import {
   timer,
 } from 'rxjs';
 import type { SseFeedConfig } from '../config/schema.js';
+import { backoffDelay } from '../retry.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -159,12 +160,6 @@ export function sseFeed(options: SseFeedOptions): Observable<unknown> {
 
 /** What outlives one connection: the last event ID and the server's `retry:`. */
 type SseSession = { lastEventId: string; retryMs?: number };
-
-/** base * 2^(attempt-1), capped at `maxMs` (but never below the server's base), then jittered to 50-100%. */
-export function backoffDelay(baseMs: number, maxMs: number, attempt: number, random01: number): number {
-  const exponential = Math.max(baseMs, Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1)));
-  return Math.round(exponential * (0.5 + 0.5 * random01));
-}
 
 /** One HTTP connection's messages; ends with an SseError (a clean end of stream included). */
 function sseConnection(options: SseFeedOptions, session: SseSession): Observable<SseMessage> {

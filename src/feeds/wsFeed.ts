@@ -14,7 +14,7 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
-import { backoffDelay } from './sse.js';
+import { backoffDelay } from '../retry.js';
 import type { FeedContext, FeedSource } from './types.js';
 import { listings, US_LISTINGS } from './universe.js';
 import { CRYPTO_LISTINGS } from './vendors/cryptoListings.js';

@@ -1,18 +1,27 @@
 import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
 
 /**
- * Gives each value a per-symbol `seq`, strictly increasing from `start` (by default 1). Each subscription
- * counts on its own.
+ * Gives each value the current epoch (`epochNow()`, read per value) and a per-symbol `seq` counting from 1
+ * within that epoch. When the epoch changes every symbol counts from 1 again, so (epoch, seq) orders a
+ * symbol's values across restarts and replay seeks. Each subscription counts on its own.
  */
-export function assignSeq<T extends { symbol: string }>(start = 1): OperatorFunction<T, T & { seq: number }> {
+export function assignSeq<T extends { symbol: string }>(
+  epochNow: () => number,
+): OperatorFunction<T, T & { epoch: number; seq: number }> {
   return (source: Observable<T>) =>
     defer(() => {
       const next = new Map<string, number>();
+      let epoch: number | undefined;
       return source.pipe(
         map((value) => {
-          const seq = next.get(value.symbol) ?? start;
+          const current = epochNow();
+          if (current !== epoch) {
+            epoch = current;
+            next.clear();
+          }
+          const seq = next.get(value.symbol) ?? 1;
           next.set(value.symbol, seq + 1);
-          return { ...value, seq };
+          return { ...value, epoch: current, seq };
         }),
       );
     });

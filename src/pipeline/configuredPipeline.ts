@@ -4,6 +4,7 @@ import type { FeedSource } from '../feeds/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Quote } from '../protocol.js';
+import type { Epochs } from './epochs.js';
 import type { FeedHealth } from './feedHealth.js';
 import type { LastValueCache } from './lastValueCache.js';
 import { mergeByPriority } from './mergeByPriority.js';
@@ -17,6 +18,9 @@ export type ConfiguredPipelineDeps = {
   health: FeedHealth;
   cache: LastValueCache;
   directory: SymbolDirectory;
+  epochs: Epochs;
+  /** A feed jumped in time (a replay seek or loop); the epoch has already moved on. */
+  onDiscontinuity?: (feedId: string) => void;
   scheduler?: SchedulerLike;
 };
 
@@ -31,6 +35,11 @@ export function configuredPipeline(feeds: readonly FeedSource[], deps: Configure
     cache: deps.cache,
     directory: deps.directory,
     zone: config.market.zone,
+    epochNow: () => deps.epochs.current,
+    onDiscontinuity: (feed) => {
+      deps.epochs.next();
+      deps.onDiscontinuity?.(feed);
+    },
     onTick: (feed) => metrics.ticksIn.inc({ feed }),
     onInvalid: (feed, invalid) => {
       metrics.badInputs.inc({ feed, reason: invalid.reason });

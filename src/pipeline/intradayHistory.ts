@@ -56,6 +56,11 @@ export class IntradayHistory {
     return [...this.series.keys()];
   }
 
+  /** Drops every series: each starts again from the backfill (a replay's, after a seek) on its next use. */
+  clear(): void {
+    this.series.clear();
+  }
+
   private seriesOf(symbol: string): Series {
     let series = this.series.get(symbol);
     if (!series) {

@@ -1,4 +1,4 @@
-import { ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
+import { EMPTY, ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/types.js';
 import type { Quote, RawQuote } from '../protocol.js';
 import { assignSeq } from './assignSeq.js';
@@ -14,6 +14,10 @@ export type PipelineHooks = {
   cache: LastValueCache;
   directory: SymbolDirectory;
   zone: string;
+  /** The numbering's epoch, read per quote (src/pipeline/epochs.ts). */
+  epochNow: () => number;
+  /** A feed jumped in time (its `discontinuities$`): called before its next quote passes. */
+  onDiscontinuity?: (feedId: string) => void;
   onTick?: (feedId: string) => void;
   onInvalid?: (feedId: string, invalid: InvalidInput) => void;
   onFeedError?: (feedId: string, err: unknown) => void;
@@ -24,7 +28,7 @@ export type PipelineHooks = {
 };
 
 /**
- * feeds -> normalize (per feed) -> merge -> seq -> day statistics -> last-value cache. The result is
+ * feeds -> normalize (per feed) -> merge -> epoch and seq -> day statistics -> last-value cache. The result is
  * shared: one subscription drives the whole pipeline.
  */
 export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks): Observable<Quote> {
@@ -42,23 +46,25 @@ export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks
         map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
         hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
         tap(() => hooks.onTick?.(feed.id)),
-        // Liveness signals count only while the feed itself is subscribed.
+        // Liveness signals and jumps count only while the feed itself is subscribed.
         (quotes$) =>
-          feed.alive$
-            ? merge(
-                quotes$,
-                feed.alive$.pipe(
-                  tap(() => hooks.health.markSeen(feed.id)),
-                  ignoreElements(),
-                ),
-              )
-            : quotes$,
+          merge(
+            quotes$,
+            (feed.alive$ ?? EMPTY).pipe(
+              tap(() => hooks.health.markSeen(feed.id)),
+              ignoreElements(),
+            ),
+            (feed.discontinuities$ ?? EMPTY).pipe(
+              tap(() => hooks.onDiscontinuity?.(feed.id)),
+              ignoreElements(),
+            ),
+          ),
       ),
     };
   });
   const merged = hooks.mergeFeeds ? hooks.mergeFeeds(validated) : merge(...validated.map((f) => f.quotes$));
   return merged.pipe(
-    assignSeq(),
+    assignSeq(hooks.epochNow),
     withDayStats(hooks.zone),
     tap((quote) => hooks.directory.see(quote.symbol)),
     intoCache(hooks.cache),

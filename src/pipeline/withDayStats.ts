@@ -17,8 +17,8 @@ type DayState = {
  * (the feed's cumulative volume, else the sum of sizes), and change / changePct against prevClose (the
  * feed's, else the previous day's last price). The day is the exchange's calendar day in `zone`.
  */
-export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: number }, Quote> {
-  return (source: Observable<RawQuote & { seq: number }>) =>
+export function withDayStats(zone: string): OperatorFunction<RawQuote & { epoch: number; seq: number }, Quote> {
+  return (source: Observable<RawQuote & { epoch: number; seq: number }>) =>
     defer(() => {
       const days = new Map<string, DayState>();
       // Luxon is too slow to call per tick: keep the current day's bounds and recompute only outside them.
@@ -51,7 +51,7 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { seq: n
           if (raw.prevClose !== undefined) state.prevClose = raw.prevClose;
           state.last = raw.price;
           // Built field by field (no spread or rest): this runs for every tick.
-          const out: Quote = { symbol: raw.symbol, price: raw.price, ts: raw.ts, seq: raw.seq };
+          const out: Quote = { symbol: raw.symbol, price: raw.price, ts: raw.ts, epoch: raw.epoch, seq: raw.seq };
           if (raw.bid !== undefined) out.bid = raw.bid;
           if (raw.ask !== undefined) out.ask = raw.ask;
           if (raw.size !== undefined) out.size = raw.size;

@@ -14,7 +14,7 @@ import { listings } from '../../src/feeds/universe.js';
 import { createLogger } from '../../src/log.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService } from '../helpers/service.js';
 
 const CHROMIUM_ARGS = [
@@ -66,7 +66,7 @@ async function open(
 function serverSubscriptions(): Map<string, number> {
   const out = new Map<string, number>();
   for (const socket of service?.io.of('/').sockets.values() ?? []) {
-    for (const [symbol, hz] of socket.data.subscriptions ?? []) out.set(symbol, hz);
+    for (const [symbol, hz] of service?.membership.subscriptions(socket) ?? []) out.set(symbol, hz);
   }
   return out;
 }

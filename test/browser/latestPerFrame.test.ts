@@ -5,7 +5,7 @@ import { latestPerFrame } from '../../web/src/latestPerFrame.js';
 
 // The dashboard's per-frame batching, with animation frames on virtual time (TestScheduler.run stands in for
 // requestAnimationFrame behind rxjs's animationFrameScheduler).
-const quote = (symbol: string, price: number): Quote => ({ symbol, price, ts: price, seq: price });
+const quote = (symbol: string, price: number): Quote => ({ symbol, price, ts: price, epoch: 1, seq: price });
 const values = { a: quote('AAPL', 1), b: quote('AAPL', 2), c: quote('MSFT', 3), d: quote('AAPL', 4) };
 const bySymbol = (q: Quote) => q.symbol;
 /** Display frames at 3, 7, 11 and 15 ms of virtual time: a value waits for the next one. */

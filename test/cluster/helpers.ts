@@ -1,6 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import { redisAnswers } from '../../src/cluster/redisLink.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -26,13 +29,20 @@ export function clusterTestConfig(
   role: 'ingest' | 'gateway',
   prefix: string,
   overrides: Partial<ConfigInput> = {},
-  redisUrl = REDIS_URL,
+  redis: string | string[] = REDIS_URL,
 ): Config {
   return parseConfig({
     server: { host: '127.0.0.1', port: 0, dashboard: false },
     feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 2000, offHoursFactor: 1 }],
     log: { level: 'silent' },
-    cluster: { role, redisUrl, keyPrefix: prefix, demandPollMs: 200, reconnect: { initialMs: 50, maxMs: 500 } },
+    cluster: {
+      role,
+      redis,
+      keyPrefix: prefix,
+      demandPollMs: 200,
+      statusTtlMs: 1000,
+      reconnect: { initialMs: 50, maxMs: 500 },
+    },
     ...overrides,
   });
 }
@@ -45,16 +55,101 @@ export async function rawRedis(url = REDIS_URL) {
   return client;
 }
 
-/** Deletes every key of a test prefix. */
-export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const client = await rawRedis(url);
-  try {
-    const keys: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) keys.push(...batch);
-    if (keys.length) await client.del(keys);
-  } finally {
-    client.destroy();
+/** Deletes every key of a test prefix, on a single Redis or on every node of a Redis Cluster. */
+export async function dropPrefix(prefix: string, redis: string | string[] = REDIS_URL): Promise<void> {
+  for (const url of typeof redis === 'string' ? [redis] : redis) {
+    const client = await rawRedis(url);
+    try {
+      const keys: string[] = [];
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) keys.push(...batch);
+      // One at a time: on a cluster node, a multi-key DEL must not span slots.
+      for (const key of keys) await client.del(key).catch(() => 0);
+    } finally {
+      client.destroy();
+    }
   }
+}
+
+export type LocalRedisCluster = { nodes: string[]; stop(): Promise<void> };
+
+/**
+ * A throwaway 3-master Redis Cluster on free loopback ports (no persistence, no replicas), as
+ * `redis-server --cluster-enabled yes` and `redis-cli --cluster create` make one; `stop()` ends the nodes and
+ * removes their files.
+ */
+export async function startRedisCluster(masters = 3): Promise<LocalRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'tickstream-redis-cluster-'));
+  const ports: number[] = [];
+  while (ports.length < masters) {
+    const port = await freePort();
+    // The cluster bus listens on port + 10000: both must be free.
+    if (port < 55_000 && !ports.includes(port) && (await portFree(port + 10_000))) ports.push(port);
+  }
+  const children = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const nodes = ports.map((port) => `redis://127.0.0.1:${port}`);
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const url of nodes) await waitFor(() => redisAnswers(url), 10_000, `cluster node ${url}`);
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    await waitFor(
+      async () => {
+        for (const url of nodes) {
+          const client = await rawRedis(url);
+          try {
+            if (!String(await client.sendCommand(['CLUSTER', 'INFO'])).includes('cluster_state:ok')) return false;
+          } finally {
+            client.destroy();
+          }
+        }
+        return true;
+      },
+      20_000,
+      'the Redis Cluster to be ok on every node',
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes, stop };
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export async function freePort(): Promise<number> {

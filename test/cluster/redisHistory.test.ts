@@ -41,7 +41,7 @@ describe.skipIf(!hasRedis)('1-minute bars mirrored to Redis for gateways', () =>
     const reader = new RedisHistory(link, keyOf);
     let seq = 0;
     const push = (minute: number, price: number, size = 10) =>
-      quotes.next({ symbol: 'ACME', price, ts: T0 + minute * BAR_MS + 1000, seq: ++seq, size });
+      quotes.next({ symbol: 'ACME', price, ts: T0 + minute * BAR_MS + 1000, epoch: 1, seq: ++seq, size });
     /** Waits until the gateway side reads exactly what ingest holds. */
     const inSync = async () => {
       let read: Bar[] = [];

@@ -29,7 +29,7 @@ function roleArgs(redisPort: number, prefix: string): string[] {
     '--log-level',
     'warn',
     '--set',
-    `cluster.redisUrl=redis://127.0.0.1:${redisPort}`,
+    `cluster.redis=redis://127.0.0.1:${redisPort}`,
     '--set',
     `cluster.keyPrefix=${prefix}`,
     '--set',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService } from '../helpers/service.js';
 import { assertServes, fuzzClientEvents, fuzzEdgePayloads, fuzzRawFrames } from './properties.js';
 

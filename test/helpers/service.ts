@@ -3,7 +3,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/protocol.js';
-import { startTickstream, type Tickstream, type TickstreamOptions } from '../../src/server.js';
+import { type ServeOptions, startServe, type Tickstream } from '../../src/roles/serve.js';
 
 export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -20,10 +20,10 @@ export function testConfig(overrides: Partial<ConfigInput> = {}): Config {
 /** Starts a real tickstream on 127.0.0.1:0; close it in afterEach/afterAll. */
 export async function startTestService(
   overrides: Partial<ConfigInput> = {},
-  options: Omit<TickstreamOptions, 'config'> = {},
+  options: Omit<ServeOptions, 'config'> = {},
 ): Promise<Tickstream> {
   const config = testConfig(overrides);
-  return startTickstream({ config, logger: createLogger('silent'), ...options });
+  return startServe({ config, logger: createLogger('silent'), ...options });
 }
 
 /** A socket.io-client connected to `url` (websocket transport unless told otherwise). */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { type SseDemoUpstream, startSseUpstream } from '../../src/upstream/sseUpstream.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
 import { ownedPerTest, sleep, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import { replayFeed } from '../../src/feeds/replay.js';
 import { loadRecording, scanRecording } from '../../src/record/reader.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService } from '../helpers/service.js';
 
 const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');

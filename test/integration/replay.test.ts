@@ -12,7 +12,7 @@ import type { Quote, ReplayAck, ReplayCommand, Status, SubscribeAck } from '../.
 import { boundIndex } from '../../src/record/pace.js';
 import { loadRecording, type Recording } from '../../src/record/reader.js';
 import { RecordingWriter } from '../../src/record/writer.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'SPY', 'BRK.B'];
@@ -100,6 +100,7 @@ describe('replay feed', () => {
         cache: new LastValueCache(),
         directory: new SymbolDirectory(),
         zone: 'America/New_York',
+        epochNow: () => 1,
       }).pipe(take(short.records.length), toArray()),
     );
     expect(piped.map(comparable)).toEqual(short.records.map(comparable));

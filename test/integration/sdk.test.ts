@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService } from '../helpers/service.js';
 
 let services: Tickstream[] = [];
@@ -66,6 +66,8 @@ async function until(condition: () => boolean, ms = 10_000): Promise<void> {
 }
 
 const serverSockets = (svc: Tickstream): TickstreamSocket[] => [...svc.io.of('/').sockets.values()];
+const subscriptionsOf = (svc: Tickstream, socket: TickstreamSocket | undefined): ReadonlyMap<string, number> =>
+  socket ? svc.membership.subscriptions(socket) : new Map();
 
 /** Counts the subscribe and unsubscribe requests the real server receives, per event name. */
 function countRequests(svc: Tickstream): Map<string, number> {
@@ -138,7 +140,7 @@ describe('client SDK against a real server', () => {
     const first = serverSockets(svc)[0];
 
     first?.disconnect(true);
-    await until(() => serverSockets(svc).some((s) => s !== first && s.data.subscriptions.has('AAPL')));
+    await until(() => serverSockets(svc).some((s) => s !== first && svc.membership.subscriptions(s).has('AAPL')));
     // The fresh snapshot is the quote already delivered: it must not reach the watcher again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(seen).toHaveLength(1);
@@ -177,19 +179,18 @@ describe('client SDK against a real server', () => {
 
     expect(requests.get('subscribe')).toBe(1);
     const [socket] = serverSockets(svc);
-    expect([...(socket?.data.subscriptions.keys() ?? [])]).toEqual(['AAPL']);
+    expect([...subscriptionsOf(svc, socket).keys()]).toEqual(['AAPL']);
     expect(b.map((q) => q.seq)).toEqual(a.slice(a.length - b.length).map((q) => q.seq));
 
     subscriptions[0]?.unsubscribe();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(socket?.data.subscriptions.size).toBe(1);
+    expect(subscriptionsOf(svc, socket).size).toBe(1);
     expect(requests.get('unsubscribe')).toBeUndefined();
 
     subscriptions[1]?.unsubscribe();
-    await until(() => socket?.data.subscriptions.size === 0);
+    await until(() => subscriptionsOf(svc, socket).size === 0);
     expect(requests.get('unsubscribe')).toBe(1);
-    const rooms = [...svc.io.of('/').adapter.rooms.keys()].filter((room) => room.startsWith('q:'));
-    expect(rooms).toEqual([]);
+    expect(svc.membership.size).toBe(0);
   });
 
   it('keeps the server subscription when a watch is replaced in the same tick (switchMap over a watchlist)', async () => {
@@ -220,8 +221,8 @@ describe('client SDK against a real server', () => {
     expect(requests.get('unsubscribe')).toBeUndefined();
 
     watchlist.next(['NVDA']);
-    await until(() => serverSockets(svc)[0]?.data.subscriptions.size === 1);
-    expect([...(serverSockets(svc)[0]?.data.subscriptions.keys() ?? [])]).toEqual(['NVDA']);
+    await until(() => subscriptionsOf(svc, serverSockets(svc)[0]).size === 1);
+    expect([...subscriptionsOf(svc, serverSockets(svc)[0]).keys()]).toEqual(['NVDA']);
     expect(requests.get('unsubscribe')).toBe(1);
   });
 
@@ -237,7 +238,7 @@ describe('client SDK against a real server', () => {
     const quotes = await first(ts.watch(all, { maxHz: 2 }), 300);
     expect(new Set(quotes.slice(0, 250).map((q) => q.symbol)).size).toBe(250);
     expect(requests.get('subscribe')).toBe(3);
-    expect(serverSockets(svc)[0]?.data.subscriptions.size).toBe(250);
+    expect(subscriptionsOf(svc, serverSockets(svc)[0]).size).toBe(250);
   });
 
   it('subscribes at the fastest watcher rate and conflates down for the slower one', async () => {
@@ -245,7 +246,7 @@ describe('client SDK against a real server', () => {
     const ts = client(svc.url);
     const slow = record(ts.watch(['AAPL'], { maxHz: 1 }));
     const fast = record(ts.watch(['AAPL'], { maxHz: 10 }));
-    await until(() => serverSockets(svc)[0]?.data.subscriptions.get('AAPL') === 10);
+    await until(() => subscriptionsOf(svc, serverSockets(svc)[0]).get('AAPL') === 10);
     const start = Date.now();
     const slowBefore = slow.length;
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -282,7 +283,7 @@ describe('client SDK against a real server', () => {
     expect(increasingPerSymbol(after)).toBe(true);
     for (const q of after) expect(q.ts).toBeGreaterThan(lastTs);
     const [socket] = serverSockets(second);
-    expect(new Set(socket?.data.subscriptions.keys())).toEqual(new Set(['AAPL', 'MSFT']));
+    expect(new Set(subscriptionsOf(second, socket).keys())).toEqual(new Set(['AAPL', 'MSFT']));
     expect(states).toContain('disconnected');
   });
 

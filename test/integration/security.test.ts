@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { signJwt } from '../../src/delivery/auth.js';
 import type { Quote, ReplayAck, Status, SubscribeAck } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService, type TestClient } from '../helpers/service.js';
 
 const SECRET = 'integration-secret-0123456789-abcdefghij';

@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedSource } from '../../src/feeds/index.js';
 import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { sleep } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';

@@ -2,10 +2,10 @@ import type { Socket as NetSocket } from 'node:net';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { pendingBytes } from '../../src/delivery/slowConsumers.js';
+import { pendingBytes } from '../../src/delivery/engine.js';
 import { createFeed, type FeedSource } from '../../src/feeds/index.js';
 import type { Quote, Status } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { connectTestClient, startTestService, type TestClient, testConfig } from '../helpers/service.js';
 
 /**
@@ -193,15 +193,15 @@ describe('slow consumers', () => {
     await slow.request('subscribe', { symbols: await allSymbols(s), maxHz: 20 });
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     slow.pause();
-    await until(() => serverSide?.data.throttledHz !== undefined, 20_000, 'the throttle');
-    const rooms = [...(serverSide?.rooms ?? [])].filter((r) => r.startsWith('q:'));
-    expect(rooms.length).toBe(SYMBOLS);
-    expect(rooms.every((r) => r.endsWith('@1'))).toBe(true);
+    const tiers = () => [...(serverSide ? s.membership.deliveredTiers(serverSide).values() : [])];
+    await until(() => serverSide !== undefined && s.membership.isThrottled(serverSide), 20_000, 'the throttle');
+    expect(tiers().length).toBe(SYMBOLS);
+    expect(tiers().every((hz) => hz === 1)).toBe(true);
     slow.resume();
     await until(() => slow.statuses.some((st) => st.throttled === false), 20_000, 'the restore status');
     expect(slow.statuses.filter((st) => st.throttled !== undefined).map((st) => st.throttled)).toEqual([true, false]);
-    expect(serverSide?.data.throttledHz).toBeUndefined();
-    expect([...(serverSide?.rooms ?? [])].filter((r) => r.endsWith('@20')).length).toBe(SYMBOLS);
+    expect(serverSide && s.membership.isThrottled(serverSide)).toBe(false);
+    expect(tiers().filter((hz) => hz === 20).length).toBe(SYMBOLS);
     expect(await actions(s)).toMatchObject({ throttle: 1, restore: 1 });
     expect(serverSide?.connected).toBe(true);
     const ticks = slow.ticks;
@@ -235,7 +235,7 @@ describe('slow consumers', () => {
 
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     slow.pause();
-    await until(() => serverSide?.data.throttledHz !== undefined, 20_000, 'the throttle');
+    await until(() => serverSide !== undefined && s.membership.isThrottled(serverSide), 20_000, 'the throttle');
     slow.resume();
     await until(() => slow.statuses.some((st) => st.throttled === false), 20_000, 'the restore status');
     await until(() => slow.symbolsTicked.has('QUIET'), 2000, 'the quiet symbol resent after the tier moves');

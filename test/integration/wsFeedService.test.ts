@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote, Status, SubscribeAck, UnsubscribeAck } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { DEMO_KEY, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { conflatePerSymbol } from '../../src/client/conflatePerSymbol.js';
 import type { Quote } from '../../src/protocol.js';
 
-const quote = (symbol: string, seq: number): Quote => ({ symbol, seq, price: 100 + seq, ts: seq });
+const quote = (symbol: string, seq: number): Quote => ({ symbol, epoch: 1, seq, price: 100 + seq, ts: seq });
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

@@ -9,6 +9,7 @@ const quote = (price: number, extra: Partial<Quote> = {}): Quote => ({
   symbol: 'AAPL',
   price,
   ts: new Date(2026, 0, 5, 10, 31, 2, 123).getTime(),
+  epoch: 1,
   seq: 1,
   bid: price - 0.01,
   ask: price + 0.01,
@@ -83,6 +84,8 @@ describe('tickstream watch table', () => {
 
   it('prints a plain line per quote', () => {
     expect(plainLine(quote(201))).toBe('AAPL 201.00 +1.00 +0.50% bid 200.99 ask 201.01 vol 1,234,567 10:31:02.123');
-    expect(plainLine({ symbol: 'X', price: 0.5, ts: 0, seq: 1 })).toMatch(/^X 0\.5000 - - bid - ask - vol - /);
+    expect(plainLine({ symbol: 'X', price: 0.5, ts: 0, epoch: 1, seq: 1 })).toMatch(
+      /^X 0\.5000 - - bid - ask - vol - /,
+    );
   });
 });

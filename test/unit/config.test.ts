@@ -23,6 +23,34 @@ describe('loadConfig', () => {
     expect(config.pipeline.tiers).toEqual([1, 2, 4, 10, 20]);
   });
 
+  it('says what replaced a setting of an earlier version, naming it', () => {
+    const error = loadError({
+      env: {},
+      overrides: {
+        'pipeline.conflation': 'throttle',
+        'cluster.redisUrl': 'redis://127.0.0.1:6379',
+        'cluster.publish': 'all',
+      },
+    });
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^pipeline\.conflation: removed: delivery is always one frame per socket per interval/),
+      'cluster.redisUrl: renamed to cluster.redis (a URL, or a list of Redis Cluster nodes)',
+      expect.stringMatching(/^cluster\.publish: removed/),
+    ]);
+  });
+
+  it('takes one Redis URL or a list of Redis Cluster nodes, and refuses anything else', () => {
+    expect(
+      loadConfig({ env: {}, overrides: { 'cluster.redis': ['redis://a:7000', 'redis://b:7001'] } }).cluster.redis,
+    ).toEqual(['redis://a:7000', 'redis://b:7001']);
+    expect(loadError({ env: {}, overrides: { 'cluster.redis': ['http://a:7000'] } }).issues).toEqual([
+      expect.stringMatching(/^cluster\.redis/),
+    ]);
+    expect(loadError({ env: {}, overrides: { 'cluster.redis': [] } }).issues).toEqual([
+      expect.stringMatching(/^cluster\.redis/),
+    ]);
+  });
+
   it('layers a file, then TICKSTREAM_* environment, then flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickstream-config-'));
     const file = join(dir, 'mine.json');

@@ -6,7 +6,7 @@ import { simulatedHistory, simulatorOpeningPrices } from '../../src/feeds/simula
 import { listings } from '../../src/feeds/universe.js';
 import { BAR_MS, IntradayHistory, intoHistory } from '../../src/pipeline/intradayHistory.js';
 import type { Quote } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
+import type { Tickstream } from '../../src/roles/serve.js';
 import { startTestService } from '../helpers/service.js';
 
 const T0 = 1_700_000_040_000; // a minute boundary
@@ -14,6 +14,7 @@ const quote = (ts: number, price: number, size?: number, extra: Partial<Quote> =
   symbol: 'AAPL',
   price,
   ts,
+  epoch: 1,
   seq: 1,
   ...(size === undefined ? {} : { size }),
   ...extra,

@@ -4,7 +4,7 @@ import { latestBySymbol } from '../../src/cluster/latestBySymbol.js';
 import type { Quote } from '../../src/protocol.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-const q = (symbol: string, seq: number): Quote => ({ symbol, price: 100 + seq, ts: seq, seq });
+const q = (symbol: string, seq: number): Quote => ({ symbol, price: 100 + seq, ts: seq, epoch: 1, seq });
 
 describe('latestBySymbol', () => {
   it('emits each window once, with only the newest quote per symbol', () => {

@@ -1,13 +1,14 @@
 import fc from 'fast-check';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { assignSeq } from '../../src/pipeline/assignSeq.js';
+import { Epochs } from '../../src/pipeline/epochs.js';
 import { intoCache, LastValueCache } from '../../src/pipeline/lastValueCache.js';
 import { type InvalidInput, normalizeQuote, validateQuote } from '../../src/pipeline/normalizeQuote.js';
 import { rateTier } from '../../src/pipeline/rateTier.js';
 import { withDayStats } from '../../src/pipeline/withDayStats.js';
-import type { RawQuote } from '../../src/protocol.js';
+import { isNewer, type RawQuote } from '../../src/protocol.js';
 
 const marbles = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const NY_MORNING = Date.UTC(2026, 10, 24, 15, 0); // 10:00 in New York
@@ -71,24 +72,79 @@ describe('normalizeQuote', () => {
 });
 
 describe('assignSeq', () => {
-  it('numbers each symbol on its own, strictly increasing', () => {
+  it('numbers each symbol on its own, strictly increasing, in the current epoch', () => {
     marbles().run(({ cold, expectObservable }) => {
       const source = cold('abcd|', { a: q('A', 1), b: q('B', 1), c: q('A', 2), d: q('A', 3) });
-      expectObservable(source.pipe(assignSeq())).toBe('abcd|', {
-        a: { ...q('A', 1), seq: 1 },
-        b: { ...q('B', 1), seq: 1 },
-        c: { ...q('A', 2), seq: 2 },
-        d: { ...q('A', 3), seq: 3 },
+      expectObservable(source.pipe(assignSeq(() => 7))).toBe('abcd|', {
+        a: { ...q('A', 1), epoch: 7, seq: 1 },
+        b: { ...q('B', 1), epoch: 7, seq: 1 },
+        c: { ...q('A', 2), epoch: 7, seq: 2 },
+        d: { ...q('A', 3), epoch: 7, seq: 3 },
+      });
+    });
+  });
+
+  it('counts every symbol from 1 again when the epoch changes', () => {
+    marbles().run(({ cold, expectObservable }) => {
+      let epoch = 1;
+      const source = cold('ab-cd|', { a: q('A', 1), b: q('A', 2), c: q('A', 3), d: q('B', 4) });
+      const numbered = source.pipe(assignSeq(() => epoch));
+      // A seek between b and c: the epoch moves on there.
+      cold('---x').subscribe(() => {
+        epoch = 2;
+      });
+      expectObservable(numbered).toBe('ab-cd|', {
+        a: { ...q('A', 1), epoch: 1, seq: 1 },
+        b: { ...q('A', 2), epoch: 1, seq: 2 },
+        c: { ...q('A', 3), epoch: 2, seq: 1 },
+        d: { ...q('B', 4), epoch: 2, seq: 1 },
       });
     });
   });
 
   it('starts over for each subscription', async () => {
-    const numbered = from([q('A', 1), q('A', 2)]).pipe(assignSeq());
+    const numbered = from([q('A', 1), q('A', 2)]).pipe(assignSeq(() => 1));
     const first = await lastValueFrom(numbered.pipe(toArray()));
     const second = await lastValueFrom(numbered.pipe(toArray()));
     expect(first.map((x) => x.seq)).toEqual([1, 2]);
     expect(second.map((x) => x.seq)).toEqual([1, 2]);
+  });
+
+  it('orders (epoch, seq) so that every value numbered later is newer', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('A', 'B', 'C'), fc.boolean()), { maxLength: 100 }), (steps) => {
+        const epochs = new Epochs(() => 1000);
+        const values = steps.map(([symbol, jump]) => ({ symbol, jump }));
+        const out: { symbol: string; epoch: number; seq: number }[] = [];
+        from(values)
+          .pipe(
+            tap((v) => {
+              if (v.jump) epochs.next();
+            }),
+            assignSeq(() => epochs.current),
+          )
+          .subscribe((v) => out.push(v));
+        const last = new Map<string, [number, number]>();
+        for (const v of out) {
+          const before = last.get(v.symbol);
+          if (before) expect(isNewer([v.epoch, v.seq], before)).toBe(true);
+          last.set(v.symbol, [v.epoch, v.seq]);
+        }
+      }),
+    );
+  });
+});
+
+describe('Epochs', () => {
+  it('starts at the clock and only grows, even when the clock stands still or goes back', () => {
+    let now = 5000;
+    const epochs = new Epochs(() => now);
+    expect(epochs.current).toBe(5000);
+    expect(epochs.next()).toBe(5001);
+    now = 100;
+    expect(epochs.next()).toBe(5002);
+    now = 9000;
+    expect(epochs.next()).toBe(9000);
   });
 });
 
@@ -100,7 +156,11 @@ describe('withDayStats', () => {
         q('A', 103, { size: 200 }),
         q('A', 97, { size: 50 }),
         q('A', 99, { size: 10 }),
-      ]).pipe(assignSeq(), withDayStats('America/New_York'), toArray()),
+      ]).pipe(
+        assignSeq(() => 1),
+        withDayStats('America/New_York'),
+        toArray(),
+      ),
     );
     expect(quotes.at(-1)).toMatchObject({
       open: 100,
@@ -116,7 +176,7 @@ describe('withDayStats', () => {
   it("uses the feed's cumulative volume and open when it has them", async () => {
     const quotes = await lastValueFrom(
       from([q('A', 10, { open: 9.5, volume: 5000, prevClose: 9 }), q('A', 11, { volume: 5300 })]).pipe(
-        assignSeq(),
+        assignSeq(() => 1),
         withDayStats('America/New_York'),
         toArray(),
       ),
@@ -129,7 +189,7 @@ describe('withDayStats', () => {
     const day2 = Date.UTC(2026, 10, 25, 14, 45); // 09:45 New York next day
     const quotes = await lastValueFrom(
       from([q('A', 10, { ts: day1 }), q('A', 12, { ts: day1 + 1000 }), q('A', 11, { ts: day2 })]).pipe(
-        assignSeq(),
+        assignSeq(() => 1),
         withDayStats('America/New_York'),
         toArray(),
       ),
@@ -166,7 +226,12 @@ describe('LastValueCache', () => {
   it('keeps the newest quote per symbol and answers snapshots in the asked order', async () => {
     const cache = new LastValueCache();
     await lastValueFrom(
-      from([q('A', 1), q('B', 2), q('A', 3)]).pipe(assignSeq(), withDayStats('UTC'), intoCache(cache), toArray()),
+      from([q('A', 1), q('B', 2), q('A', 3)]).pipe(
+        assignSeq(() => 1),
+        withDayStats('UTC'),
+        intoCache(cache),
+        toArray(),
+      ),
     );
     expect(cache.snapshot(['B', 'A', 'C']).map((x) => [x.symbol, x.price])).toEqual([
       ['B', 2],

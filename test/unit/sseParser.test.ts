@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, SseDecoder, type SseMessage } from '../../src/feeds/sse.js';
+import { SseDecoder, type SseMessage } from '../../src/feeds/sse.js';
 import { decodeUpstreamText } from '../../src/feeds/sseFormats.js';
+import { backoffDelay } from '../../src/retry.js';
 
 const utf8 = new TextEncoder();
 

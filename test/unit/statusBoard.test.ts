@@ -1,8 +1,9 @@
 import { DateTime } from 'luxon';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { currentStatus, statusChanges } from '../../src/delivery/statusBoard.js';
+import { statusChanges } from '../../src/delivery/statusBoard.js';
 import { FeedHealth } from '../../src/pipeline/feedHealth.js';
+import { currentStatus } from '../../src/pipeline/serviceStatus.js';
 import type { ReplayStatus } from '../../src/protocol.js';
 
 const market = {
@@ -48,9 +49,11 @@ describe('statusChanges', () => {
       // The feed ticks every 100 ms until 1 s, then falls silent: stale 300 ms after its last tick.
       health.markSeen('sim', now());
       for (let t = 100; t <= 1000; t += 100) scheduler.schedule(() => health.markSeen('sim', now()), t);
-      const subscription = statusChanges({ health, market, now: () => nySaturday + now() }, 250, scheduler).subscribe(
-        (s) => observed.push([scheduler.now(), s.feeds[0]?.state]),
-      );
+      const subscription = statusChanges(
+        () => currentStatus({ health, market, now: () => nySaturday + now() }),
+        250,
+        scheduler,
+      ).subscribe((s) => observed.push([scheduler.now(), s.feeds[0]?.state]));
       scheduler.schedule(() => subscription.unsubscribe(), 3000);
       flush();
     });

@@ -7,7 +7,13 @@ import { jsonTicks, msgpackTicks } from '../../src/delivery/ticksFrame.js';
 import { TurnBatcher } from '../../src/delivery/tierBatch.js';
 import type { Quote } from '../../src/protocol.js';
 
-const quote = (symbol: string, price: number, seq = 1): Quote => ({ symbol, price, ts: 1_700_000_000_000 + seq, seq });
+const quote = (symbol: string, price: number, seq = 1): Quote => ({
+  symbol,
+  price,
+  ts: 1_700_000_000_000 + seq,
+  epoch: 1,
+  seq,
+});
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('TurnBatcher', () => {
@@ -86,20 +92,21 @@ const quoteArb = fc.record(
     symbol: fc.stringMatching(/^[A-Z][A-Z0-9.]{0,6}$/),
     price: fc.double({ min: 0.01, max: 1e6, noNaN: true }),
     ts: fc.integer({ min: 1, max: 2 ** 42 }),
+    epoch: fc.integer({ min: 1, max: 2 ** 42 }),
     seq: fc.integer({ min: 1, max: 2 ** 31 }),
     volume: fc.integer({ min: 0, max: 2 ** 40 }),
     // -0 has no msgpack (nor JSON) form of its own: it arrives as 0.
     changePct: fc.double({ min: -100, max: 1000, noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v)),
     source: fc.string({ maxLength: 10 }),
   },
-  { requiredKeys: ['symbol', 'price', 'ts', 'seq'] },
+  { requiredKeys: ['symbol', 'price', 'ts', 'epoch', 'seq'] },
 ) as fc.Arbitrary<Quote>;
 
 describe('pre-encoded ticks frames', () => {
   it('JSON: what Socket.IO\'s own decoder reads back as a "ticks" event with the same quotes', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
-        const packet = decodeWith(new JsonDecoder(), jsonTicks.packet(quotes.map(jsonTicks.part)));
+        const packet = decodeWith(new JsonDecoder(), jsonTicks.packet(quotes.map(jsonTicks.part)).message);
         expect(packet).toMatchObject({ type: 2, nsp: '/' });
         expect(packet.data).toEqual(['ticks', JSON.parse(JSON.stringify(quotes))]);
       }),
@@ -109,7 +116,7 @@ describe('pre-encoded ticks frames', () => {
   it('msgpack: what socket.io-msgpack-parser reads back, for short and long arrays', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 70 }), (quotes) => {
-        const frame = msgpackTicks.packet(quotes.map(msgpackTicks.part));
+        const frame = msgpackTicks.packet(quotes.map(msgpackTicks.part)).message;
         const packet = decodeWith(new msgpackParser.Decoder(), frame);
         expect(packet).toMatchObject({ type: 2, nsp: '/' });
         expect(packet.data).toEqual(['ticks', quotes]);
@@ -122,12 +129,14 @@ describe('pre-encoded ticks frames', () => {
   it('as whole WebSocket frames (header, payload): an unmasked final frame whose payload is the engine.io message', () => {
     fc.assert(
       fc.property(fc.array(quoteArb, { maxLength: 40 }), (quotes) => {
-        const json = readWsFrame(jsonTicks.wsFrame(quotes.map(jsonTicks.part)));
+        const jsonPacket = jsonTicks.packet(quotes.map(jsonTicks.part));
+        const json = readWsFrame(jsonPacket.wsFrame());
         expect(json.opcode).toBe(1); // text
-        expect(json.payload.toString()).toBe(`4${jsonTicks.packet(quotes.map(jsonTicks.part))}`);
-        const msgpack = readWsFrame(msgpackTicks.wsFrame(quotes.map(msgpackTicks.part)));
+        expect(json.payload.toString()).toBe(`4${jsonPacket.message}`);
+        const msgpackPacket = msgpackTicks.packet(quotes.map(msgpackTicks.part));
+        const msgpack = readWsFrame(msgpackPacket.wsFrame());
         expect(msgpack.opcode).toBe(2); // binary, no engine.io prefix
-        expect(msgpack.payload).toEqual(msgpackTicks.packet(quotes.map(msgpackTicks.part)));
+        expect(msgpack.payload).toEqual(msgpackPacket.message);
       }),
       { numRuns: 60 },
     );
@@ -135,18 +144,18 @@ describe('pre-encoded ticks frames', () => {
 
   it('counts bytes, not characters, in the frame length (non-ASCII text in a quote)', () => {
     const quotes: Quote[] = [
-      { symbol: 'SAP', price: 1, ts: 1, seq: 1, source: 'Zürich €' },
-      { symbol: 'A', price: 2, ts: 1, seq: 2, source: '東京 🚀' },
+      { symbol: 'SAP', price: 1, ts: 1, epoch: 1, seq: 1, source: 'Zürich €' },
+      { symbol: 'A', price: 2, ts: 1, epoch: 1, seq: 2, source: '東京 🚀' },
     ];
-    const { payload } = readWsFrame(jsonTicks.wsFrame(quotes.map(jsonTicks.part)));
+    const { payload } = readWsFrame(jsonTicks.packet(quotes.map(jsonTicks.part)).wsFrame());
     expect(JSON.parse(payload.toString().slice(2))).toEqual(['ticks', quotes]);
   });
 
   it('uses each of the three WebSocket length forms (7-bit, 16-bit, 64-bit)', () => {
-    const quote = (i: number): Quote => ({ symbol: `S${i}`, price: 1 + i, ts: 1, seq: i });
+    const quote = (i: number): Quote => ({ symbol: `S${i}`, price: 1 + i, ts: 1, epoch: 1, seq: i });
     for (const count of [0, 1, 30, 2_000]) {
       const quotes = Array.from({ length: count }, (_, i) => quote(i));
-      const frame = jsonTicks.wsFrame(quotes.map(jsonTicks.part));
+      const frame = jsonTicks.packet(quotes.map(jsonTicks.part)).wsFrame();
       const { payload, headerLength } = readWsFrame(frame);
       expect(headerLength).toBe(payload.length < 126 ? 2 : payload.length < 65_536 ? 4 : 10);
       expect(JSON.parse(payload.toString().slice(2))).toEqual(['ticks', quotes]);

@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { startTickstream } from '../server.js';
-import { startGatewayNode } from './gatewayNode.js';
-import { startIngestNode } from './ingestNode.js';
+import { startGateway } from './gateway.js';
+import { startIngest } from './ingest.js';
+import { startServe } from './serve.js';
 
 /** What every role returns: where it listens, and how to stop it. */
 export type RunningNode = {
@@ -13,14 +13,14 @@ export type RunningNode = {
   close(): Promise<void>;
 };
 
-/** Starts the role `config.cluster.role` names: the same code in every role, only configuration differs. */
+/** Starts the role `config.cluster.role` names: each a wiring of the same two parts. */
 export function startNode(options: { config: Config; logger?: Logger; webRoot?: string }): Promise<RunningNode> {
   switch (options.config.cluster.role) {
     case 'ingest':
-      return startIngestNode(options);
+      return startIngest(options);
     case 'gateway':
-      return startGatewayNode(options);
+      return startGateway(options);
     default:
-      return startTickstream(options);
+      return startServe(options);
   }
 }

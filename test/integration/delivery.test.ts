@@ -1,10 +1,10 @@
 import { IncomingMessage } from 'node:http';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { laneOf } from '../../src/pipeline/conflatedStreams.js';
+import { laneOf } from '../../src/delivery/tierMembership.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/server.js';
-import { sleep } from '../helpers/lifecycle.js';
+import type { Tickstream } from '../../src/roles/serve.js';
+import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
@@ -23,16 +23,17 @@ const client = async (url: string) => {
   return c;
 };
 /** Waits until every one of `symbols` has a last value (the simulator has ticked it). */
-const cached = async (svc: Tickstream, symbols: string[]) => {
-  for (let i = 0; i < 500 && svc.cache.snapshot(symbols).length < symbols.length; i++) await sleep(10);
-};
+const cached = (svc: Tickstream, symbols: string[]) =>
+  until(() => svc.cache.snapshot(symbols).length === symbols.length, 5000, `last values of ${symbols.join(', ')}`);
 const subscribe = (c: TestClient, payload: unknown) =>
   c.timeout(5000).emitWithAck('subscribe', payload as never) as Promise<SubscribeAck>;
+const counter = async (svc: Tickstream, name: 'updatesOut' | 'framesEncoded' | 'framesWritten') =>
+  (await svc.metrics[name].get()).values[0]?.value ?? 0;
 
 describe('subscribe', () => {
-  it('answers with the snapshot in the ack, then ticks', async () => {
+  it('answers with the snapshot in the ack, then ticks newer than it', async () => {
     service = await startTestService();
-    await cached(service, ['AAPL', 'MSFT']); // the simulator has ticked both
+    await cached(service, ['AAPL', 'MSFT']);
     const c = await client(service.url);
     const ticks: Quote[] = [];
     c.on('ticks', (batch) => ticks.push(...batch));
@@ -41,14 +42,14 @@ describe('subscribe', () => {
     if (!ack.ok) throw new Error('not ok');
     expect(ack.snapshot.map((q) => q.symbol).sort()).toEqual(['AAPL', 'MSFT']);
     for (const q of ack.snapshot) {
-      expect(q).toMatchObject({ price: expect.any(Number), seq: expect.any(Number), ts: expect.any(Number) });
+      expect(q).toMatchObject({ price: expect.any(Number), epoch: expect.any(Number), seq: expect.any(Number) });
       expect(q).toHaveProperty('changePct');
       expect(q).toHaveProperty('volume');
     }
-    await sleep(1500);
-    expect(ticks.some((q) => q.symbol === 'AAPL')).toBe(true);
+    await until(() => ticks.some((q) => q.symbol === 'AAPL'), 5000, 'an AAPL tick');
     const snapAapl = ack.snapshot.find((q) => q.symbol === 'AAPL')!;
-    expect(ticks.filter((q) => q.symbol === 'AAPL').every((q) => q.seq > snapAapl.seq)).toBe(true);
+    const aapl = ticks.filter((q) => q.symbol === 'AAPL');
+    expect(aapl.every((q) => q.epoch === snapAapl.epoch && q.seq > snapAapl.seq)).toBe(true);
   });
 
   it('respects the rate per symbol over several seconds, and seq only grows', async () => {
@@ -65,19 +66,79 @@ describe('subscribe', () => {
     const symbols = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN'];
     const ack = await subscribe(c, { symbols, maxHz: 2 });
     expect(ack.ok && ack.hz).toBe(2);
-    const seconds = 4;
-    await sleep(seconds * 1000);
+    const started = performance.now();
+    await until(() => symbols.every((s) => (arrivals.get(s)?.length ?? 0) >= 8), 15_000, '8 updates of each symbol');
+    const seconds = (performance.now() - started) / 1000;
     for (const symbol of symbols) {
       const list = arrivals.get(symbol) ?? [];
-      // At 2 Hz with leading edge: at most 2 per second plus the first one.
-      expect(list.length).toBeLessThanOrEqual(2 * seconds + 1);
-      expect(list.length).toBeGreaterThanOrEqual(seconds); // a busy simulator: close to the rate
+      // At 2 Hz: at most 2 per second (and the first quote of a quiet symbol at once).
+      expect(list.length).toBeLessThanOrEqual(2 * seconds + 2);
       for (let i = 1; i < list.length; i++) {
         expect(list[i]!.seq).toBeGreaterThan(list[i - 1]!.seq);
         // Server-side intervals are exact; allow for delivery jitter on a loaded machine.
         expect(list[i]!.at - list[i - 1]!.at).toBeGreaterThan(500 - 150);
       }
     }
+  });
+
+  it('sends one frame per interval with every changed symbol of the socket, not one per symbol update', async () => {
+    service = await startTestService();
+    const c = await client(service.url);
+    const symbols = (await c.timeout(5000).emitWithAck('symbols', {})).ok
+      ? ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META', 'JPM', 'V', 'KO']
+      : [];
+    const frames: { at: number; size: number }[] = [];
+    await subscribe(c, { symbols, maxHz: 4 });
+    c.on('ticks', (batch) => frames.push({ at: performance.now(), size: batch.length }));
+    await until(() => frames.length >= 14, 10_000, '14 frames');
+    // The first frames after subscribing may be prompt ones (a symbol's first quote); count from the third.
+    const steady = frames.slice(2);
+    const seconds = (steady.at(-1)!.at - steady[0]!.at) / 1000;
+    const perSecond = (steady.length - 1) / seconds;
+    expect(perSecond).toBeGreaterThan(3);
+    expect(perSecond).toBeLessThan(5.5); // 4 Hz; one frame per symbol update would be over 20
+    const quotesPerFrame = steady.reduce((sum, f) => sum + f.size, 0) / steady.length;
+    expect(quotesPerFrame).toBeGreaterThan(3); // the busy simulator changes most of them every interval
+  });
+
+  it('sends a quote that ends a silence at once, then no faster than the rate', async () => {
+    const feed = manualFeed(['ACME']);
+    service = await startTestService({}, { feeds: [feed] });
+    const c = await client(service.url);
+    const arrivals: { at: number; price: number }[] = [];
+    c.on('ticks', (batch) => {
+      for (const q of batch) arrivals.push({ at: performance.now(), price: q.price });
+    });
+    await subscribe(c, { symbols: ['ACME'], maxHz: 1 });
+    const pushed = performance.now();
+    feed.push('ACME', 101);
+    await until(() => arrivals.length === 1, 2000, 'the first quote');
+    // At 1 Hz the next tick of its lane could be up to a second away; a quiet symbol does not wait for it.
+    expect(arrivals[0]!.at - pushed).toBeLessThan(300);
+    for (let i = 2; i <= 20; i++) feed.push('ACME', 100 + i);
+    await until(() => arrivals.length === 2, 3000, 'the newest after the burst');
+    expect(arrivals[1]!.price).toBe(120); // conflated: the newest, once
+    expect(arrivals[1]!.at - arrivals[0]!.at).toBeGreaterThan(1000 - 150);
+  });
+
+  it("holds a quiet symbol for its lane's tick when prompt delivery is off", async () => {
+    const feed = manualFeed(['ACME', 'BUSY']);
+    service = await startTestService({ pipeline: { promptAfterMs: 0 } }, { feeds: [feed] });
+    const c = await client(service.url);
+    const frames: { at: number; symbols: string[] }[] = [];
+    c.on('ticks', (batch) => frames.push({ at: performance.now(), symbols: batch.map((q) => q.symbol) }));
+    await subscribe(c, { symbols: ['ACME', 'BUSY'], maxHz: 2 });
+    // BUSY marks the lane's ticks; ACME, pushed between two of them, goes out with the next one.
+    const busy = setInterval(() => feed.push('BUSY', 100 + Math.random()), 20);
+    try {
+      await until(() => frames.length >= 2, 3000, 'two lane ticks');
+      feed.push('ACME', 50);
+      await until(() => frames.some((f) => f.symbols.includes('ACME')), 3000, 'ACME');
+    } finally {
+      clearInterval(busy);
+    }
+    const withAcme = frames.find((f) => f.symbols.includes('ACME'))!;
+    expect(withAcme.symbols.sort()).toEqual(['ACME', 'BUSY']); // in the lane's frame, not one of its own
   });
 
   it('always delivers the newest value within one interval when the feed goes quiet', async () => {
@@ -88,30 +149,14 @@ describe('subscribe', () => {
     c.on('ticks', (batch) => ticks.push(...batch));
     await subscribe(c, { symbols: ['ACME'], maxHz: 4 });
     for (let i = 1; i <= 20; i++) feed.push('ACME', 100 + i);
-    await sleep(600);
-    expect(ticks.map((q) => q.price)).toEqual([101, 120]); // leading edge, then the newest at the trailing edge
-    expect(ticks[1]!.seq - ticks[0]!.seq).toBe(19); // the jump shows conflation
+    await until(() => ticks.at(-1)?.price === 120, 1000, 'the newest price');
+    expect(ticks.length).toBeLessThanOrEqual(2);
+    expect(ticks.at(-1)!.seq - ticks[0]!.seq).toBeLessThanOrEqual(19); // a jump in seq shows conflation
   });
 
-  it('with tier-clock conflation: one update per symbol per tick, all symbols of a tier in one frame', async () => {
-    const feed = manualFeed(['ACME', 'INIT']);
-    service = await startTestService({ pipeline: { conflation: 'clock' } }, { feeds: [feed] });
-    const c = await client(service.url);
-    const frames: Quote[][] = [];
-    c.on('ticks', (batch) => frames.push(batch));
-    await subscribe(c, { symbols: ['ACME', 'INIT'], maxHz: 4 });
-    for (let i = 1; i <= 20; i++) {
-      feed.push('ACME', 100 + i);
-      feed.push('INIT', 200 + i);
-    }
-    await sleep(700);
-    // No leading edge: the newest of both symbols at the next tick, in one frame, and nothing after.
-    expect(frames.map((f) => f.map((q) => `${q.symbol}:${q.price}`).sort())).toEqual([['ACME:120', 'INIT:220']]);
-  });
-
-  it('with tier-clock lanes: sockets of a tier get their frames at different phases, still one per interval', async () => {
+  it('spreads the sockets of a tier over lanes: different phases, one frame per interval each', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ pipeline: { conflation: 'clock', lanes: 2 } }, { feeds: [feed] });
+    service = await startTestService({ pipeline: { lanes: 2 } }, { feeds: [feed] });
     // One client in each lane (a socket's lane is a hash of its id).
     const byLane = new Map<number, TestClient>();
     for (let i = 0; i < 40 && byLane.size < 2; i++) {
@@ -124,17 +169,19 @@ describe('subscribe', () => {
       [1, []],
     ]);
     for (const [lane, c] of byLane) {
-      c.on('ticks', () => arrivals.get(lane)?.push(Date.now()));
+      c.on('ticks', () => arrivals.get(lane)?.push(performance.now()));
       await subscribe(c, { symbols: ['ACME'], maxHz: 4 });
     }
     const pushing = setInterval(() => feed.push('ACME', 100 + Math.random()), 10);
-    await sleep(2100);
-    clearInterval(pushing);
-    const [lane0, lane1] = [arrivals.get(0) ?? [], arrivals.get(1) ?? []];
-    for (const times of [lane0, lane1]) {
-      expect(times.length).toBeGreaterThanOrEqual(6); // 4 Hz for 2 s
-      expect(times.length).toBeLessThanOrEqual(9);
+    const started = performance.now();
+    try {
+      await until(() => [...arrivals.values()].every((t) => t.length >= 9), 10_000, '9 frames in each lane');
+    } finally {
+      clearInterval(pushing);
     }
+    const seconds = (performance.now() - started) / 1000;
+    const [lane0, lane1] = [arrivals.get(0)!.slice(1), arrivals.get(1)!.slice(1)];
+    for (const times of [lane0, lane1]) expect(times.length / seconds).toBeLessThan(5.5);
     // 4 Hz in 2 lanes: lane 1 is half an interval (125 ms) after lane 0; without lanes both share each tick.
     const offsets = lane1.map((t) => Math.min(...lane0.map((u) => Math.abs(t - u)))).sort((a, b) => a - b);
     const median = offsets[Math.floor(offsets.length / 2)] ?? 0;
@@ -158,7 +205,8 @@ describe('subscribe', () => {
 
   it('changes the rate when subscribing again with another maxHz, clamped to the tiers', async () => {
     service = await startTestService();
-    const c = await client(service.url);
+    const svc = service;
+    const c = await client(svc.url);
     expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 20 })).toMatchObject({ ok: true, hz: 20 });
     expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 3 })).toMatchObject({
       ok: true,
@@ -167,30 +215,65 @@ describe('subscribe', () => {
     });
     expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 500 })).toMatchObject({ ok: true, hz: 20 });
     expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 0.1 })).toMatchObject({ ok: true, hz: 1 });
-    const rooms = [...service.io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('q:'));
-    expect(rooms).toEqual(['q:AAPL@1']);
+    const [socket] = svc.io.of('/').sockets.values();
+    expect([...svc.membership.deliveredTiers(socket!)]).toEqual([['AAPL', 1]]);
   });
 
-  it('conflates once per symbol and tier, not once per client', async () => {
+  it('conflates once per symbol and tier, and encodes one frame for the sockets that watch the same set', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({}, { feeds: [feed] });
-    const many = await Promise.all(Array.from({ length: 20 }, () => client(service!.url)));
-    const received = many.map(() => 0);
-    for (const [i, c] of many.entries()) {
-      c.on('ticks', (batch) => {
-        received[i]! += batch.length;
-      });
-    }
+    service = await startTestService({ pipeline: { lanes: 1 } }, { feeds: [feed] });
+    const svc = service;
+    const many = await Promise.all(Array.from({ length: 20 }, () => client(svc.url)));
+    const received = many.map(() => [] as number[]);
+    for (const [i, c] of many.entries()) c.on('ticks', (batch) => received[i]!.push(...batch.map((q) => q.price)));
     await Promise.all(many.map((c) => subscribe(c, { symbols: ['ACME'], maxHz: 10 })));
-    const before = (await service.metrics.updatesOut.get()).values[0]?.value ?? 0;
+    const before = { updates: await counter(svc, 'updatesOut'), encoded: await counter(svc, 'framesEncoded') };
+    const written = await counter(svc, 'framesWritten');
     for (let i = 0; i < 5; i++) {
       feed.push('ACME', 10 + i);
-      await sleep(150);
+      // Each price waits for the one before to reach every client: none is conflated away.
+      await until(() => received.every((r) => r.at(-1) === 10 + i), 3000, `price ${10 + i} at every client`);
     }
-    await sleep(200);
-    const published = ((await service.metrics.updatesOut.get()).values[0]?.value ?? 0) - before;
-    expect(published).toBe(5); // one room update per tick, whatever the number of clients
-    expect(received.every((n) => n === 5)).toBe(true);
+    expect(received.every((r) => r.join() === '10,11,12,13,14')).toBe(true);
+    expect((await counter(svc, 'updatesOut')) - before.updates).toBe(5); // per tick, whatever the number of clients
+    expect((await counter(svc, 'framesEncoded')) - before.encoded).toBe(5); // one group: one frame per update
+    expect((await counter(svc, 'framesWritten')) - written).toBe(100);
+  });
+
+  it('resumes: a snapshot brings only the symbols newer than the positions the client sends', async () => {
+    service = await startTestService();
+    await cached(service, ['AAPL', 'MSFT', 'NVDA']);
+    const [aapl, msft] = service.cache.snapshot(['AAPL', 'MSFT']);
+    const c = await client(service.url);
+    const ack = await subscribe(c, {
+      symbols: ['AAPL', 'MSFT', 'NVDA'],
+      maxHz: 1,
+      // AAPL: a position from the future of this epoch (nothing newer); MSFT: one behind; NVDA: none.
+      resume: { AAPL: [aapl!.epoch, aapl!.seq + 1_000_000], msft: [msft!.epoch, msft!.seq - 1] },
+    });
+    if (!ack.ok) throw new Error('not ok');
+    expect(ack.subscribed).toEqual(['AAPL', 'MSFT', 'NVDA']);
+    expect(ack.snapshot.map((q) => q.symbol).sort()).toEqual(['MSFT', 'NVDA']);
+    // An older epoch is behind whatever its seq.
+    const again = await subscribe(c, { symbols: ['AAPL'], resume: { AAPL: [aapl!.epoch - 1, 10 ** 9] } });
+    expect(again.ok && again.snapshot.map((q) => q.symbol)).toEqual(['AAPL']);
+    const bad = await subscribe(c, { symbols: ['AAPL'], resume: { AAPL: ['x', 1] } });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('resume') },
+    });
+  });
+
+  it('numbers quotes in an epoch of the process: a restarted server starts a later one', async () => {
+    const first = await startTestService();
+    await cached(first, ['AAPL']);
+    const before = first.cache.snapshot(['AAPL'])[0]!;
+    await first.close();
+    service = await startTestService();
+    await cached(service, ['AAPL']);
+    const after = service.cache.snapshot(['AAPL'])[0]!;
+    expect(after.epoch).toBeGreaterThan(before.epoch);
+    expect(after.seq).toBeLessThan(before.seq + 1_000_000);
   });
 });
 
@@ -241,8 +324,16 @@ describe('bad requests', () => {
     expect(acks.filter((a) => !a.ok)).toEqual(
       Array(3).fill({ ok: false, error: { code: 'RATE_LIMITED', message: expect.any(String) } }),
     );
-    await sleep(1100);
-    const ack = await subscribe(c, { symbols: ['AAPL', 'MSFT', 'NVDA', 'TSLA'] });
+    // The bucket refills at 5 a second: ask until it lets a request through.
+    let ack: SubscribeAck | undefined;
+    await until(
+      async () => {
+        ack = await subscribe(c, { symbols: ['AAPL', 'MSFT', 'NVDA', 'TSLA'] });
+        return ack.ok;
+      },
+      3000,
+      'the request budget to refill',
+    );
     expect(ack).toMatchObject({
       ok: true,
       subscribed: ['AAPL', 'MSFT', 'NVDA'],
@@ -258,14 +349,13 @@ describe('unsubscribe, symbols and status', () => {
     await subscribe(c, { symbols: ['AAPL', 'MSFT'], maxHz: 10 });
     const ack = await c.timeout(5000).emitWithAck('unsubscribe', { symbols: ['AAPL', 'NOTSUBSCRIBED'] });
     expect(ack).toEqual({ ok: true, subscribed: ['MSFT'] });
-    await sleep(200); // let in-flight frames land
+    // Frames written before the unsubscribe arrive before its ack (one ordered connection): none after it.
     const after: string[] = [];
     c.on('ticks', (batch) => after.push(...batch.map((q) => q.symbol)));
-    await sleep(1500);
+    await until(() => after.filter((s) => s === 'MSFT').length >= 10, 5000, '10 MSFT updates');
     expect(after).not.toContain('AAPL');
-    expect(after).toContain('MSFT');
-    const rooms = [...service.io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('q:'));
-    expect(rooms).toEqual(['q:MSFT@10']);
+    const [socket] = service.io.of('/').sockets.values();
+    expect([...service.membership.deliveredTiers(socket!)]).toEqual([['MSFT', 10]]);
   });
 
   it('lists symbols with names and exchanges', async () => {
@@ -324,8 +414,7 @@ describe('unsubscribe, symbols and status', () => {
       expect(accepted.handshake.headers['x-trace']).toBe('idle-memory');
       expect(accepted.handshake.query).toMatchObject({ probe: '1' });
       // The server switches transports once the client's upgrade packet arrives.
-      for (let i = 0; i < 100 && local.conn.transport.name !== 'websocket'; i++) await sleep(20);
-      expect(local.conn.transport.name).toBe('websocket');
+      await until(() => local.conn.transport.name === 'websocket', 2000, 'the server-side upgrade');
       // and the connection still works: requests are answered
       const ack = await socket.timeout(5000).emitWithAck('symbols', {});
       expect(ack.ok).toBe(true);
@@ -338,16 +427,16 @@ describe('unsubscribe, symbols and status', () => {
     const c = await client(service.url);
     const states: string[] = [];
     c.on('status', (s) => states.push(s.feeds[0]!.state));
-    for (let i = 0; i < 10; i++) {
-      feed.push('ACME', 1 + i);
-      await sleep(100);
+    const pushing = setInterval(() => feed.push('ACME', 1 + Math.random()), 50);
+    try {
+      await until(() => states.at(-1) === 'live', 3000, 'a live status');
+    } finally {
+      clearInterval(pushing);
     }
-    expect(states.at(-1)).toBe('live');
-    await sleep(1000);
-    expect(states.at(-1)).toBe('stale');
+    await until(() => states.at(-1) === 'stale', 3000, 'a stale status once the feed is silent');
     feed.input.error(new Error('upstream gone'));
-    await sleep(1200);
-    expect(states.at(-1)).toBe('down');
+    await until(() => states.at(-1) === 'down', 3000, 'a down status once the feed failed');
+    expect(states.slice(-3)).toEqual(['live', 'stale', 'down']);
   });
 });
 
@@ -381,9 +470,12 @@ describe('HTTP', () => {
     expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
     feed.push('ACME', 1);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
-    await sleep(400);
-    const res = await fetch(`${service.url}/readyz`);
-    expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ ok: false, feeds: [{ id: 'manual', state: 'stale' }] });
+    const url = `${service.url}/readyz`;
+    await until(async () => (await fetch(url)).status === 503, 3000, 'not ready once the feed is stale');
+    expect(await (await fetch(url)).json()).toMatchObject({
+      ok: false,
+      reason: 'no feed is live',
+      feeds: [{ id: 'manual', state: 'stale' }],
+    });
   });
 });

@@ -1,0 +1,27 @@
+import type { Quote } from '../protocol.js';
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A Quote from its JSON in Redis (a quote channel's message, a last-value field), or undefined when the text
+ * is not one: what another process wrote is checked, not trusted.
+ */
+export function decodeQuote(text: string | null | undefined): Quote | undefined {
+  if (!text) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const q = value as Partial<Quote>;
+  return typeof q.symbol === 'string' &&
+    isFiniteNumber(q.price) &&
+    q.price > 0 &&
+    isFiniteNumber(q.ts) &&
+    isFiniteNumber(q.epoch) &&
+    isFiniteNumber(q.seq)
+    ? (value as Quote)
+    : undefined;
+}

@@ -1,0 +1,188 @@
+import {
+  asyncScheduler,
+  catchError,
+  distinctUntilChanged,
+  EMPTY,
+  exhaustMap,
+  from,
+  map,
+  merge,
+  Observable,
+  type SchedulerLike,
+  Subject,
+  Subscription,
+  scan,
+  timer,
+} from 'rxjs';
+import type { QuoteSource } from '../delivery/types.js';
+import type { Quote } from '../protocol.js';
+import { type ClusterKeys, quoteChannel, quoteChannelPattern, symbolOfChannel } from './keys.js';
+import { decodeQuote } from './quoteCodec.js';
+import type { RedisLink, RedisListener } from './redisLink.js';
+
+/**
+ * Ingest side: every quote of each symbol some gateway watches, published once to the symbol's sharded
+ * channel (SPUBLISH), whatever the number of gateways and clients. A quote made while Redis is down is
+ * dropped and reported, not queued: it would arrive stale.
+ */
+export function publishQuotes(
+  source: QuoteSource,
+  demand$: Observable<ReadonlySet<string>>,
+  link: RedisLink,
+  keys: ClusterKeys,
+  hooks: { onPublished?: () => void; onFailure: (err: unknown) => void; onDemand?: (symbols: number) => void },
+): Subscription {
+  const active = new Map<string, Subscription>();
+  const publish = (quote: Quote) => {
+    if (!link.isUp()) {
+      hooks.onFailure(new Error('redis unavailable'));
+      return;
+    }
+    link.command
+      .sPublish(quoteChannel(keys, quote.symbol), JSON.stringify(quote))
+      .then(hooks.onPublished, hooks.onFailure);
+  };
+  const owner = new Subscription();
+  owner.add(
+    demand$.subscribe((symbols) => {
+      for (const [symbol, subscription] of [...active]) {
+        if (symbols.has(symbol)) continue;
+        subscription.unsubscribe();
+        active.delete(symbol);
+      }
+      for (const symbol of symbols)
+        if (!active.has(symbol)) active.set(symbol, source.quotes(symbol).subscribe(publish));
+      hooks.onDemand?.(active.size);
+    }),
+  );
+  owner.add(() => {
+    for (const subscription of active.values()) subscription.unsubscribe();
+    active.clear();
+  });
+  return owner;
+}
+
+type DemandEvent =
+  | { kind: 'poll'; at: number; symbols: ReadonlySet<string> }
+  | { kind: 'announce'; at: number; symbol: string };
+type DemandState = {
+  polled: ReadonlySet<string>;
+  announced: ReadonlyMap<string, number>;
+  symbols: ReadonlySet<string>;
+};
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** Messages on a plain pub/sub channel, for as long as the Observable is subscribed. */
+export function channelMessages(link: RedisLink, channel: string): Observable<string> {
+  return new Observable<string>((subscriber) => {
+    const listener: RedisListener = (message) => subscriber.next(String(message));
+    link.sub.subscribe(channel, listener).catch((err: unknown) => subscriber.error(err));
+    return () => {
+      link.sub.unsubscribe(channel, listener).catch(() => {});
+    };
+  });
+}
+
+/**
+ * Ingest side: the symbols some gateway watches. The source of truth is Redis's own table of sharded
+ * subscriptions (PUBSUB SHARDCHANNELS on every primary): a gateway subscribes to a symbol's channel while its
+ * clients watch it, so the set heals itself when a gateway dies (its subscriptions go with its connection)
+ * or Redis restarts (the gateways subscribe again). It is read every `pollMs`; a symbol a gateway announces
+ * counts at once, until a poll issued after the announcement says otherwise. While Redis is down the last
+ * set is kept.
+ */
+export function gatewayDemand(
+  link: RedisLink,
+  keys: ClusterKeys,
+  pollMs: number,
+  scheduler: SchedulerLike = asyncScheduler,
+): Observable<ReadonlySet<string>> {
+  const pattern = quoteChannelPattern(keys);
+  const polled$ = timer(0, pollMs, scheduler).pipe(
+    exhaustMap(() => {
+      if (!link.isUp()) return EMPTY;
+      const at = scheduler.now();
+      return from(link.shardChannels(pattern)).pipe(
+        map((channels): DemandEvent => {
+          const symbols = new Set<string>();
+          for (const channel of channels) {
+            const symbol = symbolOfChannel(keys, String(channel));
+            if (symbol) symbols.add(symbol);
+          }
+          return { kind: 'poll', at, symbols };
+        }),
+        catchError(() => EMPTY),
+      );
+    }),
+  );
+  const announced$ = channelMessages(link, keys.demand).pipe(
+    map((symbol): DemandEvent => ({ kind: 'announce', at: scheduler.now(), symbol })),
+  );
+  const initial: DemandState = { polled: new Set(), announced: new Map(), symbols: new Set() };
+  return merge(polled$, announced$).pipe(
+    scan((state: DemandState, event) => {
+      if (event.kind === 'announce') {
+        const announced = new Map(state.announced).set(event.symbol, event.at);
+        return { ...state, announced, symbols: new Set([...state.symbols, event.symbol]) };
+      }
+      const announced = new Map([...state.announced].filter(([, at]) => at >= event.at));
+      return { polled: event.symbols, announced, symbols: new Set([...event.symbols, ...announced.keys()]) };
+    }, initial),
+    map((state) => state.symbols),
+    distinctUntilChanged(sameSet),
+  );
+}
+
+/**
+ * Gateway side: the quote source over Redis. A symbol's channel is subscribed (SSUBSCRIBE) while someone on
+ * this gateway watches it, then announced so the ingest starts publishing it at once; so a gateway receives
+ * only the symbols its clients watch. Messages that are not a valid quote of the channel's symbol are
+ * reported and skipped.
+ */
+export class RedisQuoteSource implements QuoteSource {
+  private readonly channels = new Map<string, { hub: Subject<Quote>; listener: RedisListener }>();
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly keys: ClusterKeys,
+    private readonly hooks: { onMessage?: () => void; onInvalid?: (channel: string) => void } = {},
+  ) {}
+
+  quotes(symbol: string): Observable<Quote> {
+    return new Observable<Quote>((subscriber) => {
+      const channel = quoteChannel(this.keys, symbol);
+      const entry = this.channels.get(symbol) ?? this.open(symbol, channel);
+      const inner = entry.hub.subscribe(subscriber);
+      return () => {
+        inner.unsubscribe();
+        if (entry.hub.observed || this.channels.get(symbol) !== entry) return;
+        this.channels.delete(symbol);
+        this.link.sub.sUnsubscribe(channel, entry.listener).catch(() => {});
+      };
+    });
+  }
+
+  /** Subscribes to the symbol's channel, then announces it so the ingest publishes it without waiting for its next poll. */
+  private open(symbol: string, channel: string): { hub: Subject<Quote>; listener: RedisListener } {
+    const hub = new Subject<Quote>();
+    const listener: RedisListener = (message) => {
+      this.hooks.onMessage?.();
+      const quote = decodeQuote(String(message));
+      if (quote?.symbol === symbol) hub.next(quote);
+      else this.hooks.onInvalid?.(channel);
+    };
+    const entry = { hub, listener };
+    this.channels.set(symbol, entry);
+    const { link } = this;
+    link.sub
+      .sSubscribe(channel, listener)
+      .then(() => (link.isUp() ? link.command.publish(this.keys.demand, symbol) : 0))
+      .catch(() => {});
+    return entry;
+  }
+}

@@ -1,0 +1,190 @@
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { rateTier } from '../pipeline/rateTier.js';
+import {
+  type ClientToServerEvents,
+  type ErrorAck,
+  errorAck,
+  isNewer,
+  normalizeSymbol,
+  type Rejection,
+  type ReplayAck,
+  type SubscribeAck,
+  SYMBOL_PATTERN,
+  type SymbolsAck,
+  type UnsubscribeAck,
+} from '../protocol.js';
+import { mayWatch } from './auth.js';
+import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
+import type { TierMembership } from './tierMembership.js';
+import { TokenBucket } from './tokenBucket.js';
+import type { EdgeSources, TickstreamSocket } from './types.js';
+
+/** What the request handlers read of the configuration. */
+export type RequestLimits = Pick<
+  Config['limits'],
+  'maxSymbolsPerSocket' | 'maxSymbolsPerRequest' | 'requestsPerSecond' | 'requestBurst'
+> &
+  Pick<Config['pipeline'], 'tiers' | 'defaultHz'>;
+
+export type ClientRequestsDeps = {
+  limits: RequestLimits;
+  sources: Pick<EdgeSources, 'lastValues' | 'directory' | 'replay'>;
+  membership: TierMembership;
+  metrics: Metrics;
+  logger: Logger;
+  /** Whether a socket may use admin events. */
+  isAdmin: (socket: TickstreamSocket) => boolean;
+};
+
+type Ack<T> = (response: T) => void;
+
+/** The Socket.IO requests of the protocol: their validation, limits and answers. Membership changes go to TierMembership. */
+export class ClientRequests {
+  constructor(private readonly deps: ClientRequestsDeps) {}
+
+  /** Registers the request handlers of a socket just accepted. */
+  accept(socket: TickstreamSocket): void {
+    socket.data.admin = this.deps.isAdmin(socket);
+    socket.data.requestCount = 0;
+    socket.on(
+      'subscribe',
+      this.handler(socket, 'subscribe', (payload) => this.subscribe(socket, payload)),
+    );
+    socket.on(
+      'unsubscribe',
+      this.handler(socket, 'unsubscribe', (payload) => this.unsubscribe(socket, payload)),
+    );
+    socket.on(
+      'symbols',
+      this.handler(socket, 'symbols', (): SymbolsAck => ({ ok: true, symbols: this.deps.sources.directory.list() })),
+    );
+    socket.on(
+      'replay',
+      this.handler(socket, 'replay', (payload) => this.replay(socket, payload)),
+    );
+  }
+
+  /** A socket's logger, made when it first logs: most sockets never do, and a child logger is kept per socket. */
+  logOf(socket: TickstreamSocket): Logger {
+    socket.data.log ??= this.deps.logger.child({ conn: socket.id.slice(0, 8) });
+    return socket.data.log;
+  }
+
+  /**
+   * A request's listener, for the typed `socket.on`: it tolerates any arguments (a client may send anything,
+   * so each is read as unknown): the ack is the last argument when it is a function, the payload the first
+   * one that is not. Without an ack there is no one to answer: the request is counted and dropped.
+   */
+  private handler<E extends keyof ClientToServerEvents>(
+    socket: TickstreamSocket,
+    event: E,
+    handler: (payload: unknown) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>,
+  ): (...args: unknown[]) => void {
+    const { metrics, limits } = this.deps;
+    return (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as Ack<AckOf<E> | ErrorAck>) : undefined;
+      const payload = typeof args[0] === 'function' ? undefined : args[0];
+      const req = `${socket.id.slice(0, 8)}-${++socket.data.requestCount}`;
+      if (!ack) {
+        metrics.requests.inc({ event, outcome: 'no_ack' });
+        return;
+      }
+      socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
+      if (!socket.data.requests.take()) {
+        metrics.requests.inc({ event, outcome: 'rate_limited' });
+        ack(errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`));
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(payload))
+        .then(
+          (response) => {
+            metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
+            if (this.deps.logger.isLevelEnabled('debug'))
+              this.logOf(socket).debug({ req, event, ok: response.ok }, 'request');
+            ack(response);
+          },
+          (err: unknown) => {
+            this.logOf(socket).error({ err, req, event }, 'request failed');
+            metrics.requests.inc({ event, outcome: 'internal' });
+            ack(errorAck('INTERNAL', 'internal error'));
+          },
+        );
+    };
+  }
+
+  private async subscribe(socket: TickstreamSocket, payload: unknown): Promise<SubscribeAck> {
+    const { limits, sources, membership } = this.deps;
+    const parsed = parseSubscribe(payload, limits.maxSymbolsPerRequest);
+    if (!parsed.ok) return parsed;
+    const resume = new Map(Object.entries(parsed.value.resume ?? {}).map(([s, at]) => [normalizeSymbol(s), at]));
+    await sources.directory.known?.();
+    const hz = rateTier(limits.tiers, parsed.value.maxHz ?? limits.defaultHz);
+    const current = membership.subscriptions(socket);
+    let count = current.size;
+    const rejected: Rejection[] = [];
+    const accepted: string[] = [];
+    for (const raw of new Set(parsed.value.symbols)) {
+      const symbol = normalizeSymbol(raw);
+      if (!SYMBOL_PATTERN.test(symbol)) {
+        rejected.push({ symbol: raw, code: 'BAD_REQUEST', message: 'not a valid symbol' });
+        continue;
+      }
+      if (!sources.directory.has(symbol)) {
+        rejected.push({ symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` });
+        continue;
+      }
+      if (!mayWatch(socket.data.grant, symbol)) {
+        rejected.push({ symbol, code: 'UNAUTHORIZED', message: `this token does not allow ${symbol}` });
+        continue;
+      }
+      if (!current.has(symbol) && !accepted.includes(symbol)) {
+        if (count >= limits.maxSymbolsPerSocket) {
+          rejected.push({
+            symbol,
+            code: 'LIMIT_EXCEEDED',
+            message: `at most ${limits.maxSymbolsPerSocket} symbols per connection`,
+          });
+          continue;
+        }
+        count++;
+      }
+      accepted.push(symbol);
+    }
+    const before = current.size;
+    // Joined before the snapshot is read: a tick may then arrive before the ack, never fall between the two.
+    membership.subscribe(socket, accepted, hz);
+    this.deps.metrics.subscriptions.inc(membership.subscriptions(socket).size - before);
+    const snapshot = (await sources.lastValues.snapshot(accepted)).filter((quote) => {
+      const known = resume.get(quote.symbol);
+      return known === undefined || isNewer([quote.epoch, quote.seq], known);
+    });
+    return { ok: true, subscribed: [...membership.subscriptions(socket).keys()], hz, snapshot, rejected };
+  }
+
+  private unsubscribe(socket: TickstreamSocket, payload: unknown): UnsubscribeAck {
+    const { membership, limits, metrics } = this.deps;
+    const parsed = parseUnsubscribe(payload, limits.maxSymbolsPerSocket);
+    if (!parsed.ok) return parsed;
+    const before = membership.subscriptions(socket).size;
+    membership.unsubscribe(socket, parsed.value.symbols.map(normalizeSymbol));
+    const after = membership.subscriptions(socket);
+    metrics.subscriptions.dec(before - after.size);
+    return { ok: true, subscribed: [...after.keys()] };
+  }
+
+  private async replay(socket: TickstreamSocket, payload: unknown): Promise<ReplayAck> {
+    if (!socket.data.admin) return errorAck('UNAUTHORIZED', 'replay controls need an admin token');
+    const { replay } = this.deps.sources;
+    if (!replay) return errorAck('BAD_REQUEST', 'this server is not replaying a recording');
+    const parsed = parseReplayCommand(payload);
+    if (!parsed.ok) return parsed;
+    return replay.command(parsed.value);
+  }
+}
+
+/** The answer type of a request event: the argument of its ack callback. */
+type AckOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];

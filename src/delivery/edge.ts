@@ -1,0 +1,150 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { Server } from 'socket.io';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { ClientRequests } from './clientRequests.js';
+import { slimHandshakeRequest } from './engine.js';
+import { httpRoutes } from './httpRoutes.js';
+import { ServerProtection } from './protection.js';
+import { socketInfo, socketOptions } from './socketOptions.js';
+import { statusChanges } from './statusBoard.js';
+import { jsonTicks, msgpackTicks } from './ticksFrame.js';
+import { TierDelivery } from './tierDelivery.js';
+import { TierMembership } from './tierMembership.js';
+import type { EdgeSources, TickstreamServer } from './types.js';
+
+export type EdgeOptions = {
+  config: Config;
+  sources: EdgeSources;
+  metrics: Metrics;
+  logger: Logger;
+  scheduler?: SchedulerLike;
+  /** Folder of the built dashboard to serve. */
+  webRoot?: string;
+};
+
+export type Edge = {
+  readonly url: string;
+  readonly port: number;
+  readonly io: TickstreamServer;
+  readonly http: HttpServer;
+  readonly membership: TierMembership;
+  close(): Promise<void>;
+};
+
+/**
+ * The edge part (ARCHITECTURE.md): HTTP routes, the Socket.IO server, protection, tier membership,
+ * conflation per tier and the frames, over whatever `sources` the role gives it. Every role that holds
+ * client connections runs this same code: `serve` over the local ingest part, `gateway` over Redis.
+ */
+export async function startEdge(options: EdgeOptions): Promise<Edge> {
+  const { config, sources, metrics, logger } = options;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const http = createServer(
+    httpRoutes({
+      metrics,
+      status: sources.status,
+      readiness: sources.readiness,
+      sources,
+      maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+      webRoot: options.webRoot,
+      socket: socketInfo(config),
+    }),
+  );
+  const protection = new ServerProtection({
+    config,
+    metrics,
+    logger,
+    status: sources.status,
+    snapshots: sources.lastValues,
+  });
+  const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
+
+  const membership = new TierMembership(config.pipeline.lanes);
+  const delivery = new TierDelivery({
+    membership,
+    source: sources.quotes,
+    // Frames are pre-encoded, so they must be in the parser's encoding.
+    encoding: config.server.parser === 'msgpack' ? msgpackTicks : jsonTicks,
+    promptAfterMs: config.pipeline.promptAfterMs,
+    scheduler,
+    onDelivered: (counts) => {
+      metrics.updatesOut.inc(counts.updates);
+      metrics.deliveriesOut.inc(counts.deliveries);
+      metrics.framesEncoded.inc(counts.framesEncoded);
+      metrics.framesWritten.inc(counts.framesWritten);
+    },
+  });
+  membership.follow(delivery);
+  protection.attach(io, http, membership);
+  const requests = new ClientRequests({
+    limits: { ...config.limits, tiers: config.pipeline.tiers, defaultHz: config.pipeline.defaultHz },
+    sources,
+    membership,
+    metrics,
+    logger,
+    isAdmin: protection.isAdmin,
+  });
+
+  io.on('connection', (socket) => {
+    slimHandshakeRequest(socket);
+    metrics.connections.inc();
+    requests.accept(socket);
+    socket.emit('status', sources.status());
+    socket.on('disconnect', (reason) => {
+      const why = socket.data.closeReason?.toLowerCase() ?? reason;
+      metrics.disconnects.inc({ reason: why });
+      if (logger.isLevelEnabled('debug')) requests.logOf(socket).debug({ reason: why }, 'disconnected');
+      metrics.connections.dec();
+      metrics.subscriptions.dec(membership.subscriptions(socket).size);
+      membership.leave(socket);
+    });
+  });
+  // Every process holds its own clients: `local`, never through an adapter.
+  const statusUpdates: Subscription = statusChanges(sources.status, 250, scheduler).subscribe((status) =>
+    io.local.emit('status', status),
+  );
+
+  const { url, port } = await listen(http, config.server.port, config.server.host);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    io,
+    http,
+    membership,
+    close() {
+      closing ??= (async () => {
+        statusUpdates.unsubscribe();
+        await protection.shutdown(io);
+        delivery.stop();
+        await new Promise<void>((resolve) => io.close(() => resolve()));
+        http.closeAllConnections();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The URL clients use for a server listening on `host` (a wildcard address is shown as localhost). */
+export function listeningAt(http: HttpServer, host: string): { url: string; port: number } {
+  const port = (http.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return { url: `http://${shown}:${port}`, port };
+}
+
+/** Listens on `port` and `host`; resolves with the URL clients use. */
+export async function listen(http: HttpServer, port: number, host: string): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  return listeningAt(http, host);
+}

@@ -1,0 +1,115 @@
+import type { IncomingMessage } from 'node:http';
+import type { TickstreamSocket } from './types.js';
+
+/**
+ * The one place that reads engine.io's and ws' internals (what their typings do not export). Everything
+ * else goes through the functions below; test/integration/engineInternals.test.ts checks each assumption
+ * against the installed engine.io and ws, so an upgrade that moves one fails there, not in production.
+ */
+
+type EngineSocket = TickstreamSocket['conn'];
+
+/** A ws WebSocket as engine.io's websocket transport holds it. */
+type WsSocket = {
+  bufferedAmount?: number;
+  terminate?: () => void;
+  _sender?: { sendFrame?: unknown };
+};
+
+/** What is read of an engine.io socket beyond its typings. */
+type EngineInternals = {
+  readyState: string;
+  request: IncomingMessage & { _query?: unknown };
+  writeBuffer?: { data?: unknown }[];
+  transport: { name: string; perMessageDeflate?: unknown; socket?: WsSocket };
+  write(data: string | Buffer, options?: { wsPreEncodedFrame?: (string | Buffer)[] }): void;
+  close(discard?: boolean): void;
+};
+
+function internals(conn: EngineSocket): EngineInternals {
+  return conn as unknown as EngineInternals;
+}
+
+function byteSize(data: unknown): number {
+  if (typeof data === 'string') return data.length; // pre-encoded JSON: ASCII but for names, close enough
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+/**
+ * Bytes queued for a socket and not yet handed to the kernel: engine.io's packet queue (which grows while
+ * the websocket has an unacknowledged write, or until a polling client polls again) plus the websocket's own
+ * `bufferedAmount` (net.Socket's writable buffer and ws' frames not yet written).
+ */
+export function pendingBytes(socket: TickstreamSocket): number {
+  const conn = internals(socket.conn);
+  let bytes = 0;
+  for (const packet of conn.writeBuffer ?? []) bytes += byteSize(packet.data);
+  if (conn.transport.name === 'websocket') bytes += conn.transport.socket?.bufferedAmount ?? 0;
+  return bytes;
+}
+
+/** Whether engine.io will write a pre-encoded WebSocket frame as is (its own `_canSendPreEncodedFrame` test). */
+export function takesWsFrames(socket: TickstreamSocket): boolean {
+  const { transport } = internals(socket.conn);
+  return (
+    transport.name === 'websocket' &&
+    !transport.perMessageDeflate &&
+    typeof transport.socket?._sender?.sendFrame === 'function'
+  );
+}
+
+/** A Socket.IO packet already encoded, as a whole WebSocket frame (header, payload) and as an engine.io message. */
+export type EncodedPacket = {
+  /** The engine.io message's data (what a polling transport sends, and what pending bytes count). */
+  readonly message: string | Buffer;
+  /** The same as a complete WebSocket frame, for transports that take one. */
+  readonly wsFrame: () => [Buffer, string | Buffer];
+};
+
+/**
+ * Writes an encoded packet to a socket that is open: as a whole WebSocket frame where engine.io takes one
+ * (no encoding per socket), else as a message. Returns whether it was written.
+ */
+export function writeEncoded(socket: TickstreamSocket, packet: EncodedPacket): boolean {
+  const conn = internals(socket.conn);
+  if (conn.readyState !== 'open') return false;
+  if (takesWsFrames(socket)) conn.write(packet.message, { wsPreEncodedFrame: packet.wsFrame() });
+  else conn.write(packet.message);
+  return true;
+}
+
+/**
+ * engine.io keeps a connection's first HTTP request (the upgrade, or the first poll) for the connection's
+ * life, with its stream state and raw headers. Once a socket is accepted only what Socket.IO builds a
+ * handshake from is kept (a client may still connect another namespace on the same connection): the
+ * headers, query, url and whether it was TLS.
+ */
+export function slimHandshakeRequest(socket: TickstreamSocket): void {
+  const conn = internals(socket.conn);
+  const { headers, _query, url, socket: tcp } = conn.request;
+  const encrypted = (tcp as { encrypted?: boolean } | null)?.encrypted === true;
+  conn.request = { headers, _query, url, connection: { encrypted } } as unknown as EngineInternals['request'];
+}
+
+/** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */
+export function terminate(socket: TickstreamSocket): void {
+  const conn = internals(socket.conn);
+  conn.close(true);
+  conn.transport.socket?.terminate?.();
+}
+
+/** Whether each internal the functions above rely on is where they expect it, on a live websocket socket. */
+export function engineAssumptions(socket: TickstreamSocket): Record<string, boolean> {
+  const conn = internals(socket.conn);
+  const ws = conn.transport.socket;
+  return {
+    readyState: typeof conn.readyState === 'string',
+    writeBuffer: Array.isArray(conn.writeBuffer),
+    transportName: conn.transport.name === 'websocket',
+    wsBufferedAmount: typeof ws?.bufferedAmount === 'number',
+    wsTerminate: typeof ws?.terminate === 'function',
+    wsSendFrame: typeof ws?._sender?.sendFrame === 'function',
+    request: typeof conn.request === 'object' && conn.request !== null && 'headers' in conn.request,
+  };
+}

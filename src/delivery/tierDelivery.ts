@@ -1,0 +1,206 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { steadyClock } from '../pipeline/steadyClock.js';
+import type { Quote } from '../protocol.js';
+import { writeEncoded } from './engine.js';
+import type { EncodedQuote, TicksEncoding } from './ticksFrame.js';
+import { TurnBatcher } from './tierBatch.js';
+import type { Lane, MembershipHooks, TierMembership } from './tierMembership.js';
+import type { QuoteSource } from './types.js';
+
+export type TierDeliveryOptions = {
+  membership: TierMembership;
+  source: QuoteSource;
+  /** How frames are encoded; must match the Socket.IO server's parser. */
+  encoding: TicksEncoding;
+  /**
+   * A quote that ends a silence of at least this long goes out at once rather than at its lane's next tick
+   * (a quiet symbol's update is not held back); 0 turns it off. Never more often than the tier's rate.
+   */
+  promptAfterMs: number;
+  scheduler?: SchedulerLike;
+  /**
+   * Per lane tick (or prompt): quotes that went out on their tier for the first time, quotes written to
+   * sockets, frames encoded and frames written.
+   */
+  onDelivered?: (counts: DeliveryCounts) => void;
+};
+
+export type DeliveryCounts = { updates: number; deliveries: number; framesEncoded: number; framesWritten: number };
+
+/** What a lane last sent of each symbol, and when. */
+type LaneSent = { quote: Map<string, Quote>; at: Map<string, number>; prompted: Map<string, number> };
+
+/**
+ * Conflation per rate tier, and the frames. Each watched symbol's newest quote is kept in one cell; each tier
+ * has one steady clock split into lanes (see TierMembership), and at a lane's tick every symbol of the lane
+ * whose newest quote changed since the lane last sent it is due. The due quotes are encoded once each, and each
+ * group of sockets that watches the same set gets one frame, encoded once and written to each of them: one
+ * `ticks` event per socket per interval with all its changed symbols. A quote that ends a silence goes out at
+ * once (`promptAfterMs`), in a frame of its own, unless its lane sent it less than an interval ago.
+ */
+export class TierDelivery implements MembershipHooks {
+  private readonly latest = new Map<string, Quote>();
+  private readonly arrivedAt = new Map<string, number>();
+  private readonly feeds = new Map<string, Subscription>();
+  private readonly clocks = new Map<number, Subscription>();
+  private readonly sent = new Map<string, LaneSent>();
+  private readonly published = new Map<number, WeakSet<Quote>>();
+  // A quote is encoded once, whatever the number of tiers, lanes and groups it goes to.
+  private readonly encoded = new WeakMap<Quote, EncodedQuote>();
+  private readonly prompt: TurnBatcher<string>;
+  private readonly scheduler: SchedulerLike;
+
+  constructor(private readonly options: TierDeliveryOptions) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.prompt = new TurnBatcher<string>((symbols) => this.deliverPrompt(symbols));
+  }
+
+  /** The first socket watches `symbol`: follow its quotes. */
+  symbolWatched(symbol: string): void {
+    if (this.feeds.has(symbol)) return;
+    this.feeds.set(
+      symbol,
+      this.options.source.quotes(symbol).subscribe((quote) => this.arrive(quote)),
+    );
+  }
+
+  /** Nobody watches `symbol` any more: stop following it and forget what was sent. */
+  symbolUnwatched(symbol: string): void {
+    this.feeds.get(symbol)?.unsubscribe();
+    this.feeds.delete(symbol);
+    this.latest.delete(symbol);
+    this.arrivedAt.delete(symbol);
+    for (const lane of this.sent.values()) {
+      lane.quote.delete(symbol);
+      lane.at.delete(symbol);
+      lane.prompted.delete(symbol);
+    }
+  }
+
+  /** The tier at `hz` has sockets: run its clock, one tick per lane per interval. */
+  tierOpened(hz: number): void {
+    if (this.clocks.has(hz)) return;
+    const lanes = this.options.membership.lanesOf(hz);
+    this.clocks.set(
+      hz,
+      steadyClock(1000 / hz / lanes, this.scheduler, lanes).subscribe((tick) => this.deliverTick(hz, tick % lanes)),
+    );
+  }
+
+  tierClosed(hz: number): void {
+    this.clocks.get(hz)?.unsubscribe();
+    this.clocks.delete(hz);
+    for (const key of [...this.sent.keys()]) if (key.startsWith(`${hz}#`)) this.sent.delete(key);
+  }
+
+  stop(): void {
+    for (const subscription of [...this.feeds.values(), ...this.clocks.values()]) subscription.unsubscribe();
+    this.feeds.clear();
+    this.clocks.clear();
+    this.prompt.clear();
+  }
+
+  private arrive(quote: Quote): void {
+    const now = this.scheduler.now();
+    const before = this.arrivedAt.get(quote.symbol);
+    this.arrivedAt.set(quote.symbol, now);
+    this.latest.set(quote.symbol, quote);
+    const { promptAfterMs } = this.options;
+    if (promptAfterMs > 0 && (before === undefined || now - before >= promptAfterMs))
+      this.prompt.add(quote.symbol, quote.symbol);
+  }
+
+  private deliverTick(hz: number, laneIndex: number): void {
+    const lane = this.options.membership.lane(hz, laneIndex);
+    if (lane) this.deliver(hz, laneIndex, lane, lane.symbols.keys(), false);
+  }
+
+  /** Symbols that ended a silence, in every lane that watches them. */
+  private deliverPrompt(symbols: string[]): void {
+    const { membership } = this.options;
+    for (const hz of [...membership.activeTiers()]) {
+      for (let i = 0; i < membership.lanesOf(hz); i++) {
+        const lane = membership.lane(hz, i);
+        if (lane) this.deliver(hz, i, lane, symbols, true);
+      }
+    }
+  }
+
+  private laneSent(hz: number, lane: number): LaneSent {
+    const key = `${hz}#${lane}`;
+    let sent = this.sent.get(key);
+    if (!sent) {
+      sent = { quote: new Map(), at: new Map(), prompted: new Map() };
+      this.sent.set(key, sent);
+    }
+    return sent;
+  }
+
+  private deliver(hz: number, laneIndex: number, lane: Lane, candidates: Iterable<string>, prompt: boolean): void {
+    if (lane.groups.size === 0) return;
+    const intervalMs = 1000 / hz;
+    const now = this.scheduler.now();
+    const sent = this.laneSent(hz, laneIndex);
+    let published = this.published.get(hz);
+    if (!published) {
+      published = new WeakSet();
+      this.published.set(hz, published);
+    }
+    const due = new Map<string, EncodedQuote>();
+    let updates = 0;
+    for (const symbol of candidates) {
+      if (prompt && !lane.symbols.has(symbol)) continue;
+      const quote = this.latest.get(symbol);
+      if (quote === undefined || quote === sent.quote.get(symbol)) continue;
+      if (prompt) {
+        // Not above the tier's rate: a lane that sent it less than an interval ago leaves it to its clock.
+        const at = sent.at.get(symbol);
+        if (at !== undefined && now - at < intervalMs) continue;
+        sent.prompted.set(symbol, now);
+      } else {
+        const promptedAt = sent.prompted.get(symbol);
+        if (promptedAt !== undefined) {
+          if (now - promptedAt < intervalMs) continue;
+          sent.prompted.delete(symbol);
+        }
+      }
+      sent.quote.set(symbol, quote);
+      sent.at.set(symbol, now);
+      let part = this.encoded.get(quote);
+      if (!part) {
+        part = this.options.encoding.part(quote);
+        this.encoded.set(quote, part);
+      }
+      due.set(symbol, part);
+      if (!published.has(quote)) {
+        published.add(quote);
+        updates++;
+      }
+    }
+    if (due.size === 0) return;
+    let deliveries = 0;
+    let framesEncoded = 0;
+    let framesWritten = 0;
+    for (const group of lane.groups.values()) {
+      const parts: EncodedQuote[] = [];
+      // Whichever is smaller: the due quotes (a prompt, a quiet tick) or the group's symbols.
+      if (due.size <= group.symbols.length) {
+        for (const [symbol, part] of due) if (group.has.has(symbol)) parts.push(part);
+      } else {
+        for (const symbol of group.symbols) {
+          const part = due.get(symbol);
+          if (part) parts.push(part);
+        }
+      }
+      if (parts.length === 0) continue;
+      const packet = this.options.encoding.packet(parts);
+      framesEncoded++;
+      for (const socket of group.members) {
+        if (!writeEncoded(socket, packet)) continue;
+        framesWritten++;
+        deliveries += parts.length;
+      }
+    }
+    this.options.onDelivered?.({ updates, deliveries, framesEncoded, framesWritten });
+  }
+}

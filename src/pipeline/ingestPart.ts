@@ -1,0 +1,131 @@
+import { asyncScheduler, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { Config } from '../config/schema.js';
+import { createFeed } from '../feeds/index.js';
+import type { FeedSource, ReplayControl } from '../feeds/types.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Quote, Status } from '../protocol.js';
+import { recordTo } from '../record/recordTo.js';
+import { RecordingWriter } from '../record/writer.js';
+import { configuredPipeline } from './configuredPipeline.js';
+import { Epochs } from './epochs.js';
+import { FeedHealth } from './feedHealth.js';
+import { chartHistory, type IntradayHistory, intoHistory } from './intradayHistory.js';
+import { LastValueCache } from './lastValueCache.js';
+import { currentStatus } from './serviceStatus.js';
+import { SymbolDemand } from './symbolDemand.js';
+import { SymbolDirectory } from './symbolDirectory.js';
+
+export type IngestPartOptions = {
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  scheduler?: SchedulerLike;
+  /** Feeds to use instead of those the config names (tests, embedding). */
+  feeds?: FeedSource[];
+};
+
+/**
+ * The ingest part (ARCHITECTURE.md): feeds -> pipeline -> one numbered quote stream per symbol, with the
+ * last-value cache, the chart history, the symbol directory and the feeds' status. It knows nothing of
+ * sockets: an edge in the same process reads it through `quotes(symbol)` (a QuoteSource), the ingest role
+ * publishes the same to Redis. Asking for a symbol's quotes is what makes it demanded upstream.
+ */
+export class IngestPart {
+  readonly cache = new LastValueCache();
+  readonly directory = new SymbolDirectory();
+  readonly health: FeedHealth;
+  readonly history: IntradayHistory;
+  readonly epochs = new Epochs();
+  readonly feeds: readonly FeedSource[];
+  readonly replay?: ReplayControl;
+  /** Every quote the pipeline numbers, while `start()`'s subscription runs. */
+  readonly quotes$: Observable<Quote>;
+  /** Each time a feed jumped in time (a replay seek or loop), after the epoch moved on and the caches were reset. */
+  readonly discontinuities$: Observable<string>;
+
+  private readonly demand = new SymbolDemand();
+  private readonly bySymbol = new Map<string, Subject<Quote>>();
+  private readonly jumps = new Subject<string>();
+
+  constructor(private readonly options: IngestPartOptions) {
+    const { config, metrics, logger } = options;
+    const scheduler = options.scheduler ?? asyncScheduler;
+    this.health = new FeedHealth(config.staleAfterMs);
+    this.feeds =
+      options.feeds ??
+      config.feeds.map((feed) =>
+        createFeed(feed, { scheduler, market: config.market, demand$: this.demand.demand$, logger }),
+      );
+    this.replay = this.feeds.find((feed) => feed.control)?.control;
+    this.history = chartHistory(this.feeds);
+    this.discontinuities$ = this.jumps.asObservable();
+    this.quotes$ = configuredPipeline(this.feeds, {
+      config,
+      metrics,
+      logger,
+      health: this.health,
+      cache: this.cache,
+      directory: this.directory,
+      epochs: this.epochs,
+      scheduler,
+      // What the feed emits next restates the market at another moment: values and bars from the other side of
+      // the jump must not survive it (a symbol first seen after a seek's position has no value yet).
+      onDiscontinuity: (feed) => {
+        this.cache.clear();
+        this.history.clear();
+        this.jumps.next(feed);
+      },
+    });
+  }
+
+  /** The quotes of one symbol as the pipeline numbers them, for as long as someone listens (its demand). */
+  quotes(symbol: string): Observable<Quote> {
+    return new Observable<Quote>((subscriber) => {
+      let hub = this.bySymbol.get(symbol);
+      if (!hub) {
+        hub = new Subject<Quote>();
+        this.bySymbol.set(symbol, hub);
+        this.demand.add(symbol);
+      }
+      const inner = hub.subscribe(subscriber);
+      const owner = hub;
+      return () => {
+        inner.unsubscribe();
+        if (owner.observed || this.bySymbol.get(symbol) !== owner) return;
+        this.bySymbol.delete(symbol);
+        this.demand.remove(symbol);
+      };
+    });
+  }
+
+  /** The feeds' states and the market session (of the recorded moment during a replay). */
+  status(): Status {
+    const { replay } = this;
+    return currentStatus({
+      health: this.health,
+      market: this.options.config.market,
+      replay: replay && (() => replay.status()),
+    });
+  }
+
+  /** Runs the feeds and the pipeline (routing to `quotes(symbol)`, history, recording); unsubscribe to stop. */
+  start(): Subscription {
+    const { config, logger } = this.options;
+    const running = new Subscription();
+    // The router subscribes first: a feed may emit synchronously on the first subscription.
+    running.add(this.quotes$.subscribe((quote) => this.bySymbol.get(quote.symbol)?.next(quote)));
+    running.add(this.quotes$.pipe(intoHistory(this.history)).subscribe());
+    if (config.record.enabled) {
+      const writer = new RecordingWriter({
+        out: config.record.out,
+        rotate: config.record.rotate,
+        sources: this.feeds.map((feed) => feed.id),
+        symbols: this.feeds.flatMap((feed) => feed.symbols),
+      });
+      running.add(this.quotes$.pipe(recordTo(writer)).subscribe());
+      logger.info({ out: config.record.out }, 'recording the merged quote stream');
+    }
+    return running;
+  }
+}

@@ -1,0 +1,133 @@
+import { createServer } from 'node:http';
+import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
+import { publishIngestStatus } from '../cluster/clusterStatus.js';
+import { clusterKeys, historyKey } from '../cluster/keys.js';
+import { publishDirectory } from '../cluster/redisDirectory.js';
+import { writeHistory } from '../cluster/redisHistory.js';
+import { writeLastValues } from '../cluster/redisLastValues.js';
+import { describeRedis, RedisLink } from '../cluster/redisLink.js';
+import { gatewayDemand, publishQuotes } from '../cluster/redisQuotes.js';
+import type { Config } from '../config/schema.js';
+import { listen } from '../delivery/edge.js';
+import { healthRoutes } from '../delivery/httpRoutes.js';
+import type { FeedSource } from '../feeds/types.js';
+import { createLogger, type Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { IngestPart } from '../pipeline/ingestPart.js';
+import { CHART_BARS } from '../pipeline/intradayHistory.js';
+import type { Status } from '../protocol.js';
+import { feedsReadiness } from './serve.js';
+
+export type IngestOptions = {
+  config: Config;
+  logger?: Logger;
+  scheduler?: SchedulerLike;
+  /** Feeds to use instead of those the config names (tests, embedding). */
+  feeds?: FeedSource[];
+};
+
+export type IngestNode = {
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: Metrics;
+  readonly link: RedisLink;
+  readonly ingest: IngestPart;
+  status(): Status;
+  close(): Promise<void>;
+};
+
+/**
+ * `ingest`: the ingest part, published to Redis. Each quote of a symbol some gateway watches goes once to the
+ * symbol's sharded channel; the last values, the chart history, the symbol directory and the status are
+ * written to keys the gateways read. Its HTTP port serves health, readiness and metrics.
+ */
+export async function startIngest(options: IngestOptions): Promise<IngestNode> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.log.level, 'tickstream-ingest');
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const keys = clusterKeys(config.cluster.keyPrefix);
+  const metrics = new Metrics({ redis: true });
+  const ingest = new IngestPart({ config, metrics, logger, scheduler, feeds: options.feeds });
+  const link = RedisLink.open(config.cluster, logger);
+  const failed = (kind: string) => (err: unknown) => {
+    metrics.redisPublishFailures?.inc({ kind });
+    logger.debug({ err, kind }, 'redis write dropped');
+  };
+  const status = (): Status => ({
+    ...ingest.status(),
+    cluster: { role: 'ingest', redis: link.isUp() ? 'up' : 'down' },
+  });
+
+  const running = new Subscription();
+  running.add(link.up$.subscribe((up) => metrics.redisUp?.set(up ? 1 : 0)));
+  // The writers subscribe before the pipeline starts: a feed may emit synchronously on the first subscription.
+  running.add(
+    writeLastValues(ingest.quotes$, link, keys.lastValues, {
+      windowMs: config.cluster.lastValueWindowMs,
+      onFailure: failed('last_value'),
+      scheduler,
+      cache: ingest.cache,
+      resets$: ingest.discontinuities$,
+    }),
+  );
+  running.add(
+    writeHistory(ingest.quotes$, ingest.history, link, (symbol) => historyKey(keys, symbol), {
+      everyMs: config.cluster.historyWindowMs,
+      maxBars: CHART_BARS,
+      onFailure: failed('history'),
+      scheduler,
+      resets$: ingest.discontinuities$,
+    }),
+  );
+  running.add(
+    publishQuotes(ingest, gatewayDemand(link, keys, config.cluster.demandPollMs, scheduler), link, keys, {
+      onPublished: () => metrics.redisMessagesOut?.inc(),
+      onFailure: failed('tick'),
+      onDemand: (symbols) => metrics.clusterSymbols?.set(symbols),
+    }),
+  );
+  running.add(ingest.start());
+  running.add(
+    publishDirectory(ingest.directory, link, keys.symbols, { everyMs: 1000, onFailure: failed('symbols'), scheduler }),
+  );
+  running.add(
+    publishIngestStatus(() => ingest.status(), link, keys.status, {
+      everyMs: 1000,
+      ttlMs: config.cluster.statusTtlMs,
+      onFailure: failed('status'),
+      scheduler,
+    }),
+  );
+
+  const http = createServer(
+    healthRoutes({
+      metrics,
+      status,
+      readiness: () =>
+        link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
+    }),
+  );
+  const { url, port } = await listen(http, config.server.port, config.server.host);
+  logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    metrics,
+    link,
+    ingest,
+    status,
+    close() {
+      closing ??= (async () => {
+        running.unsubscribe();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeAllConnections();
+        await link.close();
+        metrics.close();
+        logger.info('tickstream ingest stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { engineAssumptions, pendingBytes, writeEncoded } from '../../src/delivery/engine.js';
+import { jsonTicks, msgpackTicks } from '../../src/delivery/ticksFrame.js';
+import type { Quote } from '../../src/protocol.js';
+import type { Tickstream } from '../../src/roles/serve.js';
+import { until } from '../helpers/lifecycle.js';
+import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+
+// What src/delivery/engine.ts reads of engine.io and ws beyond their typings: if an upgrade moves any of it,
+// this fails here rather than a slow-consumer check or a frame write failing quietly in production.
+let service: Tickstream | undefined;
+let client: TestClient | undefined;
+afterEach(async () => {
+  client?.close();
+  await service?.close();
+  service = undefined;
+});
+
+const quote: Quote = { symbol: 'ACME', price: 12.5, ts: 1_700_000_000_000, epoch: 1, seq: 3 };
+
+describe('engine.io and ws internals', () => {
+  it.each([
+    ['json', jsonTicks],
+    ['msgpack', msgpackTicks],
+  ] as const)(
+    'are where engine.ts reads them, and a pre-encoded %s frame arrives as a ticks event',
+    async (parser, encoding) => {
+      service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser } });
+      const svc = service;
+      client = await connectTestClient(
+        svc.url,
+        parser === 'msgpack' ? { parser: (await import('socket.io-msgpack-parser')).default } : {},
+      );
+      await until(() => svc.io.of('/').sockets.size === 1, 2000, 'the server-side socket');
+      const [socket] = svc.io.of('/').sockets.values();
+      if (!socket) throw new Error('no socket');
+      expect(engineAssumptions(socket)).toEqual({
+        readyState: true,
+        writeBuffer: true,
+        transportName: true,
+        wsBufferedAmount: true,
+        wsTerminate: true,
+        wsSendFrame: true,
+        request: true,
+      });
+      expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
+      const received: Quote[][] = [];
+      client.on('ticks', (quotes) => received.push(quotes));
+      expect(writeEncoded(socket, encoding.packet([encoding.part(quote)]))).toBe(true);
+      await until(() => received.length === 1, 2000, 'the frame at the client');
+      expect(received).toEqual([[quote]]);
+    },
+  );
+});
