@@ -118,8 +118,18 @@ export interface ClientToServerEvents {
   replay: (command: ReplayCommand, ack: (response: ReplayAck) => void) => void;
 }
 
-/** Symbols: upper-case letters and digits, with `.` `-` `/` `^` `=` as used by US equities, indices and crypto. */
-export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
+/**
+ * Symbols as real feeds spell them (docs/PROTOCOL.md, "Symbols"): upper-case letters and digits with `.` `-` `/`
+ * `_` `^` `=` (`BRK.B`, `BTC-USD`, `BTC/USD`, `^GSPC`, `EURUSD=X`), optionally after one `EXCHANGE:` prefix
+ * (Finnhub's `BINANCE:BTCUSDT`, `OANDA:EUR_USD`); at most 32 characters. Each part starts with a letter or
+ * digit (`^` may start an index), so separators alone, spaces and other punctuation are refused.
+ */
+export const SYMBOL_PATTERN = /^(?=.{1,32}$)(?:[A-Z0-9][A-Z0-9._-]*:)?[A-Z0-9^][A-Z0-9._\-/=^]*$/;
+
+/** The one spelling of a symbol that came from outside (a client, a config, a vendor): trimmed, upper case. */
+export function normalizeSymbol(raw: string): string {
+  return raw.trim().toUpperCase();
+}
 
 export function errorAck(code: ErrorCode, message: string): ErrorAck {
   return { ok: false, error: { code, message } };

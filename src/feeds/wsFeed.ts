@@ -14,6 +14,7 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
+import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from './sse.js';
 import type { FeedContext, FeedSource } from './types.js';
 import { listings, US_LISTINGS } from './universe.js';
@@ -249,7 +250,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
   const log = context.logger?.child({ feed: config.id, format: config.format });
   const known = config.format === 'coinbase' ? CRYPTO_LISTINGS : listings();
   const names = new Map([...US_LISTINGS, ...CRYPTO_LISTINGS].map((l) => [l.symbol, l]));
-  const symbols = config.symbols?.map((s) => s.trim().toUpperCase()) ?? known.map((l) => l.symbol);
+  const symbols = config.symbols?.map(normalizeSymbol) ?? known.map((l) => l.symbol);
   // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
   const traffic = new Subject<void>();
   return {

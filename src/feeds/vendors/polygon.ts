@@ -1,3 +1,4 @@
+import { normalizeSymbol } from '../../protocol.js';
 import {
   type Credentials,
   isRecord,
@@ -27,7 +28,7 @@ function symbolsOfParams(params: string): string[] {
   const out = new Set<string>();
   for (const part of params.split(',')) {
     const dot = part.indexOf('.');
-    const symbol = (dot >= 0 ? part.slice(dot + 1) : part).trim().toUpperCase();
+    const symbol = normalizeSymbol(dot >= 0 ? part.slice(dot + 1) : part);
     if (symbol) out.add(symbol);
   }
   return [...out];

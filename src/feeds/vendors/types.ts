@@ -4,6 +4,8 @@
  * holds both halves of its own wire format so that they are tested against each other.
  */
 
+import { normalizeSymbol } from '../../protocol.js';
+
 export const VENDOR_FORMATS = ['polygon', 'alpaca', 'finnhub', 'coinbase'] as const;
 export type VendorFormat = (typeof VENDOR_FORMATS)[number];
 
@@ -114,7 +116,7 @@ export function isoMillis(value: unknown): unknown {
 /** A list of symbol strings from an untrusted array: upper-cased, non-strings dropped. */
 export function symbolList(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((s): s is string => typeof s === 'string' && s.length > 0).map((s) => s.toUpperCase());
+  return value.filter((s): s is string => typeof s === 'string' && s.length > 0).map(normalizeSymbol);
 }
 
 export function malformed(reason: string): VendorEvent {
