@@ -1,4 +1,4 @@
-import { ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
+import { EMPTY, ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/types.js';
 import type { Quote, RawQuote } from '../protocol.js';
 import { assignSeq } from './assignSeq.js';
@@ -42,17 +42,21 @@ export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks
         map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
         hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
         tap(() => hooks.onTick?.(feed.id)),
-        // Liveness signals count only while the feed itself is subscribed.
+        // Liveness signals and listed symbols count only while the feed itself is subscribed.
         (quotes$) =>
-          feed.alive$
-            ? merge(
-                quotes$,
-                feed.alive$.pipe(
-                  tap(() => hooks.health.markSeen(feed.id)),
-                  ignoreElements(),
-                ),
-              )
-            : quotes$,
+          merge(
+            quotes$,
+            (feed.alive$ ?? EMPTY).pipe(
+              tap(() => hooks.health.markSeen(feed.id)),
+              ignoreElements(),
+            ),
+            (feed.symbols$ ?? EMPTY).pipe(
+              tap((listed) => {
+                for (const info of listed) hooks.directory.add(info);
+              }),
+              ignoreElements(),
+            ),
+          ),
       ),
     };
   });

@@ -70,7 +70,7 @@ export const finnhubServer: VendorServer = {
   authSucceeded: () => error('unexpected'),
   authFailed: () => error('Invalid API key'),
   notAuthenticated: () => error('Invalid API key'),
-  subscribed: () => undefined,
+  subscribed: () => [],
   subscriptionRefused: (reason, detail) =>
     error(reason === 'symbol_limit' ? 'Subscribing to too many symbols' : `Unknown symbol ${detail}`),
   connectionLimitExceeded: () => undefined,
