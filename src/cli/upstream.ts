@@ -46,7 +46,7 @@ Options:
   --host HOST          interface (default 127.0.0.1)
   --seed N             simulator seed (default 1): two upstreams with different seeds differ
   --rate N             ticks per second (default 50)
-  --symbols N          symbols of the built-in universe (default 20)
+  --symbols N          symbols of the built-in universe (default: all of its US listings)
   -h, --help           this help
 
 Then, in another terminal:

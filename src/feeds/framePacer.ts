@@ -1,7 +1,7 @@
 /**
- * Writes frames in order, at most `perSecond` of them in any one second; the rest wait their turn. Binance cuts
- * a client that sends more than 5 messages a second (pings and pongs included), so everything a connection sends
- * goes through one pacer.
+ * Writes frames in order, at most `perSecond` of them in any `windowMs` (a second, or more to leave room for the
+ * network bunching frames up on the way); the rest wait their turn. Binance cuts a client that sends more than 5
+ * messages a second (pings and pongs included), so everything a connection sends goes through one pacer.
  */
 export class FramePacer {
   /** When each of the last `perSecond` frames went out, oldest first. */
@@ -11,6 +11,7 @@ export class FramePacer {
 
   constructor(
     private readonly perSecond: number,
+    private readonly windowMs = 1000,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -34,9 +35,9 @@ export class FramePacer {
     if (this.timer) return;
     for (let write = this.waiting[0]; write; write = this.waiting[0]) {
       const now = this.now();
-      while (this.sentAt.length > 0 && now - (this.sentAt[0] ?? 0) >= 1000) this.sentAt.shift();
+      while (this.sentAt.length > 0 && now - (this.sentAt[0] ?? 0) >= this.windowMs) this.sentAt.shift();
       if (this.sentAt.length >= this.perSecond) {
-        const wait = 1000 - (now - (this.sentAt[0] ?? now)) + 1;
+        const wait = this.windowMs - (now - (this.sentAt[0] ?? now)) + 1;
         this.timer = setTimeout(() => {
           this.timer = undefined;
           this.drain();

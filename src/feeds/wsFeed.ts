@@ -167,18 +167,44 @@ function wsSession(
       if (ready) options.onTraffic?.();
     };
     // Everything this connection sends goes through one pacer, pings included, under the vendor's frame rate.
-    const pacer = new FramePacer(codec.limits?.framesPerSecond ?? Number.POSITIVE_INFINITY);
+    // A quarter second over the vendor's second: frames sent a second apart can arrive closer together.
+    const pacer = new FramePacer(codec.limits?.framesPerSecond ?? Number.POSITIVE_INFINITY, 1250);
     const send = (frames: string[]) => {
       for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
     };
     const maxSymbols = codec.limits?.maxSymbols ?? Number.POSITIVE_INFINITY;
     let overLimit = '';
 
+    // The demand as it last was; one sync at a time waits in the pacer, so changes that come while it waits
+    // are sent together (forty quick changes on Binance become a frame or two, not forty, 4 a second).
+    let demanded: ReadonlySet<string> = new Set();
+    let syncQueued = false;
+    const queueSync = () => {
+      if (syncQueued) return;
+      syncQueued = true;
+      pacer.send(syncDemand);
+    };
     const followDemand = (symbols: ReadonlySet<string>) => {
-      const removed = [...subscribed].filter((s) => !symbols.has(s)).sort();
-      for (const s of removed) subscribed.delete(s);
+      demanded = symbols;
+      queueSync();
+    };
+    /** One (un)subscribe toward the demand, the frames of one pacer slot; another sync follows if more is due. */
+    const syncDemand = () => {
+      syncQueued = false;
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const write = (frames: string[]) => {
+        for (const frame of frames) socket.send(frame);
+      };
+      const removed = [...subscribed].filter((s) => !demanded.has(s)).sort();
+      if (removed.length) {
+        for (const s of removed) subscribed.delete(s);
+        write(codec.unsubscribe(removed));
+        options.onEvent?.({ kind: 'unsubscribe', symbols: removed });
+        if ([...demanded].some((s) => !subscribed.has(s))) queueSync();
+        return;
+      }
       // Those subscribed stay; new ones take the places left under the vendor's limit, in order.
-      const fresh = [...symbols].filter((s) => !subscribed.has(s)).sort();
+      const fresh = [...demanded].filter((s) => !subscribed.has(s)).sort();
       const added = fresh.slice(0, Math.max(0, maxSymbols - subscribed.size));
       for (const s of added) subscribed.add(s);
       const refused = fresh.slice(added.length);
@@ -186,12 +212,8 @@ function wsSession(
         overLimit = refused.join();
         if (refused.length) options.onEvent?.({ kind: 'over_limit', symbols: refused, limit: maxSymbols });
       }
-      if (removed.length) {
-        send(codec.unsubscribe(removed));
-        options.onEvent?.({ kind: 'unsubscribe', symbols: removed });
-      }
       if (added.length) {
-        send(codec.subscribe(added));
+        write(codec.subscribe(added));
         options.onEvent?.({ kind: 'subscribe', symbols: added });
       }
     };

@@ -45,6 +45,8 @@ export type WsUpstreamStats = {
   cut: { deadline: number; rate: number; lifetime: number; pong: number };
   /** Requests for the vendor's symbol listing (HTTP or over the WebSocket). */
   listings: number;
+  /** Pings the server sent (`pingEveryMs`). */
+  pings: number;
 };
 
 /** The demo upstream, with the handles tests need to misbehave on purpose. */
@@ -95,6 +97,7 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
     badRequests: 0,
     cut: { deadline: 0, rate: 0, lifetime: 0, pong: 0 },
     listings: 0,
+    pings: 0,
   };
   let silent = false;
 
@@ -199,7 +202,10 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
       });
       const pinger = setInterval(() => {
         if (Date.now() - lastPong > pongTimeoutMs) cut('pong', 'no pong');
-        else if (!silent && socket.readyState === socket.OPEN) socket.ping();
+        else if (!silent && socket.readyState === socket.OPEN) {
+          stats.pings++;
+          socket.ping();
+        }
       }, limits.pingEveryMs);
       timers.push(pinger);
     }

@@ -95,7 +95,8 @@ const CASES: { format: VendorFormat; a: string; b: string; badValue: string }[] 
     format: 'kraken',
     a: 'BTC/USD',
     b: 'ETH/USD',
-    badValue: '{"channel":"ticker","type":"update","data":[{"symbol":"BTC/USD","last":-1,"timestamp":"2026-01-01T00:00:00Z"}]}',
+    badValue:
+      '{"channel":"ticker","type":"update","data":[{"symbol":"BTC/USD","last":-1,"timestamp":"2026-01-01T00:00:00Z"}]}',
   },
 ];
 
