@@ -313,6 +313,24 @@ describe('ws feed config', () => {
     expect(parse({ format: 'coinbase' }).feeds[0]).toMatchObject({ format: 'coinbase', heartbeatTimeoutMs: 30_000 });
   });
 
+  it.each(['binance', 'kraken', 'coinbase'] as const)(
+    'config/examples/live-%s.json (the public endpoint) is valid',
+    (format) => {
+      const config = loadConfig({ file: `config/examples/live-${format}.json` });
+      expect(config.feeds).toEqual([
+        expect.objectContaining({ type: 'ws', format, url: expect.stringMatching(/^wss:/) }),
+      ]);
+    },
+  );
+
+  it('names a misplaced channels or symbolsUrl', () => {
+    expect(() => parse({ format: 'binance', channels: ['A'] })).toThrow(
+      /feeds\.0\.channels: only for format "polygon"/,
+    );
+    expect(() => parse({ format: 'kraken', symbolsUrl: 'http://127.0.0.1:1/x' })).toThrow(/feeds\.0\.symbolsUrl/);
+    expect(parse({ format: 'polygon', key: 'k', channels: ['AM'] }).feeds[0]).toMatchObject({ channels: ['AM'] });
+  });
+
   it.each(VENDOR_FORMATS)('config/examples/ws-%s.json is valid', (format) => {
     const config = loadConfig({ file: `config/examples/ws-${format}.json` });
     expect(config.feeds).toEqual([expect.objectContaining({ type: 'ws', format })]);
