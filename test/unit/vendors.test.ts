@@ -285,19 +285,23 @@ describe('vendor specifics', () => {
 });
 
 describe('withLastTradePrice', () => {
-  it('gives bid/ask ticks the last trade price of their symbol and drops those before a first trade', async () => {
+  it('gives bid/ask ticks the last trade price, trades the last bid/ask, and drops bid/asks before a first trade', async () => {
     const outputs: SessionOutput[] = [
       { kind: 'ready' },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1, ask: 2, ts: 1 } },
       { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2 } },
       { kind: 'tick', tick: { symbol: 'MSFT', bid: 3, ask: 4, ts: 3 } },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1.4, ask: 1.6, ts: 4 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.55, ts: 5 } },
+      { kind: 'tick', tick: { symbol: 'MSFT', price: 3.5, ts: 6 } },
     ];
     const got = await firstValueFrom(from(outputs).pipe(withLastTradePrice(), toArray()));
     expect(got).toEqual([
       { kind: 'ready' },
-      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2, bid: 1, ask: 2 } },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1.4, ask: 1.6, ts: 4, price: 1.5 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.55, ts: 5, bid: 1.4, ask: 1.6 } },
+      { kind: 'tick', tick: { symbol: 'MSFT', price: 3.5, ts: 6, bid: 3, ask: 4 } },
     ]);
   });
 });
