@@ -135,13 +135,18 @@ export interface ClientToServerEvents {
   replay: (command: ReplayCommand, ack: (response: ReplayAck) => void) => void;
 }
 
-/** A symbol as the protocol spells it: trimmed, upper case. */
-export function normalizeSymbol(symbol: string): string {
-  return symbol.trim().toUpperCase();
-}
+/**
+ * Symbols as real feeds spell them (docs/PROTOCOL.md, "Symbols"): upper-case letters and digits with `.` `-` `/`
+ * `_` `^` `=` (`BRK.B`, `BTC-USD`, `BTC/USD`, `^GSPC`, `EURUSD=X`), optionally after one `EXCHANGE:` prefix
+ * (Finnhub's `BINANCE:BTCUSDT`, `OANDA:EUR_USD`); at most 32 characters. Each part starts with a letter or
+ * digit (`^` may start an index), so separators alone, spaces and other punctuation are refused.
+ */
+export const SYMBOL_PATTERN = /^(?=.{1,32}$)(?:[A-Z0-9][A-Z0-9._-]*:)?[A-Z0-9^][A-Z0-9._\-/=^]*$/;
 
-/** Symbols: upper-case letters and digits, with `.` `-` `/` `^` `=` as used by US equities, indices and crypto. */
-export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
+/** The one spelling of a symbol that came from outside (a client, a config, a vendor): trimmed, upper case. */
+export function normalizeSymbol(raw: string): string {
+  return raw.trim().toUpperCase();
+}
 
 /** Whether a quote at `position` is newer than one at `than`: a later epoch, or the same epoch and a higher seq. */
 export function isNewer(position: StreamPosition, than: StreamPosition): boolean {

@@ -1,5 +1,5 @@
 import { type JwtClaims, parseDuration, signJwt } from '../delivery/auth.js';
-import { SYMBOL_PATTERN } from '../protocol.js';
+import { normalizeSymbol, SYMBOL_PATTERN } from '../protocol.js';
 import { parseCommandArgs } from './args.js';
 
 export const TOKEN_HELP = `tickstream token: mint an HS256 JWT for clients of a server with auth.jwtSecret
@@ -42,10 +42,7 @@ export async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (ttl === undefined) return fail(`--ttl: expected a duration like 90s, 15m, 1h or 7d, got "${values.ttl}"`);
   const claims: JwtClaims = { exp: Math.floor(Date.now() / 1000) + ttl, iat: Math.floor(Date.now() / 1000) };
   if (values.symbols !== undefined) {
-    const symbols = values.symbols
-      .split(',')
-      .map((s) => s.trim().toUpperCase())
-      .filter(Boolean);
+    const symbols = values.symbols.split(',').map(normalizeSymbol).filter(Boolean);
     const bad = symbols.filter((s) => !SYMBOL_PATTERN.test(s));
     if (!symbols.length || bad.length) return fail(`--symbols: not valid symbols: ${bad.join(', ') || '(none given)'}`);
     claims.symbols = [...new Set(symbols)];

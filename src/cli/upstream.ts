@@ -15,6 +15,8 @@ const DEFAULT_PORTS: Record<UpstreamFormat | VendorFormat, number> = {
   alpaca: 9102,
   finnhub: 9103,
   coinbase: 9104,
+  binance: 9105,
+  kraken: 9106,
 };
 
 const EXAMPLE_CONFIGS: Record<UpstreamFormat | VendorFormat, string> = {
@@ -24,24 +26,27 @@ const EXAMPLE_CONFIGS: Record<UpstreamFormat | VendorFormat, string> = {
   alpaca: 'config/examples/ws-alpaca.json',
   finnhub: 'config/examples/ws-finnhub.json',
   coinbase: 'config/examples/ws-coinbase.json',
+  binance: 'config/examples/ws-binance.json',
+  kraken: 'config/examples/ws-kraken.json',
 };
 
 export const UPSTREAM_HELP = `tickstream upstream: a local demo upstream serving simulated ticks, to try the feed adapters
 
 Usage: tickstream upstream --sse [--format tickstream|iex] [options]
-       tickstream upstream --ws polygon|alpaca|finnhub|coinbase [options]
+       tickstream upstream --ws polygon|alpaca|finnhub|coinbase|binance|kraken [options]
 
 Options:
   --sse                serve Server-Sent Events at /events (each event has an id; Last-Event-ID resumes)
                        and the latest quotes as JSON at /quotes (for the poll feed)
   --format FORMAT      the SSE/JSON payload: tickstream (default; docs/PROTOCOL.md) or iex (IEX Cloud quotes)
-  --ws FORMAT          serve a vendor's WebSocket protocol instead
+  --ws FORMAT          serve a vendor's WebSocket protocol instead (with its HTTP symbol listing for binance
+                       and coinbase), keeping its documented limits
   --port N             port (default: tickstream 9201, iex 9202, polygon 9101, alpaca 9102, finnhub 9103,
-                       coinbase 9104: the ports of config/examples/)
+                       coinbase 9104, binance 9105, kraken 9106: the ports of config/examples/)
   --host HOST          interface (default 127.0.0.1)
   --seed N             simulator seed (default 1): two upstreams with different seeds differ
   --rate N             ticks per second (default 50)
-  --symbols N          symbols of the built-in universe (default 20)
+  --symbols N          symbols of the built-in universe (default: all of its US listings)
   -h, --help           this help
 
 Then, in another terminal:

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../protocol.js';
+import type { ErrorCode, Rejection } from '../protocol.js';
 
 /** A request the server (or the client on its behalf) refused, with the protocol's error code. */
 export class TickstreamError extends Error {
@@ -7,6 +7,8 @@ export class TickstreamError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** A watch whose symbols were all refused: each one's refusal. */
+    readonly rejected: readonly Rejection[] = [],
   ) {
     super(message);
   }

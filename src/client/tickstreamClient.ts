@@ -171,7 +171,7 @@ export class SocketTickstreamClient implements TickstreamClient {
     if (!accepted.length && rejected.length) {
       const first = rejected[0] as Rejection;
       const all = rejected.map((r) => `${r.symbol}: ${r.message}`).join('; ');
-      return throwError(() => new TickstreamError(first.code, `every symbol was refused (${all})`));
+      return throwError(() => new TickstreamError(first.code, `every symbol was refused (${all})`, rejected));
     }
     for (const rejection of rejected) this.rejections.next(rejection);
     // Subscribing each symbol's stream delivers its snapshot synchronously, so all snapshots precede updates.

@@ -42,15 +42,23 @@ const wsFeed = z
     type: z.literal('ws'),
     id: z.string().min(1),
     url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
-    format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase']),
-    /** Polygon and Alpaca: the API key (Alpaca: with `secret`); Finnhub: the token. Coinbase's ticker needs none. */
+    format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase', 'binance', 'kraken']),
+    /** Polygon and Alpaca: the API key (Alpaca: with `secret`); Finnhub: the token. Coinbase, Binance, Kraken: none. */
     key: z.string().min(1).optional(),
     secret: z.string().min(1).optional(),
     /**
      * Symbols declared so clients can subscribe to them; upstream, the feed subscribes only to those someone
-     * watches. Default: the built-in US listings (BTC-USD, ETH-USD, SOL-USD for coinbase).
+     * watches. Default: a few well-known ones (the built-in US listings; BTC, ETH and SOL for the crypto vendors),
+     * and then the vendor's own list where it publishes one (Binance, Coinbase, Kraken).
      */
     symbols: z.array(z.string().min(1)).optional(),
+    /** Where Binance and Coinbase list their symbols (exchangeInfo, /products); the vendor's own by default. */
+    symbolsUrl: z.url().optional(),
+    /** Polygon/Massive: the channels of each symbol: trades T, quotes Q, aggregates per second A, per minute AM. */
+    channels: z
+      .array(z.enum(['T', 'Q', 'A', 'AM']))
+      .min(1)
+      .optional(),
     reconnect: z
       .strictObject({
         initialMs: z.number().int().positive().default(500),
@@ -62,11 +70,17 @@ const wsFeed = z
   })
   .superRefine((feed, ctx) => {
     // Name the missing credential in the config rather than fail later with the vendor's auth error.
-    if (feed.format !== 'coinbase' && !feed.key) {
+    if ((feed.format === 'polygon' || feed.format === 'alpaca' || feed.format === 'finnhub') && !feed.key) {
       ctx.addIssue({ code: 'custom', path: ['key'], message: `required for format "${feed.format}"` });
     }
     if (feed.format === 'alpaca' && !feed.secret) {
       ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required for format "alpaca"' });
+    }
+    if (feed.channels && feed.format !== 'polygon') {
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'only for format "polygon"' });
+    }
+    if (feed.symbolsUrl && feed.format !== 'binance' && feed.format !== 'coinbase') {
+      ctx.addIssue({ code: 'custom', path: ['symbolsUrl'], message: 'only for formats "binance" and "coinbase"' });
     }
   });
 

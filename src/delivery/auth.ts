@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';
+import { normalizeSymbol } from '../protocol.js';
 import type { Grant, TickstreamSocket } from './types.js';
 
 export type { Grant };
@@ -68,7 +69,7 @@ export function verifyJwt(token: string, secret: string, now = Date.now()): Auth
     return { ok: false, reason: 'malformed' };
   }
   const grant: Grant = { role: claims.role === 'admin' ? 'admin' : 'user', expiresAt: claims.exp * 1000 };
-  if (symbols) grant.symbols = new Set(symbols.map((s) => s.trim().toUpperCase()));
+  if (symbols) grant.symbols = new Set(symbols.map(normalizeSymbol));
   if (typeof claims.sub === 'string') grant.subject = claims.sub;
   return { ok: true, grant };
 }
@@ -89,7 +90,7 @@ export class TokenVerifier {
   ) {
     this.staticTokens = config.tokens.map((entry) => {
       const grant: Grant = { role: entry.role };
-      if (entry.symbols) grant.symbols = new Set(entry.symbols.map((s) => s.trim().toUpperCase()));
+      if (entry.symbols) grant.symbols = new Set(entry.symbols.map(normalizeSymbol));
       if (entry.name) grant.subject = entry.name;
       return { digest: digest(entry.token), grant };
     });

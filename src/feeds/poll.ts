@@ -1,5 +1,6 @@
 import { asyncScheduler, defer, exhaustMap, filter, map, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
+import { normalizeSymbol } from '../protocol.js';
 import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -137,7 +138,7 @@ export function pollFeedFromConfig(config: PollFeedConfig, context: FeedContext)
   const log = context.logger?.child({ feed: config.id });
   return {
     id: config.id,
-    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: symbol.toUpperCase() })),
+    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: normalizeSymbol(symbol) })),
     quotes$: pollFeed({
       url: config.url,
       intervalMs: config.intervalMs,

@@ -12,6 +12,7 @@ import {
   timer,
 } from 'rxjs';
 import type { SseFeedConfig } from '../config/schema.js';
+import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -263,7 +264,7 @@ export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): 
   return {
     id: config.id,
     alive$: alive.asObservable(),
-    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: symbol.toUpperCase() })),
+    symbols: (config.symbols ?? []).map((symbol) => ({ symbol: normalizeSymbol(symbol) })),
     quotes$: sseFeed({
       url: config.url,
       format: config.format,

@@ -19,6 +19,12 @@ export type FeedSource = {
   quotes$: Observable<unknown>;
   /** Symbols the feed declares up front (so clients can subscribe before the first tick). */
   symbols: SymbolInfo[];
+  /**
+   * Symbols the feed can list only once it has asked the vendor (Binance exchangeInfo, Coinbase /products, Kraken
+   * `instrument`): each emission declares more, for as long as the feed runs. The pipeline adds them to the
+   * SymbolDirectory, the one owner of which symbols are subscribable.
+   */
+  symbols$?: Observable<readonly SymbolInfo[]>;
   replay?: boolean;
   /** A replay feed's controls (pause, resume, speed, seek) and status; the edge serves them. */
   control?: ReplayControl;

@@ -1,23 +1,31 @@
 import {
   asyncScheduler,
+  catchError,
   concatMap,
   defer,
   EMPTY,
+  filter,
+  map,
+  merge,
   Observable,
   of,
   retry,
   type SchedulerLike,
   Subject,
   type Subscription,
+  share,
   throwError,
   timer,
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
+import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
+import { FramePacer } from './framePacer.js';
+import { fetchSymbolListing } from './symbolListing.js';
 import type { FeedContext, FeedSource } from './types.js';
-import { listings, US_LISTINGS } from './universe.js';
-import { CRYPTO_LISTINGS } from './vendors/cryptoListings.js';
+import { type Listing, listings, US_LISTINGS } from './universe.js';
+import { cryptoListings } from './vendors/cryptoListings.js';
 import {
   type Credentials,
   MAX_REPORTED_CHARS,
@@ -28,6 +36,8 @@ import {
   vendorCodec,
 } from './vendors/index.js';
 import { withLastTradePrice } from './vendors/lastTradePrice.js';
+import type { PolygonChannel } from './vendors/polygon.js';
+import { withTradeAmendments } from './vendors/tradeAmendments.js';
 
 export type WsFeedOptions = {
   /** The feed's id: every quote's `source`. */
@@ -41,8 +51,12 @@ export type WsFeedOptions = {
    * give its current set on subscribe (SymbolDemand's does): each new connection subscribes to it afresh.
    */
   demand$?: Observable<ReadonlySet<string>>;
-  /** Subscribed to when there is no `demand$`. */
+  /** The feed's declared symbols: subscribed to when there is no `demand$`; the first keeps Coinbase open. */
   symbols?: readonly string[];
+  /** Polygon: the channels of each symbol (T, Q, A, AM); trades and quotes by default. */
+  channels?: readonly PolygonChannel[];
+  /** Ask the vendor for its symbols over the connection (Kraken `instrument`); they come out as `symbols`. */
+  listSymbols?: boolean;
   reconnect?: { initialMs: number; maxMs: number };
   /** No frame, heartbeat or pong for this long (or no auth answer): the connection is dead, reconnect. */
   heartbeatTimeoutMs?: number;
@@ -60,6 +74,8 @@ export type WsFeedEvent =
   | { kind: 'subscribe'; symbols: string[] }
   | { kind: 'unsubscribe'; symbols: string[] }
   | { kind: 'subscribed'; symbols: string[] }
+  /** Demanded symbols past the vendor's per-connection limit, not subscribed upstream. */
+  | { kind: 'over_limit'; symbols: string[]; limit: number }
   | { kind: 'malformed'; reason: string }
   | { kind: 'vendor_error'; code?: number; message: string }
   | { kind: 'reconnecting'; reason: string; attempt: number; delayMs: number };
@@ -76,15 +92,30 @@ export class WsFeedError extends Error {
   }
 }
 
+/** What a feed yields: Quote-shaped values for the pipeline to validate, and symbols the vendor lists. */
+export type WsFeedOutput = { kind: 'quote'; value: unknown } | { kind: 'symbols'; symbols: SymbolInfo[] };
+
+/** The feed's quotes alone (see wsFeedOutputs). */
+export function wsFeed(options: WsFeedOptions): Observable<unknown> {
+  return quotesOf(wsFeedOutputs(options));
+}
+
+function quotesOf(outputs$: Observable<WsFeedOutput>): Observable<unknown> {
+  return outputs$.pipe(
+    filter((output): output is Extract<WsFeedOutput, { kind: 'quote' }> => output.kind === 'quote'),
+    map((output) => output.value),
+  );
+}
+
 /**
  * A WebSocket vendor feed: connects, authenticates, subscribes to the demanded symbols (re-doing both after
  * every reconnect) and emits Quote-shaped values for the pipeline to validate. A frame that cannot be decoded
  * is emitted as its (truncated) text, which validation refuses and counts; it never ends the feed. Drops and
  * silences reconnect with jittered exponential backoff; an auth failure or a fatal vendor error ends the
- * feed with a WsFeedError, without a reconnect loop.
+ * feed with a WsFeedError, without a reconnect loop. Trade corrections and cancels amend the last price.
  */
-export function wsFeed(options: WsFeedOptions): Observable<unknown> {
-  const codec = vendorCodec(options.format);
+export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> {
+  const codec = vendorCodec(options.format, { channels: options.channels });
   const demand$ = options.demand$ ?? of(new Set(options.symbols ?? []));
   const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
   const random = options.random ?? Math.random;
@@ -102,10 +133,12 @@ export function wsFeed(options: WsFeedOptions): Observable<unknown> {
           return timer(delayMs, scheduler);
         },
       }),
+      withTradeAmendments(),
       withLastTradePrice(),
-      concatMap((output) => {
-        if (output.kind === 'tick') return of({ ...output.tick, source: options.id });
-        if (output.kind === 'malformed') return of(output.frame);
+      concatMap((output): Observable<WsFeedOutput> => {
+        if (output.kind === 'tick') return of({ kind: 'quote', value: { ...output.tick, source: options.id } });
+        if (output.kind === 'malformed') return of({ kind: 'quote', value: output.frame });
+        if (output.kind === 'symbols') return of(output);
         return EMPTY;
       }),
     ),
@@ -133,21 +166,54 @@ function wsSession(
       // Authenticated traffic shows the upstream alive even when no one watches anything yet.
       if (ready) options.onTraffic?.();
     };
+    // Everything this connection sends goes through one pacer, pings included, under the vendor's frame rate.
+    // A quarter second over the vendor's second: frames sent a second apart can arrive closer together.
+    const pacer = new FramePacer(codec.limits?.framesPerSecond ?? Number.POSITIVE_INFINITY, 1250);
     const send = (frames: string[]) => {
-      for (const frame of frames) socket.send(frame);
+      for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
     };
+    const maxSymbols = codec.limits?.maxSymbols ?? Number.POSITIVE_INFINITY;
+    let overLimit = '';
 
+    // The demand as it last was; one sync at a time waits in the pacer, so changes that come while it waits
+    // are sent together (forty quick changes on Binance become a frame or two, not forty, 4 a second).
+    let demanded: ReadonlySet<string> = new Set();
+    let syncQueued = false;
+    const queueSync = () => {
+      if (syncQueued) return;
+      syncQueued = true;
+      pacer.send(syncDemand);
+    };
     const followDemand = (symbols: ReadonlySet<string>) => {
-      const removed = [...subscribed].filter((s) => !symbols.has(s)).sort();
-      const added = [...symbols].filter((s) => !subscribed.has(s)).sort();
-      for (const s of removed) subscribed.delete(s);
-      for (const s of added) subscribed.add(s);
+      demanded = symbols;
+      queueSync();
+    };
+    /** One (un)subscribe toward the demand, the frames of one pacer slot; another sync follows if more is due. */
+    const syncDemand = () => {
+      syncQueued = false;
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const write = (frames: string[]) => {
+        for (const frame of frames) socket.send(frame);
+      };
+      const removed = [...subscribed].filter((s) => !demanded.has(s)).sort();
       if (removed.length) {
-        send(codec.unsubscribe(removed));
+        for (const s of removed) subscribed.delete(s);
+        write(codec.unsubscribe(removed));
         options.onEvent?.({ kind: 'unsubscribe', symbols: removed });
+        if ([...demanded].some((s) => !subscribed.has(s))) queueSync();
+        return;
+      }
+      // Those subscribed stay; new ones take the places left under the vendor's limit, in order.
+      const fresh = [...demanded].filter((s) => !subscribed.has(s)).sort();
+      const added = fresh.slice(0, Math.max(0, maxSymbols - subscribed.size));
+      for (const s of added) subscribed.add(s);
+      const refused = fresh.slice(added.length);
+      if (refused.join() !== overLimit) {
+        overLimit = refused.join();
+        if (refused.length) options.onEvent?.({ kind: 'over_limit', symbols: refused, limit: maxSymbols });
       }
       if (added.length) {
-        send(codec.subscribe(added));
+        write(codec.subscribe(added));
         options.onEvent?.({ kind: 'subscribe', symbols: added });
       }
     };
@@ -157,13 +223,22 @@ function wsSession(
       options.onTraffic?.();
       options.onEvent?.({ kind: 'ready' });
       subscriber.next({ kind: 'ready' });
+      send(codec.readyFrames?.(options.symbols ?? []) ?? []);
+      if (options.listSymbols) send(codec.listFrames?.() ?? []);
       // The demand as it is now, then every change: after a reconnect this re-subscribes everything.
       demand = demand$.subscribe(followDemand);
     };
     const handle = (event: VendorEvent, frame: string) => {
       switch (event.kind) {
         case 'tick':
+        case 'symbols':
+        case 'correction':
+        case 'cancel':
           subscriber.next(event);
+          return;
+        case 'closing':
+          // Announced: reconnect now rather than wait for the cut.
+          subscriber.error(new Error(`the server is closing the connection (${event.message})`));
           return;
         case 'authenticated':
           becomeReady();
@@ -200,7 +275,7 @@ function wsSession(
     socket.on('message', (data: WebSocket.RawData) => {
       alive();
       const frame = data.toString();
-      for (const event of codec.decode(frame)) {
+      for (const event of codec.decode(frame, Date.now())) {
         if (subscriber.closed) return;
         handle(event, frame);
       }
@@ -227,7 +302,8 @@ function wsSession(
         if (silentMs > timeoutMs) subscriber.error(new Error(`no traffic for ${silentMs} ms`));
         else if (!ready && Date.now() - openedAt > timeoutMs)
           subscriber.error(new Error('no answer to authentication'));
-        else if (socket.readyState === WebSocket.OPEN) socket.ping();
+        else if (socket.readyState === WebSocket.OPEN && pacer.pending === 0)
+          pacer.send(() => socket.readyState === WebSocket.OPEN && socket.ping());
       },
       // At least every 2 s, so an idle but healthy upstream keeps the feed `live` (staleAfterMs is 5 s by default).
       Math.max(10, Math.min(2000, Math.floor(timeoutMs / 3))),
@@ -235,6 +311,7 @@ function wsSession(
 
     return () => {
       clearInterval(watchdog);
+      pacer.close();
       demand?.unsubscribe();
       socket.removeAllListeners();
       // terminate() on a connecting socket reports an error; nobody listens any more.
@@ -244,57 +321,105 @@ function wsSession(
   });
 }
 
-/** The `ws` feed of the config: declares its symbols (with names where the built-in listings know them). */
+/** The symbols a vendor's feed declares when its config names none: a few of its best-known listings. */
+function defaultListings(config: WsFeedConfig): Listing[] {
+  switch (config.format) {
+    case 'coinbase':
+    case 'binance':
+    case 'kraken':
+      return cryptoListings(config.format);
+    case 'alpaca':
+      return new URL(config.url).pathname.includes('/crypto') ? cryptoListings('alpaca') : listings();
+    default:
+      return listings();
+  }
+}
+
+const NAMED: ReadonlyMap<string, Listing> = new Map(
+  [...US_LISTINGS, ...(['coinbase', 'binance', 'kraken', 'alpaca'] as const).flatMap(cryptoListings)].map((l) => [
+    l.symbol,
+    l,
+  ]),
+);
+
+/**
+ * The `ws` feed of the config: declares its symbols (with names where the built-in listings know them). With no
+ * `symbols` in the config it declares a few well-known ones at once and then the vendor's own list, when the
+ * vendor publishes one (Binance exchangeInfo and Coinbase /products over HTTP, Kraken's `instrument` channel).
+ */
 export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): FeedSource {
   const log = context.logger?.child({ feed: config.id, format: config.format });
-  const known = config.format === 'coinbase' ? CRYPTO_LISTINGS : listings();
-  const names = new Map([...US_LISTINGS, ...CRYPTO_LISTINGS].map((l) => [l.symbol, l]));
-  const symbols = config.symbols?.map((s) => s.trim().toUpperCase()) ?? known.map((l) => l.symbol);
+  const codec = vendorCodec(config.format);
+  const symbols = config.symbols?.map(normalizeSymbol) ?? defaultListings(config).map((l) => l.symbol);
+  const listed = config.symbols === undefined;
   // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
   const traffic = new Subject<void>();
+  const outputs$ = wsFeedOutputs({
+    id: config.id,
+    url: config.url,
+    format: config.format,
+    key: config.key,
+    secret: config.secret,
+    // Without a demand signal (an embedding without the gateway), follow the declared symbols.
+    demand$: context.demand$,
+    symbols,
+    channels: config.channels,
+    listSymbols: listed && codec.listFrames !== undefined,
+    reconnect: config.reconnect,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    scheduler: context.scheduler,
+    onTraffic: () => traffic.next(),
+    onEvent: (event) => {
+      switch (event.kind) {
+        case 'ready':
+          log?.info('WebSocket upstream ready');
+          return;
+        case 'reconnecting':
+          log?.warn({ reason: event.reason, attempt: event.attempt, delayMs: event.delayMs }, 'WebSocket reconnecting');
+          return;
+        case 'vendor_error':
+          log?.warn({ code: event.code, message: event.message }, 'vendor error');
+          return;
+        case 'malformed':
+          log?.debug({ reason: event.reason }, 'malformed frame skipped');
+          return;
+        case 'over_limit':
+          log?.warn(
+            { limit: event.limit, symbols: event.symbols.length },
+            'demanded symbols past the vendor limit of one connection are not subscribed',
+          );
+          return;
+        default:
+          log?.debug(event, 'WebSocket upstream');
+      }
+    },
+  }).pipe(share());
+  const listing = codec.symbolListing;
   return {
     id: config.id,
     alive$: traffic.asObservable(),
     symbols: symbols.map((symbol) => {
-      const listing = names.get(symbol);
+      const listing = NAMED.get(symbol);
       return listing
         ? { symbol, name: listing.name, exchange: listing.exchange, currency: listing.currency }
         : { symbol };
     }),
-    quotes$: wsFeed({
-      id: config.id,
-      url: config.url,
-      format: config.format,
-      key: config.key,
-      secret: config.secret,
-      // Without a demand signal (an embedding without the gateway), follow the declared symbols.
-      demand$: context.demand$,
-      symbols,
-      reconnect: config.reconnect,
-      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-      scheduler: context.scheduler,
-      onTraffic: () => traffic.next(),
-      onEvent: (event) => {
-        switch (event.kind) {
-          case 'ready':
-            log?.info('WebSocket upstream ready');
-            return;
-          case 'reconnecting':
-            log?.warn(
-              { reason: event.reason, attempt: event.attempt, delayMs: event.delayMs },
-              'WebSocket reconnecting',
-            );
-            return;
-          case 'vendor_error':
-            log?.warn({ code: event.code, message: event.message }, 'vendor error');
-            return;
-          case 'malformed':
-            log?.debug({ reason: event.reason }, 'malformed frame skipped');
-            return;
-          default:
-            log?.debug(event, 'WebSocket upstream');
-        }
-      },
-    }),
+    quotes$: quotesOf(outputs$),
+    symbols$: merge(
+      outputs$.pipe(
+        filter((output): output is Extract<WsFeedOutput, { kind: 'symbols' }> => output.kind === 'symbols'),
+        map((output) => output.symbols),
+        // The connection's failures are the quotes' to report (and the feed's status to show), not the listing's.
+        catchError(() => EMPTY),
+      ),
+      listed && listing
+        ? fetchSymbolListing({
+            url: config.symbolsUrl ?? listing.url,
+            decode: listing.decode,
+            scheduler: context.scheduler,
+            onFailure: (reason, attempt) => log?.warn({ reason, attempt }, 'symbol listing failed'),
+          })
+        : EMPTY,
+    ),
   };
 }

@@ -1,5 +1,5 @@
 import { filter, map, type OperatorFunction, pipe } from 'rxjs';
-import { type RawQuote, SYMBOL_PATTERN } from '../protocol.js';
+import { normalizeSymbol, type RawQuote, SYMBOL_PATTERN } from '../protocol.js';
 
 export type InvalidReason = 'not_object' | 'bad_symbol' | 'bad_price' | 'bad_ts' | 'bad_field';
 export type InvalidInput = { reason: InvalidReason; field?: string; value: unknown };
@@ -18,7 +18,7 @@ export function validateQuote(value: unknown, onInvalid?: (invalid: InvalidInput
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return refuse('not_object');
   const input = value as Record<string, unknown>;
-  const symbol = typeof input.symbol === 'string' ? input.symbol.trim().toUpperCase() : undefined;
+  const symbol = typeof input.symbol === 'string' ? normalizeSymbol(input.symbol) : undefined;
   if (!symbol || !SYMBOL_PATTERN.test(symbol)) return refuse('bad_symbol', 'symbol');
   const price = input.price;
   if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) return refuse('bad_price', 'price');

@@ -46,12 +46,18 @@ export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks
         map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
         hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
         tap(() => hooks.onTick?.(feed.id)),
-        // Liveness signals and jumps count only while the feed itself is subscribed.
+        // Liveness signals, listed symbols and jumps count only while the feed itself is subscribed.
         (quotes$) =>
           merge(
             quotes$,
             (feed.alive$ ?? EMPTY).pipe(
               tap(() => hooks.health.markSeen(feed.id)),
+              ignoreElements(),
+            ),
+            (feed.symbols$ ?? EMPTY).pipe(
+              tap((listed) => {
+                for (const info of listed) hooks.directory.add(info);
+              }),
               ignoreElements(),
             ),
             (feed.discontinuities$ ?? EMPTY).pipe(

@@ -40,7 +40,7 @@ export async function startSseUpstream(options: SseUpstreamOptions): Promise<Sse
   const historySize = options.historySize ?? 10_000;
   const simulator = createSimulator({
     seed: options.seed ?? 1,
-    listings: listings(options.symbols ?? 20),
+    listings: listings(options.symbols),
     ticksPerSecond: options.ticksPerSecond ?? 50,
   });
   const seqs = new Map<string, number>();

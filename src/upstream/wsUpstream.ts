@@ -4,12 +4,13 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { createSimulator } from '../feeds/simulated.js';
 import { type Listing, listings } from '../feeds/universe.js';
-import { CRYPTO_LISTINGS } from '../feeds/vendors/cryptoListings.js';
+import { cryptoListings } from '../feeds/vendors/cryptoListings.js';
 import {
   type UpstreamSession,
   type UpstreamTick,
   type VendorFormat,
   type VendorServer,
+  type VendorServerLimits,
   vendorServer,
 } from '../feeds/vendors/index.js';
 import type { DemoUpstream, DemoUpstreamOptions } from './types.js';
@@ -29,9 +30,24 @@ export type WsUpstreamOptions = DemoUpstreamOptions & {
   keepAliveMs?: number;
   /** Simulator step. */
   stepMs?: number;
+  /** What it serves instead of the vendor's default universe (Alpaca crypto `BTC/USD`, Finnhub `BINANCE:BTCUSDT`). */
+  listings?: readonly Listing[];
+  /** The vendor's documented limits, shrunk or relaxed (tests): subscribe deadline, frame rate, lifetime, pings. */
+  limits?: VendorServerLimits;
 };
 
-export type WsUpstreamStats = { connections: number; authSuccesses: number; authFailures: number; badRequests: number };
+export type WsUpstreamStats = {
+  connections: number;
+  authSuccesses: number;
+  authFailures: number;
+  badRequests: number;
+  /** Connections closed for breaking a documented limit, by which. */
+  cut: { deadline: number; rate: number; lifetime: number; pong: number };
+  /** Requests for the vendor's symbol listing (HTTP or over the WebSocket). */
+  listings: number;
+  /** Pings the server sent (`pingEveryMs`). */
+  pings: number;
+};
 
 /** The demo upstream, with the handles tests need to misbehave on purpose. */
 export type WsUpstream = DemoUpstream & {
@@ -52,23 +68,48 @@ export type WsUpstream = DemoUpstream & {
 
 type Connection = { socket: WebSocket; session: UpstreamSession };
 
+function defaultUniverse(format: VendorFormat, count: number | undefined): Listing[] {
+  return format === 'coinbase' || format === 'binance' || format === 'kraken'
+    ? cryptoListings(format)
+    : listings(count);
+}
+
 /**
- * A local WebSocket server speaking one vendor's protocol (auth with a demo key, subscriptions, the vendor's
- * errors and keep-alives), serving simulated ticks for subscribed symbols only: US listings for the stock
- * vendors, BTC-USD, ETH-USD and SOL-USD with per-product sequence numbers for Coinbase.
+ * A local WebSocket server speaking one vendor's protocol as its documentation describes it (auth with a demo
+ * key, subscriptions, the vendor's errors, keep-alives and limits: Coinbase's 5 s subscribe deadline, Binance's
+ * 5 frames a second, 24 h lifetime and pings), with the vendor's HTTP symbol listing beside it where it has one,
+ * serving simulated ticks for subscribed symbols only: US listings for the stock vendors, BTC, ETH and SOL in
+ * each crypto vendor's spelling, with per-product sequence numbers.
  */
 export async function startWsUpstream(format: VendorFormat, options: WsUpstreamOptions): Promise<WsUpstream> {
   const vendor = vendorServer(format);
+  const limits: VendorServerLimits = { ...vendor.limits, ...options.limits };
   const expected = { key: options.key ?? DEMO_KEY, secret: options.secret ?? DEMO_SECRET };
-  const maxSymbols = options.maxSymbols ?? 1000;
+  const maxSymbols = options.maxSymbols ?? limits.maxSymbols ?? 1000;
   const maxConnections = options.maxConnections ?? 10;
-  const universe = format === 'coinbase' ? [...CRYPTO_LISTINGS] : listings(options.symbols);
+  const universe = options.listings ? [...options.listings] : defaultUniverse(format, options.symbols);
   const known = new Set(universe.map((l) => l.symbol));
   const connections = new Set<Connection>();
-  const stats: WsUpstreamStats = { connections: 0, authSuccesses: 0, authFailures: 0, badRequests: 0 };
+  const stats: WsUpstreamStats = {
+    connections: 0,
+    authSuccesses: 0,
+    authFailures: 0,
+    badRequests: 0,
+    cut: { deadline: 0, rate: 0, lifetime: 0, pong: 0 },
+    listings: 0,
+    pings: 0,
+  };
   let silent = false;
 
-  const http = createServer((_req, res) => res.writeHead(426).end('WebSocket only\n'));
+  const http = createServer((req, res) => {
+    const listing = vendor.restListing;
+    if (listing && req.method === 'GET' && new URL(req.url ?? '/', 'http://upstream').pathname === listing.path) {
+      stats.listings++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(listing.body(universe)));
+      return;
+    }
+    res.writeHead(426).end('WebSocket only\n');
+  });
   const wss = new WebSocketServer({ noServer: true, autoPong: false });
   http.on('upgrade', (request: IncomingMessage, stream: Duplex, head: Buffer) => {
     const refusal = refuseUpgrade(vendor, request, expected.key, connections.size >= maxConnections);
@@ -88,7 +129,13 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
 
   function accept(socket: WebSocket): void {
     stats.connections++;
-    const connection: Connection = { socket, session: { authenticated: vendor.auth !== 'frame', symbols: new Set() } };
+    const session: UpstreamSession = {
+      authenticated: vendor.auth !== 'frame',
+      symbols: new Set(),
+      heartbeats: new Set(),
+      subscribedOnce: false,
+    };
+    const connection: Connection = { socket, session };
     if (connections.size >= maxConnections) {
       send(socket, vendor.connectionLimitExceeded());
       socket.close(1008, 'connection limit exceeded');
@@ -97,8 +144,13 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
     // A token in the URL was checked at the upgrade.
     if (vendor.auth === 'url') stats.authSuccesses++;
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
-    socket.on('error', () => connections.delete(connection));
+    const timers = enforceLimits(connection);
+    const closed = () => {
+      connections.delete(connection);
+      for (const t of timers) clearTimeout(t);
+    };
+    socket.on('close', closed);
+    socket.on('error', closed);
     socket.on('ping', (data) => {
       if (!silent) socket.pong(data);
     });
@@ -109,10 +161,67 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
     send(socket, vendor.hello());
   }
 
+  /** The vendor's documented limits on one connection: each breach closes it, as the vendor would. */
+  function enforceLimits({ socket, session }: Connection): ReturnType<typeof setTimeout>[] {
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    const cut = (why: keyof WsUpstreamStats['cut'], reason: string) => {
+      if (socket.readyState !== socket.OPEN) return;
+      stats.cut[why]++;
+      socket.close(1008, reason);
+    };
+    if (limits.subscribeDeadlineMs !== undefined) {
+      const deadline = limits.subscribeDeadlineMs;
+      timers.push(setTimeout(() => session.subscribedOnce || cut('deadline', 'no subscribe in time'), deadline));
+    }
+    if (limits.framesPerSecond !== undefined) {
+      const perSecond = limits.framesPerSecond;
+      const received: number[] = [];
+      const count = () => {
+        const now = Date.now();
+        received.push(now);
+        while (received.length > 0 && now - (received[0] ?? now) >= 1000) received.shift();
+        if (received.length > perSecond) cut('rate', `more than ${perSecond} messages in a second`);
+      };
+      socket.on('message', count);
+      socket.on('ping', count);
+      socket.on('pong', count);
+    }
+    if (limits.maxConnectionMs !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          send(socket, vendor.closingNotice?.(Date.now()));
+          cut('lifetime', 'connection lifetime reached');
+        }, limits.maxConnectionMs),
+      );
+    }
+    if (limits.pingEveryMs !== undefined) {
+      const pongTimeoutMs = limits.pongTimeoutMs ?? limits.pingEveryMs * 3;
+      let lastPong = Date.now();
+      socket.on('pong', () => {
+        lastPong = Date.now();
+      });
+      const pinger = setInterval(() => {
+        if (Date.now() - lastPong > pongTimeoutMs) cut('pong', 'no pong');
+        else if (!silent && socket.readyState === socket.OPEN) {
+          stats.pings++;
+          socket.ping();
+        }
+      }, limits.pingEveryMs);
+      timers.push(pinger);
+    }
+    return timers;
+  }
+
   function answer(connection: Connection, frame: string): (string | undefined)[] {
     const { session } = connection;
     const request = vendor.decodeRequest(frame);
     switch (request.kind) {
+      case 'ping':
+        return [vendor.pong?.(request.id, Date.now())];
+      case 'list':
+        stats.listings++;
+        session.subscribedOnce = true;
+        return [vendor.listing?.(universe)];
       case 'invalid':
         stats.badRequests++;
         return [vendor.badRequest(request.reason)];
@@ -130,7 +239,12 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
       }
       case 'subscribe': {
         if (!session.authenticated) return [vendor.notAuthenticated()];
+        session.subscribedOnce = true;
         const replies: (string | undefined)[] = [];
+        for (const product of request.heartbeats ?? []) {
+          if (known.has(product)) session.heartbeats.add(product);
+          else replies.push(vendor.subscriptionRefused('unknown_symbol', product));
+        }
         const fresh = request.symbols.filter((s) => !session.symbols.has(s));
         for (const symbol of fresh.filter((s) => !known.has(s))) {
           replies.push(vendor.subscriptionRefused('unknown_symbol', symbol));
@@ -141,13 +255,14 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
           return replies;
         }
         for (const symbol of wanted) session.symbols.add(symbol);
-        replies.push(vendor.subscribed([...session.symbols].sort()));
+        replies.push(...vendor.subscribed(wanted, session, 'subscribe'));
         return replies;
       }
       case 'unsubscribe':
         if (!session.authenticated) return [vendor.notAuthenticated()];
         for (const symbol of request.symbols) session.symbols.delete(symbol);
-        return [vendor.subscribed([...session.symbols].sort())];
+        for (const product of request.heartbeats ?? []) session.heartbeats.delete(product);
+        return vendor.subscribed(request.symbols, session, 'unsubscribe');
     }
   }
 
@@ -184,8 +299,7 @@ export async function startWsUpstream(format: VendorFormat, options: WsUpstreamO
     const now = Date.now();
     for (const { socket, session } of connections) {
       if (!session.authenticated) continue;
-      const symbols = [...session.symbols].sort();
-      for (const frame of vendor.keepAlive(symbols, now, (s) => ranges.get(s)?.sequence ?? 1_000_000)) {
+      for (const frame of vendor.keepAlive(session, now, (s) => ranges.get(s)?.sequence ?? 1_000_000)) {
         send(socket, frame);
       }
     }

@@ -248,11 +248,13 @@ describe('dashboard in Chromium', () => {
     await vi.waitFor(() => expect(serverSubscriptions().has('MSFT')).toBe(false), { timeout: 5000 });
     expect(serverSubscriptions().has('AAPL')).toBe(true);
 
-    // A name the server does not list: a clear message, nothing added.
+    // A name the server does not list: its row stays, saying so, until removed.
     await page.fill('#add-symbol', 'ZZZZ');
     await page.press('#add-symbol', 'Enter');
-    await page.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('ZZZZ'));
-    expect(await rowSymbols(page)).not.toContain('ZZZZ');
+    await page.waitForSelector('#grid tr[data-symbol="ZZZZ"][data-refused="UNKNOWN_SYMBOL"]');
+    expect(await page.textContent('#grid tr[data-symbol="ZZZZ"] .refusal')).toBe('unknown symbol');
+    await page.click('#grid tr[data-symbol="ZZZZ"] button.remove');
+    await page.waitForSelector('#grid tr[data-symbol="ZZZZ"]', { state: 'detached' });
 
     // The watchlist survives a reload (local storage), without the removed symbols.
     await page.goto(service!.url);
@@ -385,6 +387,38 @@ describe('dashboard in Chromium', () => {
     );
     // Tick-to-screen latency means nothing for recorded times: the meter says so.
     await page.waitForFunction(() => document.querySelector('#latency')?.textContent?.includes('replay'));
+  });
+
+  it('keeps refused symbols in the list with their reason and a remove control, never dropping them', async () => {
+    const token = 'limited-token-0123456789';
+    const page = await open(
+      { auth: { required: true, tokens: [{ token, symbols: ['AAPL', 'SPY'] }] } },
+      { query: `?symbols=AAPL,SPY,QQQ,NOPE#token=${token}` },
+    );
+    const refusal = (symbol: string) => page.textContent(`#grid tr[data-symbol="${symbol}"] .refusal`);
+    await page.waitForSelector('#grid tr[data-symbol="QQQ"][data-refused="UNAUTHORIZED"]');
+    await page.waitForSelector('#grid tr[data-symbol="NOPE"][data-refused="UNKNOWN_SYMBOL"]');
+    expect(await refusal('QQQ')).toBe('not allowed by your token');
+    expect(await refusal('NOPE')).toBe('unknown symbol');
+    await page.waitForFunction(() => {
+      const cell = document.querySelector('#grid tr[data-symbol="SPY"] td[data-field="price"] span:last-child');
+      return cell !== null && cell.textContent !== '–';
+    });
+    expect(await page.$('#grid tr[data-symbol="SPY"] .refusal')).toBeNull();
+    // Still in the list and in the address: nothing vanished.
+    expect(await rowSymbols(page)).toEqual(['AAPL', 'SPY', 'QQQ', 'NOPE']);
+    expect(new URL(page.url()).searchParams.get('symbols')).toBe('AAPL,SPY,QQQ,NOPE');
+    if (process.env.TICKSTREAM_SCREENSHOT) await page.screenshot({ path: join(PROJECT_ROOT, 'docs/refused.png') });
+
+    await page.click('#grid tr[data-symbol="NOPE"] button.remove');
+    await page.waitForSelector('#grid tr[data-symbol="NOPE"]', { state: 'detached' });
+    expect(new URL(page.url()).searchParams.get('symbols')).toBe('AAPL,SPY,QQQ');
+
+    // Every symbol refused (the watch fails as a whole): each row still says why.
+    await page.goto(`${service!.url}/?symbols=QQQ,MSFT`);
+    await page.waitForSelector('#grid tr[data-symbol="MSFT"][data-refused="UNAUTHORIZED"]');
+    await page.waitForSelector('#grid tr[data-symbol="QQQ"][data-refused="UNAUTHORIZED"]');
+    expect(await rowSymbols(page)).toEqual(['QQQ', 'MSFT']);
   });
 
   it('with auth on: connects with the #token, shows refused replay commands and a refused connection', async () => {

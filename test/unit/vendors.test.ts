@@ -56,6 +56,44 @@ const vendorShaped: Record<VendorFormat, fc.Arbitrary<unknown>> = {
     },
     { requiredKeys: [] },
   ),
+  binance: fc.record(
+    {
+      stream: fc.oneof(fc.constantFrom('btcusdt@trade', 'btcusdt@bookTicker', 'btcusdt@miniTicker'), fc.jsonValue()),
+      data: fc.oneof(
+        fc.record(
+          {
+            e: fc.oneof(fc.constantFrom('trade', '24hrMiniTicker', 'serverShutdown'), fc.jsonValue()),
+            s: fc.jsonValue(),
+            p: fc.oneof(fc.string(), fc.jsonValue()),
+            b: fc.oneof(fc.string(), fc.jsonValue()),
+            c: fc.oneof(fc.string(), fc.jsonValue()),
+            T: fc.jsonValue(),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.jsonValue(),
+      ),
+      result: fc.jsonValue(),
+      code: fc.jsonValue(),
+      error: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  ),
+  kraken: fc.record(
+    {
+      channel: fc.oneof(fc.constantFrom('ticker', 'heartbeat', 'status', 'instrument'), fc.jsonValue()),
+      method: fc.oneof(fc.constantFrom('subscribe', 'unsubscribe', 'pong'), fc.jsonValue()),
+      type: fc.oneof(fc.constantFrom('snapshot', 'update'), fc.jsonValue()),
+      data: fc.oneof(
+        fc.array(fc.record({ symbol: fc.jsonValue(), last: fc.jsonValue(), timestamp: fc.jsonValue() })),
+        fc.jsonValue(),
+      ),
+      result: fc.jsonValue(),
+      success: fc.jsonValue(),
+      error: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  ),
   coinbase: fc.record(
     {
       type: fc.oneof(fc.constantFrom('ticker', 'heartbeat', 'subscriptions', 'error'), fc.jsonValue()),
@@ -82,8 +120,10 @@ const tickArb = (format: VendorFormat): fc.Arbitrary<UpstreamTick> =>
     })
     .map(({ symbol, cents, spread, ts, size, volume, sequence }) => {
       const price = cents / 100;
+      const base = symbol.replace(/[.-].*/, '');
+      const spelled = { coinbase: `${base}-USD`, kraken: `${base}/USD`, binance: `${base}USDT` } as const;
       return {
-        symbol: format === 'coinbase' ? `${symbol.replace(/[.-].*/, '')}-USD` : symbol,
+        symbol: format === 'coinbase' || format === 'kraken' || format === 'binance' ? spelled[format] : symbol,
         price,
         bid: Math.max(0.01, (cents - spread) / 100),
         ask: (cents + spread) / 100,
@@ -116,7 +156,7 @@ describe.each(VENDOR_FORMATS)('%s codec', (format) => {
     );
     fc.assert(
       fc.property(vendorShaped[format], (value) => {
-        for (const event of codec.decode(JSON.stringify(value))) {
+        for (const event of codec.decode(JSON.stringify(value), Date.UTC(2026, 0, 1))) {
           // Whatever a tick carries, validation decides without throwing.
           if (event.kind === 'tick' && event.tick.price !== undefined) validateQuote(event.tick);
         }
@@ -128,23 +168,25 @@ describe.each(VENDOR_FORMATS)('%s codec', (format) => {
   it('decodes what the upstream encodes: ticks round-trip to valid quotes with the same values', () => {
     fc.assert(
       fc.property(fc.array(tickArb(format), { minLength: 1, maxLength: 5 }), (sent) => {
-        const got = server.ticks(sent).flatMap((frame) => ticksOf(codec.decode(frame)));
-        const trades = got.filter((t) => t.price !== undefined);
+        const receivedAt = Date.UTC(2026, 0, 1);
+        const got = server.ticks(sent).flatMap((frame) => ticksOf(codec.decode(frame, receivedAt)));
+        // Binance's miniTicker carries the last price too, every second: the trades are those with a size.
+        const trades = got.filter((t) => t.price !== undefined && (format !== 'binance' || t.size !== undefined));
         expect(trades).toHaveLength(sent.length);
         trades.forEach((tick, i) => {
           const expected = sent[i] as UpstreamTick;
           const quote = validateQuote(tick);
           expect(quote).toMatchObject({ symbol: expected.symbol, price: expected.price, ts: expected.ts });
-          expect(quote?.size).toBe(expected.size);
-          if (format === 'coinbase') {
+          if (format !== 'kraken') expect(quote?.size).toBe(expected.size);
+          if (format === 'coinbase' || format === 'kraken') {
             expect(quote).toMatchObject({ bid: expected.bid, ask: expected.ask, volume: expected.volume });
             // Its sequence jumps between tickers by design: not a gap counter.
             expect(quote?.upstreamSeq).toBeUndefined();
           }
         });
-        // Polygon and Alpaca send a bid/ask event per trade, without a price.
+        // Polygon, Alpaca and Binance send a bid/ask event per trade, without a price.
         const quotes = got.filter((t) => t.price === undefined);
-        if (format === 'polygon' || format === 'alpaca') {
+        if (format === 'polygon' || format === 'alpaca' || format === 'binance') {
           expect(quotes.map((q) => [q.symbol, q.bid, q.ask])).toEqual(sent.map((t) => [t.symbol, t.bid, t.ask]));
         } else {
           expect(quotes).toEqual([]);
@@ -179,11 +221,21 @@ describe.each(VENDOR_FORMATS)('%s codec', (format) => {
     } else {
       expect(codec.authFrame({ key: 'k1' })).toBeUndefined();
     }
-    const ack = server.subscribed(['AAPL', 'MSFT']);
-    if (ack !== undefined) expect(codec.decode(ack)).toContainEqual({ kind: 'subscribed', symbols: ['AAPL', 'MSFT'] });
+    const session = {
+      authenticated: true,
+      symbols: new Set(['AAPL', 'MSFT']),
+      heartbeats: new Set<string>(),
+      subscribedOnce: true,
+    };
+    const acks = server.subscribed(['AAPL', 'MSFT'], session, 'subscribe').flatMap((ack) => codec.decode(ack));
+    const acked = acks.flatMap((e) => (e.kind === 'subscribed' ? e.symbols : []));
+    // Binance acks without naming streams; Finnhub sends no ack.
+    if (format !== 'binance' && format !== 'finnhub') expect(new Set(acked)).toEqual(new Set(['AAPL', 'MSFT']));
+    else expect(acks.filter((e) => e.kind !== 'subscribed')).toEqual([]);
     const refused = codec.decode(server.subscriptionRefused('symbol_limit', 'at most 1'));
     expect(refused).toContainEqual(expect.objectContaining({ kind: 'vendor_error', fatal: false }));
-    for (const frame of server.keepAlive(['BTC-USD'], Date.UTC(2026, 0, 1), () => 7)) {
+    const watching = { ...session, symbols: new Set(['BTC-USD']), heartbeats: new Set(['BTC-USD']) };
+    for (const frame of server.keepAlive(watching, Date.UTC(2026, 0, 1), () => 7)) {
       expect(codec.decode(frame)).toEqual([{ kind: 'heartbeat' }]);
     }
   });
@@ -227,25 +279,29 @@ describe('vendor specifics', () => {
   });
 
   it('Polygon: other channels are ignored, not counted as malformed', () => {
-    expect(vendorCodec('polygon').decode('[{"ev":"AM","sym":"AAPL"}]')).toEqual([]);
+    expect(vendorCodec('polygon').decode('[{"ev":"LULD","T":"AAPL","h":190.5,"l":170.2}]')).toEqual([]);
     expect(vendorCodec('polygon').decode('[42]')).toEqual([{ kind: 'malformed', reason: 'event is not an object' }]);
   });
 });
 
 describe('withLastTradePrice', () => {
-  it('gives bid/ask ticks the last trade price of their symbol and drops those before a first trade', async () => {
+  it('gives bid/ask ticks the last trade price, trades the last bid/ask, and drops bid/asks before a first trade', async () => {
     const outputs: SessionOutput[] = [
       { kind: 'ready' },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1, ask: 2, ts: 1 } },
       { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2 } },
       { kind: 'tick', tick: { symbol: 'MSFT', bid: 3, ask: 4, ts: 3 } },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1.4, ask: 1.6, ts: 4 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.55, ts: 5 } },
+      { kind: 'tick', tick: { symbol: 'MSFT', price: 3.5, ts: 6 } },
     ];
     const got = await firstValueFrom(from(outputs).pipe(withLastTradePrice(), toArray()));
     expect(got).toEqual([
       { kind: 'ready' },
-      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.5, ts: 2, bid: 1, ask: 2 } },
       { kind: 'tick', tick: { symbol: 'AAPL', bid: 1.4, ask: 1.6, ts: 4, price: 1.5 } },
+      { kind: 'tick', tick: { symbol: 'AAPL', price: 1.55, ts: 5, bid: 1.4, ask: 1.6 } },
+      { kind: 'tick', tick: { symbol: 'MSFT', price: 3.5, ts: 6, bid: 3, ask: 4 } },
     ]);
   });
 });
@@ -259,6 +315,24 @@ describe('ws feed config', () => {
     expect(() => parse({ format: 'alpaca', key: 'k' })).toThrow(/feeds\.0\.secret: required for format "alpaca"/);
     expect(() => parse({ format: 'finnhub', url: 'http://x' })).toThrow(ConfigError);
     expect(parse({ format: 'coinbase' }).feeds[0]).toMatchObject({ format: 'coinbase', heartbeatTimeoutMs: 30_000 });
+  });
+
+  it.each(['binance', 'kraken', 'coinbase'] as const)(
+    'config/examples/live-%s.json (the public endpoint) is valid',
+    (format) => {
+      const config = loadConfig({ file: `config/examples/live-${format}.json` });
+      expect(config.feeds).toEqual([
+        expect.objectContaining({ type: 'ws', format, url: expect.stringMatching(/^wss:/) }),
+      ]);
+    },
+  );
+
+  it('names a misplaced channels or symbolsUrl', () => {
+    expect(() => parse({ format: 'binance', channels: ['A'] })).toThrow(
+      /feeds\.0\.channels: only for format "polygon"/,
+    );
+    expect(() => parse({ format: 'kraken', symbolsUrl: 'http://127.0.0.1:1/x' })).toThrow(/feeds\.0\.symbolsUrl/);
+    expect(parse({ format: 'polygon', key: 'k', channels: ['AM'] }).feeds[0]).toMatchObject({ channels: ['AM'] });
   });
 
   it.each(VENDOR_FORMATS)('config/examples/ws-%s.json is valid', (format) => {

@@ -11,7 +11,7 @@ import {
   startWith,
   switchMap,
 } from 'rxjs';
-import { type ConnectOptions, connect, type TickstreamClient } from '../../src/client/index.js';
+import { type ConnectOptions, connect, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
 import { ChartPanel } from './chartPanel.js';
 import { dashboardToken } from './credentials.js';
@@ -88,7 +88,8 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     (err: unknown) => showError(`symbol list: ${err instanceof Error ? err.message : String(err)}`),
   );
 
-  // Adding: Enter or the Add button; names validated here, unknown ones also rejected by the server.
+  // Adding: Enter or the Add button; malformed names refused here. The server decides which symbols it has (a
+  // feed may list more after start-up): one it refuses stays in the list, its row saying why.
   const input = byId<HTMLInputElement>('add-symbol');
   const addForm = byId<HTMLFormElement>('add-form');
   subscriptions.add(
@@ -100,19 +101,14 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
         return;
       }
       for (const symbol of symbols) {
-        if (directory.size > 0 && !directory.has(symbol)) showError(`unknown symbol ${symbol}`);
-        else if (watchlist.symbols.length >= MAX_SYMBOLS) showError(`at most ${MAX_SYMBOLS} symbols`);
+        if (watchlist.symbols.length >= MAX_SYMBOLS) showError(`at most ${MAX_SYMBOLS} symbols`);
         else watchlist.add(symbol);
       }
       input.value = '';
     }),
   );
-  subscriptions.add(
-    client.rejected$.subscribe((rejection) => {
-      showError(`${rejection.symbol}: ${rejection.message} (${rejection.code})`);
-      watchlist.remove(rejection.symbol);
-    }),
-  );
+  // A refused symbol keeps its row, with the reason and its remove control: never dropped without a word.
+  subscriptions.add(client.rejected$.subscribe((rejection) => grid.refuse([rejection])));
 
   const rateSelect = byId<HTMLSelectElement>('rate');
   rateSelect.value = String(initialRate(url, localStorage));
@@ -144,9 +140,12 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
   const quotes$ = combineLatest([watchlist.symbols$, rate$, visible$]).pipe(
     switchMap(([symbols, hz, visible]) => {
       if (!visible || symbols.length === 0) return EMPTY;
+      grid.clearRefusals();
       return client.watch(symbols, { maxHz: hz }).pipe(
         catchError((err: unknown) => {
-          showError(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
+          // Every symbol refused: each row says why.
+          if (err instanceof TickstreamError && err.rejected.length > 0) grid.refuse(err.rejected);
+          else showError(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
           return EMPTY;
         }),
       );

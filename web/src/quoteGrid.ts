@@ -1,4 +1,4 @@
-import type { Quote, SymbolInfo } from '../../src/protocol.js';
+import type { ErrorCode, Quote, Rejection, SymbolInfo } from '../../src/protocol.js';
 import { arrow, ClockFormatter, exchangeZone, formatPrice, formatSigned, formatVolume } from './format.js';
 
 export type SortKey = 'symbol' | 'price' | 'change' | 'changePct' | 'bid' | 'ask' | 'volume' | 'ts';
@@ -15,6 +15,16 @@ type Cells = {
   volume: HTMLElement;
   exchangeTime: HTMLElement;
   localTime: HTMLElement;
+};
+
+/** Why the server refused a symbol, as the row says it. */
+const REFUSALS: Record<ErrorCode, string> = {
+  UNKNOWN_SYMBOL: 'unknown symbol',
+  UNAUTHORIZED: 'not allowed by your token',
+  LIMIT_EXCEEDED: 'over the limit',
+  BAD_REQUEST: 'not a valid symbol',
+  RATE_LIMITED: 'too many requests, try again',
+  INTERNAL: 'server error',
 };
 
 /** What rows share to format their cells. */
@@ -41,6 +51,8 @@ class QuoteRow {
   private readonly cells: Cells;
   private readonly written = new Map<HTMLElement, string>();
   private flip = false;
+  /** The server's refusal, shown in the row until a quote comes or the row is subscribed again. */
+  private refusal: HTMLElement | undefined;
 
   constructor(
     readonly symbol: string,
@@ -116,8 +128,34 @@ class QuoteRow {
     };
   }
 
+  /** Shows why the server refused this symbol; the row and its remove control stay. */
+  refuse(rejection: Rejection): void {
+    if (!this.refusal) {
+      // One cell across the quote's columns (hidden while refused), so the reason reads in full.
+      this.refusal = document.createElement('td');
+      this.refusal.setAttribute('role', 'cell');
+      this.refusal.className = 'refusal';
+      this.element.querySelector('th')?.after(this.refusal);
+    }
+    // The limit's message says which limit; the others' only repeat the symbol.
+    this.refusal.textContent =
+      rejection.code === 'LIMIT_EXCEEDED'
+        ? `${REFUSALS[rejection.code]}: ${rejection.message}`
+        : REFUSALS[rejection.code];
+    this.refusal.title = rejection.message;
+    this.element.dataset.refused = rejection.code;
+  }
+
+  clearRefusal(): void {
+    if (!this.refusal) return;
+    this.refusal.remove();
+    this.refusal = undefined;
+    delete this.element.dataset.refused;
+  }
+
   /** Takes the newest quote; returns whether it was painted. */
   receive(quote: Quote, context: RowContext): boolean {
+    this.clearRefusal();
     this.quote = quote;
     if (!this.onScreen) return false;
     this.render(context);
@@ -226,6 +264,16 @@ export class QuoteGrid {
     }
     this.order = [...symbols];
     this.arrange(true);
+  }
+
+  /** Marks the rows of refused symbols with the reason (a symbol not in the grid is ignored). */
+  refuse(rejections: Iterable<Rejection>): void {
+    for (const rejection of rejections) this.rows.get(rejection.symbol)?.refuse(rejection);
+  }
+
+  /** Before subscribing again: the answer marks the rows that are still refused. */
+  clearRefusals(): void {
+    for (const row of this.rows.values()) row.clearRefusal();
   }
 
   /** Takes a frame's quotes; returns those painted (rows on screen). */

@@ -1,5 +1,5 @@
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
-import { SYMBOL_PATTERN } from '../../src/protocol.js';
+import { normalizeSymbol, SYMBOL_PATTERN } from '../../src/protocol.js';
 
 /** Well-known symbols a first visit starts with. */
 export const DEFAULT_SYMBOLS = [
@@ -29,7 +29,7 @@ export function parseSymbols(text: string | null | undefined): string[] {
   if (!text) return [];
   const out = new Set<string>();
   for (const part of text.split(',')) {
-    const symbol = part.trim().toUpperCase();
+    const symbol = normalizeSymbol(part);
     if (SYMBOL_PATTERN.test(symbol)) out.add(symbol);
   }
   return [...out].slice(0, MAX_SYMBOLS);

@@ -12,10 +12,12 @@ import {
 } from './types.js';
 
 /**
- * Alpaca-style market data stream: `{"action":"auth","key","secret"}`, `{"action":"subscribe","trades":[..],
- * "quotes":[..]}`; the server sends arrays of messages keyed by `T`: `t` trade (S, p, s, t RFC 3339), `q` quote
- * (S, bp, bs, ap, as, t), `success`, `subscription` (the whole subscription after the change) and `error`
- * with Alpaca's codes.
+ * Alpaca market data stream, stocks (`/v2/iex`, `/v2/sip`) and crypto (`/v1beta3/crypto/us`, symbols `BTC/USD`),
+ * one format: `{"action":"auth","key","secret"}`, `{"action":"subscribe","trades":[..],"quotes":[..]}`; the server
+ * sends arrays of messages keyed by `T`: `t` trade (S, i id, p, s, t RFC 3339), `q` quote (S, bp, bs, ap, as, t),
+ * `c` trade correction (oi the original id, ci the corrected id, cp the corrected price) and `x` trade cancel (i),
+ * both sent unasked to every trade subscriber, `success`, `subscription` (the whole subscription after the
+ * change) and `error` with Alpaca's codes.
  */
 export const ALPACA_ERRORS = {
   400: 'invalid syntax',
@@ -38,7 +40,21 @@ function decodeMessage(message: unknown): VendorEvent | undefined {
   if (!isRecord(message)) return malformed('message is not an object');
   switch (message.T) {
     case 't':
-      return { kind: 'tick', tick: { symbol: message.S, price: message.p, size: message.s, ts: isoMillis(message.t) } };
+      return {
+        kind: 'tick',
+        tick: { symbol: message.S, price: message.p, size: message.s, ts: isoMillis(message.t), tradeId: message.i },
+      };
+    case 'c':
+      return {
+        kind: 'correction',
+        symbol: message.S,
+        originalId: message.oi,
+        correctedId: message.ci,
+        price: message.cp,
+        ts: isoMillis(message.t),
+      };
+    case 'x':
+      return { kind: 'cancel', symbol: message.S, tradeId: message.i, ts: isoMillis(message.t) };
     case 'q':
       return { kind: 'tick', tick: { symbol: message.S, bid: message.bp, ask: message.ap, ts: isoMillis(message.t) } };
     case 'success':
@@ -57,7 +73,7 @@ function decodeMessage(message: unknown): VendorEvent | undefined {
       return { kind: 'vendor_error', code, message: text, fatal: code !== undefined && FATAL_CODES.has(code) };
     }
     default:
-      // Bars, statuses, corrections...: not quotes, and not errors either.
+      // Bars, statuses, LULDs...: not quotes, and not errors either.
       return typeof message.T === 'string' ? undefined : malformed('message without "T"');
   }
 }
@@ -104,7 +120,10 @@ export const alpacaServer: VendorServer = {
   authSucceeded: () => JSON.stringify([{ T: 'success', msg: 'authenticated' }]),
   authFailed: () => error(402),
   notAuthenticated: () => error(401),
-  subscribed: (symbols) => JSON.stringify([{ T: 'subscription', trades: symbols, quotes: symbols, bars: [] }]),
+  subscribed: (_request, session) => {
+    const symbols = [...session.symbols].sort();
+    return [JSON.stringify([{ T: 'subscription', trades: symbols, quotes: symbols, bars: [] }])];
+  },
   subscriptionRefused: (reason) => error(reason === 'symbol_limit' ? 405 : 400),
   connectionLimitExceeded: () => error(406),
   badRequest: () => error(400),

@@ -1,3 +1,4 @@
+import { normalizeSymbol } from '../../protocol.js';
 import {
   decimal,
   isoMillis,
@@ -13,12 +14,31 @@ import {
 } from './types.js';
 
 /**
- * Coinbase-style exchange feed, `ticker` and `heartbeats` channels, no authentication:
- * `{"type":"subscribe","product_ids":[..],"channels":["ticker","heartbeats"]}`; the server sends `ticker`
+ * Coinbase Exchange feed (wss://ws-feed.exchange.coinbase.com), `ticker` and `heartbeat` channels, no
+ * authentication: `{"type":"subscribe","product_ids":[..],"channels":["ticker"]}`; the server sends `ticker`
  * (product_id, price, best_bid, best_ask, volume_24h, open_24h, high_24h, low_24h, last_size as decimal
- * strings, per-product `sequence`, ISO `time`), `heartbeat`, `subscriptions` and `error`.
+ * strings, per-product `sequence`, ISO `time`), `heartbeat` (once a second per product of the `heartbeat`
+ * channel), `subscriptions` and `error`. (`heartbeats`, plural, is the Advanced Trade API's channel, another
+ * endpoint: the Exchange refuses it.) A connection that has not subscribed within 5 s is closed, so the feed
+ * subscribes one declared product's `heartbeat` as soon as it connects: that keeps an idle connection open and
+ * shows it alive while no one watches anything. Products are listed by `GET /products`.
  */
-const CHANNELS = ['ticker', 'heartbeats'];
+const TICKER = ['ticker'];
+/** The Exchange feed's channels: the demo upstream refuses a subscribe that names another, as the Exchange does. */
+const EXCHANGE_CHANNELS = new Set([
+  'heartbeat',
+  'status',
+  'auction',
+  'ticker',
+  'ticker_batch',
+  'level2',
+  'level2_batch',
+  'matches',
+  'full',
+  'user',
+  'rfq_matches',
+  'balance',
+]);
 
 function decodeTicker(message: Record<string, unknown>): VendorEvent {
   const open = decimal(message.open_24h);
@@ -43,6 +63,9 @@ function decodeTicker(message: Record<string, unknown>): VendorEvent {
   };
 }
 
+/** The product whose heartbeat keeps a feed without declared symbols open. */
+const DEFAULT_HEARTBEAT_PRODUCT = 'BTC-USD';
+
 function tickerProducts(channels: unknown): string[] {
   if (!Array.isArray(channels)) return [];
   return channels.flatMap((c: unknown) => (isRecord(c) && c.name === 'ticker' ? symbolList(c.product_ids) : []));
@@ -52,10 +75,34 @@ export const coinbaseCodec: VendorCodec = {
   format: 'coinbase',
   connectUrl: (url) => url,
   authFrame: () => undefined,
+  symbolListing: {
+    url: 'https://api.exchange.coinbase.com/products',
+    decode: (body) =>
+      Array.isArray(body)
+        ? body.flatMap((p: unknown) =>
+            isRecord(p) && typeof p.id === 'string' && p.status === 'online' && p.trading_disabled !== true
+              ? [
+                  {
+                    symbol: normalizeSymbol(p.id),
+                    name: typeof p.display_name === 'string' ? p.display_name : undefined,
+                    exchange: 'Coinbase',
+                    currency: typeof p.quote_currency === 'string' ? p.quote_currency : undefined,
+                  },
+                ]
+              : [],
+          )
+        : undefined,
+  },
+  readyFrames: (declared) => [
+    JSON.stringify({
+      type: 'subscribe',
+      channels: [{ name: 'heartbeat', product_ids: [declared[0] ?? DEFAULT_HEARTBEAT_PRODUCT] }],
+    }),
+  ],
   subscribe: (symbols) =>
-    symbols.length ? [JSON.stringify({ type: 'subscribe', product_ids: symbols, channels: CHANNELS })] : [],
+    symbols.length ? [JSON.stringify({ type: 'subscribe', product_ids: symbols, channels: TICKER })] : [],
   unsubscribe: (symbols) =>
-    symbols.length ? [JSON.stringify({ type: 'unsubscribe', product_ids: symbols, channels: CHANNELS })] : [],
+    symbols.length ? [JSON.stringify({ type: 'unsubscribe', product_ids: symbols, channels: TICKER })] : [],
   decode(frame) {
     const value = parseJson(frame);
     if (!isRecord(value)) return [malformed(value === undefined ? 'not JSON' : 'not a JSON object')];
@@ -85,24 +132,62 @@ export const coinbaseServer: VendorServer = {
   auth: 'none',
   decodeRequest(frame): VendorRequest {
     const value = parseJson(frame);
-    if (!isRecord(value) || !Array.isArray(value.product_ids)) {
+    if (!isRecord(value) || !Array.isArray(value.channels)) {
       return { kind: 'invalid', reason: 'expected {type, product_ids, channels}' };
     }
-    const symbols = symbolList(value.product_ids);
-    if (value.type === 'subscribe') return { kind: 'subscribe', symbols };
-    if (value.type === 'unsubscribe') return { kind: 'unsubscribe', symbols };
-    return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
+    if (value.type !== 'subscribe' && value.type !== 'unsubscribe') {
+      return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
+    }
+    // A channel is a name (for the top-level product_ids) or {name, product_ids}.
+    const named = value.channels.map((c: unknown) =>
+      typeof c === 'string'
+        ? { name: c, products: symbolList(value.product_ids) }
+        : isRecord(c)
+          ? { name: String(c.name), products: symbolList(c.product_ids ?? value.product_ids) }
+          : { name: String(c), products: [] },
+    );
+    const unknown = named.find((c) => !EXCHANGE_CHANNELS.has(c.name));
+    if (unknown) return { kind: 'invalid', reason: `${unknown.name} is not a valid channel` };
+    const empty = named.find((c) => c.products.length === 0 && c.name !== 'status');
+    if (empty)
+      return { kind: 'invalid', reason: `You need to specify at least one product ID for channel ${empty.name}` };
+    const of = (name: string) => named.filter((c) => c.name === name).flatMap((c) => c.products);
+    return { kind: value.type, symbols: of('ticker'), heartbeats: of('heartbeat') };
   },
   hello: () => undefined,
   authSucceeded: () => error('unexpected'),
   authFailed: () => error('authentication failed'),
   notAuthenticated: () => error('authentication required'),
-  subscribed: (symbols) =>
-    JSON.stringify({ type: 'subscriptions', channels: CHANNELS.map((name) => ({ name, product_ids: symbols })) }),
+  subscribed: (_request, session) => [
+    JSON.stringify({
+      type: 'subscriptions',
+      channels: [
+        { name: 'ticker', product_ids: [...session.symbols].sort() },
+        { name: 'heartbeat', product_ids: [...session.heartbeats].sort() },
+      ].filter((c) => c.product_ids.length > 0),
+    }),
+  ],
   subscriptionRefused: (reason, detail) =>
     error(reason === 'symbol_limit' ? 'too many product_ids' : `${detail} is not a valid product`),
   connectionLimitExceeded: () => undefined,
   badRequest: (reason) => error(reason),
+  restListing: {
+    path: '/products',
+    // GET /products (docs.cdp.coinbase.com/exchange/reference/exchangerestapi_getproducts), the fields used.
+    body: (universe) =>
+      universe.map((l) => {
+        const [base, quote] = l.symbol.split('-');
+        return {
+          id: l.symbol,
+          base_currency: base,
+          quote_currency: quote,
+          display_name: `${base}/${quote}`,
+          status: 'online',
+          trading_disabled: false,
+        };
+      }),
+  },
+  limits: { subscribeDeadlineMs: 5000 },
   ticks(ticks: readonly UpstreamTick[]) {
     return ticks.map((t) =>
       JSON.stringify({
@@ -123,8 +208,8 @@ export const coinbaseServer: VendorServer = {
       }),
     );
   },
-  keepAlive: (symbols, now, lastSequence) =>
-    symbols.map((product_id) =>
+  keepAlive: (session, now, lastSequence) =>
+    [...session.heartbeats].sort().map((product_id) =>
       JSON.stringify({
         type: 'heartbeat',
         sequence: lastSequence(product_id),

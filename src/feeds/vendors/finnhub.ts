@@ -1,3 +1,4 @@
+import { normalizeSymbol } from '../../protocol.js';
 import {
   isRecord,
   malformed,
@@ -60,7 +61,7 @@ export const finnhubServer: VendorServer = {
     if (!isRecord(value) || typeof value.symbol !== 'string' || value.symbol === '') {
       return { kind: 'invalid', reason: 'expected {type, symbol}' };
     }
-    const symbols = [value.symbol.toUpperCase()];
+    const symbols = [normalizeSymbol(value.symbol)];
     if (value.type === 'subscribe') return { kind: 'subscribe', symbols };
     if (value.type === 'unsubscribe') return { kind: 'unsubscribe', symbols };
     return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
@@ -69,7 +70,7 @@ export const finnhubServer: VendorServer = {
   authSucceeded: () => error('unexpected'),
   authFailed: () => error('Invalid API key'),
   notAuthenticated: () => error('Invalid API key'),
-  subscribed: () => undefined,
+  subscribed: () => [],
   subscriptionRefused: (reason, detail) =>
     error(reason === 'symbol_limit' ? 'Subscribing to too many symbols' : `Unknown symbol ${detail}`),
   connectionLimitExceeded: () => undefined,

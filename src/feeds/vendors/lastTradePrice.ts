@@ -2,21 +2,28 @@ import { concatMap, defer, EMPTY, type MonoTypeOperatorFunction, of } from 'rxjs
 import type { SessionOutput } from './types.js';
 
 /**
- * Gives bid/ask-only ticks (Polygon `Q`, Alpaca `q`) the symbol's last trade price, since a Quote always
- * carries a price; such ticks before the symbol's first trade are dropped (there is no price to show yet).
- * Other outputs pass through.
+ * Vendors that send trades and the best bid/ask as separate events (Polygon `T`/`Q`, Alpaca `t`/`q`, Binance
+ * `@trade`/`@bookTicker`): gives bid/ask-only ticks the symbol's last trade price, since a Quote always carries a
+ * price, and trades without a bid/ask the symbol's latest one, so each quote states the whole top of the book
+ * (a row or a snapshot never loses its bid because a trade came last). Bid/ask ticks before the symbol's first
+ * trade are dropped (there is no price to show yet), their bid/ask kept for it. Other outputs pass through.
  */
 export function withLastTradePrice(): MonoTypeOperatorFunction<SessionOutput> {
   return (source) =>
     defer(() => {
       const lastPrice = new Map<unknown, unknown>();
+      const lastTouch = new Map<unknown, { bid?: unknown; ask?: unknown }>();
       return source.pipe(
         concatMap((output) => {
           if (output.kind !== 'tick') return of(output);
           const { tick } = output;
+          if (tick.bid !== undefined || tick.ask !== undefined)
+            lastTouch.set(tick.symbol, { bid: tick.bid, ask: tick.ask });
           if (tick.price !== undefined) {
             lastPrice.set(tick.symbol, tick.price);
-            return of(output);
+            const touch = lastTouch.get(tick.symbol);
+            if (touch === undefined || tick.bid !== undefined || tick.ask !== undefined) return of(output);
+            return of({ kind: 'tick' as const, tick: { ...tick, ...touch } });
           }
           const price = lastPrice.get(tick.symbol);
           return price === undefined ? EMPTY : of({ kind: 'tick' as const, tick: { ...tick, price } });

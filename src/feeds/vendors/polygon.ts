@@ -1,3 +1,4 @@
+import { normalizeSymbol } from '../../protocol.js';
 import {
   type Credentials,
   isRecord,
@@ -11,15 +12,19 @@ import {
 } from './types.js';
 
 /**
- * Polygon-style stocks stream: `{"action":"auth","params":KEY}`, `{"action":"subscribe","params":"T.AAPL,Q.AAPL"}`;
- * the server sends arrays of events: `T` trades (sym, p, s, t ms, q), `Q` quotes (sym, bp, bs, ap, as, t) and
- * `status` messages (connected, auth_success, auth_failed, success, max_connections, error).
+ * Polygon/Massive stocks stream: `{"action":"auth","params":KEY}`, `{"action":"subscribe","params":"T.AAPL,Q.AAPL"}`;
+ * the server sends arrays of events: `T` trades (sym, p, s, t ms, q), `Q` quotes (sym, bp, bs, ap, as, t), `A`
+ * and `AM` aggregates per second and per minute (sym, c close, av the day's volume, op the day's official open,
+ * s/e the window in ms) and `status` messages (connected, auth_success, auth_failed, success, max_connections,
+ * error).
  */
 
-const CHANNELS = ['T', 'Q'] as const;
+export const POLYGON_CHANNELS = ['T', 'Q', 'A', 'AM'] as const;
+export type PolygonChannel = (typeof POLYGON_CHANNELS)[number];
+const DEFAULT_CHANNELS: readonly PolygonChannel[] = ['T', 'Q'];
 
-function channelParams(symbols: readonly string[]): string {
-  return symbols.flatMap((s) => CHANNELS.map((c) => `${c}.${s}`)).join(',');
+function channelParams(symbols: readonly string[], channels: readonly PolygonChannel[]): string {
+  return symbols.flatMap((s) => channels.map((c) => `${c}.${s}`)).join(',');
 }
 
 /** "T.AAPL,Q.AAPL,T.MSFT" -> ["AAPL", "MSFT"]. */
@@ -27,7 +32,7 @@ function symbolsOfParams(params: string): string[] {
   const out = new Set<string>();
   for (const part of params.split(',')) {
     const dot = part.indexOf('.');
-    const symbol = (dot >= 0 ? part.slice(dot + 1) : part).trim().toUpperCase();
+    const symbol = normalizeSymbol(dot >= 0 ? part.slice(dot + 1) : part);
     if (symbol) out.add(symbol);
   }
   return [...out];
@@ -40,10 +45,17 @@ function decodeEvent(event: unknown): VendorEvent | undefined {
       return { kind: 'tick', tick: { symbol: event.sym, price: event.p, size: event.s, ts: event.t } };
     case 'Q':
       return { kind: 'tick', tick: { symbol: event.sym, bid: event.bp, ask: event.ap, ts: event.t } };
+    case 'A':
+    case 'AM':
+      // A bar's close is the last price of its window, stamped at the window's end; `av` and `op` are the day's.
+      return {
+        kind: 'tick',
+        tick: { symbol: event.sym, price: event.c, ts: event.e, volume: event.av, open: event.op },
+      };
     case 'status':
       return decodeStatus(String(event.status), typeof event.message === 'string' ? event.message : '');
     default:
-      // Other channels (aggregates, LULD...) are not quotes: ignore them rather than count them as bad.
+      // Other channels (LULD, FMV...) are not quotes: ignore them rather than count them as bad.
       return typeof event.ev === 'string' ? undefined : malformed('event without "ev"');
   }
 }
@@ -65,21 +77,24 @@ function decodeStatus(status: string, message: string): VendorEvent {
   }
 }
 
-export const polygonCodec: VendorCodec = {
-  format: 'polygon',
-  connectUrl: (url) => url,
-  authFrame: (credentials: Credentials) => JSON.stringify({ action: 'auth', params: credentials.key ?? '' }),
-  subscribe: (symbols) =>
-    symbols.length ? [JSON.stringify({ action: 'subscribe', params: channelParams(symbols) })] : [],
-  unsubscribe: (symbols) =>
-    symbols.length ? [JSON.stringify({ action: 'unsubscribe', params: channelParams(symbols) })] : [],
-  decode(frame) {
-    const value = parseJson(frame);
-    if (value === undefined) return [malformed('not JSON')];
-    const events = Array.isArray(value) ? value : [value];
-    return events.map(decodeEvent).filter((e): e is VendorEvent => e !== undefined);
-  },
-};
+/** The client codec subscribing to `channels` of each symbol (trades and quotes unless told otherwise). */
+export function polygonCodecFor(channels: readonly PolygonChannel[] = DEFAULT_CHANNELS): VendorCodec {
+  return {
+    format: 'polygon',
+    connectUrl: (url) => url,
+    authFrame: (credentials: Credentials) => JSON.stringify({ action: 'auth', params: credentials.key ?? '' }),
+    subscribe: (symbols) =>
+      symbols.length ? [JSON.stringify({ action: 'subscribe', params: channelParams(symbols, channels) })] : [],
+    unsubscribe: (symbols) =>
+      symbols.length ? [JSON.stringify({ action: 'unsubscribe', params: channelParams(symbols, channels) })] : [],
+    decode(frame) {
+      const value = parseJson(frame);
+      if (value === undefined) return [malformed('not JSON')];
+      const events = Array.isArray(value) ? value : [value];
+      return events.map(decodeEvent).filter((e): e is VendorEvent => e !== undefined);
+    },
+  };
+}
 
 const status = (status: string, message: string) => JSON.stringify([{ ev: 'status', status, message }]);
 
@@ -100,7 +115,9 @@ export const polygonServer: VendorServer = {
   authSucceeded: () => status('auth_success', 'authenticated'),
   authFailed: () => status('auth_failed', 'authentication failed'),
   notAuthenticated: () => status('error', 'not authorized'),
-  subscribed: (symbols) => status('success', `subscribed to: ${channelParams(symbols)}`),
+  subscribed: (_request, session) => [
+    status('success', `subscribed to: ${channelParams([...session.symbols].sort(), DEFAULT_CHANNELS)}`),
+  ],
   subscriptionRefused: (_reason, detail) => status('error', detail),
   connectionLimitExceeded: () => status('max_connections', 'Maximum number of websocket connections exceeded'),
   badRequest: (reason) => status('error', reason),

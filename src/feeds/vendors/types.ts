@@ -4,7 +4,9 @@
  * holds both halves of its own wire format so that they are tested against each other.
  */
 
-export const VENDOR_FORMATS = ['polygon', 'alpaca', 'finnhub', 'coinbase'] as const;
+import { normalizeSymbol, type SymbolInfo } from '../../protocol.js';
+
+export const VENDOR_FORMATS = ['polygon', 'alpaca', 'finnhub', 'coinbase', 'binance', 'kraken'] as const;
 export type VendorFormat = (typeof VENDOR_FORMATS)[number];
 
 /**
@@ -25,7 +27,14 @@ export type VendorTick = {
   low?: unknown;
   prevClose?: unknown;
   upstreamSeq?: unknown;
+  /** The vendor's id of the trade (Alpaca `i`), so a later correction or cancel can name it. */
+  tradeId?: unknown;
 };
+
+/** A vendor's later word on a trade it sent (Alpaca `c` corrections and `x` cancels). */
+export type TradeAmendment =
+  | { kind: 'correction'; symbol: unknown; originalId: unknown; correctedId: unknown; price: unknown; ts: unknown }
+  | { kind: 'cancel'; symbol: unknown; tradeId: unknown; ts: unknown };
 
 /** What a server frame means to the client. A frame may carry several (vendors batch). */
 export type VendorEvent =
@@ -35,6 +44,11 @@ export type VendorEvent =
   | { kind: 'auth_failed'; code?: number; message: string }
   | { kind: 'subscribed'; symbols: string[] }
   | { kind: 'heartbeat' }
+  /** The symbols the vendor lists (Kraken's `instrument` channel). */
+  | { kind: 'symbols'; symbols: SymbolInfo[] }
+  | TradeAmendment
+  /** The server is about to close the connection (Binance `serverShutdown`): reconnect now. */
+  | { kind: 'closing'; message: string }
   /** `fatal`: retrying cannot help (bad credentials, missing entitlement); the feed stops. */
   | { kind: 'vendor_error'; code?: number; message: string; fatal: boolean }
   | { kind: 'malformed'; reason: string };
@@ -43,6 +57,8 @@ export type VendorEvent =
 export type SessionOutput =
   | { kind: 'ready' }
   | { kind: 'tick'; tick: VendorTick }
+  | { kind: 'symbols'; symbols: SymbolInfo[] }
+  | TradeAmendment
   | { kind: 'malformed'; reason: string; frame: string };
 
 export type Credentials = { key?: string; secret?: string };
@@ -54,20 +70,75 @@ export type VendorCodec = {
   connectUrl(url: string, credentials: Credentials): string;
   /** The frame that authenticates after the socket opens; undefined when the vendor needs none. */
   authFrame(credentials: Credentials): string | undefined;
+  /**
+   * Frames sent once the connection is ready, whatever is demanded: a subscription that keeps an idle connection
+   * open (Coinbase closes one that has not subscribed within 5 s), or one that lists the vendor's symbols
+   * (Kraken's `instrument`). `declared`: the feed's declared symbols.
+   */
+  readyFrames?(declared: readonly string[]): string[];
+  /** Frames that ask the vendor to list its symbols over the connection (Kraken `instrument`). */
+  listFrames?(): string[];
   subscribe(symbols: readonly string[]): string[];
   unsubscribe(symbols: readonly string[]): string[];
-  decode(frame: string): VendorEvent[];
+  /** `receivedAt` (epoch ms) stands in for the event time of messages that carry none (Binance `bookTicker`). */
+  decode(frame: string, receivedAt?: number): VendorEvent[];
+  /** What the vendor documents for one connection; the feed keeps under it. */
+  limits?: VendorLimits;
+  /** Where the vendor lists its symbols over HTTP (Binance exchangeInfo, Coinbase /products), and how to read it. */
+  symbolListing?: SymbolListing;
+};
+
+export type SymbolListing = {
+  /** The vendor's own endpoint; a feed's `symbolsUrl` points elsewhere (a demo upstream). */
+  url: string;
+  /** The listed symbols, or undefined when the body is not the vendor's listing. */
+  decode(body: unknown): SymbolInfo[] | undefined;
+};
+
+export type VendorLimits = {
+  /** Frames (text, ping, pong) the client may send per second (Binance: 5). */
+  framesPerSecond?: number;
+  /** Symbols one connection may subscribe to (Binance: 1024 streams, 3 per symbol). */
+  maxSymbols?: number;
+};
+
+/** How a demo upstream behaves as the vendor documents (and tests shrink): deadlines, rates, lifetimes. */
+export type VendorServerLimits = {
+  /** A connection that has not subscribed to anything by then is closed (Coinbase: 5 s). */
+  subscribeDeadlineMs?: number;
+  /** More frames than this from a client in one second close its connection (Binance: 5). */
+  framesPerSecond?: number;
+  /** Symbols one connection may subscribe to. */
+  maxSymbols?: number;
+  /** A connection is closed after this long (Binance: 24 h), after a `closing` notice where the vendor has one. */
+  maxConnectionMs?: number;
+  /** The server pings this often and closes a connection that has not ponged within `pongTimeoutMs`. */
+  pingEveryMs?: number;
+  pongTimeoutMs?: number;
 };
 
 /** A client request as the demo upstream understands it. */
 export type VendorRequest =
   | { kind: 'auth'; key: string; secret?: string }
-  | { kind: 'subscribe'; symbols: string[] }
-  | { kind: 'unsubscribe'; symbols: string[] }
+  /** `heartbeats`: products whose keep-alives are asked for (Coinbase's `heartbeat` channel). */
+  | { kind: 'subscribe'; symbols: string[]; heartbeats?: string[] }
+  | { kind: 'unsubscribe'; symbols: string[]; heartbeats?: string[] }
+  /** The vendor's list of symbols (Kraken `instrument`). */
+  | { kind: 'list' }
+  /** An application-level ping that wants an answer (Kraken `{"method":"ping"}`). */
+  | { kind: 'ping'; id?: unknown }
   | { kind: 'invalid'; reason: string };
 
 /** One connection's state on the demo upstream. */
-export type UpstreamSession = { authenticated: boolean; symbols: Set<string>; closing?: boolean };
+export type UpstreamSession = {
+  authenticated: boolean;
+  symbols: Set<string>;
+  /** Products that get keep-alives (Coinbase's `heartbeat` channel). */
+  heartbeats: Set<string>;
+  /** Whether it ever subscribed to anything (Coinbase's 5 s deadline). */
+  subscribedOnce: boolean;
+  closing?: boolean;
+};
 
 /** A tick the demo upstream sends (from createSimulator), with the vendor's own sequence when it has one. */
 export type UpstreamTick = {
@@ -114,7 +185,7 @@ export function isoMillis(value: unknown): unknown {
 /** A list of symbol strings from an untrusted array: upper-cased, non-strings dropped. */
 export function symbolList(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((s): s is string => typeof s === 'string' && s.length > 0).map((s) => s.toUpperCase());
+  return value.filter((s): s is string => typeof s === 'string' && s.length > 0).map(normalizeSymbol);
 }
 
 export function malformed(reason: string): VendorEvent {
@@ -134,14 +205,26 @@ export type VendorServer = {
   authSucceeded(): string;
   authFailed(): string;
   notAuthenticated(): string;
-  /** The ack of a (un)subscribe, given the connection's whole set after it; undefined when the vendor sends none. */
-  subscribed(symbols: readonly string[]): string | undefined;
+  /**
+   * The acks of a (un)subscribe, given the symbols it named and the connection's session after it (none when the
+   * vendor sends none; Kraken acks each symbol).
+   */
+  subscribed(request: readonly string[], session: UpstreamSession, method: 'subscribe' | 'unsubscribe'): string[];
   /** Refused subscriptions: over the symbol limit, or symbols the upstream does not list. */
   subscriptionRefused(reason: 'symbol_limit' | 'unknown_symbol', detail: string): string;
   /** Undefined: this vendor refuses the extra connection at the HTTP upgrade instead (429). */
   connectionLimitExceeded(): string | undefined;
   badRequest(reason: string): string;
   ticks(ticks: readonly UpstreamTick[]): string[];
-  /** App-level keep-alives for the subscribed symbols (Coinbase heartbeats, Finnhub pings). */
-  keepAlive(symbols: readonly string[], now: number, lastSequence: (symbol: string) => number): string[];
+  /** App-level keep-alives for one connection (Coinbase heartbeats, Finnhub pings, Kraken heartbeats). */
+  keepAlive(session: UpstreamSession, now: number, lastSequence: (symbol: string) => number): string[];
+  /** The answer to a `list` request (Kraken's instrument snapshot). */
+  listing?(universe: readonly SymbolInfo[]): string;
+  /** The answer to an application-level ping. */
+  pong?(id: unknown, now: number): string;
+  /** Served over HTTP next to the WebSocket (Binance exchangeInfo, Coinbase /products). */
+  restListing?: { path: string; body(universe: readonly SymbolInfo[]): unknown };
+  /** The notice sent before the server closes a connection at `maxConnectionMs` (Binance `serverShutdown`). */
+  closingNotice?(now: number): string;
+  limits?: VendorServerLimits;
 };

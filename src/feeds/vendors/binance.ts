@@ -1,0 +1,210 @@
+import { normalizeSymbol } from '../../protocol.js';
+import {
+  decimal,
+  isRecord,
+  malformed,
+  parseJson,
+  type UpstreamTick,
+  type VendorCodec,
+  type VendorEvent,
+  type VendorRequest,
+  type VendorServer,
+} from './types.js';
+
+/**
+ * Binance Spot market data streams (github.com/binance/binance-spot-api-docs, web-socket-streams.md), no key:
+ * the combined endpoint `wss://stream.binance.com:9443/stream` wraps each event as `{"stream","data"}`. Per
+ * symbol the feed subscribes `<symbol>@trade` (each trade: s, p, q decimal strings, T trade time),
+ * `<symbol>@bookTicker` (best bid and ask: b, a; no event time, so the receive time stands in) and
+ * `<symbol>@miniTicker` (rolling 24 h statistics each second: c, o, h, l, v), with
+ * `{"method":"SUBSCRIBE","params":[..],"id":null}` answered `{"result":null,"id":null}`. Documented limits: 5
+ * incoming messages a second (pings, pongs and SUBSCRIBEs count; over that the connection is cut), 1024 streams
+ * per connection, a disconnect at 24 h (announced by `serverShutdown`), a server ping every 20 s to pong within
+ * a minute (ws answers pings by itself). Symbols are listed by `GET /api/v3/exchangeInfo`.
+ */
+const STREAMS = ['trade', 'bookTicker', 'miniTicker'] as const;
+const MAX_STREAMS = 1024;
+
+const streamNames = (symbols: readonly string[]) =>
+  symbols.flatMap((s) => STREAMS.map((stream) => `${s.toLowerCase()}@${stream}`));
+
+const request = (method: 'SUBSCRIBE' | 'UNSUBSCRIBE', symbols: readonly string[]) =>
+  symbols.length ? [JSON.stringify({ method, params: streamNames(symbols), id: null })] : [];
+
+function decodeEvent(stream: unknown, data: unknown, receivedAt: number | undefined): VendorEvent[] {
+  if (!isRecord(data)) return [malformed('stream data is not an object')];
+  switch (data.e) {
+    case 'trade':
+      return [{ kind: 'tick', tick: { symbol: data.s, price: decimal(data.p), size: decimal(data.q), ts: data.T } }];
+    case '24hrMiniTicker': {
+      // A rolling 24 hours, as for Coinbase: their open stands in for the previous close.
+      const open = decimal(data.o);
+      const tick = { symbol: data.s, price: decimal(data.c), ts: data.E, open, prevClose: open };
+      return [
+        { kind: 'tick', tick: { ...tick, high: decimal(data.h), low: decimal(data.l), volume: decimal(data.v) } },
+      ];
+    }
+    case 'serverShutdown':
+      return [{ kind: 'closing', message: 'serverShutdown' }];
+    default:
+      if (typeof stream === 'string' && stream.endsWith('@bookTicker')) {
+        return [{ kind: 'tick', tick: { symbol: data.s, bid: decimal(data.b), ask: decimal(data.a), ts: receivedAt } }];
+      }
+      // Streams the feed did not ask for (aggTrade, depth...) are not quotes.
+      return [];
+  }
+}
+
+function errorEvent(error: Record<string, unknown>): VendorEvent {
+  const code = typeof error.code === 'number' ? error.code : undefined;
+  return { kind: 'vendor_error', code, message: typeof error.msg === 'string' ? error.msg : 'error', fatal: false };
+}
+
+export const binanceCodec: VendorCodec = {
+  format: 'binance',
+  connectUrl: (url) => url,
+  authFrame: () => undefined,
+  subscribe: (symbols) => request('SUBSCRIBE', symbols),
+  unsubscribe: (symbols) => request('UNSUBSCRIBE', symbols),
+  decode(frame, receivedAt) {
+    const value = parseJson(frame);
+    if (!isRecord(value)) return [malformed(value === undefined ? 'not JSON' : 'not a JSON object')];
+    if ('stream' in value) return decodeEvent(value.stream, value.data, receivedAt);
+    // {"result":null,"id":1}: a SUBSCRIBE or UNSUBSCRIBE succeeded.
+    if ('result' in value) return [];
+    if (isRecord(value.error)) return [errorEvent(value.error)];
+    if (typeof value.code === 'number') return [errorEvent(value)];
+    // A raw stream (/ws/<name>) sends the bare event.
+    if (typeof value.e === 'string') return decodeEvent(undefined, value, receivedAt);
+    return [malformed('neither a stream event nor an answer')];
+  },
+  // One in reserve for the pong that answers the server's ping.
+  limits: { framesPerSecond: 4, maxSymbols: Math.floor(MAX_STREAMS / STREAMS.length) },
+  symbolListing: {
+    url: 'https://api.binance.com/api/v3/exchangeInfo?symbolStatus=TRADING',
+    decode(body) {
+      if (!isRecord(body) || !Array.isArray(body.symbols)) return undefined;
+      return body.symbols.flatMap((s: unknown) =>
+        isRecord(s) && typeof s.symbol === 'string' && s.status === 'TRADING'
+          ? [
+              {
+                symbol: normalizeSymbol(s.symbol),
+                name: `${String(s.baseAsset)}/${String(s.quoteAsset)}`,
+                exchange: 'Binance',
+                currency: typeof s.quoteAsset === 'string' ? s.quoteAsset : undefined,
+              },
+            ]
+          : [],
+      );
+    },
+  },
+};
+
+const error = (code: number, msg: string) => JSON.stringify({ code, msg });
+
+export const binanceServer: VendorServer = {
+  format: 'binance',
+  path: '/stream',
+  auth: 'none',
+  decodeRequest(frame): VendorRequest {
+    const value = parseJson(frame);
+    if (!isRecord(value)) return { kind: 'invalid', reason: 'Invalid JSON: expected value at line 1 column 1' };
+    if (value.method !== 'SUBSCRIBE' && value.method !== 'UNSUBSCRIBE') {
+      return {
+        kind: 'invalid',
+        reason: `Invalid request: unknown variant ${String(value.method)}, expected one of \`SUBSCRIBE\`, \`UNSUBSCRIBE\`, \`LIST_SUBSCRIPTIONS\`, \`SET_PROPERTY\`, \`GET_PROPERTY\``,
+      };
+    }
+    if (!Array.isArray(value.params)) return { kind: 'invalid', reason: 'Invalid request: missing field `params`' };
+    const symbols = new Set<string>();
+    for (const name of value.params) {
+      if (typeof name === 'string' && name.includes('@'))
+        symbols.add(normalizeSymbol(name.slice(0, name.indexOf('@'))));
+    }
+    return { kind: value.method === 'SUBSCRIBE' ? 'subscribe' : 'unsubscribe', symbols: [...symbols] };
+  },
+  hello: () => undefined,
+  authSucceeded: () => error(2, 'Invalid request: unexpected auth'),
+  authFailed: () => error(2, 'Invalid request: unexpected auth'),
+  notAuthenticated: () => error(2, 'Invalid request: unexpected auth'),
+  subscribed: () => [JSON.stringify({ result: null, id: null })],
+  subscriptionRefused: (reason, detail) =>
+    error(
+      2,
+      reason === 'symbol_limit' ? `Invalid request: more than ${MAX_STREAMS} streams` : `Invalid symbol ${detail}`,
+    ),
+  connectionLimitExceeded: () => undefined,
+  badRequest: (reason) => error(reason.startsWith('Invalid JSON') ? 3 : 2, reason),
+  ticks(ticks: readonly UpstreamTick[]) {
+    return ticks.flatMap((t) => {
+      const stream = t.symbol.toLowerCase();
+      return [
+        {
+          stream: `${stream}@trade`,
+          data: {
+            e: 'trade',
+            E: t.ts,
+            s: t.symbol,
+            t: t.sequence,
+            p: String(t.price),
+            q: String(t.size ?? 0),
+            T: t.ts,
+            m: false,
+            M: true,
+          },
+        },
+        {
+          stream: `${stream}@bookTicker`,
+          data: {
+            u: t.sequence,
+            s: t.symbol,
+            b: String(t.bid ?? t.price),
+            B: '1.00000000',
+            a: String(t.ask ?? t.price),
+            A: '1.00000000',
+          },
+        },
+        {
+          stream: `${stream}@miniTicker`,
+          data: {
+            e: '24hrMiniTicker',
+            E: t.ts,
+            s: t.symbol,
+            c: String(t.price),
+            o: String(t.open ?? t.price),
+            h: String(t.high ?? t.price),
+            l: String(t.low ?? t.price),
+            v: String(t.volume ?? 0),
+            q: '0',
+          },
+        },
+      ].map((event) => JSON.stringify(event));
+    });
+  },
+  keepAlive: () => [],
+  restListing: {
+    path: '/api/v3/exchangeInfo',
+    // The response's shape (rest-api.md, "Exchange information"), with the fields a feed reads.
+    body: (universe) => ({
+      timezone: 'UTC',
+      serverTime: Date.now(),
+      rateLimits: [],
+      exchangeFilters: [],
+      symbols: universe.map((l) => ({
+        symbol: l.symbol,
+        status: 'TRADING',
+        baseAsset: l.symbol.replace(/USDT$/, ''),
+        quoteAsset: l.currency ?? 'USDT',
+        isSpotTradingAllowed: true,
+      })),
+    }),
+  },
+  closingNotice: (now) => JSON.stringify({ stream: '!serverShutdown', data: { e: 'serverShutdown', E: now } }),
+  limits: {
+    framesPerSecond: 5,
+    maxSymbols: Math.floor(MAX_STREAMS / STREAMS.length),
+    maxConnectionMs: 24 * 3600_000,
+    pingEveryMs: 20_000,
+    pongTimeoutMs: 60_000,
+  },
+};
