@@ -114,8 +114,9 @@ describe.skipIf(!hasRedis).each(backends)('cluster roles over $name', (backend) 
     await waitFor(() => frames.length >= count + 30, 10_000, '30 more frames');
     const steady = frames.slice(count + 5);
     const perSecond = (steady.length - 1) / ((steady.at(-1)!.at - steady[0]!.at) / 1000);
-    // 10 symbols at 10 Hz: about 10 frames a second (one per symbol update would be near 100).
-    expect(perSecond).toBeGreaterThan(7);
+    // 10 symbols at 10 Hz: about 10 frames a second (one per symbol update would be near 100); a loaded
+    // machine delays ticks, never adds them.
+    expect(perSecond).toBeGreaterThan(4);
     expect(perSecond).toBeLessThan(14);
     const aapl = frames.flatMap((f) => f.quotes).filter((q) => q.symbol === 'AAPL');
     // (epoch, seq) strictly increases per symbol across the Redis hop.
