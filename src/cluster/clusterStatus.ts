@@ -13,7 +13,7 @@ import {
 import type { MarketCalendarConfig } from '../config/schema.js';
 import { marketSession } from '../market/session.js';
 import type { FeedStatus, Status } from '../protocol.js';
-import type { RedisLink } from './redisLink.js';
+import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.js';
 
 /** What the ingest tells the gateways of itself: its feeds, and a replay's state. */
 export type IngestStatus = Pick<Status, 'feeds' | 'replay'>;
@@ -30,7 +30,8 @@ export function publishIngestStatus(
       exhaustMap(() => {
         if (!link.isUp()) return EMPTY;
         const { feeds, replay } = status();
-        return from(link.command.set(key, JSON.stringify({ feeds, replay }), { PX: options.ttlMs })).pipe(
+        const write = link.command.set(key, JSON.stringify({ feeds, replay }), { PX: options.ttlMs });
+        return from(withTimeout(write, PERIODIC_DEADLINE_MS, 'status write')).pipe(
           catchError((err: unknown) => {
             options.onFailure(err);
             return EMPTY;
@@ -74,7 +75,11 @@ export class GatewayStatus {
     return merge(timer(0, everyMs, scheduler), this.link.up$.pipe(filter(Boolean)))
       .pipe(
         exhaustMap(() =>
-          this.link.isUp() ? from(this.link.command.get(this.key)).pipe(catchError(() => EMPTY)) : EMPTY,
+          this.link.isUp()
+            ? from(withTimeout(this.link.command.get(this.key), PERIODIC_DEADLINE_MS, 'status read')).pipe(
+                catchError(() => EMPTY),
+              )
+            : EMPTY,
         ),
       )
       .subscribe((text) => {

@@ -13,7 +13,7 @@ import {
 } from 'rxjs';
 import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import type { SymbolInfo } from '../protocol.js';
-import type { RedisLink } from './redisLink.js';
+import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.js';
 
 /**
  * Ingest side: publishes the symbol directory to the Redis hash `key` whenever it grew and whenever Redis
@@ -35,7 +35,8 @@ export function publishDirectory(
           const size = directory.size;
           if (size === written || size === 0 || !link.isUp()) return EMPTY;
           const fields = Object.fromEntries(directory.list().map((info) => [info.symbol, JSON.stringify(info)]));
-          return from(link.command.hSet(key, fields).then(() => size)).pipe(
+          const write = link.command.hSet(key, fields).then(() => size);
+          return from(withTimeout(write, PERIODIC_DEADLINE_MS, 'directory write')).pipe(
             catchError((err: unknown) => {
               options.onFailure(err);
               return EMPTY;
@@ -112,7 +113,7 @@ export class RedisDirectoryMirror {
   }
 
   async refresh(): Promise<number> {
-    const all = await this.link.command.hGetAll(this.key);
+    const all = await withTimeout(this.link.command.hGetAll(this.key), PERIODIC_DEADLINE_MS, 'directory read');
     const symbols = new Map<string, SymbolInfo>();
     for (const text of Object.values(all)) {
       const info = parseInfo(text);

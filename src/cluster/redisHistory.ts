@@ -3,7 +3,7 @@ import type { IntradayHistory } from '../pipeline/intradayHistory.js';
 import type { Bar, Quote } from '../protocol.js';
 import type { RedisLink } from './redisLink.js';
 
-type HistorySource = Pick<IntradayHistory, 'bars' | 'symbols'>;
+type HistorySource = Pick<IntradayHistory, 'bars' | 'barsFrom' | 'symbols'>;
 
 /**
  * Ingest side: mirrors the 1-minute bars into one Redis list per symbol (`keyOf(symbol)`, oldest first),
@@ -44,12 +44,12 @@ export function writeHistory(
   const writeChanges = (symbol: string) => {
     const lastWritten = written.get(symbol);
     if (lastWritten === undefined) return writeWhole(symbol);
-    const bars = history.bars(symbol);
-    const from = bars.findLastIndex((bar) => bar.time === lastWritten);
-    if (from === -1) return writeWhole(symbol);
-    const newer = bars.slice(from + 1).map(encodeBar);
+    // Only the bar written last (it moved) and the newer ones: not a copy of the whole series every window.
+    const bars = history.barsFrom(symbol, lastWritten);
+    if (!bars) return writeWhole(symbol);
+    const newer = bars.slice(1).map(encodeBar);
     written.set(symbol, (bars.at(-1) as Bar).time);
-    link.updateListTail(keyOf(symbol), encodeBar(bars[from] as Bar), newer, options.maxBars).catch((err: unknown) => {
+    link.updateListTail(keyOf(symbol), encodeBar(bars[0] as Bar), newer, options.maxBars).catch((err: unknown) => {
       written.delete(symbol); // rewrite it whole next time (e.g. the list was gone: "no such key")
       options.onFailure(err);
     });

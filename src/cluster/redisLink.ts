@@ -58,14 +58,22 @@ function connection(config: ClusterConfig, logger: Logger, name: string, disable
     reconnectStrategy: (retries: number) =>
       backoffDelay(config.reconnect.initialMs, config.reconnect.maxMs, retries + 1),
   };
+  // node-redis arms a 5 s timer (an AbortSignal) for every command by default: at thousands of publishes a
+  // second that alone costs more than the publishing. Reads have their own deadline (RedisLink.read, and
+  // `deadline` for the periodic ones); writes are never queued while Redis is down (no offline queue).
+  const commandOptions = { timeout: 0 };
   const made: Connection =
     typeof config.redis === 'string'
-      ? { kind: 'single', client: createClient({ url: config.redis, name, disableOfflineQueue, socket }) }
+      ? {
+          kind: 'single',
+          client: createClient({ url: config.redis, name, disableOfflineQueue, socket, commandOptions }),
+        }
       : {
           kind: 'cluster',
           client: createCluster({
             rootNodes: config.redis.map((url) => ({ url })),
             defaults: { name, disableOfflineQueue, socket },
+            commandOptions,
           }),
         };
   // Without a listener an 'error' event would end the process; the link's state shows it instead. One
@@ -257,7 +265,13 @@ export class RedisLink {
   }
 }
 
-/** `request`, or a rejection naming `what` once `ms` pass first: a read that waits on a stalled Redis must not hang an HTTP answer. */
+/** How long a periodic command (a status or directory write, a demand poll) may take before the next one is tried. */
+export const PERIODIC_DEADLINE_MS = 2000;
+
+/**
+ * `request`, or a rejection naming `what` once `ms` pass first: a read that waits on a stalled Redis must not
+ * hang an HTTP answer, nor a periodic write hold up the ones after it.
+ */
 export async function withTimeout<T>(request: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -18,7 +18,7 @@ import type { QuoteSource } from '../delivery/types.js';
 import type { Quote } from '../protocol.js';
 import { type ClusterKeys, quoteChannel, quoteChannelPattern, symbolOfChannel } from './keys.js';
 import { decodeQuote } from './quoteCodec.js';
-import type { RedisLink, RedisListener } from './redisLink.js';
+import { PERIODIC_DEADLINE_MS, type RedisLink, type RedisListener, withTimeout } from './redisLink.js';
 
 /**
  * Ingest side: every quote of each symbol some gateway watches, published once to the symbol's sharded
@@ -107,7 +107,7 @@ export function gatewayDemand(
     exhaustMap(() => {
       if (!link.isUp()) return EMPTY;
       const at = scheduler.now();
-      return from(link.shardChannels(pattern)).pipe(
+      return from(withTimeout(link.shardChannels(pattern), PERIODIC_DEADLINE_MS, 'demand poll')).pipe(
         map((channels): DemandEvent => {
           const symbols = new Set<string>();
           for (const channel of channels) {

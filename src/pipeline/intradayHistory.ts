@@ -30,6 +30,20 @@ export class IntradayHistory {
     return this.seriesOf(symbol).bars.map((bar) => ({ ...bar }));
   }
 
+  /**
+   * The bar that starts at `time` and every newer one (copies), or undefined when the series has no bar at
+   * `time` (it started over). What a mirror that wrote up to `time` needs, without copying the whole series.
+   */
+  barsFrom(symbol: string, time: number): Bar[] | undefined {
+    const { bars } = this.seriesOf(symbol);
+    for (let i = bars.length - 1; i >= 0; i--) {
+      const bar = bars[i] as Bar;
+      if (bar.time === time) return bars.slice(i).map((b) => ({ ...b }));
+      if (bar.time < time) return undefined;
+    }
+    return undefined;
+  }
+
   add(quote: Quote): void {
     const series = this.seriesOf(quote.symbol);
     const time = Math.floor(quote.ts / BAR_MS) * BAR_MS;

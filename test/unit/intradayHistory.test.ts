@@ -62,6 +62,21 @@ describe('IntradayHistory', () => {
     expect(asked).toEqual(['AAPL']);
   });
 
+  it('gives the bars from a bar it has on (copies), and nothing once that bar is gone or never was', () => {
+    const history = new IntradayHistory({ maxBars: 3 });
+    for (let i = 0; i < 3; i++) history.add(quote(T0 + i * BAR_MS, 100 + i, 1));
+    expect(history.barsFrom('AAPL', T0 + BAR_MS)?.map((b) => b.close)).toEqual([101, 102]);
+    expect(history.barsFrom('AAPL', T0 + 2 * BAR_MS)?.map((b) => b.close)).toEqual([102]);
+    expect(history.barsFrom('AAPL', T0 + 30_000)).toBeUndefined(); // not a bar's start
+    const from = history.barsFrom('AAPL', T0 + 2 * BAR_MS);
+    if (from?.[0]) from[0].close = 0;
+    expect(history.bars('AAPL').at(-1)?.close).toBe(102);
+    history.add(quote(T0 + 3 * BAR_MS, 103, 1)); // the oldest bar (T0) goes
+    expect(history.barsFrom('AAPL', T0)).toBeUndefined();
+    history.clear();
+    expect(history.barsFrom('AAPL', T0 + 3 * BAR_MS)).toBeUndefined();
+  });
+
   it('hands out copies: callers cannot change the history', () => {
     const history = new IntradayHistory({ maxBars: 10 });
     history.add(quote(T0, 100, 1));
