@@ -151,6 +151,41 @@ describe('client SDK against a real server', () => {
     expect(seen[1]).toMatchObject({ price: 100.5, seq: (seen[0]?.seq ?? 0) + 1 });
   });
 
+  it('resumes by itself after a reconnect: it sends the position it has, and the ack leaves out what did not change', async () => {
+    const upstream = new Subject<RawQuote>();
+    const symbols = [{ symbol: 'AAPL' }, { symbol: 'MSFT' }];
+    const svc = await service({}, { feeds: [{ id: 'manual', quotes$: upstream, symbols }] });
+    upstream.next({ symbol: 'AAPL', price: 100, ts: Date.now() });
+    upstream.next({ symbol: 'MSFT', price: 200, ts: Date.now() });
+    await until(() => svc.cache.symbols().length === 2);
+    const requests: { payload: unknown }[] = [];
+    svc.io.on('connection', (socket) =>
+      socket.onAny((event: string, payload: unknown) => {
+        if (event === 'subscribe') requests.push({ payload, ack: undefined });
+      }),
+    );
+    const ts = client(svc.url);
+    const seen = record(ts.watch(['AAPL', 'MSFT']));
+    await until(() => seen.length === 2);
+    expect(requests.at(-1)?.payload).not.toHaveProperty('resume'); // a first subscribe has nothing to resume
+
+    const first = serverSockets(svc)[0];
+    first?.disconnect(true);
+    upstream.next({ symbol: 'MSFT', price: 201, ts: Date.now() }); // changes while the client is away
+    await until(() => requests.length === 2);
+    const aapl = seen.find((q) => q.symbol === 'AAPL')!;
+    const msft = seen.find((q) => q.symbol === 'MSFT')!;
+    expect(requests[1]?.payload).toMatchObject({
+      resume: { AAPL: [aapl.epoch, aapl.seq], MSFT: [msft.epoch, msft.seq] },
+    });
+    // MSFT changed while away: it arrives once (from the snapshot); AAPL did not: nothing is repeated.
+    await until(() => seen.length === 3);
+    expect(seen[2]).toMatchObject({ symbol: 'MSFT', price: 201 });
+    upstream.next({ symbol: 'AAPL', price: 101, ts: Date.now() });
+    await until(() => seen.length === 4);
+    expect(seen.map((q) => `${q.symbol}:${q.price}`)).toEqual(['AAPL:100', 'MSFT:200', 'MSFT:201', 'AAPL:101']);
+  });
+
   it('fails its watches with UNAUTHORIZED when the server refuses the token, and works with a good one', async () => {
     const token = 'a-test-token-of-some-length';
     const svc = await service({ auth: { tokens: [{ token }] } });
