@@ -161,7 +161,7 @@ describe('client SDK against a real server', () => {
     const requests: { payload: unknown }[] = [];
     svc.io.on('connection', (socket) =>
       socket.onAny((event: string, payload: unknown) => {
-        if (event === 'subscribe') requests.push({ payload, ack: undefined });
+        if (event === 'subscribe') requests.push({ payload });
       }),
     );
     const ts = client(svc.url);
