@@ -11,10 +11,14 @@ type EngineSocket = TickstreamSocket['conn'];
 
 /** A ws WebSocket as engine.io's websocket transport holds it. */
 type WsSocket = {
+  readyState?: number;
   bufferedAmount?: number;
   terminate?: () => void;
-  _sender?: { sendFrame?: unknown };
+  _sender?: { sendFrame?: (frame: (string | Buffer)[], cb?: () => void) => void };
 };
+
+/** ws' WebSocket.OPEN. */
+const WS_OPEN = 1;
 
 /** What is read of an engine.io socket beyond its typings. */
 type EngineInternals = {
@@ -49,16 +53,6 @@ export function pendingBytes(socket: TickstreamSocket): number {
   return bytes;
 }
 
-/** Whether engine.io will write a pre-encoded WebSocket frame as is (its own `_canSendPreEncodedFrame` test). */
-export function takesWsFrames(socket: TickstreamSocket): boolean {
-  const { transport } = internals(socket.conn);
-  return (
-    transport.name === 'websocket' &&
-    !transport.perMessageDeflate &&
-    typeof transport.socket?._sender?.sendFrame === 'function'
-  );
-}
-
 /** A Socket.IO packet already encoded, as a whole WebSocket frame (header, payload) and as an engine.io message. */
 export type EncodedPacket = {
   /** The engine.io message's data (what a polling transport sends, and what pending bytes count). */
@@ -68,14 +62,23 @@ export type EncodedPacket = {
 };
 
 /**
- * Writes an encoded packet to a socket that is open: as a whole WebSocket frame where engine.io takes one
- * (no encoding per socket), else as a message. Returns whether it was written.
+ * Writes an encoded packet to a socket that is open. Over a websocket it goes as a whole WebSocket frame
+ * straight to ws' sender, as engine.io's own pre-encoded path ends up doing, but without a packet object,
+ * its events and its flush per socket: the fan-out's hot path. The frame may then pass an engine.io packet
+ * still queued (an ack, a status): the protocol allows it, and ws keeps every frame whole and in the order
+ * written. Elsewhere (polling) it goes through engine.io as a message. Returns whether it was written.
  */
 export function writeEncoded(socket: TickstreamSocket, packet: EncodedPacket): boolean {
   const conn = internals(socket.conn);
   if (conn.readyState !== 'open') return false;
-  if (takesWsFrames(socket)) conn.write(packet.message, { wsPreEncodedFrame: packet.wsFrame() });
-  else conn.write(packet.message);
+  const { transport } = conn;
+  const ws = transport.socket;
+  if (transport.name === 'websocket' && !transport.perMessageDeflate && ws?._sender?.sendFrame) {
+    if (ws.readyState !== WS_OPEN) return false;
+    ws._sender.sendFrame(packet.wsFrame());
+    return true;
+  }
+  conn.write(packet.message);
   return true;
 }
 
@@ -110,6 +113,7 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     wsBufferedAmount: typeof ws?.bufferedAmount === 'number',
     wsTerminate: typeof ws?.terminate === 'function',
     wsSendFrame: typeof ws?._sender?.sendFrame === 'function',
+    wsReadyState: ws?.readyState === WS_OPEN,
     request: typeof conn.request === 'object' && conn.request !== null && 'headers' in conn.request,
   };
 }

@@ -41,6 +41,7 @@ describe('engine.io and ws internals', () => {
         wsBufferedAmount: true,
         wsTerminate: true,
         wsSendFrame: true,
+        wsReadyState: true,
         request: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
