@@ -113,6 +113,13 @@ const configObject = z.strictObject({
       dashboard: z.boolean().default(true),
       /** Socket.IO packet encoding; clients must use the same (`msgpack`: socket.io-msgpack-parser). */
       parser: z.enum(['json', 'msgpack']).default('json'),
+      /**
+       * Serve /metrics on this port of its own instead of the main one, open there (no token): for a scraper on
+       * a private network. Absent: /metrics is on the main port, for admin tokens while auth is on.
+       */
+      metricsPort: port.optional(),
+      /** The interface of `metricsPort`: loopback unless told. */
+      metricsHost: z.string().min(1).default('127.0.0.1'),
     })
     .prefault({}),
   feeds: z
