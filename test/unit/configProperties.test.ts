@@ -308,7 +308,7 @@ describe('every config field, given random bad values on the command line', () =
           // The field, or the element of it that is wrong (`cluster.redis.1`), and what was expected.
           const named = stderr
             .split('\n')
-            .find((line) => new RegExp(`^  - ${escape(placement.issue)}(\\.[^:]+)?: `).test(line));
+            .find((line) => new RegExp(`^  - ${escapeRegExp(placement.issue)}(\\.[^:]+)?: `).test(line));
           expect(named, stderr).toBeDefined();
           expect(named).not.toMatch(/: (Invalid input)?$/);
           expect(stderr).not.toContain('serving on');
@@ -319,7 +319,7 @@ describe('every config field, given random bad values on the command line', () =
   );
 });
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const loadError = (overrides: Record<string, unknown>): string[] => {
   try {
