@@ -72,7 +72,7 @@ export class Metrics {
   });
   readonly authFailures = new Counter({
     name: 'tickstream_auth_failures_total',
-    help: 'Handshakes refused as unauthorized, per reason',
+    help: 'Handshakes and HTTP requests refused by the access policy, per reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

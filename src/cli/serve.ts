@@ -28,8 +28,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const service = await startNode({ config, logger, webRoot });
   const removeGuards = guardProcess(logger, service.metrics);
   const role = config.cluster.role === 'all' ? '' : ` as ${config.cluster.role}`;
+  const metrics = service.metricsUrl ? `, metrics ${service.metricsUrl}/metrics` : '';
   console.error(
-    `tickstream: serving${role} on ${service.url} (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`,
+    `tickstream: serving${role} on ${service.url} (dashboard ${webRoot ? service.url : 'off'}${metrics}); Ctrl-C stops`,
   );
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');

@@ -64,7 +64,9 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
       return `${path}: ${RETIRED[path] ?? 'unknown field'}`;
     });
   }
-  return [`${field}: ${issue.message.replace(/^Invalid (input|option): /, '')}`];
+  // A record key that failed: its own check's message says what was expected.
+  const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+  return [`${field}: ${message.replace(/^Invalid (input|option): /, '')}`];
 }
 
 function readJsonFile(file: string): JsonObject {

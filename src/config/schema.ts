@@ -1,9 +1,26 @@
 import { z } from 'zod';
+import { calendarDate, minutesOf, origin, replayTime, symbolName, timeOfDay, timeZone, urlWith } from './fields.js';
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time "HH:MM"');
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date "YYYY-MM-DD"');
 const port = z.number().int().min(0).max(65535);
-const redisUrl = z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL');
+const redisUrl = urlWith(['redis', 'rediss']);
+const httpUrl = urlWith(['http', 'https']);
+
+/** Whether two times of day are in order; true when either is not a time (its own issue says so). */
+const inOrder = (a: string, b: string, ordered: (a: number, b: number) => boolean) =>
+  !timeOfDay.safeParse(a).success || !timeOfDay.safeParse(b).success || ordered(minutesOf(a), minutesOf(b));
+
+/** The market times a refinement saw (its `input` is typed unknown). */
+const sessionTimes = (input: unknown) => z.object({ open: z.string(), close: z.string() }).parse(input);
+
+/** Reconnection backoff of a feed or of Redis: the first delay may not exceed the ceiling. */
+const backoff = (initialMs: number, maxMs: number) =>
+  z
+    .strictObject({
+      initialMs: z.number().int().positive().default(initialMs),
+      maxMs: z.number().int().positive().default(maxMs),
+    })
+    .refine((b) => b.initialMs <= b.maxMs, { path: ['initialMs'], message: 'expected at most maxMs' })
+    .prefault({});
 
 const simulatedFeed = z.strictObject({
   type: z.literal('simulated'),
@@ -21,18 +38,13 @@ const simulatedFeed = z.strictObject({
 const sseFeed = z.strictObject({
   type: z.literal('sse'),
   id: z.string().min(1),
-  url: z.url(),
+  url: httpUrl,
   format: z.enum(['tickstream', 'iex']).default('tickstream'),
   headers: z.record(z.string(), z.string()).default({}),
   maxLineBytes: z.number().int().positive().default(1_048_576),
-  reconnect: z
-    .strictObject({
-      initialMs: z.number().int().positive().default(500),
-      maxMs: z.number().int().positive().default(30_000),
-    })
-    .default({ initialMs: 500, maxMs: 30_000 }),
+  reconnect: backoff(500, 30_000),
   /** Symbols the upstream serves, declared so clients can subscribe before its first tick. */
-  symbols: z.array(z.string()).optional(),
+  symbols: z.array(symbolName).optional(),
   /** Reconnect when nothing (not even a comment) arrives for this long; off when absent. */
   idleTimeoutMs: z.number().int().positive().optional(),
 });
@@ -41,7 +53,7 @@ const wsFeed = z
   .strictObject({
     type: z.literal('ws'),
     id: z.string().min(1),
-    url: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
+    url: urlWith(['ws', 'wss']),
     format: z.enum(['polygon', 'alpaca', 'finnhub', 'coinbase', 'binance', 'kraken']),
     /** Polygon and Alpaca: the API key (Alpaca: with `secret`); Finnhub: the token. Coinbase, Binance, Kraken: none. */
     key: z.string().min(1).optional(),
@@ -51,20 +63,15 @@ const wsFeed = z
      * watches. Default: a few well-known ones (the built-in US listings; BTC, ETH and SOL for the crypto vendors),
      * and then the vendor's own list where it publishes one (Binance, Coinbase, Kraken).
      */
-    symbols: z.array(z.string().min(1)).optional(),
+    symbols: z.array(symbolName).optional(),
     /** Where Binance and Coinbase list their symbols (exchangeInfo, /products); the vendor's own by default. */
-    symbolsUrl: z.url().optional(),
+    symbolsUrl: urlWith(['http', 'https']).optional(),
     /** Polygon/Massive: the channels of each symbol: trades T, quotes Q, aggregates per second A, per minute AM. */
     channels: z
       .array(z.enum(['T', 'Q', 'A', 'AM']))
       .min(1)
       .optional(),
-    reconnect: z
-      .strictObject({
-        initialMs: z.number().int().positive().default(500),
-        maxMs: z.number().int().positive().default(30_000),
-      })
-      .default({ initialMs: 500, maxMs: 30_000 }),
+    reconnect: backoff(500, 30_000),
     /** No frame, heartbeat or pong for this long: the connection is dead and is replaced. */
     heartbeatTimeoutMs: z.number().int().min(100).default(30_000),
   })
@@ -87,24 +94,27 @@ const wsFeed = z
 const pollFeed = z.strictObject({
   type: z.literal('poll'),
   id: z.string().min(1),
-  url: z.url(),
+  url: httpUrl,
   intervalMs: z.number().int().min(50).default(1000),
   format: z.enum(['tickstream', 'iex']).default('tickstream'),
   headers: z.record(z.string(), z.string()).default({}),
   /** A poll still unanswered after this long is aborted; the next interval tries again. */
   timeoutMs: z.number().int().positive().default(10_000),
-  symbols: z.array(z.string()).optional(),
+  symbols: z.array(symbolName).optional(),
 });
 
 const replayFeed = z.strictObject({
   type: z.literal('replay'),
   id: z.string().min(1).default('replay'),
   file: z.string().min(1),
-  speed: z.union([z.number().min(0.5).max(50), z.literal('max')]).default(1),
+  speed: z
+    .union([z.number().min(0.5).max(50), z.literal('max')], { error: 'expected a number from 0.5 to 50, or "max"' })
+    .default(1),
   loop: z.boolean().default(false),
-  from: z.string().optional(),
-  to: z.string().optional(),
-  zone: z.string().default('America/New_York'),
+  from: replayTime.optional(),
+  to: replayTime.optional(),
+  /** The zone of `from` and `to` when they are times of day. */
+  zone: timeZone.default('America/New_York'),
   maxGapMs: z.number().int().positive().default(5000),
 });
 
@@ -120,13 +130,20 @@ const configObject = z.strictObject({
         .min(1)
         .default(['websocket', 'polling']),
       /** Origins allowed to connect (browsers); empty means any. */
-      allowedOrigins: z.array(z.string()).default([]),
+      allowedOrigins: z.array(origin).default([]),
       // Large enough that an oversized request (10,000 symbols) gets its LIMIT_EXCEEDED ack, small enough to bound memory.
       maxHttpBufferSize: z.number().int().positive().default(131_072),
       /** Serve the built dashboard from web/dist (and build it when missing). */
       dashboard: z.boolean().default(true),
       /** Socket.IO packet encoding; clients must use the same (`msgpack`: socket.io-msgpack-parser). */
       parser: z.enum(['json', 'msgpack']).default('json'),
+      /**
+       * Serve /metrics on this port of its own instead of the main one, open there (no token): for a scraper on
+       * a private network. Absent: /metrics is on the main port, for admin tokens while auth is on.
+       */
+      metricsPort: port.optional(),
+      /** The interface of `metricsPort`: loopback unless told. */
+      metricsHost: z.string().min(1).default('127.0.0.1'),
     })
     .prefault({}),
   feeds: z
@@ -134,7 +151,12 @@ const configObject = z.strictObject({
     .min(1, 'at least one feed')
     .prefault([{ type: 'simulated' }]),
   /** Priority of feeds (by id) per symbol; '*' is the default order. */
-  priority: z.record(z.string(), z.array(z.string())).default({}),
+  priority: z
+    .record(
+      z.string().refine((key) => key === '*' || symbolName.safeParse(key).success, 'expected "*" or a symbol'),
+      z.array(z.string()),
+    )
+    .default({}),
   /** A feed silent this long is stale and the next in priority takes over. */
   staleAfterMs: z.number().int().positive().default(5000),
   pipeline: z
@@ -145,6 +167,7 @@ const configObject = z.strictObject({
         .min(1)
         .default([1, 2, 4, 10, 20])
         .refine((t) => new Set(t).size === t.length, 'tiers must be distinct'),
+      /** Within the tiers (it maps to the highest tier at or below it). */
       defaultHz: z.number().positive().default(4),
       /**
        * Each tier's sockets are spread over this many evenly spaced phases of its interval, so a tick writes
@@ -195,7 +218,7 @@ const configObject = z.strictObject({
             token: z.string().min(16, 'at least 16 characters'),
             role: z.enum(['user', 'admin']).default('user'),
             /** Symbols this token may subscribe to; all when absent. */
-            symbols: z.array(z.string().min(1)).optional(),
+            symbols: z.array(symbolName).optional(),
             name: z.string().optional(),
           }),
         )
@@ -207,12 +230,25 @@ const configObject = z.strictObject({
   market: z
     .strictObject({
       exchange: z.string().default('NYSE/Nasdaq'),
-      zone: z.string().default('America/New_York'),
-      preOpen: hhmm.default('04:00'),
-      open: hhmm.default('09:30'),
-      close: hhmm.default('16:00'),
-      postClose: hhmm.default('20:00'),
-      holidays: z.array(isoDate).default([]),
+      zone: timeZone.default('America/New_York'),
+      preOpen: timeOfDay.default('04:00'),
+      open: timeOfDay.default('09:30'),
+      close: timeOfDay.default('16:00'),
+      postClose: timeOfDay.default('20:00'),
+      holidays: z.array(calendarDate).default([]),
+    })
+    // The session runs pre -> open -> post -> closed within one day (a time that is not HH:MM is told already).
+    .refine((m) => inOrder(m.preOpen, m.open, (a, b) => a <= b), {
+      path: ['preOpen'],
+      error: ({ input }) => `expected at or before market.open (${sessionTimes(input).open})`,
+    })
+    .refine((m) => inOrder(m.open, m.close, (a, b) => a < b), {
+      path: ['close'],
+      error: ({ input }) => `expected after market.open (${sessionTimes(input).open})`,
+    })
+    .refine((m) => inOrder(m.close, m.postClose, (a, b) => a <= b), {
+      path: ['postClose'],
+      error: ({ input }) => `expected at or after market.close (${sessionTimes(input).close})`,
     })
     .prefault({}),
   /** Record the merged quote stream while serving (docs/PROTOCOL.md, recorded feed file). */
@@ -240,7 +276,9 @@ const configObject = z.strictObject({
       role: z.enum(['all', 'ingest', 'gateway']).default('all'),
       /** A single Redis (one URL), or a Redis Cluster (a list of some of its nodes' URLs). */
       redis: z
-        .union([redisUrl, z.array(redisUrl).min(1, 'at least one Redis Cluster node')])
+        .union([redisUrl, z.array(redisUrl).min(1, 'at least one Redis Cluster node')], {
+          error: 'expected a redis:// or rediss:// URL, or a list of Redis Cluster node URLs',
+        })
         .default('redis://127.0.0.1:6379'),
       /** Prefix of every Redis key and channel, so several deployments (or test runs) share one Redis. */
       keyPrefix: z
@@ -255,18 +293,32 @@ const configObject = z.strictObject({
       historyWindowMs: z.number().int().min(100).max(60_000).default(2000),
       /** How long the ingest status in Redis stays valid without a refresh (gateways show feeds down after). */
       statusTtlMs: z.number().int().min(500).default(5000),
-      reconnect: z
-        .strictObject({
-          initialMs: z.number().int().positive().default(100),
-          maxMs: z.number().int().positive().default(3000),
-        })
-        .prefault({}),
+      reconnect: backoff(100, 3000),
     })
     .prefault({}),
 });
 
-/** Feeds are told apart by id (status, priority, metrics): ids are unique and priority lists name real ones. */
+/**
+ * What spans fields: the default rate lies within the tiers, static tokens are distinct, and feeds are told
+ * apart by id (status, priority, metrics): ids are unique and priority lists name real ones.
+ */
 export const configSchema = configObject.superRefine((config, ctx) => {
+  const { tiers, defaultHz } = config.pipeline;
+  const [lowest, highest] = [Math.min(...tiers), Math.max(...tiers)];
+  if (tiers.length > 0 && (defaultHz < lowest || defaultHz > highest)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pipeline', 'defaultHz'],
+      message: `expected a rate within pipeline.tiers (${lowest} to ${highest} Hz), got ${defaultHz}`,
+    });
+  }
+  const tokens = new Set<string>();
+  for (const [i, { token }] of config.auth.tokens.entries()) {
+    // Which grant a duplicated token gets would depend on the order: say so rather than pick one.
+    if (tokens.has(token))
+      ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', i, 'token'], message: 'used twice' });
+    tokens.add(token);
+  }
   const ids = new Set<string>();
   for (const [i, feed] of config.feeds.entries()) {
     if (ids.has(feed.id))

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
+import type { Access, Refusal } from './accessPolicy.js';
 import type { Grant, TickstreamSocket } from './types.js';
 
 export type { Grant };
@@ -120,17 +121,17 @@ export class TokenVerifier {
   }
 }
 
-/** Whether a grant allows subscribing to `symbol`. */
-export function mayWatch(grant: Grant | undefined, symbol: string): boolean {
-  return !grant?.symbols || grant.symbols.has(symbol);
+/** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 7235). */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
 }
 
 /** The token a client presents: Socket.IO's handshake `auth.token`, or an `Authorization: Bearer` header. */
 export function presentedToken(handshake: { auth: unknown; headers: Record<string, unknown> }): unknown {
   if (isRecord(handshake.auth) && 'token' in handshake.auth) return handshake.auth.token;
-  const header = handshake.headers.authorization;
-  if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
-  return undefined;
+  return bearerToken(handshake.headers.authorization);
 }
 
 /** Parses durations like `90s`, `15m`, `1h`, `7d` (or plain seconds) into seconds. */
@@ -146,26 +147,28 @@ export function parseDuration(text: string): number | undefined {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Socket.IO middleware (`io.use`): the handshake token must verify, or the connection fails with
- * `connect_error` "unauthorized" (`data.reason` says why). It also runs when a connection is recovered, as
- * long as `connectionStateRecovery.skipMiddlewares` stays false. A socket whose grant expires is closed then.
+ * Socket.IO middleware (`io.use`): the handshake token must be admitted (the access policy's handshake rule),
+ * or the connection fails with `connect_error` "unauthorized" (`data.reason` says why). It also runs when a
+ * connection is recovered, as long as `connectionStateRecovery.skipMiddlewares` stays false. A socket whose
+ * grant expires is closed then.
  */
 export function authMiddleware(
-  verifier: TokenVerifier,
+  admit: (token: unknown) => Access,
   hooks: {
-    onRefused?: (reason: AuthFailure, socket: TickstreamSocket) => void;
+    onRefused?: (reason: Refusal['reason'], socket: TickstreamSocket) => void;
     onExpired?: (socket: TickstreamSocket) => void;
   },
 ): (socket: TickstreamSocket, next: (err?: Error) => void) => void {
   return (socket, next) => {
-    const result = verifier.verify(presentedToken(socket.handshake));
-    if (!result.ok) {
-      hooks.onRefused?.(result.reason, socket);
-      next(Object.assign(new Error('unauthorized'), { data: { reason: result.reason } }));
+    const access = admit(presentedToken(socket.handshake));
+    if (!access.ok) {
+      const { reason } = access.refusal;
+      hooks.onRefused?.(reason, socket);
+      next(Object.assign(new Error('unauthorized'), { data: { reason } }));
       return;
     }
-    socket.data.grant = result.grant;
-    const { expiresAt } = result.grant;
+    socket.data.grant = access.grant;
+    const expiresAt = access.grant?.expiresAt;
     const delay = expiresAt === undefined ? MAX_TIMER_MS : expiresAt - Date.now();
     if (delay < MAX_TIMER_MS) {
       const timer = setTimeout(() => hooks.onExpired?.(socket), Math.max(0, delay));

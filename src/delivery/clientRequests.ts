@@ -11,12 +11,12 @@ import {
   type Rejection,
   type ReplayAck,
   type SubscribeAck,
-  SYMBOL_PATTERN,
   type SymbolsAck,
   type UnsubscribeAck,
 } from '../protocol.js';
-import { mayWatch } from './auth.js';
+import type { Access, AccessPolicy, Refusal } from './accessPolicy.js';
 import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
+import { checkSymbol } from './symbolChecks.js';
 import type { TierMembership } from './tierMembership.js';
 import { TokenBucket } from './tokenBucket.js';
 import type { EdgeSources, TickstreamSocket } from './types.js';
@@ -34,11 +34,13 @@ export type ClientRequestsDeps = {
   membership: TierMembership;
   metrics: Metrics;
   logger: Logger;
-  /** Whether a socket may use admin events. */
-  isAdmin: (socket: TickstreamSocket) => boolean;
+  /** Who may send which event (SOCKET_ACCESS), asked before every request. */
+  access: AccessPolicy;
 };
 
 type Ack<T> = (response: T) => void;
+/** What the policy allowed a request (its symbol scope). */
+type Allowed = Extract<Access, { ok: true }>;
 
 /** The Socket.IO requests of the protocol: their validation, limits and answers. Membership changes go to TierMembership. */
 export class ClientRequests {
@@ -46,11 +48,10 @@ export class ClientRequests {
 
   /** Registers the request handlers of a socket just accepted. */
   accept(socket: TickstreamSocket): void {
-    socket.data.admin = this.deps.isAdmin(socket);
     socket.data.requestCount = 0;
     socket.on(
       'subscribe',
-      this.handler(socket, 'subscribe', (payload) => this.subscribe(socket, payload)),
+      this.handler(socket, 'subscribe', (payload, allowed) => this.subscribe(socket, payload, allowed)),
     );
     socket.on(
       'unsubscribe',
@@ -58,11 +59,18 @@ export class ClientRequests {
     );
     socket.on(
       'symbols',
-      this.handler(socket, 'symbols', (): SymbolsAck => ({ ok: true, symbols: this.deps.sources.directory.list() })),
+      this.handler(
+        socket,
+        'symbols',
+        (_payload, allowed): SymbolsAck => ({
+          ok: true,
+          symbols: this.deps.sources.directory.list().filter((info) => allowed.mayWatch(info.symbol)),
+        }),
+      ),
     );
     socket.on(
       'replay',
-      this.handler(socket, 'replay', (payload) => this.replay(socket, payload)),
+      this.handler(socket, 'replay', (payload) => this.replay(payload)),
     );
   }
 
@@ -75,14 +83,15 @@ export class ClientRequests {
   /**
    * A request's listener, for the typed `socket.on`: it tolerates any arguments (a client may send anything,
    * so each is read as unknown): the ack is the last argument when it is a function, the payload the first
-   * one that is not. Without an ack there is no one to answer: the request is counted and dropped.
+   * one that is not. Without an ack there is no one to answer: the request is counted and dropped. The access
+   * policy is asked first, from the grant the socket's handshake was admitted with.
    */
   private handler<E extends keyof ClientToServerEvents>(
     socket: TickstreamSocket,
     event: E,
-    handler: (payload: unknown) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>,
+    handler: (payload: unknown, allowed: Allowed) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>,
   ): (...args: unknown[]) => void {
-    const { metrics, limits } = this.deps;
+    const { metrics, limits, access } = this.deps;
     return (...args: unknown[]) => {
       const last = args[args.length - 1];
       const ack = typeof last === 'function' ? (last as Ack<AckOf<E> | ErrorAck>) : undefined;
@@ -92,6 +101,12 @@ export class ClientRequests {
         metrics.requests.inc({ event, outcome: 'no_ack' });
         return;
       }
+      const allowed = access.event(event, socket.data.grant);
+      if (!allowed.ok) {
+        metrics.requests.inc({ event, outcome: 'unauthorized' });
+        ack(errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event)));
+        return;
+      }
       socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
       if (!socket.data.requests.take()) {
         metrics.requests.inc({ event, outcome: 'rate_limited' });
@@ -99,7 +114,7 @@ export class ClientRequests {
         return;
       }
       Promise.resolve()
-        .then(() => handler(payload))
+        .then(() => handler(payload, allowed))
         .then(
           (response) => {
             metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
@@ -116,7 +131,7 @@ export class ClientRequests {
     };
   }
 
-  private async subscribe(socket: TickstreamSocket, payload: unknown): Promise<SubscribeAck> {
+  private async subscribe(socket: TickstreamSocket, payload: unknown, allowed: Allowed): Promise<SubscribeAck> {
     const { limits, sources, membership } = this.deps;
     const parsed = parseSubscribe(payload, limits.maxSymbolsPerRequest);
     if (!parsed.ok) return parsed;
@@ -128,19 +143,12 @@ export class ClientRequests {
     const rejected: Rejection[] = [];
     const accepted: string[] = [];
     for (const raw of new Set(parsed.value.symbols)) {
-      const symbol = normalizeSymbol(raw);
-      if (!SYMBOL_PATTERN.test(symbol)) {
-        rejected.push({ symbol: raw, code: 'BAD_REQUEST', message: 'not a valid symbol' });
+      const checked = checkSymbol(raw, sources.directory, allowed.mayWatch);
+      if (!checked.ok) {
+        rejected.push(checked.rejection);
         continue;
       }
-      if (!sources.directory.has(symbol)) {
-        rejected.push({ symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` });
-        continue;
-      }
-      if (!mayWatch(socket.data.grant, symbol)) {
-        rejected.push({ symbol, code: 'UNAUTHORIZED', message: `this token does not allow ${symbol}` });
-        continue;
-      }
+      const { symbol } = checked;
       if (!current.has(symbol) && !accepted.includes(symbol)) {
         if (count >= limits.maxSymbolsPerSocket) {
           rejected.push({
@@ -176,8 +184,7 @@ export class ClientRequests {
     return { ok: true, subscribed: [...after.keys()] };
   }
 
-  private async replay(socket: TickstreamSocket, payload: unknown): Promise<ReplayAck> {
-    if (!socket.data.admin) return errorAck('UNAUTHORIZED', 'replay controls need an admin token');
+  private async replay(payload: unknown): Promise<ReplayAck> {
     const { replay } = this.deps.sources;
     if (!replay) return errorAck('BAD_REQUEST', 'this server is not replaying a recording');
     const parsed = parseReplayCommand(payload);
@@ -185,6 +192,12 @@ export class ClientRequests {
     return replay.command(parsed.value);
   }
 }
+
+/** The ack message of a request the access policy refused. */
+const REFUSED: Record<Refusal['kind'], (event: string) => string> = {
+  unauthenticated: (event) => `${event} needs a token`,
+  forbidden: (event) => `${event} needs an admin token`,
+};
 
 /** The answer type of a request event: the argument of its ack callback. */
 type AckOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];

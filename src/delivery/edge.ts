@@ -1,13 +1,15 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { Server } from 'socket.io';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { AccessPolicy } from './accessPolicy.js';
 import { ClientRequests } from './clientRequests.js';
 import { slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
+import { listen } from './listen.js';
+import { listenForMetrics } from './metricsListener.js';
 import { ServerProtection } from './protection.js';
 import { socketInfo, socketOptions } from './socketOptions.js';
 import { statusChanges } from './statusBoard.js';
@@ -29,6 +31,8 @@ export type EdgeOptions = {
 export type Edge = {
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
+  readonly metricsUrl: string | undefined;
   readonly io: TickstreamServer;
   readonly http: HttpServer;
   readonly membership: TierMembership;
@@ -43,9 +47,14 @@ export type Edge = {
 export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const { config, sources, metrics, logger } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
+  // One access policy for every entry point: HTTP routes, the handshake and the socket events.
+  const access = new AccessPolicy(config.auth);
+  const metricsApart = config.server.metricsPort !== undefined;
   const http = createServer(
     httpRoutes({
       metrics,
+      access,
+      metricsApart,
       status: sources.status,
       readiness: sources.readiness,
       sources,
@@ -56,6 +65,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   );
   const protection = new ServerProtection({
     config,
+    access,
     metrics,
     logger,
     status: sources.status,
@@ -86,7 +96,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     membership,
     metrics,
     logger,
-    isAdmin: protection.isAdmin,
+    access,
   });
 
   io.on('connection', (socket) => {
@@ -109,11 +119,13 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   );
 
   const { url, port } = await listen(http, config.server.port, config.server.host);
+  const metricsListener = await listenForMetrics(config.server, { access, metrics });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    metricsUrl: metricsListener?.url,
     io,
     http,
     membership,
@@ -124,27 +136,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
         delivery.stop();
         await new Promise<void>((resolve) => io.close(() => resolve()));
         http.closeAllConnections();
+        await metricsListener?.close();
       })();
       return closing;
     },
   };
-}
-
-/** The URL clients use for a server listening on `host` (a wildcard address is shown as localhost). */
-export function listeningAt(http: HttpServer, host: string): { url: string; port: number } {
-  const port = (http.address() as AddressInfo).port;
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return { url: `http://${shown}:${port}`, port };
-}
-
-/** Listens on `port` and `host`; resolves with the URL clients use. */
-export async function listen(http: HttpServer, port: number, host: string): Promise<{ url: string; port: number }> {
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  return listeningAt(http, host);
 }

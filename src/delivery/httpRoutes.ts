@@ -2,7 +2,18 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
-import { errorAck, normalizeSymbol, type Status, SYMBOL_PATTERN } from '../protocol.js';
+import { type ErrorCode, errorAck, normalizeSymbol, type Status } from '../protocol.js';
+import {
+  type Access,
+  type AccessPolicy,
+  type AccessRule,
+  HTTP_ACCESS,
+  type HttpRoute,
+  METRICS_PORT_ACCESS,
+  type Refusal,
+  routeOf,
+} from './accessPolicy.js';
+import { checkSymbol } from './symbolChecks.js';
 import type { EdgeSources, Readiness } from './types.js';
 
 /** What every role's HTTP port serves: liveness, readiness, metrics. */
@@ -10,6 +21,10 @@ export type HealthDeps = {
   metrics: Metrics;
   status: () => Status;
   readiness: () => Readiness;
+  /** Who may use which route (HTTP_ACCESS), asked before every request. */
+  access: AccessPolicy;
+  /** /metrics is served on an address of its own (`server.metricsPort`), not on this port. */
+  metricsApart?: boolean;
 };
 
 export type HttpDeps = HealthDeps & {
@@ -24,6 +39,10 @@ export type HttpDeps = HealthDeps & {
 /** What a client needs to know before it connects: the packet parser and the transports on offer. */
 export type SocketInfo = { parser: 'json' | 'msgpack'; transports: readonly string[] };
 
+type RouteRequest = { url: URL; res: ServerResponse; allowed: Extract<Access, { ok: true }> };
+type RouteHandler = (request: RouteRequest) => void;
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -35,122 +54,170 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
+/** The HTTP status of a per-symbol refusal answered as a whole (GET /api/history). */
+const SYMBOL_STATUS: Partial<Record<ErrorCode, number>> = { BAD_REQUEST: 400, UNKNOWN_SYMBOL: 404, UNAUTHORIZED: 403 };
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
 }
 
-/**
- * Answers /healthz, /readyz and /metrics; returns false for any other path. `/readyz` is 503 with the
- * reason while the process cannot serve (no live feed, Redis down, symbols not known yet).
- */
-export function answerHealth(deps: HealthDeps, pathname: string, res: ServerResponse): boolean {
-  switch (pathname) {
-    case '/healthz':
-      sendJson(res, 200, { ok: true });
-      return true;
-    case '/readyz': {
-      const readiness = deps.readiness();
-      const body = readiness.ready ? { ok: true } : { ok: false, reason: readiness.reason };
-      sendJson(res, readiness.ready ? 200 : 503, { ...body, ...deps.status() });
-      return true;
-    }
-    case '/metrics':
-      deps.metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
-          res.end(text);
-        },
-        () => sendJson(res, 500, errorAck('INTERNAL', 'metrics failed')),
-      );
-      return true;
-    default:
-      return false;
+/** Answers with what `compute` resolves to, or 503 with `unavailable` when it fails (Redis on a gateway). */
+function sendLater(res: ServerResponse, compute: () => Promise<[number, unknown]>, unavailable: string): void {
+  compute().then(
+    ([status, body]) => sendJson(res, status, body),
+    () => sendJson(res, 503, errorAck('INTERNAL', unavailable)),
+  );
+}
+
+/** 401 with a Bearer challenge (RFC 6750) when no acceptable token came, 403 when the token does not reach. */
+function refuse(res: ServerResponse, refusal: Refusal): void {
+  if (refusal.kind === 'forbidden') {
+    res.setHeader('www-authenticate', 'Bearer realm="tickstream", error="insufficient_scope"');
+    sendJson(res, 403, errorAck('UNAUTHORIZED', 'this needs an admin token'));
+    return;
   }
+  const missing = refusal.reason === 'missing';
+  res.setHeader('www-authenticate', `Bearer realm="tickstream"${missing ? '' : ', error="invalid_token"'}`);
+  sendJson(
+    res,
+    401,
+    errorAck(
+      'UNAUTHORIZED',
+      missing ? 'this server needs a token: send Authorization: Bearer <token>' : `token refused: ${refusal.reason}`,
+    ),
+  );
 }
 
-/** The HTTP port of a process with no clients (the ingest role): health, readiness and metrics only. */
-export function healthRoutes(deps: HealthDeps): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * Dispatches a request to its route's handler once the access policy allows it (`rules`: HTTP_ACCESS, or the
+ * metrics port's). A path without a handler here is 404; only GET and HEAD are served.
+ */
+function router(
+  deps: Pick<HealthDeps, 'access' | 'metrics'>,
+  handlers: Partial<Record<HttpRoute, RouteHandler>>,
+  rules: Partial<Record<HttpRoute, AccessRule>> = HTTP_ACCESS,
+): RequestListener {
   return (req, res) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (!answerHealth(deps, pathname, res)) sendJson(res, 404, errorAck('BAD_REQUEST', 'not found'));
-  };
-}
-
-/** The edge's HTTP side: health, readiness, metrics, the REST mirror of the socket requests, and the dashboard. */
-export function httpRoutes(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { directory, lastValues, history } = deps.sources;
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, errorAck('BAD_REQUEST', 'only GET is served'));
       return;
     }
-    if (answerHealth(deps, url.pathname, res)) return;
-    switch (url.pathname) {
-      case '/api/symbols':
-        sendJson(res, 200, { ok: true, symbols: directory.list() });
-        return;
-      case '/api/socket':
-        sendJson(res, 200, { ok: true, ...deps.socket });
-        return;
-      case '/api/snapshot': {
-        const param = url.searchParams.get('symbols');
-        if (!param) {
-          sendJson(res, 400, errorAck('BAD_REQUEST', 'symbols: expected ?symbols=AAPL,MSFT'));
-          return;
-        }
-        const symbols = [...new Set(param.split(',').map(normalizeSymbol).filter(Boolean))];
-        if (symbols.length > deps.maxSymbolsPerRequest) {
-          sendJson(res, 400, errorAck('LIMIT_EXCEEDED', `at most ${deps.maxSymbolsPerRequest} symbols per request`));
-          return;
-        }
-        // A gateway that has just started may not know the symbols yet: it waits for them, as a subscribe does.
-        Promise.resolve(directory.known?.())
-          .then(async () => {
-            const rejected = symbols
-              .filter((s) => !SYMBOL_PATTERN.test(s) || !directory.has(s))
-              .map((symbol) =>
-                SYMBOL_PATTERN.test(symbol)
-                  ? { symbol, code: 'UNKNOWN_SYMBOL', message: `unknown symbol ${symbol}` }
-                  : { symbol, code: 'BAD_REQUEST', message: 'not a valid symbol' },
-              );
-            // A promise when the last values live in Redis (cluster gateway).
-            const snapshot = await lastValues.snapshot(symbols.filter((s) => directory.has(s)));
-            return { ok: true, snapshot, rejected };
-          })
-          .then(
-            (body) => sendJson(res, 200, body),
-            () => sendJson(res, 503, errorAck('INTERNAL', 'snapshot unavailable')),
-          );
-        return;
-      }
-      case '/api/history': {
-        const param = url.searchParams.get('symbol');
-        const symbol = param === null ? undefined : normalizeSymbol(param);
-        if (!symbol || !SYMBOL_PATTERN.test(symbol)) {
-          sendJson(res, 400, errorAck('BAD_REQUEST', 'symbol: expected ?symbol=AAPL'));
-          return;
-        }
-        Promise.resolve(directory.known?.())
-          .then(async () => {
-            if (!directory.has(symbol)) return undefined;
-            return (await history?.bars(symbol)) ?? [];
-          })
-          .then(
-            (bars) =>
-              bars
-                ? sendJson(res, 200, { ok: true, symbol, bars })
-                : sendJson(res, 404, errorAck('UNKNOWN_SYMBOL', `unknown symbol ${symbol}`)),
-            () => sendJson(res, 503, errorAck('INTERNAL', 'history unavailable')),
-          );
-        return;
-      }
-      default:
-        serveStatic(deps.webRoot, url.pathname, res);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routeOf(url.pathname);
+    const handle = handlers[route];
+    const rule = rules[route];
+    if (!handle || !rule) {
+      sendJson(res, 404, errorAck('BAD_REQUEST', 'not found'));
+      return;
     }
+    const allowed = deps.access.http(rule, req.headers);
+    if (!allowed.ok) {
+      deps.metrics.authFailures.inc({ reason: allowed.refusal.reason });
+      refuse(res, allowed.refusal);
+      return;
+    }
+    handle({ url, res, allowed });
   };
+}
+
+/** Prometheus text of `metrics`. */
+function metricsHandler(metrics: Metrics): RouteHandler {
+  return ({ res }) =>
+    metrics.render().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      },
+      () => sendJson(res, 500, errorAck('INTERNAL', 'metrics failed')),
+    );
+}
+
+/**
+ * /healthz, /readyz and (unless it is served apart) /metrics. `/readyz` is 503 with the reason while the
+ * process cannot serve (no live feed, Redis down, symbols not known yet).
+ */
+function healthHandlers(deps: HealthDeps): Pick<Record<HttpRoute, RouteHandler>, '/healthz' | '/readyz'> & {
+  '/metrics'?: RouteHandler;
+} {
+  return {
+    '/healthz': ({ res }) => sendJson(res, 200, { ok: true }),
+    '/readyz': ({ res }) => {
+      const readiness = deps.readiness();
+      const body = readiness.ready ? { ok: true } : { ok: false, reason: readiness.reason };
+      sendJson(res, readiness.ready ? 200 : 503, { ...body, ...deps.status() });
+    },
+    ...(deps.metricsApart ? {} : { '/metrics': metricsHandler(deps.metrics) }),
+  };
+}
+
+/** The HTTP port of a process with no clients (the ingest role): health, readiness and metrics only. */
+export function healthRoutes(deps: HealthDeps): RequestListener {
+  return router(deps, healthHandlers(deps));
+}
+
+/** `server.metricsPort`'s listener: /metrics alone, open (METRICS_PORT_ACCESS). */
+export function metricsPortRoutes(deps: Pick<HealthDeps, 'access' | 'metrics'>): RequestListener {
+  return router(deps, { '/metrics': metricsHandler(deps.metrics) }, METRICS_PORT_ACCESS);
+}
+
+/** The edge's HTTP side: health, readiness, metrics, the REST mirror of the socket requests, and the dashboard. */
+export function httpRoutes(deps: HttpDeps): RequestListener {
+  const { directory, lastValues, history } = deps.sources;
+  const handlers: Omit<Record<HttpRoute, RouteHandler>, '/metrics'> = {
+    ...healthHandlers(deps),
+    '/api/symbols': ({ res, allowed }) =>
+      sendJson(res, 200, { ok: true, symbols: directory.list().filter((info) => allowed.mayWatch(info.symbol)) }),
+    '/api/socket': ({ res }) => sendJson(res, 200, { ok: true, ...deps.socket }),
+    '/api/snapshot': ({ url, res, allowed }) => {
+      const param = url.searchParams.get('symbols');
+      if (!param) {
+        sendJson(res, 400, errorAck('BAD_REQUEST', 'symbols: expected ?symbols=AAPL,MSFT'));
+        return;
+      }
+      const symbols = [...new Set(param.split(',').map(normalizeSymbol).filter(Boolean))];
+      if (symbols.length > deps.maxSymbolsPerRequest) {
+        sendJson(res, 400, errorAck('LIMIT_EXCEEDED', `at most ${deps.maxSymbolsPerRequest} symbols per request`));
+        return;
+      }
+      sendLater(
+        res,
+        async () => {
+          // A gateway that has just started may not know the symbols yet: it waits for them, as a subscribe does.
+          await directory.known?.();
+          const checks = symbols.map((symbol) => checkSymbol(symbol, directory, allowed.mayWatch));
+          // A promise when the last values live in Redis (cluster gateway).
+          const snapshot = await lastValues.snapshot(checks.flatMap((c) => (c.ok ? [c.symbol] : [])));
+          return [200, { ok: true, snapshot, rejected: checks.flatMap((c) => (c.ok ? [] : [c.rejection])) }];
+        },
+        'snapshot unavailable',
+      );
+    },
+    '/api/history': ({ url, res, allowed }) => {
+      const param = url.searchParams.get('symbol');
+      if (!param?.trim()) {
+        sendJson(res, 400, errorAck('BAD_REQUEST', 'symbol: expected ?symbol=AAPL'));
+        return;
+      }
+      sendLater(
+        res,
+        async () => {
+          await directory.known?.();
+          const checked = checkSymbol(param, directory, allowed.mayWatch);
+          if (!checked.ok) {
+            const { code, message } = checked.rejection;
+            return [SYMBOL_STATUS[code] ?? 400, errorAck(code, message)];
+          }
+          const bars = (await history?.bars(checked.symbol)) ?? [];
+          return [200, { ok: true, symbol: checked.symbol, bars }];
+        },
+        'history unavailable',
+      );
+    },
+    '/*': ({ url, res }) => serveStatic(deps.webRoot, url.pathname, res),
+  };
+  return router(deps, handlers);
 }
 
 function serveStatic(root: string | undefined, pathname: string, res: ServerResponse): void {

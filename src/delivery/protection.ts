@@ -4,23 +4,25 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
-import { authMiddleware, TokenVerifier } from './auth.js';
+import type { AccessPolicy } from './accessPolicy.js';
+import { authMiddleware } from './auth.js';
 import { ConnectionGuard } from './connectionLimits.js';
 import { ConnectionDrain } from './drain.js';
 import { SlowConsumerMonitor } from './slowConsumers.js';
 import type { TierMembership } from './tierMembership.js';
-import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
+import type { SnapshotSource, TickstreamServer } from './types.js';
 
 /** What protection reads of the configuration. */
 export type ProtectionConfig = {
   server: Pick<Config['server'], 'allowedOrigins'>;
   limits: Pick<Config['limits'], 'maxConnectionsPerIp' | 'slowConsumer'>;
-  auth: Config['auth'];
   pipeline: Pick<Config['pipeline'], 'tiers'>;
 };
 
 export type ProtectionDeps = {
   config: ProtectionConfig;
+  /** Who may connect (the handshake rule of the access policy). */
+  access: AccessPolicy;
   metrics: Metrics;
   logger: Logger;
   status: () => Status;
@@ -31,18 +33,16 @@ export type ProtectionDeps = {
 /**
  * What keeps one client from hurting the others or getting in uninvited, for any process that holds client
  * connections (the all-in-one server, a cluster gateway): admission (Origin allowlist, per-address cap),
- * token auth, the slow-consumer monitor and a draining shutdown.
+ * the handshake's token (as the access policy rules), the slow-consumer monitor and a draining shutdown.
  *
  *   const protection = new ServerProtection(deps);
  *   const io = new Server(http, { ...options, ...protection.serverOptions() });
  *   protection.attach(io, http, membership);
- *   new ClientRequests({ ..., isAdmin: protection.isAdmin });
  *   // on close, before io.close():
  *   await protection.shutdown(io);
  */
 export class ServerProtection {
   private readonly guard: ConnectionGuard;
-  private readonly verifier: TokenVerifier;
   private slowConsumers?: SlowConsumerMonitor;
   private drain?: ConnectionDrain;
 
@@ -56,7 +56,6 @@ export class ServerProtection {
         logger.warn({ reason, origin: req.headers.origin, address: req.socket.remoteAddress }, 'connection refused');
       },
     });
-    this.verifier = new TokenVerifier(config.auth);
   }
 
   /** For `new Server(http, { ... })`: engine.io's admission hook, and CORS for the allowed origins' polling. */
@@ -67,11 +66,11 @@ export class ServerProtection {
 
   /** Auth middleware, per-address counting, connection tracking and the slow-consumer monitor. */
   attach(io: TickstreamServer, http: HttpServer, membership: TierMembership): void {
-    const { config, metrics, logger, status } = this.deps;
+    const { config, access, metrics, logger, status } = this.deps;
     this.guard.track(io.engine);
     this.drain = new ConnectionDrain(http);
     io.use(
-      authMiddleware(this.verifier, {
+      authMiddleware((token) => access.handshake(token), {
         onRefused: (reason, socket) => {
           metrics.authFailures.inc({ reason });
           logger.warn({ reason, address: socket.handshake.address }, 'unauthorized connection refused');
@@ -94,10 +93,6 @@ export class ServerProtection {
     });
     this.slowConsumers.start();
   }
-
-  /** With auth off everyone may use the replay controls; with it on, admin tokens only. */
-  readonly isAdmin = (socket: TickstreamSocket): boolean =>
-    !this.verifier.enabled || socket.data.grant?.role === 'admin';
 
   /**
    * Tells every client the server is going, disconnects it ("io server disconnect") and waits up to

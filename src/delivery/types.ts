@@ -35,8 +35,10 @@ export type TickstreamSocket = Socket<ClientToServerEvents, ServerToClientEvents
 export type SocketData = {
   /** The per-socket request budget, made on the first request (most sockets send few). */
   requests?: TokenBucket;
-  admin: boolean;
-  /** What the handshake token allows (src/delivery/auth.ts); absent when auth is off. */
+  /**
+   * What the handshake's token allows (src/delivery/auth.ts; every socket's grant is admin while auth is off):
+   * the access policy reads it for each event. Absent only before the handshake is admitted.
+   */
   grant?: Grant;
   /** Why the server closed it, when the server did (the disconnect metric's reason). */
   closeReason?: CloseNotice['code'];

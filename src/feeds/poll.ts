@@ -18,7 +18,7 @@ export type PollFeedOptions = {
 };
 
 export type PollFailure =
-  | { kind: 'network'; message: string }
+  | { kind: 'network'; message: string; cause?: string }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'http'; status: number };
 
@@ -34,7 +34,7 @@ export class PollError extends Error {
           ? `HTTP ${failure.status}`
           : failure.kind === 'timeout'
             ? `no answer within ${failure.timeoutMs} ms`
-            : `network error: ${failure.message}`
+            : `network error: ${failure.message}${failure.cause ? ` (${failure.cause})` : ''}`
       }`,
     );
   }
@@ -78,6 +78,16 @@ function withoutSequence(item: unknown): unknown {
   return rest;
 }
 
+/**
+ * Why a fetch failed: undici says only "fetch failed" and keeps the reason in `cause`, with a code for the
+ * common ones (ECONNREFUSED, ENOTFOUND, a certificate error such as CERT_HAS_EXPIRED, UND_ERR_CONNECT_TIMEOUT).
+ */
+function causeOf(err: unknown): string | undefined {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (!(cause instanceof Error)) return undefined;
+  return 'code' in cause && typeof cause.code === 'string' ? cause.code : cause.message;
+}
+
 /** One request: its decoded items, or none when it failed in a way the next poll may not. */
 function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
   const fetchImpl = options.fetch ?? fetch;
@@ -102,7 +112,7 @@ function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
       } catch (err) {
         throw timedOut
           ? fail({ kind: 'timeout', timeoutMs })
-          : fail({ kind: 'network', message: err instanceof Error ? err.message : String(err) });
+          : fail({ kind: 'network', message: err instanceof Error ? err.message : String(err), cause: causeOf(err) });
       }
       if (!response.ok) throw fail({ kind: 'http', status: response.status });
       try {

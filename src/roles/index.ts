@@ -9,6 +9,8 @@ import { startServe } from './serve.js';
 export type RunningNode = {
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
+  readonly metricsUrl: string | undefined;
   readonly metrics: Metrics;
   close(): Promise<void>;
 };

@@ -8,8 +8,10 @@ import { writeLastValues } from '../cluster/redisLastValues.js';
 import { describeRedis, RedisLink } from '../cluster/redisLink.js';
 import { gatewayDemand, publishQuotes } from '../cluster/redisQuotes.js';
 import type { Config } from '../config/schema.js';
-import { listen } from '../delivery/edge.js';
+import { AccessPolicy } from '../delivery/accessPolicy.js';
 import { healthRoutes } from '../delivery/httpRoutes.js';
+import { listen } from '../delivery/listen.js';
+import { listenForMetrics } from '../delivery/metricsListener.js';
 import type { FeedSource } from '../feeds/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -29,6 +31,8 @@ export type IngestOptions = {
 export type IngestNode = {
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
+  readonly metricsUrl: string | undefined;
   readonly metrics: Metrics;
   readonly link: RedisLink;
   readonly ingest: IngestPart;
@@ -99,21 +103,27 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
     }),
   );
 
+  // The same access policy as every role's: /metrics needs an admin token while auth is on.
+  const access = new AccessPolicy(config.auth);
   const http = createServer(
     healthRoutes({
       metrics,
+      access,
+      metricsApart: config.server.metricsPort !== undefined,
       status,
       readiness: () =>
         link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
     }),
   );
   const { url, port } = await listen(http, config.server.port, config.server.host);
+  const metricsListener = await listenForMetrics(config.server, { access, metrics });
   logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    metricsUrl: metricsListener?.url,
     metrics,
     link,
     ingest,
@@ -123,6 +133,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
         running.unsubscribe();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
+        await metricsListener?.close();
         await link.close();
         metrics.close();
         logger.info('tickstream ingest stopped');

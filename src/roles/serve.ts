@@ -24,6 +24,8 @@ export type ServeOptions = {
 export type Tickstream = {
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
+  readonly metricsUrl: string | undefined;
   readonly io: TickstreamServer;
   readonly http: HttpServer;
   /** Who watches what (tests, embedding). */
@@ -72,6 +74,7 @@ export async function startServe(options: ServeOptions): Promise<Tickstream> {
   return {
     url: edge.url,
     port: edge.port,
+    metricsUrl: edge.metricsUrl,
     io: edge.io,
     http: edge.http,
     membership: edge.membership,

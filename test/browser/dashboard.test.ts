@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
 const CHROMIUM_ARGS = [
@@ -441,7 +442,10 @@ describe('dashboard in Chromium', () => {
     try {
       const refused = await stranger.newPage();
       await refused.goto(`${service!.url}/?symbols=AAPL`);
-      await refused.waitForFunction(() => /unauthorized/.test(document.querySelector('#errors')?.textContent ?? ''));
+      // The refused screen ("dashboard credentials" below has the rest of it).
+      await refused.waitForFunction(() =>
+        /needs an access token/.test(document.querySelector('#access')?.textContent ?? ''),
+      );
       expect(await refused.textContent('#connection')).toBe('disconnected');
     } finally {
       await stranger.close();
@@ -599,5 +603,81 @@ describe('dashboard in Chromium', () => {
           ?.textContent !== '–',
       last,
     );
+  });
+});
+
+const DASHBOARD_TOKEN = 'dashboard-user-token-0123456789';
+const WRONG_TOKEN = 'not-the-token-0123456789-abcdef';
+
+/** A server that requires a token, with AAPL priced; and a page of it with no token yet. */
+async function refusedPage(): Promise<Page> {
+  const feed = manualFeed(['AAPL', 'MSFT']);
+  const page = await open(
+    { auth: { required: true, tokens: [{ token: DASHBOARD_TOKEN }] } },
+    { feeds: [feed], query: '?symbols=AAPL' },
+  );
+  page.setDefaultTimeout(10_000);
+  feed.push('AAPL', 231.5);
+  feed.push('MSFT', 420.25);
+  return page;
+}
+
+const noticeText = (page: Page) =>
+  page.waitForFunction(() => {
+    const notice = document.querySelector<HTMLElement>('#access');
+    return notice && !notice.hidden ? notice.textContent : undefined;
+  });
+
+/** Puts `#token=...` in the address of the open tab (what a user does by hand) and waits for the page to take it. */
+async function giveToken(page: Page, token: string): Promise<void> {
+  await Promise.all([
+    page.waitForEvent('load', { timeout: 10_000 }),
+    page.evaluate((t) => {
+      location.hash = `#token=${t}`;
+    }, token),
+  ]);
+}
+
+describe('dashboard credentials', () => {
+  it('says the server needs a token and how to pass one, then connects when #token= is added to the tab', async () => {
+    const page = await refusedPage();
+    const text = String(await (await noticeText(page)).jsonValue());
+    expect(text).toMatch(/needs an access token/);
+    expect(text).toContain('#token=');
+    expect(await page.textContent('#connection')).toBe('disconnected');
+    // Refused means refused: no prices, no chart drawn from the history.
+    expect(
+      await page.$$eval('#grid tbody td[data-field="price"] span:last-child', (c) => c.map((e) => e.textContent)),
+    ).not.toContain('231.50');
+    expect(await page.$eval('#chart', (e) => e.dataset.bars)).toBeUndefined();
+
+    await giveToken(page, DASHBOARD_TOKEN);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#grid tbody tr[data-symbol="AAPL"] td[data-field="price"] span:last-child')
+          ?.textContent === '231.50',
+    );
+    expect(await page.textContent('#connection')).toBe('connected');
+    expect(await page.$eval('#access', (e) => e instanceof HTMLElement && e.hidden)).toBe(true);
+    expect(new URL(page.url()).hash).toBe(''); // taken out of the address bar
+    expect(await page.evaluate(() => localStorage.getItem('tickstream.token'))).toBe(DASHBOARD_TOKEN);
+    expect(await page.content()).not.toContain(DASHBOARD_TOKEN);
+  });
+
+  it('says a saved token was refused, never showing it, and takes a better one from the address', async () => {
+    const page = await refusedPage();
+    await noticeText(page);
+    await giveToken(page, WRONG_TOKEN);
+    await page.waitForFunction(() =>
+      /refused the access token/.test(document.querySelector('#access')?.textContent ?? ''),
+    );
+    const text = (await page.textContent('#access')) ?? '';
+    expect(text).toContain('#token=');
+    expect(await page.content()).not.toContain(WRONG_TOKEN);
+    expect(new URL(page.url()).hash).toBe('');
+
+    await giveToken(page, DASHBOARD_TOKEN);
+    await page.waitForFunction(() => document.querySelector('#connection')?.textContent === 'connected');
+    expect(await page.content()).not.toContain(DASHBOARD_TOKEN);
   });
 });

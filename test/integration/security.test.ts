@@ -57,8 +57,9 @@ const subscribe = (c: TestClient, payload: unknown) =>
 const sendRaw = (c: TestClient, event: string, payload: unknown) =>
   (c as unknown as { emit(event: string, payload: unknown): void }).emit(event, payload);
 
+/** Metric lines; with auth on, /metrics needs an admin token (docs/PROTOCOL.md, "Extension: access"). */
 async function metric(url: string, name: string): Promise<string[]> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
   return text.split('\n').filter((line) => line.startsWith(name));
 }
 
@@ -140,6 +141,52 @@ describe('auth', () => {
       ok: false,
       message: 'unauthorized',
     });
+  });
+});
+
+describe('the HTTP API with auth on (the README static tokens)', () => {
+  const README_AUTH: ConfigInput['auth'] = {
+    tokens: [
+      { token: 'a-long-random-string-1', symbols: ['AAPL', 'MSFT'] },
+      { token: 'a-long-random-string-2', role: 'admin', name: 'ops' },
+    ],
+    jwtSecret: 'at-least-32-characters-of-secret........',
+    required: true,
+  };
+  const get = async (path: string, token?: string) => {
+    const res = await fetch(`${service!.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  // Found on main: /api/snapshot, /api/history and /api/symbols answered 200 with live data without a token.
+  it('asks for a token as the socket does, and holds a token to its symbols', async () => {
+    service = await startTestService({ auth: README_AUTH });
+    for (const path of ['/api/snapshot?symbols=NVDA', '/api/history?symbol=NVDA', '/api/symbols']) {
+      expect(await get(path), path).toMatchObject({
+        status: 401,
+        body: { ok: false, error: { code: 'UNAUTHORIZED' } },
+      });
+      expect((await get(path, 'a-wrong-token-0123456789')).status, path).toBe(401);
+    }
+    const limited = 'a-long-random-string-1';
+    const snapshot = await get('/api/snapshot?symbols=NVDA,AAPL', limited);
+    expect(snapshot.status).toBe(200);
+    expect(snapshot.body.rejected).toEqual([
+      { symbol: 'NVDA', code: 'UNAUTHORIZED', message: 'this token does not allow NVDA' },
+    ]);
+    expect((snapshot.body.snapshot as Quote[]).every((q) => q.symbol === 'AAPL')).toBe(true);
+    expect((await get('/api/history?symbol=NVDA', limited)).status).toBe(403);
+    expect((await get('/api/history?symbol=AAPL', limited)).status).toBe(200);
+    const symbols = (await get('/api/symbols', limited)).body.symbols as { symbol: string }[];
+    expect(symbols.map((s) => s.symbol)).toEqual(['AAPL', 'MSFT']);
+    const admin = await get('/api/snapshot?symbols=NVDA', 'a-long-random-string-2');
+    expect(admin).toMatchObject({ status: 200, body: { rejected: [] } });
+    // Liveness and readiness stay open; metrics are for admins.
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${limited}` } })).status).toBe(
+      403,
+    );
   });
 });
 

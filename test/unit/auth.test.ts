@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { mayWatch, parseDuration, presentedToken, signJwt, TokenVerifier, verifyJwt } from '../../src/delivery/auth.js';
+import {
+  bearerToken,
+  parseDuration,
+  presentedToken,
+  signJwt,
+  TokenVerifier,
+  verifyJwt,
+} from '../../src/delivery/auth.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const NOW = 1_750_000_000_000;
@@ -131,11 +138,24 @@ describe('TokenVerifier', () => {
 });
 
 describe('helpers', () => {
-  it('mayWatch allows every symbol without a symbol list, else only those listed', () => {
-    expect(mayWatch(undefined, 'AAPL')).toBe(true);
-    expect(mayWatch({ role: 'user' }, 'AAPL')).toBe(true);
-    expect(mayWatch({ role: 'user', symbols: new Set(['MSFT']) }, 'AAPL')).toBe(false);
-    expect(mayWatch({ role: 'user', symbols: new Set(['MSFT']) }, 'MSFT')).toBe(true);
+  it('bearerToken reads the token of an Authorization: Bearer header, any case of the scheme, and nothing else', () => {
+    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(bearerToken('bearer   abc ')).toBe('abc');
+    expect(bearerToken('Basic dXNlcjpwYXNz')).toBeUndefined();
+    expect(bearerToken('Bearer')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'Z', '0', '.', '-', '_', '~', '+', '/', '=') }), (token) => {
+        expect(bearerToken(`Bearer ${token}`)).toBe(token === '' ? undefined : token);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), (header) => {
+        const token = bearerToken(header);
+        // Whatever it returns came from the header, and has no whitespace.
+        if (token !== undefined) expect(header.includes(token) && !/\s/.test(token)).toBe(true);
+      }),
+    );
   });
 
   it('presentedToken reads auth.token, else a Bearer header', () => {

@@ -73,8 +73,15 @@ describe('loadConfig', () => {
     [{ 'server.port': 'abc' }, 'server.port: expected number, received string'],
     [{ 'pipeline.tiers': [] }, 'pipeline.tiers: Too small'],
     [{ 'pipeline.tiers': [2, 2] }, 'pipeline.tiers: tiers must be distinct'],
-    [{ 'market.open': '9:30am' }, 'market.open: a time "HH:MM"'],
-    [{ 'market.holidays': ['26/11/2026'] }, 'market.holidays.0: a date "YYYY-MM-DD"'],
+    [{ 'market.open': '9:30am' }, 'market.open: expected a time "HH:MM"'],
+    [{ 'market.holidays': ['26/11/2026'] }, 'market.holidays.0: expected a date "YYYY-MM-DD"'],
+    // Found on main: both were accepted, and the server broke at its first tick (or never said).
+    [{ 'market.zone': 'Mars/Phobos' }, 'market.zone: expected an IANA time zone such as "America/New_York"'],
+    [{ 'market.holidays': ['2026-13-45'] }, 'market.holidays.0: expected a date "YYYY-MM-DD" that exists'],
+    [{ 'market.open': '17:00' }, 'market.close: expected after market.open (17:00)'],
+    [{ 'pipeline.tiers': [5, 10] }, 'pipeline.defaultHz: expected a rate within pipeline.tiers (5 to 10 Hz), got 4'],
+    [{ feeds: [{ type: 'poll', id: 'p', url: 'ftp://example.com/q' }] }, 'feeds.0.url: expected a http:// or https://'],
+    [{ feeds: [{ type: 'replay', file: 'x.ndjson', zone: 'Nowhere' }] }, 'feeds.0.zone: expected an IANA time zone'],
     [{ 'log.level': 'loud' }, 'log.level: expected one of'],
     [{ 'server.bogus': 1 }, 'server.bogus: unknown field'],
     [{ feeds: [{ type: 'sse', id: 'x', url: 'not a url' }] }, 'feeds.0.url'],
@@ -112,6 +119,20 @@ describe('tickstream serve with a bad config', () => {
     const bySet = serve(['--set', 'nonsense']);
     expect(bySet.status).toBe(2);
     expect(bySet.stderr).toContain('--set nonsense: expected PATH=VALUE');
+  });
+
+  // Found on main: "serving on", then a feed that fails at every tick, /readyz hanging and a 12 s Ctrl-C.
+  it('stops at a time zone luxon does not know, and at a date that does not exist', () => {
+    const zone = serve(['--port', '0', '--set', 'market.zone=Mars/Phobos']);
+    expect(zone.status).toBe(2);
+    expect(zone.stderr).toContain(
+      'market.zone: expected an IANA time zone such as "America/New_York", got "Mars/Phobos"',
+    );
+    expect(zone.stderr).not.toContain('serving on');
+    const holiday = serve(['--port', '0', '--set', 'market.holidays=["2026-13-45"]']);
+    expect(holiday.status).toBe(2);
+    expect(holiday.stderr).toContain('market.holidays.0: expected a date "YYYY-MM-DD" that exists, got "2026-13-45"');
+    expect(holiday.stderr).not.toContain('serving on');
   });
 
   it('refuses an unknown flag and prints --help', () => {

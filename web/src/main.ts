@@ -13,8 +13,9 @@ import {
 } from 'rxjs';
 import { type ConnectOptions, connect, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
+import { refusedByServer, showRefused } from './accessNotice.js';
 import { ChartPanel } from './chartPanel.js';
-import { dashboardToken } from './credentials.js';
+import { dashboardToken, restartOnNewToken } from './credentials.js';
 import { exchangeZone } from './format.js';
 import { LatencyWindow } from './latencyWindow.js';
 import { latestPerFrame } from './latestPerFrame.js';
@@ -32,6 +33,14 @@ import {
 } from './watchlist.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusPanel = () =>
+  new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') });
+
+/** The server does not let this page in: say so, and how to give it a token. */
+function refused(token: string | undefined): void {
+  showRefused(byId('access'), token !== undefined);
+  statusPanel().connection('disconnected');
+}
 
 /** Wires the page: one SDK connection, the watchlist, the grid, the chart, status and replay controls. */
 function start(client: TickstreamClient, token: string | undefined): Subscription {
@@ -59,7 +68,7 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     onSelect: selectChart,
     info: (symbol) => directory.get(symbol),
   });
-  const status = new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') });
+  const status = statusPanel();
   const replay = new ReplayControls(
     {
       panel: byId('replay'),
@@ -146,6 +155,10 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
           // Every symbol refused: each row says why.
           if (err instanceof TickstreamError && err.rejected.length > 0) grid.refuse(err.rejected);
           else showError(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
+          // Refused connection (a token that expired, or was revoked): the server says whether a token would help.
+          if (err instanceof TickstreamError && err.code === 'UNAUTHORIZED') {
+            void refusedByServer(token).then((refusedNow) => refusedNow && refused(token));
+          }
           return EMPTY;
         }),
       );
@@ -216,11 +229,16 @@ async function socketOptions(): Promise<Pick<ConnectOptions, 'parser'>> {
   return { parser };
 }
 
+restartOnNewToken();
 const token = dashboardToken();
-const client = connect(location.origin, { ...(token ? { token } : {}), ...(await socketOptions()) });
-const running = start(client, token);
-window.addEventListener('pagehide', (event) => {
-  if (event.persisted) return; // kept in the back-forward cache: the page may come back as it was
-  running.unsubscribe();
-  client.close();
-});
+// Asked before connecting, so a refused page neither connects nor draws the chart of a symbol it may not see.
+if (await refusedByServer(token)) refused(token);
+else {
+  const client = connect(location.origin, { ...(token ? { token } : {}), ...(await socketOptions()) });
+  const running = start(client, token);
+  window.addEventListener('pagehide', (event) => {
+    if (event.persisted) return; // kept in the back-forward cache: the page may come back as it was
+    running.unsubscribe();
+    client.close();
+  });
+}
