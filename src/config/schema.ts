@@ -5,6 +5,22 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date "YYYY-MM-DD"');
 const port = z.number().int().min(0).max(65535);
 const redisUrl = z.string().regex(/^rediss?:\/\/./, 'a redis:// or rediss:// URL');
 
+/** The Socket.IO Admin UI (README, "Operating it"): off unless enabled, and only with admin credentials. */
+const adminUi = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** The login name that goes with `passwordHash`. */
+  username: z.string().min(1).default('admin'),
+  /** A bcrypt hash of the login password. Admin tokens (auth.tokens, admin JWTs) are accepted as the password too. */
+  passwordHash: z
+    .string()
+    .regex(/^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$/, 'a bcrypt hash such as $2b$10$...')
+    .optional(),
+  /** `development`: every socket, its rooms and events; `production`: aggregate counts only, cheaper at scale. */
+  mode: z.enum(['development', 'production']).default('development'),
+  /** Look only: the UI may not disconnect sockets, move them between rooms or emit to them. */
+  readonly: z.boolean().default(true),
+});
+
 const simulatedFeed = z.strictObject({
   type: z.literal('simulated'),
   id: z.string().min(1).default('sim'),
@@ -113,6 +129,8 @@ const configObject = z.strictObject({
       dashboard: z.boolean().default(true),
       /** Socket.IO packet encoding; clients must use the same (`msgpack`: socket.io-msgpack-parser). */
       parser: z.enum(['json', 'msgpack']).default('json'),
+      /** `true` for the defaults, or the Admin UI's settings. */
+      adminUi: z.union([z.boolean().transform((enabled) => adminUi.parse({ enabled })), adminUi]).prefault(false),
     })
     .prefault({}),
   feeds: z
@@ -259,6 +277,16 @@ export const configSchema = configObject.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['feeds', i, 'id'], message: `"${feed.id}" is used twice` });
     ids.add(feed.id);
   }
+  const { adminUi } = config.server;
+  const adminTokens = config.auth.tokens.some((t) => t.role === 'admin') || config.auth.jwtSecret !== undefined;
+  if (adminUi.enabled && !adminUi.passwordHash && !adminTokens) {
+    // Never open: without a password or an admin token there is no credential to check.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['server', 'adminUi'],
+      message: 'needs passwordHash, or an admin token (auth.tokens with role "admin", or auth.jwtSecret)',
+    });
+  }
   for (const [symbol, order] of Object.entries(config.priority)) {
     for (const [i, id] of order.entries()) {
       if (!ids.has(id))
@@ -277,4 +305,5 @@ export type WsFeedConfig = z.infer<typeof wsFeed>;
 export type MarketCalendarConfig = Config['market'];
 export type ClusterConfig = Config['cluster'];
 export type AuthConfig = Config['auth'];
+export type AdminUiConfig = Config['server']['adminUi'];
 export type SlowConsumerConfig = Config['limits']['slowConsumer'];

@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
 import { slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
@@ -43,17 +44,17 @@ export type Edge = {
 export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const { config, sources, metrics, logger } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
-  const http = createServer(
-    httpRoutes({
-      metrics,
-      status: sources.status,
-      readiness: sources.readiness,
-      sources,
-      maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
-      webRoot: options.webRoot,
-      socket: socketInfo(config),
-    }),
-  );
+  const routes = httpRoutes({
+    metrics,
+    status: sources.status,
+    readiness: sources.readiness,
+    sources,
+    maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+    webRoot: options.webRoot,
+    socket: socketInfo(config),
+  });
+  const adminUi = config.server.adminUi.enabled;
+  const http = createServer(adminUi ? withAdminUiPages(routes) : routes);
   const protection = new ServerProtection({
     config,
     metrics,
@@ -109,6 +110,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   );
 
   const { url, port } = await listen(http, config.server.port, config.server.host);
+  if (adminUi) instrumentAdminUi(io, { config, membership, metrics, logger, port });
 
   let closing: Promise<void> | undefined;
   return {
