@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { io as connectClient, type Socket } from 'socket.io-client';
+import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { LoadPool } from './loadgen/pool.js';
 import { BENCH_DIR, ServerProcess, type Workload } from './serverProcess.js';
 import { socketSubscriptions } from './workload.js';
@@ -26,36 +27,24 @@ Options:
   --warmup S        seconds before measuring (default 3)
   -h, --help        this text`;
 
-function fail(message: string): never {
-  console.error(`bench:admin-ui: ${message}\n\n${HELP}`);
-  process.exit(2);
-}
-
-function options() {
-  try {
-    return parseArgs({
-      options: {
-        sockets: { type: 'string', default: '1000' },
-        'per-socket': { type: 'string', default: '20' },
-        hz: { type: 'string', default: '4' },
-        symbols: { type: 'string', default: '500' },
-        tps: { type: 'string', default: '10000' },
-        variants: { type: 'string', default: 'off,production,development' },
-        rounds: { type: 'string', default: '3' },
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '3' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (err) {
-    fail((err as Error).message);
-  }
-}
-const values = options();
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const fail = (message: string): never => failFlags('bench:admin-ui', HELP, message);
+const { values } = parseFlags('bench:admin-ui', HELP, () =>
+  parseArgs({
+    options: {
+      sockets: { type: 'string', default: '1000' },
+      'per-socket': { type: 'string', default: '20' },
+      hz: { type: 'string', default: '4' },
+      symbols: { type: 'string', default: '500' },
+      tps: { type: 'string', default: '10000' },
+      variants: { type: 'string', default: 'off,production,development' },
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 const number = (name: string, text: string): number => {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) fail(`--${name}: expected a positive number, got "${text}"`);
