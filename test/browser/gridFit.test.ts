@@ -1,12 +1,10 @@
 /// <reference lib="dom" />
 // The page functions below run in Chromium: they need the DOM types.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDashboardBuilt } from '../../src/cli/webBuild.js';
-import { createLogger } from '../../src/log.js';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { launchChromium } from '../helpers/browser.js';
+import { browserPerFile } from '../helpers/browser.js';
 import { type ManualFeed, manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -23,23 +21,12 @@ const WIDE: Omit<RawQuote, 'ts'>[] = [
 /** Allowed by the protocol (up to 20 characters), wider than any in the list above. */
 const LONG_SYMBOL = 'WWW.LONGER.SYMBOL';
 
-let browser: Browser;
-let webRoot: string;
+const chromium = browserPerFile();
 let service: Tickstream | undefined;
-let context: BrowserContext | undefined;
 
-beforeAll(async () => {
-  webRoot = await ensureDashboardBuilt(createLogger('silent'));
-  browser = await launchChromium();
-});
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
   await service?.close();
   service = undefined;
-});
-afterAll(async () => {
-  await browser?.close();
 });
 
 /** Every watchlist cell whose text is cut off (scrollWidth over clientWidth), and how far the page scrolls sideways. */
@@ -57,11 +44,11 @@ function overflow(page: Page) {
 
 async function openWide(width: number): Promise<{ page: Page; feed: ManualFeed }> {
   const feed = manualFeed([...WIDE.map((q) => q.symbol), LONG_SYMBOL]);
-  service = await startTestService({}, { webRoot, feeds: [feed] });
-  context = await browser.newContext({ viewport: { width, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error('page error:', err));
-  await page.goto(`${service.url}/?symbols=${WIDE.map((q) => q.symbol).join(',')}`);
+  service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
+  const page = await chromium.open(`${service.url}/?symbols=${WIDE.map((q) => q.symbol).join(',')}`, {
+    width,
+    height: 800,
+  });
   await page.waitForFunction((n) => document.querySelectorAll('#grid tbody tr').length === n, WIDE.length);
   // Two quotes each: the second one moves the price, so the tick arrow shows too.
   for (const step of [0.99, 1]) {
