@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { from, Subscription } from 'rxjs';
+import { exitOnHelp, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { parseConfig } from '../src/config/load.js';
 import { createSimulator } from '../src/feeds/simulated.js';
 import { listings } from '../src/feeds/universe.js';
@@ -14,9 +15,22 @@ import { Metrics } from '../src/metrics.js';
 import { IngestPart } from '../src/pipeline/ingestPart.js';
 import type { Quote } from '../src/protocol.js';
 
-const { values } = parseArgs({
-  options: { ticks: { type: 'string', default: '2000000' }, symbols: { type: 'string', default: '500' } },
-});
+const HELP = `npm run bench:pipeline -- [options]: ticks per second the ingest part sustains on one core (no sockets)
+
+Options:
+  --ticks N     ticks to push through (default 2000000)
+  --symbols N   universe size (default 500)
+  -h, --help    this text`;
+const { values } = parseFlags('bench:pipeline', HELP, () =>
+  parseArgs({
+    options: {
+      ticks: { type: 'string', default: '2000000' },
+      symbols: { type: 'string', default: '500' },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 const total = Number(values.ticks);
 const universe = listings(Number(values.symbols));
 

@@ -9,15 +9,30 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NEVER, take } from 'rxjs';
+import { exitOnHelp, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { PROJECT_ROOT } from '../src/config/load.js';
 import { replayTimes } from '../src/feeds/replay.js';
 import { pace } from '../src/record/pace.js';
 import { loadRecording } from '../src/record/reader.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { speed: { type: 'string', default: '10' }, records: { type: 'string', default: '20000' } },
-});
+const HELP = `node --import tsx bench/replayPacing.ts [FILE] [options]: how closely a replay keeps the recorded pacing
+
+FILE is a recording (default demo/session.ndjson.gz).
+Options:
+  --speed S     replay speed (default 10)
+  --records N   records to play (default 20000)
+  -h, --help    this text`;
+const { values, positionals } = parseFlags('replayPacing', HELP, () =>
+  parseArgs({
+    allowPositionals: true,
+    options: {
+      speed: { type: 'string', default: '10' },
+      records: { type: 'string', default: '20000' },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 const file = positionals[0] ?? resolve(PROJECT_ROOT, 'demo/session.ndjson.gz');
 const speed = Number(values.speed);
 const maxGapMs = 5000;

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { exitOnHelp, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { LoadPool, type PoolReport } from './loadgen/pool.js';
 import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
 import { socketSubscriptions } from './workload.js';
@@ -32,34 +33,33 @@ const HELP = `npm run bench -- [options]
   --seed N              simulator and subscription seed (default 42)
   --results DIR         where the JSON goes (default bench/results)`;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    servers: { type: 'string', default: 'tickstream,naive,raw' },
-    sockets: { type: 'string' },
-    symbols: { type: 'string', default: '500' },
-    tps: { type: 'string', default: '10000' },
-    'step-ms': { type: 'string', default: '5' },
-    'per-socket': { type: 'string', default: '20' },
-    hz: { type: 'string', default: '4' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    idle: { type: 'string' },
-    'step-max': { type: 'string' },
-    'step-budget': { type: 'string', default: '240' },
-    parser: { type: 'string', default: 'json' },
-    'prompt-after-ms': { type: 'string', default: '1000' },
-    lanes: { type: 'string', default: '4' },
-    threads: { type: 'string', default: '2' },
-    seed: { type: 'string', default: '42' },
-    results: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { values } = parseFlags('bench', HELP, () =>
+  parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      servers: { type: 'string', default: 'tickstream,naive,raw' },
+      sockets: { type: 'string' },
+      symbols: { type: 'string', default: '500' },
+      tps: { type: 'string', default: '10000' },
+      'step-ms': { type: 'string', default: '5' },
+      'per-socket': { type: 'string', default: '20' },
+      hz: { type: 'string', default: '4' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      idle: { type: 'string' },
+      'step-max': { type: 'string' },
+      'step-budget': { type: 'string', default: '240' },
+      parser: { type: 'string', default: 'json' },
+      'prompt-after-ms': { type: 'string', default: '1000' },
+      lanes: { type: 'string', default: '4' },
+      threads: { type: 'string', default: '2' },
+      seed: { type: 'string', default: '42' },
+      results: { type: 'string' },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 
 const quick = values.quick;
 const positive = (name: string, text: string): number => {

@@ -13,8 +13,18 @@ import {
   fuzzRawFrames,
   fuzzUpstreamParsers,
 } from '../test/fuzz/properties.js';
+import { exitOnHelp, HELP_FLAG, parseFlags } from './flags.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, seed: { type: 'string' } } });
+const HELP = `npm run fuzz -- [options]: the fuzz properties of test/fuzz, at scale, against a real tickstream
+
+Options:
+  --runs N     runs per property (default 100000)
+  --seed S     fast-check's seed (default: from the clock; printed, so a failure can be replayed)
+  -h, --help   this text`;
+const { values } = parseFlags('fuzz', HELP, () =>
+  parseArgs({ options: { runs: { type: 'string' }, seed: { type: 'string' }, help: HELP_FLAG } }),
+);
+exitOnHelp(HELP, values);
 const runs = Number(values.runs ?? 100_000);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const maxBytes = 65_536;

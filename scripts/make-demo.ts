@@ -4,6 +4,7 @@
  * live pipeline and the same writer as the recorder. Three windows of one past trading day, New York time:
  * the opening burst from 09:30, a midday lull, and the closing ramp into 16:00.
  */
+import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import { from } from 'rxjs';
 import { seededRandom } from '../src/feeds/random.js';
@@ -13,6 +14,7 @@ import { assignSeq } from '../src/pipeline/assignSeq.js';
 import { withDayStats } from '../src/pipeline/withDayStats.js';
 import type { RawQuote } from '../src/protocol.js';
 import { RecordingWriter } from '../src/record/writer.js';
+import { exitOnHelp, HELP_FLAG, parseFlags } from './flags.js';
 
 const ZONE = 'America/New_York';
 const DAY = '2026-11-20';
@@ -20,7 +22,16 @@ const SEED = 20261120;
 const STEP_MS = 100;
 /** Ticks per second across all symbols at activity 1. */
 const BASE_RATE = 16;
-const OUT = process.argv[2] ?? 'demo/session.ndjson.gz';
+const HELP = `npm run make-demo [-- FILE]: regenerates the demo session (default demo/session.ndjson.gz) from the
+seeded simulator, in about a second
+
+Options:
+  -h, --help   this text`;
+const { values, positionals } = parseFlags('make-demo', HELP, () =>
+  parseArgs({ options: { help: HELP_FLAG }, allowPositionals: true }),
+);
+exitOnHelp(HELP, values);
+const OUT = positionals[0] ?? 'demo/session.ndjson.gz';
 
 type Window = { from: string; to: string; activity: (minutesIn: number, length: number) => number };
 const WINDOWS: Window[] = [

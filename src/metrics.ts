@@ -1,5 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { FeedState, FeedStatus } from './protocol.js';
+
+const FEED_STATES: readonly FeedState[] = ['live', 'stale', 'down', 'replay'];
 
 /** The service's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
 export class Metrics {
@@ -93,6 +96,12 @@ export class Metrics {
     help: 'Event loop delay p99 over the last scrape interval',
     registers: [this.registry],
   });
+  readonly feedState = new Gauge({
+    name: 'tickstream_feed_state',
+    help: 'Processes that run feeds (serve, ingest): 1 for the state each feed is in (live, stale, down, replay), else 0',
+    labelNames: ['feed', 'state'] as const,
+    registers: [this.registry],
+  });
   readonly conflationRatio = new Gauge({
     name: 'tickstream_conflation_ratio',
     help: 'Ticks in divided by updates published, since start',
@@ -107,6 +116,7 @@ export class Metrics {
   readonly clusterSymbols?: Gauge;
 
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  private feeds?: () => readonly FeedStatus[];
 
   constructor(options: { redis?: boolean } = {}) {
     // prom-client's own names already start with process_ or nodejs_: tickstream_process_cpu_seconds_total...
@@ -142,7 +152,15 @@ export class Metrics {
     });
   }
 
+  /** Where `tickstream_feed_state` is read from at each scrape: the feeds of the ingest part. */
+  followFeeds(statuses: () => readonly FeedStatus[]): void {
+    this.feeds = statuses;
+  }
+
   async render(): Promise<string> {
+    for (const feed of this.feeds?.() ?? []) {
+      for (const state of FEED_STATES) this.feedState.set({ feed: feed.id, state }, feed.state === state ? 1 : 0);
+    }
     this.eventLoopLag.set(this.loopDelay.percentile(99) / 1e9);
     this.loopDelay.reset();
     const ticks = (await this.ticksIn.get()).values.reduce((sum, v) => sum + v.value, 0);

@@ -22,6 +22,22 @@ const backoff = (initialMs: number, maxMs: number) =>
     .refine((b) => b.initialMs <= b.maxMs, { path: ['initialMs'], message: 'expected at most maxMs' })
     .prefault({});
 
+/** The Socket.IO Admin UI (README, "Operating it"): off unless enabled, and only with admin credentials. */
+const adminUi = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** The login name that goes with `passwordHash`. */
+  username: z.string().min(1).default('admin'),
+  /** A bcrypt hash of the login password. Admin tokens (auth.tokens, admin JWTs) are accepted as the password too. */
+  passwordHash: z
+    .string()
+    .regex(/^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$/, 'a bcrypt hash such as $2b$10$...')
+    .optional(),
+  /** `development`: every socket, its rooms and events; `production`: aggregate counts only, cheaper at scale. */
+  mode: z.enum(['development', 'production']).default('development'),
+  /** Look only: the UI may not disconnect sockets, move them between rooms or emit to them. */
+  readonly: z.boolean().default(true),
+});
+
 const simulatedFeed = z.strictObject({
   type: z.literal('simulated'),
   id: z.string().min(1).default('sim'),
@@ -144,6 +160,11 @@ const configObject = z.strictObject({
       metricsPort: port.optional(),
       /** The interface of `metricsPort`: loopback unless told. */
       metricsHost: z.string().min(1).default('127.0.0.1'),
+      /** `true` for the defaults, or the Admin UI's settings. */
+      // `true` and `false` stand for `{ enabled }`: read as the object, so a bad setting is named field by field.
+      adminUi: z
+        .preprocess((value) => (typeof value === 'boolean' ? { enabled: value } : value), adminUi)
+        .prefault(false),
     })
     .prefault({}),
   feeds: z
@@ -325,6 +346,16 @@ export const configSchema = configObject.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['feeds', i, 'id'], message: `"${feed.id}" is used twice` });
     ids.add(feed.id);
   }
+  const { adminUi } = config.server;
+  const adminTokens = config.auth.tokens.some((t) => t.role === 'admin') || config.auth.jwtSecret !== undefined;
+  if (adminUi.enabled && !adminUi.passwordHash && !adminTokens) {
+    // Never open: without a password or an admin token there is no credential to check.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['server', 'adminUi'],
+      message: 'needs passwordHash, or an admin token (auth.tokens with role "admin", or auth.jwtSecret)',
+    });
+  }
   for (const [symbol, order] of Object.entries(config.priority)) {
     for (const [i, id] of order.entries()) {
       if (!ids.has(id))
@@ -343,4 +374,5 @@ export type WsFeedConfig = z.infer<typeof wsFeed>;
 export type MarketCalendarConfig = Config['market'];
 export type ClusterConfig = Config['cluster'];
 export type AuthConfig = Config['auth'];
+export type AdminUiConfig = Config['server']['adminUi'];
 export type SlowConsumerConfig = Config['limits']['slowConsumer'];

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AccessPolicy } from './accessPolicy.js';
+import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
 import { slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
@@ -50,19 +51,20 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   // One access policy for every entry point: HTTP routes, the handshake and the socket events.
   const access = new AccessPolicy(config.auth);
   const metricsApart = config.server.metricsPort !== undefined;
-  const http = createServer(
-    httpRoutes({
-      metrics,
-      access,
-      metricsApart,
-      status: sources.status,
-      readiness: sources.readiness,
-      sources,
-      maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
-      webRoot: options.webRoot,
-      socket: socketInfo(config),
-    }),
-  );
+  const routes = httpRoutes({
+    metrics,
+    access,
+    metricsApart,
+    status: sources.status,
+    readiness: sources.readiness,
+    sources,
+    maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+    webRoot: options.webRoot,
+    socket: socketInfo(config),
+  });
+  // The Admin UI's own files (/admin-ui/) are static pages like the dashboard's ('/*' in the access table).
+  const adminUi = config.server.adminUi.enabled;
+  const http = createServer(adminUi ? withAdminUiPages(routes) : routes);
   const protection = new ServerProtection({
     config,
     access,
@@ -120,6 +122,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   const { url, port } = await listen(http, config.server.port, config.server.host);
   const metricsListener = await listenForMetrics(config.server, { access, metrics });
+  if (adminUi) instrumentAdminUi(io, { config, membership, metrics, logger, port });
 
   let closing: Promise<void> | undefined;
   return {

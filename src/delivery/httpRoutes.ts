@@ -220,7 +220,8 @@ export function httpRoutes(deps: HttpDeps): RequestListener {
   return router(deps, handlers);
 }
 
-function serveStatic(root: string | undefined, pathname: string, res: ServerResponse): void {
+/** Serves the file at `pathname` under `root`, or its index.html (a page's own routes); never outside `root`. */
+export function serveStatic(root: string | undefined, pathname: string, res: ServerResponse): void {
   if (!root) {
     sendJson(res, 404, errorAck('BAD_REQUEST', 'not found'));
     return;

@@ -77,12 +77,21 @@ export class TierMembership {
   private readonly tiers = new Map<number, Lane[]>();
   private readonly watchers = new Map<string, number>();
   private hooks: MembershipHooks = { symbolWatched() {}, symbolUnwatched() {}, tierOpened() {}, tierClosed() {} };
+  private readonly socketChanged: ((socket: TickstreamSocket) => void)[] = [];
 
   constructor(private readonly lanes: number) {}
 
   /** Who hears the changes (delivery): set once, before the first socket joins. */
   follow(hooks: MembershipHooks): void {
     this.hooks = hooks;
+  }
+
+  /**
+   * Calls `listener` after every change of a socket's subscriptions or delivered tiers, for followers that only
+   * show membership (the Admin UI's rooms); delivery follows through `follow`.
+   */
+  onSocketChanged(listener: (socket: TickstreamSocket) => void): void {
+    this.socketChanged.push(listener);
   }
 
   /** How many lanes the tier at `hz` has: `lanes`, fewer when they would fall closer than 5 ms apart. */
@@ -199,6 +208,7 @@ export class TierMembership {
     for (const [hz, symbols] of wanted) this.enterGroup(member, hz, symbols.sort());
     for (const symbol of before) if (!member.requested.has(symbol)) gone.push(symbol);
     for (const symbol of gone) this.unwatch(symbol);
+    for (const listener of this.socketChanged) listener(member.socket);
   }
 
   private enterGroup(member: Member, hz: number, symbols: string[]): void {

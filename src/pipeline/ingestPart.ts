@@ -52,6 +52,7 @@ export class IngestPart {
     const { config, metrics, logger } = options;
     const scheduler = options.scheduler ?? asyncScheduler;
     this.health = new FeedHealth(config.staleAfterMs);
+    metrics.followFeeds(() => this.health.statuses());
     this.feeds =
       options.feeds ??
       config.feeds.map((feed) =>

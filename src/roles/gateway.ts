@@ -48,6 +48,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
   running.add(directory.follow(2000, scheduler).subscribe());
   running.add(gatewayStatus.follow(1000, scheduler));
   const status = () => gatewayStatus.current();
+  // The feeds a gateway's clients see are the ingest's, as last read from Redis.
+  metrics.followFeeds(() => status().feeds);
   // Ready means it can serve: Redis up, the symbols known, a live feed on the ingest.
   const readiness = (): Readiness => {
     if (!link.isUp()) return { ready: false, reason: 'redis is down' };

@@ -2,65 +2,40 @@
 // The page functions below run in Chromium: they need the DOM types.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { type Observable, Subject } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ensureDashboardBuilt } from '../../src/cli/webBuild.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { FeedSource } from '../../src/feeds/index.js';
 import { replayFeed } from '../../src/feeds/replay.js';
 import { listings } from '../../src/feeds/universe.js';
-import { createLogger } from '../../src/log.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { browserPerFile } from '../helpers/browser.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(PROJECT_ROOT, 'docs/screenshot.png');
 
-let browser: Browser;
-let webRoot: string;
+const chromium = browserPerFile();
 let service: Tickstream | undefined;
-let context: BrowserContext | undefined;
-
-beforeAll(async () => {
-  webRoot = await ensureDashboardBuilt(createLogger('silent'));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-});
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
   await service?.close();
   service = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
 });
 
 async function open(
   overrides: Partial<ConfigInput> = {},
   options: { feeds?: FeedSource[]; query?: string; viewport?: { width: number; height: number } } = {},
 ): Promise<Page> {
-  service = await startTestService(overrides, { webRoot, ...(options.feeds ? { feeds: options.feeds } : {}) });
-  context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error('page error:', err));
-  await page.goto(`${service.url}/${options.query ?? ''}`);
-  return page;
+  service = await startTestService(overrides, {
+    webRoot: chromium.webRoot(),
+    ...(options.feeds ? { feeds: options.feeds } : {}),
+  });
+  return chromium.open(`${service.url}/${options.query ?? ''}`, options.viewport);
 }
 
 /** Symbols the server has this page's socket subscribed to, with their rate tier. */
@@ -438,7 +413,7 @@ describe('dashboard in Chromium', () => {
     );
     expect(feed.control.status().paused).toBe(false);
 
-    const stranger = await context!.browser()!.newContext();
+    const stranger = await chromium.otherContext();
     try {
       const refused = await stranger.newPage();
       await refused.goto(`${service!.url}/?symbols=AAPL`);

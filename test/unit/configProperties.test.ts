@@ -203,6 +203,19 @@ const BY_MEANING: Record<string, fc.Arbitrary<unknown>> = {
     urlLike(['redis', 'rediss']).map((u) => ['redis://127.0.0.1:6379', u]),
   ),
   'server.allowedOrigins[]': notOrigin,
+  // A union (true, or its settings): on with no admin credential at all is refused too.
+  'server.adminUi': fc.oneof(
+    fc.constant(true),
+    fc.constantFrom('yes', 1, null, []),
+    fc.constantFrom(
+      { passwordHash: 'not a bcrypt hash' },
+      { mode: 'fast' },
+      { readonly: 'no' },
+      { username: '' },
+      { enabled: true },
+      { colour: 'blue' },
+    ),
+  ),
   'feeds[sse].symbols[]': notSymbol,
   'feeds[ws].symbols[]': notSymbol,
   'feeds[poll].symbols[]': notSymbol,

@@ -1,5 +1,9 @@
 import type { ErrorCode, Quote, Rejection, SymbolInfo } from '../../src/protocol.js';
+import { fitColumns, widestQuotes } from './columnFit.js';
 import { arrow, ClockFormatter, exchangeZone, formatPrice, formatSigned, formatVolume } from './format.js';
+
+/** A symbol of the simulated universe, as wide as BTC-USD: the symbol column fits at least this. */
+const SYMBOL_SAMPLE = 'SYM0000';
 
 export type SortKey = 'symbol' | 'price' | 'change' | 'changePct' | 'bid' | 'ask' | 'volume' | 'ts';
 export type SortDirection = 'ascending' | 'descending';
@@ -243,6 +247,29 @@ export class QuoteGrid {
     }
     this.body.addEventListener('click', (event) => this.onClick(event), { signal });
     this.body.addEventListener('keydown', (event) => this.onKey(event), { signal });
+    // Column widths depend on the font (once loaded) and on the layout (the narrow one is smaller).
+    this.fit();
+    void document.fonts?.ready.then(() => this.fit());
+    matchMedia('(max-width: 600px)').addEventListener('change', () => this.fit(), { signal });
+  }
+
+  /**
+   * Sizes the columns to the widest values they show (columnFit.ts): sample quotes rendered by the rows' own
+   * code, and a bare row of each symbol of the list (the symbol column fits the widest of them).
+   */
+  fit(): void {
+    const samples = widestQuotes(SYMBOL_SAMPLE).map(({ quote, zone }) => {
+      const row = new QuoteRow(SYMBOL_SAMPLE, undefined, () => {});
+      row.onScreen = true;
+      const context = { ...this.context, zoneOf: () => zone };
+      // Two quotes, so the price cell also shows its tick arrow.
+      row.receive({ ...quote, price: quote.price - 1 }, context);
+      row.receive(quote, context);
+      return row.element;
+    });
+    const symbols = [...this.rows.keys()].map((symbol) => new QuoteRow(symbol, undefined, () => {}).element);
+    const probes = [...samples, ...symbols];
+    fitColumns(this.table, probes);
   }
 
   /** Makes the rows match the watchlist: new symbols get a row, removed ones lose theirs. */
@@ -264,6 +291,8 @@ export class QuoteGrid {
     }
     this.order = [...symbols];
     this.arrange(true);
+    // A list change may bring (or take away) the widest symbol.
+    this.fit();
   }
 
   /** Marks the rows of refused symbols with the reason (a symbol not in the grid is ignored). */

@@ -1,0 +1,157 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Subject } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { startGateway } from '../../src/roles/gateway.js';
+import { startIngest } from '../../src/roles/ingest.js';
+import { until } from '../helpers/lifecycle.js';
+import { startTestService } from '../helpers/service.js';
+import { clusterTestConfig, dropPrefix, redisAvailable, uniquePrefix } from './helpers.js';
+
+const RULES = join(PROJECT_ROOT, 'ops/prometheus/tickstream.rules.yml');
+const RULE_TESTS = join(PROJECT_ROOT, 'ops/prometheus/tickstream.rules.test.yml');
+const DASHBOARD = join(PROJECT_ROOT, 'ops/grafana/tickstream.json');
+
+const hasRedis = await redisAvailable();
+const silent = createLogger('silent');
+
+/** Debian's `prometheus` package has it (.ci/run installs it); outside CI a missing one skips, loudly. */
+function promtoolAvailable(): boolean {
+  if (spawnSync('promtool', ['--version']).status === 0) return true;
+  if (process.env.CI) throw new Error('promtool is missing (apt-get install -y prometheus); CI must have it');
+  console.warn('promtool checks skipped: no promtool (apt-get install -y prometheus)');
+  return false;
+}
+const hasPromtool = promtoolAvailable();
+
+type Panel = { type: string; title: string; targets?: { expr: string }[]; panels?: Panel[] };
+const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[] };
+const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+const panelExprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+const rulesText = readFileSync(RULES, 'utf8');
+
+/** The tickstream metric names a PromQL text uses (all of ours start with `tickstream_`). */
+const metricNames = (text: string) => new Set(text.match(/\btickstream_[a-z0-9_]+/g) ?? []);
+
+/** Metric family names a /metrics text declares, with the sample names of histograms and summaries. */
+function exported(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(name as string);
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${name}${s}`);
+    if (type === 'summary') for (const s of ['_sum', '_count']) names.add(`${name}${s}`);
+  }
+  return names;
+}
+
+const scrape = async (url: string) => exported(await (await fetch(`${url}/metrics`)).text());
+
+describe('ops/: Prometheus rules and the Grafana dashboard', () => {
+  it.skipIf(!hasPromtool)('promtool checks the rules and runs their unit tests', () => {
+    expect(execFileSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' })).toMatch(/SUCCESS: 8 rules/);
+    expect(execFileSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8' })).toMatch(/SUCCESS/);
+  });
+
+  it.skipIf(!hasPromtool)("every panel's query is valid PromQL (checked by promtool as recording rules)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickstream-panels-'));
+    try {
+      // Grafana's variables, as Grafana would fill them in.
+      const exprs = panelExprs.map((e) => e.replaceAll('$__rate_interval', '1m').replaceAll('$instance', '.*'));
+      const rules = exprs.map((expr, i) => `      - record: panel:${i}\n        expr: ${JSON.stringify(expr)}`);
+      const file = join(dir, 'panels.yml');
+      writeFileSync(file, `groups:\n  - name: panels\n    rules:\n${rules.join('\n')}\n`);
+      expect(execFileSync('promtool', ['check', 'rules', file], { encoding: 'utf8' })).toMatch(
+        new RegExp(`SUCCESS: ${exprs.length} rules`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the dashboard shows, and the rules watch, what an operator needs', () => {
+    const shown = metricNames(panelExprs.join('\n'));
+    for (const name of [
+      'tickstream_ticks_in_total',
+      'tickstream_updates_out_total',
+      'tickstream_deliveries_out_total',
+      'tickstream_conflation_ratio',
+      'tickstream_connections',
+      'tickstream_slow_consumer_actions_total',
+      'tickstream_disconnects_total',
+      'tickstream_event_loop_lag_seconds',
+      'tickstream_redis_up',
+      'tickstream_feed_state',
+      'tickstream_upstream_gaps_total',
+    ]) {
+      expect(shown, name).toContain(name);
+    }
+    const alerts = [...rulesText.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+    expect(alerts).toEqual(
+      expect.arrayContaining([
+        'TickstreamFeedDown',
+        'TickstreamFeedStale',
+        'TickstreamNoTicks',
+        'TickstreamEventLoopLag',
+        'TickstreamSlowConsumerCutsRising',
+        'TickstreamRedisDown',
+        'TickstreamProcessErrorStorm',
+      ]),
+    );
+  });
+});
+
+describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
+  const prefix = uniquePrefix();
+  const nodes: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const node of nodes.splice(0).reverse()) await node.close();
+    await dropPrefix(prefix);
+  });
+
+  it('every metric a rule or a panel names is on the /metrics of a real serve, ingest or gateway', async () => {
+    const serve = await startTestService();
+    nodes.push(serve);
+    const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
+    nodes.push(ingest);
+    const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix), logger: silent });
+    nodes.push(gateway);
+    // Labelled counters have no series until counted once: wait for the ticks that make them.
+    await until(async () => (await scrape(serve.url)).has('tickstream_ticks_in_total'), 5000, 'ticks on serve');
+    const byRole = {
+      serve: await scrape(serve.url),
+      ingest: await scrape(ingest.url),
+      gateway: await scrape(gateway.url),
+    };
+    const anywhere = new Set(Object.values(byRole).flatMap((names) => [...names]));
+    const named = metricNames(`${rulesText}\n${panelExprs.join('\n')}`);
+    expect(named.size).toBeGreaterThan(20);
+    expect([...named].filter((name) => !anywhere.has(name))).toEqual([]);
+    // Feed states where the feeds run; Redis state in the cluster roles only.
+    expect(byRole.serve).toContain('tickstream_feed_state');
+    expect(byRole.ingest).toContain('tickstream_feed_state');
+    expect(byRole.serve).not.toContain('tickstream_redis_up');
+    expect(byRole.ingest).toContain('tickstream_redis_up');
+    expect(byRole.gateway).toContain('tickstream_redis_up');
+  });
+
+  it('tickstream_feed_state follows a feed from live to down', async () => {
+    const input = new Subject<unknown>();
+    const serve = await startTestService(
+      {},
+      { feeds: [{ id: 'manual', quotes$: input, symbols: [{ symbol: 'AAPL' }] }] },
+    );
+    nodes.push(serve);
+    const state = async () => {
+      const text = await (await fetch(`${serve.url}/metrics`)).text();
+      return [...text.matchAll(/^tickstream_feed_state\{feed="manual",state="(\w+)"\} 1$/gm)].map((m) => m[1]);
+    };
+    input.next({ symbol: 'AAPL', price: 100, ts: Date.now() });
+    await until(async () => (await state()).join() === 'live', 5000, 'the feed live');
+    input.error(new Error('upstream closed'));
+    await until(async () => (await state()).join() === 'down', 5000, 'the feed down');
+  });
+});
