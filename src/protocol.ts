@@ -141,7 +141,7 @@ export function normalizeSymbol(symbol: string): string {
 }
 
 /** Symbols: upper-case letters and digits, with `.` `-` `/` `^` `=` as used by US equities, indices and crypto. */
-export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
+export const SYMBOL_PATTERN: RegExp = /^[A-Z0-9^][A-Z0-9.\-/=^]{0,19}$/;
 
 /** Whether a quote at `position` is newer than one at `than`: a later epoch, or the same epoch and a higher seq. */
 export function isNewer(position: StreamPosition, than: StreamPosition): boolean {

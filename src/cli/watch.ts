@@ -1,6 +1,12 @@
 import { auditTime, defer, finalize, map, merge, type Observable, type Subscription, scan, tap } from 'rxjs';
 import msgpackParser from 'socket.io-msgpack-parser';
-import { type ConnectionState, connect, type Quote, type Status, TickstreamError } from '../client/index.js';
+import {
+  type ConnectionState,
+  connect,
+  type Quote,
+  type Status,
+  TickstreamError,
+} from '../../packages/client/src/index.js';
 import { parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 

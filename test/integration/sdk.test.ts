@@ -12,7 +12,7 @@ import {
 } from 'rxjs';
 import msgpackParser from 'socket.io-msgpack-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
+import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../packages/client/src/index.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';

@@ -11,7 +11,7 @@ import {
   startWith,
   switchMap,
 } from 'rxjs';
-import { type ConnectOptions, connect, type TickstreamClient } from '../../src/client/index.js';
+import { type ConnectOptions, connect, type TickstreamClient } from '../../packages/client/src/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
 import { ChartPanel } from './chartPanel.js';
 import { dashboardToken } from './credentials.js';

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../protocol.js';
+import type { ErrorCode } from './protocol.js';
 
 /** A request the server (or the client on its behalf) refused, with the protocol's error code. */
 export class TickstreamError extends Error {

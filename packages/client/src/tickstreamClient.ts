@@ -14,6 +14,8 @@ import {
   throwError,
 } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
+import { conflatePerSymbol } from './conflatePerSymbol.js';
+import { TickstreamError } from './errors.js';
 import {
   type ClientToServerEvents,
   ERROR_CODES,
@@ -25,9 +27,7 @@ import {
   type ServerToClientEvents,
   type Status,
   type SymbolInfo,
-} from '../protocol.js';
-import { conflatePerSymbol } from './conflatePerSymbol.js';
-import { TickstreamError } from './errors.js';
+} from './protocol.js';
 import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';

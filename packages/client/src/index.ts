@@ -4,8 +4,8 @@
  */
 import { type ConnectOptions, SocketTickstreamClient, type TickstreamClient } from './tickstreamClient.js';
 
-export type { ErrorCode, Quote, ReplayCommand, ReplayStatus, Status, SymbolInfo } from '../protocol.js';
 export { TickstreamError } from './errors.js';
+export type { ErrorCode, Quote, ReplayCommand, ReplayStatus, Status, SymbolInfo } from './protocol.js';
 export type {
   ConnectionState,
   ConnectOptions,

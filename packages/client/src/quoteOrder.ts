@@ -1,4 +1,4 @@
-import { isNewer, type Quote } from '../protocol.js';
+import { isNewer, type Quote } from './protocol.js';
 
 /**
  * Decides, per symbol, whether a quote is newer than the last one delivered, across reconnections.

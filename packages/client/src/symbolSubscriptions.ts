@@ -1,4 +1,5 @@
 import { concat, defer, type Observable, of, Subject } from 'rxjs';
+import { TickstreamError } from './errors.js';
 import type {
   Quote,
   Rejection,
@@ -6,8 +7,7 @@ import type {
   SubscribeAck,
   SubscribeRequest,
   UnsubscribeRequest,
-} from '../protocol.js';
-import { TickstreamError } from './errors.js';
+} from './protocol.js';
 import { QuoteOrder } from './quoteOrder.js';
 
 /** What the registry needs from the connection: send a request, hear its answer (or an Error for no answer). */
