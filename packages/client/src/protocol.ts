@@ -5,17 +5,25 @@
  */
 export type {
   ClientToServerEvents,
+  CloseNotice,
+  ClusterStatus,
   ErrorCode,
+  FeedState,
+  FeedStatus,
   Quote,
   Rejection,
+  ReplayAck,
   ReplayCommand,
   ReplayStatus,
   ServerToClientEvents,
+  SessionState,
+  SessionStatus,
   Status,
   StreamPosition,
   SubscribeAck,
   SubscribeRequest,
   SymbolInfo,
+  SymbolsAck,
   UnsubscribeRequest,
 } from '../../../src/protocol.js';
 export { ERROR_CODES, isNewer } from '../../../src/protocol.js';
