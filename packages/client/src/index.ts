@@ -8,6 +8,20 @@ import { type ConnectOptions, SocketTickstreamClient, type TickstreamClient } fr
 
 export type { ConnectFailure, ConnectFailureReason } from './connectFailure.js';
 export { TickstreamError } from './errors.js';
+export {
+  arrow,
+  ClockFormatter,
+  type ClockOptions,
+  exchangeZone,
+  formatPrice,
+  formatSigned,
+  formatVolume,
+  isTimeZone,
+  localZone,
+  type NumberFormat,
+  type NumberStyle,
+  priceDigits,
+} from './format.js';
 export type {
   CloseNotice,
   ClusterStatus,
