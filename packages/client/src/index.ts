@@ -2,10 +2,12 @@
  * The tickstream client: `connect(url).watch(['AAPL'], { maxHz: 4 })` is an RxJS Observable of quotes.
  * It depends only on rxjs and socket.io-client, so it runs in Node (ESM or CommonJS) and in browsers.
  *
+ * This page (docs/CLIENT-API.md) is generated from the doc comments by `npm run docs:api`; a test fails when it
+ * is out of date, or when a public function, type or option has no comment.
+ *
  * @packageDocumentation
  */
-import { type ConnectOptions, SocketTickstreamClient, type TickstreamClient } from './tickstreamClient.js';
-
+export { connect } from './connect.js';
 export type { ConnectFailure, ConnectFailureReason } from './connectFailure.js';
 export { TickstreamError } from './errors.js';
 export {
@@ -44,11 +46,3 @@ export type {
   TickstreamClient,
   WatchOptions,
 } from './tickstreamClient.js';
-
-/**
- * Opens one connection to the tickstream server at `url` (e.g. `http://localhost:3000`); every watch of the
- * returned client shares it. It connects at once and reconnects by itself, with backoff, until `close()`.
- */
-export function connect(url: string, options?: ConnectOptions): TickstreamClient {
-  return new SocketTickstreamClient(url, options);
-}
