@@ -1,14 +1,15 @@
 /// <reference lib="dom" />
 // The page function below runs in Chromium: it needs the DOM types.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { startTestService } from '../helpers/service.js';
 
 /**
@@ -18,16 +19,6 @@ import { startTestService } from '../helpers/service.js';
  */
 
 const run = promisify(execFile);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 // TypeScript 7 (the project's) and 5.9 (what most users have; installed beside the package for TypeDoc).
 const COMPILERS = {
   'typescript 7': join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'),
@@ -118,6 +109,16 @@ describe('@tickstream/client installed from its npm tarball', () => {
     expect(installed).toEqual(expect.arrayContaining(['@tickstream', 'rxjs', 'socket.io-client']));
     const files = readdirSync(join(app, 'node_modules/@tickstream/client/dist')).sort();
     expect(files).toEqual(['index.cjs', 'index.cjs.map', 'index.d.cts', 'index.d.mts', 'index.mjs', 'index.mjs.map']);
+    // Declarations point at no map (none is shipped); the code at its own, which holds its sources.
+    for (const types of ['index.d.cts', 'index.d.mts']) {
+      expect(readFileSync(join(app, 'node_modules/@tickstream/client/dist', types), 'utf8')).not.toContain(
+        'sourceMappingURL',
+      );
+    }
+    const map: { sources: string[]; sourcesContent?: string[] } = JSON.parse(
+      readFileSync(join(app, 'node_modules/@tickstream/client/dist/index.mjs.map'), 'utf8'),
+    );
+    expect(map.sourcesContent?.length).toBe(map.sources.length);
   });
 
   it('imports from a plain .mjs script under Node', async () => {
@@ -248,7 +249,7 @@ client.watch(['AAPL', 'MSFT'], { maxHz: 4 }).subscribe((quote) => {
     expect(bundle).toBeLessThan(200 * 1024);
 
     service = await startTestService({}, { webRoot: join(app, 'dist') });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));
