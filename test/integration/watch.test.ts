@@ -77,6 +77,20 @@ const ndjson = (text: string): Quote[] =>
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as Quote);
 
+/** Watches AAPL where nothing listens; how it ended, and how long after its first attempt (ms). */
+async function watchWithoutServer(args: string[]) {
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, ...args]);
+  await until(
+    () => watch.stderr().includes('connecting'),
+    () => watch.stderr(),
+  );
+  const started = Date.now();
+  const code = await watch.exit;
+  expect(watch.stdout()).toBe('');
+  return { url, code, took: Date.now() - started, stderr: watch.stderr() };
+}
+
 describe('tickstream watch', () => {
   it('--json prints one real quote per line with increasing seq, and exits 0 on SIGTERM', async () => {
     service = await startTestService();
@@ -206,38 +220,21 @@ describe('tickstream watch', () => {
   });
 
   it('with no server, retries saying why, then exits 3 once --timeout has passed', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, '--timeout', '2']);
-    await until(
-      () => watch.stderr().includes('connecting'),
-      () => watch.stderr(),
-    );
-    const started = Date.now();
-    expect(await watch.exit).toBe(3);
-    const took = Date.now() - started;
+    const { url, code, took, stderr } = await watchWithoutServer(['--timeout', '2']);
+    expect(code).toBe(3);
     // The timeout runs from the first attempt, which comes just before "connecting" is printed.
     expect(took).toBeGreaterThan(1500);
     expect(took).toBeLessThan(4000);
-    expect(watch.stderr()).toContain(`cannot reach ${url}: connection refused; retrying (attempt 2`);
-    expect(watch.stderr()).toMatch(
-      new RegExp(`could not connect to ${url} in 2 s: connection refused \\(\\d+ attempts\\)`),
-    );
-    expect(watch.stdout()).toBe('');
+    expect(stderr).toContain(`cannot reach ${url}: connection refused; retrying (attempt 2`);
+    expect(stderr).toMatch(new RegExp(`could not connect to ${url} in 2 s: connection refused \\(\\d+ attempts\\)`));
   });
 
   it('with no server, gives up after 10 s by default', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const watch = run('node', [BIN, 'watch', 'AAPL', '--json', '--url', url]);
-    await until(
-      () => watch.stderr().includes('connecting'),
-      () => watch.stderr(),
-    );
-    const started = Date.now();
-    expect(await watch.exit).toBe(3);
-    const took = Date.now() - started;
+    const { code, took, stderr } = await watchWithoutServer(['--json']);
+    expect(code).toBe(3);
     expect(took).toBeGreaterThan(9500);
     expect(took).toBeLessThan(12_000);
-    expect(watch.stderr()).toContain('in 10 s: connection refused');
+    expect(stderr).toContain('in 10 s: connection refused');
   });
 
   it('with --timeout 0, keeps retrying past where a timeout would have stopped it', async () => {

@@ -24,21 +24,7 @@ export {
   type NumberStyle,
   priceDigits,
 } from './format.js';
-export type {
-  CloseNotice,
-  ClusterStatus,
-  ErrorCode,
-  FeedState,
-  FeedStatus,
-  Quote,
-  Rejection,
-  ReplayCommand,
-  ReplayStatus,
-  SessionState,
-  SessionStatus,
-  Status,
-  SymbolInfo,
-} from './protocol.js';
+export type * from './protocol.js';
 export type {
   ConnectionState,
   ConnectOptions,

@@ -18,22 +18,16 @@ import { conflatePerSymbol } from './conflatePerSymbol.js';
 import { type ConnectFailure, connectFailure } from './connectFailure.js';
 import { TickstreamError } from './errors.js';
 import { PendingRequests } from './pendingRequests.js';
+import type { ErrorCode, Quote, Rejection, ReplayCommand, ReplayStatus, Status, SymbolInfo } from './protocol.js';
+import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
 import {
   type ClientToServerEvents,
   ERROR_CODES,
-  type ErrorCode,
-  type Quote,
-  type Rejection,
   type ReplayAck,
-  type ReplayCommand,
-  type ReplayStatus,
   type ServerToClientEvents,
-  type Status,
   type SubscribeAck,
-  type SymbolInfo,
   type SymbolsAck,
-} from './protocol.js';
-import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
+} from './wire.js';
 
 /** Where the client's connection is: trying to connect (or reconnecting), up, or down (lost, or closed). */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
