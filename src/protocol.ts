@@ -3,9 +3,13 @@
  * server, the SDK and the dashboard so every emit and ack is checked by the compiler.
  */
 
+/** One update of a symbol's price, with the day's statistics so far. */
 export type Quote = {
+  /** Upper case: "AAPL", "BRK.B", "BTC-USD". */
   symbol: string;
+  /** The last price: finite, > 0. */
   price: number;
+  /** Event time from the feed, epoch milliseconds UTC. */
   ts: number;
   /**
    * Extension (docs/PROTOCOL.md, "Epochs"): the numbering `seq` belongs to. A new epoch starts when the
@@ -13,17 +17,29 @@ export type Quote = {
    * symbol by (epoch, seq).
    */
   epoch: number;
+  /** Per symbol, assigned by the server, strictly increasing within an epoch; a jump means updates were conflated. */
   seq: number;
+  /** Best bid. */
   bid?: number;
+  /** Best ask. */
   ask?: number;
+  /** The last trade's size. */
   size?: number;
+  /** The day's cumulative volume. */
   volume?: number;
+  /** The day's first price. */
   open?: number;
+  /** The day's highest price. */
   high?: number;
+  /** The day's lowest price. */
   low?: number;
+  /** The previous session's close. */
   prevClose?: number;
+  /** `price - prevClose`. */
   change?: number;
+  /** `change` as a percentage of `prevClose`. */
   changePct?: number;
+  /** The id of the feed that produced it. */
   source?: string;
 };
 
@@ -50,14 +66,33 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'INTERNAL',
 ] as const;
+/** Why the server refused a request or a symbol (docs/PROTOCOL.md). */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type ProtocolError = { code: ErrorCode; message: string };
 export type ErrorAck = { ok: false; error: ProtocolError };
 
-export type SymbolInfo = { symbol: string; name?: string; exchange?: string; currency?: string };
+/** A symbol a feed has. */
+export type SymbolInfo = {
+  /** As the protocol spells it, upper case. */
+  symbol: string;
+  /** The company or asset: "Apple Inc.". */
+  name?: string;
+  /** Where it trades: "NASDAQ", "NYSE", "Coinbase". */
+  exchange?: string;
+  /** The currency of its prices: "USD". */
+  currency?: string;
+};
 
-export type Rejection = { symbol: string; code: ErrorCode; message: string };
+/** One symbol of a subscribe request that the server refused, and why. */
+export type Rejection = {
+  /** The symbol as asked for. */
+  symbol: string;
+  /** The protocol's reason: `UNKNOWN_SYMBOL`, `UNAUTHORIZED` (not allowed by the token), `LIMIT_EXCEEDED`, ... */
+  code: ErrorCode;
+  /** For a person. */
+  message: string;
+};
 
 /** Where a client is in a symbol's stream: the `[epoch, seq]` of the newest quote it has. */
 export type StreamPosition = [epoch: number, seq: number];
@@ -80,27 +115,57 @@ export type UnsubscribeAck = { ok: true; subscribed: string[] } | ErrorAck;
 
 export type SymbolsAck = { ok: true; symbols: SymbolInfo[] } | ErrorAck;
 
+/** A feed is `live`, `stale` (silent for `staleAfterMs`), `down` (stopped or not connected) or a `replay`. */
 export type FeedState = 'live' | 'stale' | 'down' | 'replay';
-export type FeedStatus = { id: string; state: FeedState; lastTs?: number; gaps?: number };
+/** One upstream feed's state. */
+export type FeedStatus = {
+  /** The feed's id in the server's config. */
+  id: string;
+  /** Its state. */
+  state: FeedState;
+  /** The event time (epoch ms) of its last quote. */
+  lastTs?: number;
+  /** Extension: jumps seen in the upstream's sequence numbers (quotes sent that never arrived); absent when 0. */
+  gaps?: number;
+};
 
+/** The market session: pre-market, open, after hours (`post`) or closed. */
 export type SessionState = 'pre' | 'open' | 'post' | 'closed';
-export type SessionStatus = { exchange: string; state: SessionState; nextChange: string };
+/** Where the exchange's trading day is. */
+export type SessionStatus = {
+  /** The exchange's name, from the server's `market` config. */
+  exchange: string;
+  /** The session now. */
+  state: SessionState;
+  /** When it next changes: an ISO-8601 time with the exchange's offset. */
+  nextChange: string;
+};
 
+/** Where the server's replay of a recording is (docs/PROTOCOL.md, "Extension: replay"). */
 export type ReplayStatus = {
+  /** 0.5 to 50 times the recorded pace, or `max`: as fast as the server can. */
   speed: number | 'max';
+  /** Whether it is paused. */
   paused: boolean;
   /** Recorded time (epoch ms) of the replay head. */
   position: number;
+  /** The start of the range played (epoch ms, recorded time). */
   from?: number;
+  /** The end of the range played (epoch ms, recorded time). */
   to?: number;
+  /** Whether it starts over at the end. */
   loop?: boolean;
   /** Extension: the head reached the end of the recording (or of `to`) and is not looping; a seek restarts it. */
   ended?: boolean;
 };
 
+/** The server's state, sent on connect and whenever it changes. */
 export type Status = {
+  /** Every upstream feed's state. */
   feeds: FeedStatus[];
+  /** The market session, in the exchange's zone. */
   session?: SessionStatus;
+  /** Present while the server replays a recording. */
   replay?: ReplayStatus;
   /** Extension: set while the server has lowered this socket's rate because it reads too slowly. */
   throttled?: boolean;
@@ -111,16 +176,43 @@ export type Status = {
 };
 
 /** A cluster node's view of Redis: `down` means deliveries and snapshots from other nodes are interrupted. */
-export type ClusterStatus = { role: 'ingest' | 'gateway'; redis: 'up' | 'down' };
+export type ClusterStatus = {
+  /** The node's role. */
+  role: 'ingest' | 'gateway';
+  /** Whether it reaches Redis. */
+  redis: 'up' | 'down';
+};
 
 /** Why the server is about to close a connection. */
-export type CloseNotice = { code: 'SLOW_CONSUMER' | 'TOKEN_EXPIRED' | 'SHUTDOWN'; message: string };
+export type CloseNotice = {
+  /** `SLOW_CONSUMER` (read too slowly), `TOKEN_EXPIRED` (reconnect with a new token) or `SHUTDOWN`. */
+  code: 'SLOW_CONSUMER' | 'TOKEN_EXPIRED' | 'SHUTDOWN';
+  /** For a person. */
+  message: string;
+};
 
+/** A command to the server's replay: pause, resume, change the speed, or seek to a recorded time (epoch ms). */
 export type ReplayCommand =
-  | { action: 'pause' }
-  | { action: 'resume' }
-  | { action: 'speed'; speed: number | 'max' }
-  | { action: 'seek'; position: number };
+  | {
+      /** Hold the next quote until `resume`. */
+      action: 'pause';
+    }
+  | {
+      /** Release it, after the recorded time that was left. */
+      action: 'resume';
+    }
+  | {
+      /** Change the speed from now on. */
+      action: 'speed';
+      /** 0.5 to 50 times the recorded pace, or `max`. */
+      speed: number | 'max';
+    }
+  | {
+      /** Move the head; each symbol's last quote at that point is sent at once. */
+      action: 'seek';
+      /** Recorded time, epoch ms (clamped to the recording, or to its from/to range). */
+      position: number;
+    };
 export type ReplayAck = { ok: true; replay: ReplayStatus } | ErrorAck;
 
 export interface ServerToClientEvents {
@@ -141,7 +233,7 @@ export interface ClientToServerEvents {
  * (Finnhub's `BINANCE:BTCUSDT`, `OANDA:EUR_USD`); at most 32 characters. Each part starts with a letter or
  * digit (`^` may start an index), so separators alone, spaces and other punctuation are refused.
  */
-export const SYMBOL_PATTERN = /^(?=.{1,32}$)(?:[A-Z0-9][A-Z0-9._-]*:)?[A-Z0-9^][A-Z0-9._\-/=^]*$/;
+export const SYMBOL_PATTERN: RegExp = /^(?=.{1,32}$)(?:[A-Z0-9][A-Z0-9._-]*:)?[A-Z0-9^][A-Z0-9._\-/=^]*$/;
 
 /** The one spelling of a symbol that came from outside (a client, a config, a vendor): trimmed, upper case. */
 export function normalizeSymbol(raw: string): string {

@@ -1,8 +1,38 @@
-import { auditTime, defer, finalize, map, merge, type Observable, type Subscription, scan, tap } from 'rxjs';
+import {
+  auditTime,
+  catchError,
+  defer,
+  distinctUntilChanged,
+  finalize,
+  ignoreElements,
+  interval,
+  map,
+  merge,
+  NEVER,
+  type Observable,
+  of,
+  scan,
+  shareReplay,
+  switchMap,
+  take,
+  tap,
+  timer,
+} from 'rxjs';
 import msgpackParser from 'socket.io-msgpack-parser';
-import { type ConnectionState, connect, type Quote, type Status, TickstreamError } from '../client/index.js';
+import {
+  type ConnectFailure,
+  connect,
+  exchangeZone,
+  isTimeZone,
+  localZone,
+  type Quote,
+  type SymbolInfo,
+  type TickstreamClient,
+} from '../../packages/client/src/index.js';
 import { parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
+import { endMessage, endOf, exitCode, WATCH_EXIT, WATCH_EXIT_HELP, type WatchEnd } from './watchEnd.js';
+import { plainLine, TerminalTable, updateView, type ViewEvent, type WatchView } from './watchView.js';
 
 export const WATCH_HELP = `tickstream watch: live quotes of some symbols in the terminal
 
@@ -14,10 +44,16 @@ Options:
   --json           one quote per line as JSON (NDJSON), for piping; no colours, no redraw
   --token T        access token, when the server requires one (also TICKSTREAM_TOKEN)
   --msgpack        speak Socket.IO with the msgpack parser (for a server with server.parser "msgpack")
+  --timeout S      give up after S seconds without a connection, at the start or after losing it
+                   (default 10; 0 waits for ever); meanwhile it retries with backoff and says why
+  --zone Z         the time zone of the times shown: "exchange" (default: each symbol's exchange's, as the
+                   dashboard), "local" (this machine's), or a name such as UTC or Europe/London
   -h, --help       this help
 
 On a terminal it draws a table that updates in place (Ctrl-C quits); otherwise it prints one plain line per
-quote. NO_COLOR turns colours off.`;
+quote, with ASCII numbers. NO_COLOR turns colours off. Connection states and retries go to stderr.
+
+${WATCH_EXIT_HELP}`;
 
 const WATCH_FLAGS = {
   url: { type: 'string' },
@@ -25,293 +61,256 @@ const WATCH_FLAGS = {
   json: { type: 'boolean' },
   token: { type: 'string' },
   msgpack: { type: 'boolean' },
+  timeout: { type: 'string' },
+  zone: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const DEFAULT_TIMEOUT_S = 10;
+
 type Output = 'json' | 'lines' | 'table';
 
-/** Everything the table shows. */
-export type WatchView = {
-  symbols: readonly string[];
+/** Which zone the times are shown in: each symbol's exchange's, or one for all. */
+type ZoneChoice = { kind: 'exchange' } | { kind: 'fixed'; zone: string };
+
+/** What the user asked for, validated. */
+type WatchRequest = {
+  symbols: string[];
   url: string;
-  connection: ConnectionState;
-  status?: Status;
-  rows: ReadonlyMap<string, { quote: Quote; direction: -1 | 0 | 1 }>;
+  maxHz: number | undefined;
+  token: string | undefined;
+  msgpack: boolean;
+  timeoutMs: number;
+  zone: ZoneChoice;
+  output: Output;
 };
 
-type ViewEvent =
-  | { kind: 'quote'; quote: Quote }
-  | { kind: 'connection'; state: ConnectionState }
-  | { kind: 'status'; status: Status };
-
-export function updateView(view: WatchView, event: ViewEvent): WatchView {
-  switch (event.kind) {
-    case 'connection':
-      return { ...view, connection: event.state };
-    case 'status':
-      return { ...view, status: event.status };
-    case 'quote': {
-      const previous = view.rows.get(event.quote.symbol);
-      const delta = previous ? event.quote.price - previous.quote.price : 0;
-      const direction = delta > 0 ? 1 : delta < 0 ? -1 : (previous?.direction ?? 0);
-      const rows = new Map(view.rows).set(event.quote.symbol, { quote: event.quote, direction });
-      return { ...view, rows };
-    }
-  }
-}
-
-// ANSI: colours (SGR), line clearing and cursor movement for the in-place redraw.
-const ESC = '\x1b[';
-const SGR = { reset: `${ESC}0m`, bold: `${ESC}1m`, dim: `${ESC}2m`, red: `${ESC}31m`, green: `${ESC}32m` };
-export const HIDE_CURSOR = `${ESC}?25l`;
-export const SHOW_CURSOR = `${ESC}?25h`;
-const CLEAR_LINE = `${ESC}2K`;
-const CLEAR_BELOW = `${ESC}0J`;
-const cursorUp = (lines: number) => `${ESC}${lines}A`;
-
-type Paint = (text: string, ...styles: (keyof typeof SGR)[]) => string;
-const painter =
-  (color: boolean): Paint =>
-  (text, ...styles) =>
-    color && styles.length ? `${styles.map((s) => SGR[s]).join('')}${text}${SGR.reset}` : text;
-
-const decimals = (price: number) => (price < 1 ? 4 : 2);
-const fixed = (value: number | undefined, digits: number) => (value === undefined ? '-' : value.toFixed(digits));
-const volume = (value: number | undefined) => (value === undefined ? '-' : Math.round(value).toLocaleString('en-US'));
-const signed = (value: number, digits: number) => `${value > 0 ? '+' : ''}${value.toFixed(digits)}`;
-const pad2 = (n: number) => String(n).padStart(2, '0');
-
-export function clockTime(ts: number): string {
-  const d = new Date(ts);
-  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
-
-const COLUMNS = [
-  ['SYMBOL', -10],
-  ['PRICE', 12],
-  ['CHANGE', 12],
-  ['CHANGE%', 10],
-  ['BID', 12],
-  ['ASK', 12],
-  ['VOLUME', 15],
-  ['TIME', 14],
-] as const;
-
-const cell = (text: string, width: number) => (width < 0 ? text.padEnd(-width) : text.padStart(width));
-
-/** The status line: where, the connection state, each feed's state, the market session. */
-export function statusLine(view: WatchView, paint: Paint): string {
-  const dot = { connected: paint('●', 'green'), connecting: paint('●', 'dim'), disconnected: paint('●', 'red') };
-  const parts = [`${paint('tickstream', 'bold')} ${view.url}`, `${dot[view.connection]} ${view.connection}`];
-  const { status } = view;
-  if (status) {
-    const feeds = status.feeds.map((f) => `${f.id} ${f.state === 'live' ? f.state : paint(f.state, 'red')}`);
-    parts.push(`feeds: ${feeds.join(', ') || 'none'}`);
-    if (status.session) parts.push(`session: ${status.session.state}`);
-    if (status.replay) parts.push(`replay ${status.replay.paused ? 'paused' : `x${status.replay.speed}`}`);
-    if (status.throttled) parts.push(paint('throttled (slow reader)', 'red'));
-    if (status.closing) parts.push(paint(`server closing: ${status.closing.message}`, 'red'));
-  }
-  return parts.join('   ');
-}
-
-function tableRow(symbol: string, view: WatchView, paint: Paint): string {
-  const row = view.rows.get(symbol);
-  if (!row) return [cell(symbol, -10), paint(cell('waiting…', 12), 'dim')].join('');
-  const { quote: q, direction } = row;
-  const digits = decimals(q.price);
-  const tone = (sign: number) => (sign > 0 ? 'green' : sign < 0 ? 'red' : undefined);
-  const arrow = (sign: number) => (sign > 0 ? '▲' : sign < 0 ? '▼' : ' ');
-  const styled = (text: string, sign: number) => {
-    const color = tone(sign);
-    return color ? paint(text, color) : text;
-  };
-  const change = q.change ?? 0;
-  const cells = [
-    cell(q.symbol, -10),
-    styled(cell(`${arrow(direction)} ${q.price.toFixed(digits)}`, 12), direction),
-    styled(cell(q.change === undefined ? '-' : `${arrow(change)} ${signed(change, digits)}`, 12), change),
-    styled(cell(q.changePct === undefined ? '-' : `${signed(q.changePct, 2)}%`, 10), change),
-    cell(fixed(q.bid, digits), 12),
-    cell(fixed(q.ask, digits), 12),
-    cell(volume(q.volume), 15),
-    cell(clockTime(q.ts), 14),
-  ];
-  return cells.join('');
-}
-
-/**
- * The whole table, one string per terminal line, each cut to `width` visible columns and, when the rows do not
- * fit in `height` lines, the last ones summed up (a frame taller than the screen would break the redraw).
- */
-export function renderTable(view: WatchView, options: { color: boolean; width: number; height?: number }): string[] {
-  const paint = painter(options.color);
-  const header = paint(COLUMNS.map(([name, width]) => cell(name, width)).join(''), 'bold');
-  const room = Math.max(1, (options.height ?? Number.POSITIVE_INFINITY) - 2);
-  const shown = view.symbols.length > room ? view.symbols.slice(0, room - 1) : view.symbols;
-  const rows = shown.map((symbol) => tableRow(symbol, view, paint));
-  if (shown.length < view.symbols.length) rows.push(paint(`… ${view.symbols.length - shown.length} more`, 'dim'));
-  return [statusLine(view, paint), header, ...rows].map((line) => cutVisible(line, options.width));
-}
-
-/** Cuts `line` to `width` visible characters, keeping ANSI sequences (so colours still reset). */
-export function cutVisible(line: string, width: number): string {
-  let visible = 0;
-  let out = '';
-  for (let i = 0; i < line.length; i++) {
-    if (line[i] === '\x1b') {
-      const end = line.indexOf('m', i);
-      out += line.slice(i, end + 1);
-      i = end;
-    } else if (visible < width) {
-      out += line[i];
-      visible++;
-    }
-  }
-  return out;
-}
-
-/** One plain line per quote (no terminal): `AAPL 230.12 +0.25 +0.11% bid 230.11 ask 230.13 vol 1,234 10:31:02.123`. */
-export function plainLine(q: Quote): string {
-  const digits = decimals(q.price);
-  return [
-    q.symbol,
-    q.price.toFixed(digits),
-    q.change === undefined ? '-' : signed(q.change, digits),
-    q.changePct === undefined ? '-' : `${signed(q.changePct, 2)}%`,
-    `bid ${fixed(q.bid, digits)}`,
-    `ask ${fixed(q.ask, digits)}`,
-    `vol ${volume(q.volume)}`,
-    clockTime(q.ts),
-  ].join(' ');
-}
-
-/** Redraws the table in place: back up over the previous frame, rewrite each line, clear what is left. */
-class TerminalTable {
-  private drawn = 0;
-
-  constructor(
-    private readonly out: NodeJS.WriteStream,
-    private readonly color: boolean,
-  ) {}
-
-  start(): void {
-    this.out.write(HIDE_CURSOR);
-  }
-
-  draw(view: WatchView): void {
-    // A terminal that reports no size (0 columns, 0 rows) gets the whole frame rather than none.
-    const width = this.out.columns > 0 ? this.out.columns - 1 : Number.POSITIVE_INFINITY;
-    const height = this.out.rows > 0 ? this.out.rows - 1 : Number.POSITIVE_INFINITY;
-    const lines = renderTable(view, { color: this.color, width, height });
-    const back = this.drawn ? cursorUp(this.drawn) : '';
-    this.out.write(`${back}${lines.map((line) => `${CLEAR_LINE}${line}\n`).join('')}${CLEAR_BELOW}`);
-    this.drawn = lines.length;
-  }
-
-  stop(): void {
-    this.out.write(SHOW_CURSOR);
-  }
-}
-
-function chooseOutput(json: boolean | undefined, out: NodeJS.WriteStream): Output {
-  if (json) return 'json';
-  return out.isTTY ? 'table' : 'lines';
-}
-
-const useColor = (env: NodeJS.ProcessEnv) => !env.NO_COLOR;
-
+/** Runs `tickstream watch`; resolves with its exit status (see WATCH_EXIT_HELP). */
 export async function watchCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, WATCH_FLAGS);
   if (values.help) {
     console.log(WATCH_HELP);
     return 0;
   }
-  const symbols = [...new Set(positionals.map((s) => s.trim().toUpperCase()).filter(Boolean))];
-  if (!symbols.length) {
-    console.error('tickstream watch: name at least one symbol, e.g. tickstream watch AAPL MSFT');
-    return 2;
+  const request = parseRequest(values, positionals, env, process.stdout);
+  if (typeof request === 'string') {
+    console.error(`tickstream watch: ${request}`);
+    return WATCH_EXIT.usage;
   }
+  const end = await runWatch(request, env);
+  const message = endMessage(end);
+  if (message) console.error(`tickstream watch: ${message}`);
+  return exitCode(end);
+}
+
+type WatchFlagValues = ReturnType<typeof parseCommandArgs<typeof WATCH_FLAGS>>['values'];
+
+/** The request, or what is wrong with the command line. */
+function parseRequest(
+  values: WatchFlagValues,
+  positionals: string[],
+  env: NodeJS.ProcessEnv,
+  out: NodeJS.WriteStream,
+): WatchRequest | string {
+  const symbols = [...new Set(positionals.map((s) => s.trim().toUpperCase()).filter(Boolean))];
+  if (!symbols.length) return 'name at least one symbol, e.g. tickstream watch AAPL MSFT';
   const maxHz = values.hz === undefined ? undefined : Number(values.hz);
   if (maxHz !== undefined && !(Number.isFinite(maxHz) && maxHz > 0)) {
-    console.error(`tickstream watch: --hz must be a positive number, got "${values.hz}"`);
-    return 2;
+    return `--hz must be a positive number, got "${values.hz}"`;
   }
-  const url = values.url ?? env.TICKSTREAM_URL ?? 'http://localhost:3000';
-  const token = values.token ?? env.TICKSTREAM_TOKEN;
-  const out = process.stdout;
-  const output = chooseOutput(values.json, out);
-  const client = connect(url, {
-    ...(token === undefined ? {} : { token }),
-    ...(values.msgpack ? { parser: msgpackParser } : {}),
-  });
-
-  const quotes$ = client.watch(symbols, maxHz === undefined ? {} : { maxHz });
-  const session$ =
-    output === 'table'
-      ? tableSession(quotes$, client.connection$, client.status$, { symbols, url, color: useColor(env), out })
-      : lineSession(quotes$, client.connection$, output, out);
-
-  let subscription: Subscription | undefined;
-  const ended = new Promise<Error | undefined>((resolve) => {
-    out.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EPIPE' ? undefined : err));
-    subscription = session$.subscribe({
-      error: (err: unknown) => resolve(err instanceof Error ? err : new Error(String(err))),
-      complete: () => resolve(undefined),
-    });
-  });
-  const outcome = await Promise.race([untilSignal().then(() => undefined), ended]);
-  subscription?.unsubscribe();
-  client.close();
-  if (outcome) {
-    const what = outcome instanceof TickstreamError ? `${outcome.code}: ${outcome.message}` : outcome.message;
-    console.error(`tickstream watch: ${what}`);
-    return 1;
+  const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
+  if (!(Number.isFinite(timeoutS) && timeoutS >= 0) || values.timeout?.trim() === '') {
+    return `--timeout must be a number of seconds, 0 or more, got "${values.timeout}"`;
   }
-  return 0;
+  const zone = zoneChoice(values.zone);
+  if (!zone)
+    return `--zone must be "exchange", "local" or a time zone name such as Europe/London, got "${values.zone}"`;
+  return {
+    symbols,
+    url: values.url ?? env.TICKSTREAM_URL ?? 'http://localhost:3000',
+    maxHz,
+    token: values.token ?? env.TICKSTREAM_TOKEN,
+    msgpack: values.msgpack === true,
+    timeoutMs: timeoutS * 1000,
+    zone,
+    output: values.json ? 'json' : out.isTTY ? 'table' : 'lines',
+  };
 }
+
+function zoneChoice(value: string | undefined): ZoneChoice | undefined {
+  if (value === undefined || value === 'exchange') return { kind: 'exchange' };
+  if (value === 'local') return { kind: 'fixed', zone: localZone() };
+  return isTimeZone(value) ? { kind: 'fixed', zone: value } : undefined;
+}
+
+/** Watches until the user stops it, the server refuses, or no connection comes within the timeout. */
+async function runWatch(request: WatchRequest, env: NodeJS.ProcessEnv): Promise<WatchEnd> {
+  const out = process.stdout;
+  const client = connect(request.url, {
+    ...(request.token === undefined ? {} : { token: request.token }),
+    ...(request.msgpack ? { parser: msgpackParser } : {}),
+  });
+  const giveUp = new GiveUp(client, request);
+  const session$ =
+    request.output === 'table'
+      ? tableSession(client, request, giveUp, !env.NO_COLOR, out)
+      : lineSession(client, request, giveUp, out);
+
+  let stop = () => {};
+  const ended = new Promise<WatchEnd>((resolve) => {
+    out.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EPIPE' ? { kind: 'stopped' } : endOf(err)));
+    const subscription = merge(session$, giveUp.end$).subscribe({
+      next: resolve,
+      error: (err: unknown) => resolve(endOf(err)),
+      complete: () => resolve({ kind: 'stopped' }),
+    });
+    stop = () => subscription.unsubscribe();
+  });
+  const end = await Promise.race([untilSignal().then((): WatchEnd => ({ kind: 'stopped' })), ended]);
+  stop();
+  client.close();
+  return end;
+}
+
+/**
+ * Gives up once the client has been without a connection for the timeout: from the start, or from the moment
+ * it lost it. Keeps what the final message needs (the last failure, whether it had been connected).
+ */
+class GiveUp {
+  /** When the watch gives up if the connection does not come (epoch ms), or undefined while connected. */
+  readonly deadline$: Observable<number | undefined>;
+  /** Emits the ending once the deadline passes. */
+  readonly end$: Observable<WatchEnd>;
+  private failure: ConnectFailure | undefined;
+  private connected = false;
+  private closing: string | undefined;
+
+  constructor(client: TickstreamClient, request: Pick<WatchRequest, 'url' | 'timeoutMs'>) {
+    const { timeoutMs } = request;
+    this.deadline$ = client.connection$.pipe(
+      map((state) => state === 'connected'),
+      distinctUntilChanged(),
+      tap((up) => {
+        if (up) this.connected = true;
+      }),
+      map((up) => (up || timeoutMs === 0 ? undefined : Date.now() + timeoutMs)),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    const track$ = merge(
+      client.connectFailures$.pipe(tap((failure) => (this.failure = failure))),
+      client.status$.pipe(tap((status) => (this.closing = status.closing?.message))),
+    );
+    this.end$ = merge(
+      track$.pipe(ignoreElements()),
+      this.deadline$.pipe(
+        switchMap((at) => (at === undefined ? NEVER : timer(at - Date.now()))),
+        take(1),
+        map(
+          (): WatchEnd => ({
+            kind: 'unreachable',
+            url: request.url,
+            timeoutMs,
+            lost: this.connected,
+            ...(this.failure ? { failure: this.failure } : {}),
+            ...(this.closing ? { closing: this.closing } : {}),
+          }),
+        ),
+      ),
+    );
+  }
+}
+
+/** The zone of each symbol's times: the user's choice, else its exchange's from the server's symbol list. */
+function zones$(client: TickstreamClient, choice: ZoneChoice): Observable<(symbol: string) => string> {
+  if (choice.kind === 'fixed') return of(() => choice.zone);
+  const fallback = exchangeZone(undefined);
+  return defer(() => client.symbols()).pipe(
+    map((symbols: SymbolInfo[]) => {
+      const byName = new Map(symbols.map((info) => [info.symbol, exchangeZone(info.exchange)]));
+      return (symbol: string) => byName.get(symbol) ?? fallback;
+    }),
+    // An older server, or one that does not answer: the exchange most symbols trade on.
+    catchError(() => of(() => fallback)),
+  );
+}
+
+const quotesOf = (client: TickstreamClient, request: WatchRequest) =>
+  client.watch(request.symbols, request.maxHz === undefined ? {} : { maxHz: request.maxHz });
 
 /** Draws the table while subscribed; restores the cursor when it ends, whatever the reason. */
 function tableSession(
-  quotes$: Observable<Quote>,
-  connection$: Observable<ConnectionState>,
-  status$: Observable<Status>,
-  options: { symbols: string[]; url: string; color: boolean; out: NodeJS.WriteStream },
-): Observable<WatchView> {
+  client: TickstreamClient,
+  request: WatchRequest,
+  giveUp: GiveUp,
+  color: boolean,
+  out: NodeJS.WriteStream,
+): Observable<never> {
   return defer(() => {
-    const table = new TerminalTable(options.out, options.color);
+    const table = new TerminalTable(out, color);
+    const fallbackZone = exchangeZone(undefined);
     const initial: WatchView = {
-      symbols: options.symbols,
-      url: options.url,
+      symbols: request.symbols,
+      url: request.url,
       connection: 'connecting',
       rows: new Map(),
+      zoneOf: () => (request.zone.kind === 'fixed' ? request.zone.zone : fallbackZone),
     };
     table.start();
     table.draw(initial);
-    return merge(
-      quotes$.pipe(map((quote): ViewEvent => ({ kind: 'quote', quote }))),
-      connection$.pipe(map((state): ViewEvent => ({ kind: 'connection', state }))),
-      status$.pipe(map((status): ViewEvent => ({ kind: 'status', status }))),
-    ).pipe(
-      scan(updateView, initial),
+    const events$: Observable<ViewEvent | undefined> = merge(
+      quotesOf(client, request).pipe(map((quote): ViewEvent => ({ kind: 'quote', quote }))),
+      zones$(client, request.zone).pipe(map((zoneOf): ViewEvent => ({ kind: 'zones', zoneOf }))),
+      client.connection$.pipe(map((state): ViewEvent => ({ kind: 'connection', state }))),
+      client.status$.pipe(map((status): ViewEvent => ({ kind: 'status', status }))),
+      client.connectFailures$.pipe(map((failure): ViewEvent => ({ kind: 'failure', failure }))),
+      client.rejected$.pipe(map((rejection): ViewEvent => ({ kind: 'rejected', rejection }))),
+      giveUp.deadline$.pipe(map((giveUpAt): ViewEvent => ({ kind: 'deadline', giveUpAt }))),
+      // Once a second, so the countdown to giving up stays true between events.
+      interval(1000).pipe(map(() => undefined)),
+    );
+    return events$.pipe(
+      scan((view: WatchView, event: ViewEvent | undefined) => (event ? updateView(view, event) : { ...view }), initial),
       // At most ten frames a second, always the newest view.
       auditTime(100),
       tap((view) => table.draw(view)),
+      ignoreElements(),
       finalize(() => table.stop()),
     );
   });
 }
 
-/** Prints one line per quote (NDJSON or plain); connection changes go to stderr so stdout stays pure data. */
+/**
+ * Prints one line per quote (NDJSON or plain) on stdout; connection changes and retries go to stderr, so
+ * stdout stays pure data.
+ */
 function lineSession(
-  quotes$: Observable<Quote>,
-  connection$: Observable<ConnectionState>,
-  output: 'json' | 'lines',
+  client: TickstreamClient,
+  request: WatchRequest,
+  giveUp: GiveUp,
   out: NodeJS.WriteStream,
-): Observable<unknown> {
-  const format = output === 'json' ? (q: Quote) => JSON.stringify(q) : plainLine;
+): Observable<never> {
+  const note = (text: string) => process.stderr.write(`tickstream watch: ${text}\n`);
+  let giveUpAt: number | undefined;
+  // Plain lines wait for the zones (one request) so that every line has its exchange's time; JSON has none.
+  const quotes$ =
+    request.output === 'json'
+      ? quotesOf(client, request).pipe(tap((q: Quote) => out.write(`${JSON.stringify(q)}\n`)))
+      : zones$(client, request.zone).pipe(
+          switchMap((zoneOf) =>
+            quotesOf(client, request).pipe(tap((q: Quote) => out.write(`${plainLine(q, zoneOf(q.symbol))}\n`))),
+          ),
+        );
   return merge(
-    quotes$.pipe(tap((q) => out.write(`${format(q)}\n`))),
-    connection$.pipe(tap((state) => process.stderr.write(`tickstream watch: ${state}\n`))),
-  );
+    quotes$,
+    client.connection$.pipe(tap((state) => note(state))),
+    giveUp.deadline$.pipe(tap((at) => (giveUpAt = at))),
+    client.connectFailures$.pipe(
+      tap((failure) => {
+        const left =
+          giveUpAt === undefined ? '' : `, giving up in ${Math.max(0, Math.ceil((giveUpAt - Date.now()) / 1000))} s`;
+        note(`cannot reach ${request.url}: ${failure.message}; retrying (attempt ${failure.attempt}${left})`);
+      }),
+    ),
+    client.rejected$.pipe(tap((r) => note(`${r.symbol} refused: ${r.message} (${r.code}); watching the others`))),
+  ).pipe(ignoreElements());
 }

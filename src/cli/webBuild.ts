@@ -22,7 +22,7 @@ function newestMtime(path: string): number {
 export function dashboardIsStale(): boolean {
   const built = join(WEB_DIST, 'index.html');
   if (!existsSync(built)) return true;
-  const sources = Math.max(newestMtime(WEB_ROOT), newestMtime(join(PROJECT_ROOT, 'src/client')));
+  const sources = Math.max(newestMtime(WEB_ROOT), newestMtime(join(PROJECT_ROOT, 'packages/client/src')));
   return sources > statSync(built).mtimeMs;
 }
 

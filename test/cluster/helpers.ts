@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { redisAnswers } from '../../src/cluster/redisLink.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
+import { freePort } from '../helpers/lifecycle.js';
 
 export const REDIS_URL = process.env.TICKSTREAM_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
@@ -152,17 +153,7 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Quote, type TickstreamClient } from '../../src/client/index.js';
+import { connect, type Quote, type TickstreamClient } from '../../packages/client/src/index.js';
 import type { Status } from '../../src/protocol.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import { dropPrefix, REDIS_URL, redisAvailable, spawnTickstream, stopChild, uniquePrefix, waitFor } from './helpers.js';

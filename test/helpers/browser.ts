@@ -1,19 +1,8 @@
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ensureDashboardBuilt } from '../../src/cli/webBuild.js';
 import { createLogger } from '../../src/log.js';
-
-/** Debian's Chromium, headless, with nothing of its own reaching out (DEVELOPERS.md); never a downloaded browser. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from './chromium.js';
 
 /**
  * For a browser test file: builds the dashboard and launches Chromium once, and closes each test's browser
@@ -25,7 +14,7 @@ export function browserPerFile() {
   let context: BrowserContext | undefined;
   beforeAll(async () => {
     webRoot = await ensureDashboardBuilt(createLogger('silent'));
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterEach(async () => {
     await context?.close();

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { Subscription } from 'rxjs';
 import { afterEach } from 'vitest';
 
@@ -14,6 +15,19 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** A port on 127.0.0.1 that was free a moment ago: nothing listens there (a connection to it is refused). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /**

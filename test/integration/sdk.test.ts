@@ -12,10 +12,11 @@ import {
 } from 'rxjs';
 import msgpackParser from 'socket.io-msgpack-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
+import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../packages/client/src/index.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { freePort } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 let services: Tickstream[] = [];
@@ -377,6 +378,54 @@ describe('client SDK against a real server', () => {
     expect(again).toEqual(status);
     const error = await ts.replay({ action: 'pause' }).catch((e: unknown) => e);
     expect((error as TickstreamError).code).toBe('BAD_REQUEST');
+  });
+
+  it('reports each failed attempt to connect, and why, while it keeps trying', async () => {
+    const ts = client(`http://127.0.0.1:${await freePort()}`);
+    const failures = await first(ts.connectFailures$, 3);
+    expect(failures).toEqual(
+      [1, 2, 3].map((attempt) => ({ reason: 'refused', message: 'connection refused', attempt })),
+    );
+    expect(await firstValueFrom(ts.connection$)).toBe('connecting');
+  });
+
+  it('names the HTTP status of a refused handshake, and a connection cut during it', async () => {
+    const svc = await service();
+    const polling = connect(svc.url, { transports: ['polling'], path: '/nope' });
+    clients.push(polling);
+    expect(await firstValueFrom(polling.connectFailures$)).toEqual({
+      reason: 'http',
+      status: 404,
+      message: 'HTTP 404 (nothing at this URL and path)',
+      attempt: 1,
+    });
+    const websocket = connect(svc.url, { transports: ['websocket'], path: '/nope' });
+    clients.push(websocket);
+    expect(await firstValueFrom(websocket.connectFailures$)).toMatchObject({ reason: 'reset', attempt: 1 });
+  });
+
+  it('says why the server refused the token', async () => {
+    const svc = await service({ auth: { tokens: [{ token: 'a-test-token-of-some-length' }] } });
+    const refused = connect(svc.url, { transports: ['websocket'], token: 'wrong-token-wrong-token' });
+    clients.push(refused);
+    const error: unknown = await firstValueFrom(refused.watch(['AAPL'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TickstreamError);
+    expect(error).toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'the server refused the connection: unauthorized (unknown token)',
+    });
+    // A request made after the refusal fails with the same error at once.
+    await expect(refused.symbols()).rejects.toBe(error);
+  });
+
+  it('settles a request waiting for the first connection at once when closed (no timer left running)', async () => {
+    const ts = connect(`http://127.0.0.1:${await freePort()}`, { ackTimeoutMs: 60_000 });
+    clients.push(ts);
+    const pending = ts.symbols();
+    const started = Date.now();
+    ts.close();
+    await expect(pending).rejects.toMatchObject({ code: 'INTERNAL', message: 'symbols: the client is closed' });
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('completes its watches when closed', async () => {

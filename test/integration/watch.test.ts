@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { freePort } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 const BIN = new URL('../../bin/tickstream.js', import.meta.url).pathname;
@@ -75,6 +76,20 @@ const ndjson = (text: string): Quote[] =>
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as Quote);
+
+/** Watches AAPL where nothing listens; how it ended, and how long after its first attempt (ms). */
+async function watchWithoutServer(args: string[]) {
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, ...args]);
+  await until(
+    () => watch.stderr().includes('connecting'),
+    () => watch.stderr(),
+  );
+  const started = Date.now();
+  const code = await watch.exit;
+  expect(watch.stdout()).toBe('');
+  return { url, code, took: Date.now() - started, stderr: watch.stderr() };
+}
 
 describe('tickstream watch', () => {
   it('--json prints one real quote per line with increasing seq, and exits 0 on SIGTERM', async () => {
@@ -164,12 +179,127 @@ describe('tickstream watch', () => {
     expect(watch.stdout()).toContain(SHOW_CURSOR);
   });
 
-  it('exits 1 with the protocol code when every symbol is refused', async () => {
+  it('exits 4 with the protocol code when every symbol is unknown', async () => {
     service = await startTestService();
-    const watch = run('node', [BIN, 'watch', 'NOPE', '--json', '--url', service.url]);
-    expect(await watch.exit).toBe(1);
-    expect(watch.stderr()).toContain('UNKNOWN_SYMBOL');
+    const watch = run('node', [BIN, 'watch', 'NOPE', 'NADA', '--json', '--url', service.url]);
+    expect(await watch.exit).toBe(4);
+    expect(watch.stderr()).toMatch(/unknown symbol: .*NOPE.*\(UNKNOWN_SYMBOL\)/);
     expect(watch.stdout()).toBe('');
+  });
+
+  it('goes on with the known symbols when some are unknown, and says which were refused', async () => {
+    service = await startTestService();
+    const watch = run('node', [BIN, 'watch', 'AAPL', 'NOPE', '--json', '--url', service.url]);
+    await until(
+      () => ndjson(watch.stdout()).length >= 2 && watch.stderr().includes('NOPE refused'),
+      () => watch.stdout() + watch.stderr(),
+    );
+    expect(watch.stderr()).toMatch(/NOPE refused: .*\(UNKNOWN_SYMBOL\); watching the others/);
+    watch.child.kill('SIGTERM');
+    expect(await watch.exit).toBe(0);
+  });
+
+  it('exits 5 when the server refuses the token, or the token does not allow the symbols', async () => {
+    service = await startTestService({
+      auth: { tokens: [{ token: 'aapl-only-token-0123456789', symbols: ['AAPL'] }] },
+    });
+    const wrong = run('node', [BIN, 'watch', 'AAPL', '--url', service.url, '--token', 'wrong-token-0123456789']);
+    expect(await wrong.exit).toBe(5);
+    expect(wrong.stderr()).toMatch(/not authorized: the server refused the connection: unauthorized \(unknown token\)/);
+    expect(wrong.stderr()).toContain('--token');
+
+    const none = run('node', [BIN, 'watch', 'AAPL', '--url', service.url]);
+    expect(await none.exit).toBe(5);
+    expect(none.stderr()).toContain('(missing)');
+
+    const notAllowed = run('node', [BIN, 'watch', 'MSFT', '--url', service.url], {
+      TICKSTREAM_TOKEN: 'aapl-only-token-0123456789',
+    });
+    expect(await notAllowed.exit).toBe(5);
+    expect(notAllowed.stderr()).toMatch(/not authorized: .*MSFT.*\(UNAUTHORIZED\)/);
+  });
+
+  it('with no server, retries saying why, then exits 3 once --timeout has passed', async () => {
+    const { url, code, took, stderr } = await watchWithoutServer(['--timeout', '2']);
+    expect(code).toBe(3);
+    // The timeout runs from the first attempt, which comes just before "connecting" is printed.
+    expect(took).toBeGreaterThan(1500);
+    expect(took).toBeLessThan(4000);
+    expect(stderr).toContain(`cannot reach ${url}: connection refused; retrying (attempt 2`);
+    expect(stderr).toMatch(new RegExp(`could not connect to ${url} in 2 s: connection refused \\(\\d+ attempts\\)`));
+  });
+
+  it('with no server, gives up after 10 s by default', async () => {
+    const { code, took, stderr } = await watchWithoutServer(['--json']);
+    expect(code).toBe(3);
+    expect(took).toBeGreaterThan(9500);
+    expect(took).toBeLessThan(12_000);
+    expect(stderr).toContain('in 10 s: connection refused');
+  });
+
+  it('with --timeout 0, keeps retrying past where a timeout would have stopped it', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, '--timeout', '0']);
+    // Backoff 0.5, 1, 2 s...: the fifth attempt comes more than 3 s after the first.
+    await until(
+      () => watch.stderr().includes('(attempt 5)'),
+      () => watch.stderr(),
+    );
+    expect(watch.stderr()).not.toContain('giving up');
+    expect(watch.child.exitCode).toBeNull();
+    watch.child.kill('SIGTERM');
+    expect(await watch.exit).toBe(0);
+  });
+
+  it('exits 3 when the server goes away and does not come back within --timeout', async () => {
+    service = await startTestService();
+    const watch = run('node', [BIN, 'watch', 'AAPL', '--json', '--url', service.url, '--timeout', '1.5']);
+    await until(
+      () => ndjson(watch.stdout()).length >= 2,
+      () => watch.stdout() + watch.stderr(),
+    );
+    await service.close();
+    service = undefined;
+    expect(await watch.exit).toBe(3);
+    expect(watch.stderr()).toMatch(
+      /lost the connection to http:\/\/127\.0\.0\.1:\d+ \(.*\) and could not reconnect in 1\.5 s/,
+    );
+  });
+
+  it('shows times in the exchange zone by default, or in the --zone given', async () => {
+    service = await startTestService();
+    /** The time at the end of a plain line, as seconds into the day, and its zone's name. */
+    const timeOf = (line: string) => {
+      const match = /(\d\d):(\d\d):(\d\d)\.\d{3} (\S+)$/.exec(line);
+      expect(match, line).not.toBeNull();
+      const [, h, m, s, zone] = match ?? [];
+      return { seconds: Number(h) * 3600 + Number(m) * 60 + Number(s), zone };
+    };
+    /** Now as seconds into the day in `zone`, as a reference for the simulated quotes' times (they are now). */
+    const nowIn = (zone: string) => {
+      const [h, m, s] = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', timeStyle: 'medium' })
+        .format(Date.now())
+        .split(':')
+        .map(Number);
+      return (h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0);
+    };
+    const near = (a: number, b: number) => Math.min(Math.abs(a - b), 86_400 - Math.abs(a - b)) <= 30;
+    for (const [args, zone, names] of [
+      [[], 'America/New_York', ['EST', 'EDT']],
+      [['--zone', 'UTC'], 'UTC', ['UTC']],
+      [['--zone', 'Asia/Tokyo'], 'Asia/Tokyo', ['GMT+9']],
+    ] as const) {
+      const watch = run('node', [BIN, 'watch', 'MSFT', '--url', service.url, ...args]);
+      await until(
+        () => watch.stdout().split('\n').length > 2,
+        () => watch.stdout() + watch.stderr(),
+      );
+      const shown = timeOf(watch.stdout().split('\n')[0] ?? '');
+      expect(names).toContain(shown.zone);
+      expect(near(shown.seconds, nowIn(zone)), `${JSON.stringify(shown)} vs now in ${zone}`).toBe(true);
+      watch.child.kill('SIGTERM');
+      expect(await watch.exit).toBe(0);
+    }
   });
 
   it('exits 2 with a usage message for bad flags', async () => {
@@ -179,5 +309,20 @@ describe('tickstream watch', () => {
     const badHz = run('node', [BIN, 'watch', 'AAPL', '--hz', 'fast']);
     expect(await badHz.exit).toBe(2);
     expect(badHz.stderr()).toContain('--hz');
+    const badTimeout = run('node', [BIN, 'watch', 'AAPL', '--timeout', 'soon']);
+    expect(await badTimeout.exit).toBe(2);
+    expect(badTimeout.stderr()).toContain('--timeout must be a number of seconds');
+    const badZone = run('node', [BIN, 'watch', 'AAPL', '--zone', 'Mars/Olympus']);
+    expect(await badZone.exit).toBe(2);
+    expect(badZone.stderr()).toContain('--zone must be');
+  });
+
+  it('documents its options and exit codes in --help', async () => {
+    const help = run('node', [BIN, 'watch', '--help']);
+    expect(await help.exit).toBe(0);
+    for (const text of ['--timeout S', 'default 10; 0 waits for ever', '--zone Z', 'Exit status:']) {
+      expect(help.stdout()).toContain(text);
+    }
+    for (const code of [0, 1, 2, 3, 4, 5]) expect(help.stdout()).toMatch(new RegExp(`^  ${code}  `, 'm'));
   });
 });

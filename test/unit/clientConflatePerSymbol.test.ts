@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { conflatePerSymbol } from '../../src/client/conflatePerSymbol.js';
+import { conflatePerSymbol } from '../../packages/client/src/conflatePerSymbol.js';
 import type { Quote } from '../../src/protocol.js';
 
 const quote = (symbol: string, seq: number): Quote => ({ symbol, epoch: 1, seq, price: 100 + seq, ts: seq });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuoteOrder } from '../../src/client/quoteOrder.js';
+import { QuoteOrder } from '../../packages/client/src/quoteOrder.js';
 
 describe('QuoteOrder', () => {
   it('drops quotes not newer than the last delivered on the same connection', () => {

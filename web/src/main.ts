@@ -11,7 +11,12 @@ import {
   startWith,
   switchMap,
 } from 'rxjs';
-import { type ConnectOptions, connect, type TickstreamClient, TickstreamError } from '../../src/client/index.js';
+import {
+  type ConnectOptions,
+  connect,
+  type TickstreamClient,
+  TickstreamError,
+} from '../../packages/client/src/index.js';
 import type { Quote, SymbolInfo } from '../../src/protocol.js';
 import { refusedByServer, showRefused } from './accessNotice.js';
 import { ChartPanel } from './chartPanel.js';

@@ -233,8 +233,8 @@ export class QuoteGrid {
     this.body = table.tBodies[0] ?? table.createTBody();
     withTableRoles(table);
     this.context = {
-      exchangeClock: new ClockFormatter(true),
-      localClock: new ClockFormatter(false),
+      exchangeClock: new ClockFormatter({ zoneName: true }),
+      localClock: new ClockFormatter({ zoneName: false }),
       localZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
       zoneOf: (symbol) => exchangeZone(options.info(symbol)?.exchange),
     };

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { TickstreamClient } from '../../src/client/index.js';
+import type { TickstreamClient } from '../../packages/client/src/index.js';
 import type { ReplayCommand, ReplayStatus } from '../../src/protocol.js';
 
 export type ReplayElements = {

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { ConnectionState } from '../../src/client/index.js';
+import type { ConnectionState } from '../../packages/client/src/index.js';
 import type { Status } from '../../src/protocol.js';
 import { formatUntil } from './format.js';
 

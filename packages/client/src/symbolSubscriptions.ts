@@ -1,14 +1,8 @@
 import { concat, defer, type Observable, of, Subject } from 'rxjs';
-import type {
-  Quote,
-  Rejection,
-  StreamPosition,
-  SubscribeAck,
-  SubscribeRequest,
-  UnsubscribeRequest,
-} from '../protocol.js';
 import { TickstreamError } from './errors.js';
+import type { Quote, Rejection } from './protocol.js';
 import { QuoteOrder } from './quoteOrder.js';
+import type { StreamPosition, SubscribeAck, SubscribeRequest, UnsubscribeRequest } from './wire.js';
 
 /** What the registry needs from the connection: send a request, hear its answer (or an Error for no answer). */
 export type SubscriptionChannel = {

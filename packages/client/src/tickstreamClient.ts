@@ -14,27 +14,31 @@ import {
   throwError,
 } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
+import { conflatePerSymbol } from './conflatePerSymbol.js';
+import { type ConnectFailure, connectFailure } from './connectFailure.js';
+import { TickstreamError } from './errors.js';
+import { PendingRequests } from './pendingRequests.js';
+import type { ErrorCode, Quote, Rejection, ReplayCommand, ReplayStatus, Status, SymbolInfo } from './protocol.js';
+import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
 import {
   type ClientToServerEvents,
   ERROR_CODES,
-  type ErrorCode,
-  type Quote,
-  type Rejection,
-  type ReplayCommand,
-  type ReplayStatus,
+  type ReplayAck,
   type ServerToClientEvents,
-  type Status,
-  type SymbolInfo,
-} from '../protocol.js';
-import { conflatePerSymbol } from './conflatePerSymbol.js';
-import { TickstreamError } from './errors.js';
-import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
+  type SubscribeAck,
+  type SymbolsAck,
+} from './wire.js';
 
+/** Where the client's connection is: trying to connect (or reconnecting), up, or down (lost, or closed). */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
+/** How to connect; every option has a default that suits the embedded tickstream server. */
 export type ConnectOptions = {
+  /** The access token, for a server with `auth` (sent in the Socket.IO handshake). */
   token?: string;
+  /** Socket.IO transports, in the order tried (default websocket, then polling). */
   transports?: ('websocket' | 'polling')[];
+  /** Socket.IO's path on the server (default `/socket.io`). */
   path?: string;
   /** How long to wait for the server to answer a request before giving up on it (default 10 000 ms). */
   ackTimeoutMs?: number;
@@ -44,52 +48,91 @@ export type ConnectOptions = {
    * imported, so the SDK bundles without it when it is not used.
    */
   parser?: SocketIoParser;
-  /** Reconnection backoff: first delay and ceiling in ms (defaults 500 and 5000). */
+  /** Reconnection backoff: the first delay in ms (default 500); it doubles, with jitter, up to the ceiling. */
   reconnectionDelayMs?: number;
+  /** Reconnection backoff: the longest delay in ms (default 5000). */
   reconnectionDelayMaxMs?: number;
 };
 
-/** A Socket.IO parser module: its Encoder and Decoder classes. */
-export type SocketIoParser = { Encoder: new () => object; Decoder: new () => object };
+/** A Socket.IO parser module, such as `socket.io-msgpack-parser`'s default export. */
+export type SocketIoParser = {
+  /** Its Encoder class. */
+  Encoder: {
+    /** Makes the encoder of one connection. */
+    new (): object;
+  };
+  /** Its Decoder class. */
+  Decoder: {
+    /** Makes the decoder of one connection. */
+    new (): object;
+  };
+};
 
-export type WatchOptions = { maxHz?: number };
+/** How a watch wants its quotes. */
+export type WatchOptions = {
+  /**
+   * At most this many quotes per symbol per second, always the newest (the server conflates to its nearest rate
+   * tier at or below it, and the client conflates further when it shares a faster subscription). Default: the
+   * server's default rate.
+   */
+  maxHz?: number;
+};
 
+/** A connection to one tickstream server, shared by every watch made with it. */
 export interface TickstreamClient {
-  /** Snapshot quotes first, then live updates; errors with TickstreamError (protocol code) when the server refuses. */
+  /**
+   * The quotes of `symbols` (case-insensitive): each symbol's snapshot first, then live updates, in order and
+   * without duplicates, across reconnections. Errors with a {@link TickstreamError} when the server refuses
+   * every symbol (its code: `UNKNOWN_SYMBOL`, `UNAUTHORIZED`, ...) or the whole request; symbols refused while
+   * others are accepted appear on {@link rejected$} and the watch goes on. Completes when the client is closed.
+   */
   watch(symbols: readonly string[], options?: WatchOptions): Observable<Quote>;
-  /** Replays the latest status to new subscribers. */
+  /** The server's status (feeds, market session, replay): the latest one at once, then each change. */
   readonly status$: Observable<Status>;
+  /** The connection's state: the current one at once, then each change. */
   readonly connection$: Observable<ConnectionState>;
-  /** Per-symbol rejections from subscribe acks (of watches that still run on their other symbols). */
+  /**
+   * Each failed attempt to connect, and why ("connection refused", "HTTP 404", ...), while the client keeps
+   * trying with backoff. Nothing is emitted once connected, until the connection is lost and an attempt fails.
+   */
+  readonly connectFailures$: Observable<ConnectFailure>;
+  /** Per-symbol refusals of watches that still run on their other symbols (or, after a reconnect, go on). */
   readonly rejected$: Observable<Rejection>;
+  /** The symbols the server's feeds have, with their names and exchanges. */
   symbols(): Promise<SymbolInfo[]>;
+  /** Controls the server's replay (admin tokens only, when auth is on); resolves with the replay's new state. */
   replay(command: ReplayCommand): Promise<ReplayStatus>;
+  /** Ends every watch (they complete) and closes the connection. */
   close(): void;
 }
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-const isErrorCode = (code: unknown): code is ErrorCode => ERROR_CODES.includes(code as ErrorCode);
+const errorCodeOf = (text: string): ErrorCode | undefined => ERROR_CODES.find((code) => code === text);
 
 /** One Socket.IO connection shared by every watcher of this client. */
 export class SocketTickstreamClient implements TickstreamClient {
   private readonly socket: ClientSocket;
   private readonly subscriptions: SymbolSubscriptions;
-  private readonly ackTimeoutMs: number;
+  private readonly requests: PendingRequests;
   // Subjects here are the bridge from socket.io's callbacks; status and state are kept for late subscribers.
   private readonly state = new BehaviorSubject<ConnectionState>('connecting');
   private readonly status = new ReplaySubject<Status>(1);
   private readonly rejections = new Subject<Rejection>();
+  private readonly failures = new Subject<ConnectFailure>();
   private connections = 0;
+  /** Failed attempts since the last connection. */
+  private attempts = 0;
   private failure: TickstreamError | undefined;
   private closed = false;
 
   readonly connection$: Observable<ConnectionState> = this.state.pipe(distinctUntilChanged());
   readonly status$: Observable<Status> = this.status.asObservable();
   readonly rejected$: Observable<Rejection> = this.rejections.asObservable();
+  readonly connectFailures$: Observable<ConnectFailure> = this.failures.asObservable();
 
   constructor(url: string, options: ConnectOptions = {}) {
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.requests = new PendingRequests(options.ackTimeoutMs ?? 10_000);
     this.socket = io(url, {
       forceNew: true,
       auth: options.token === undefined ? {} : { token: options.token },
@@ -102,7 +145,9 @@ export class SocketTickstreamClient implements TickstreamClient {
     this.subscriptions = new SymbolSubscriptions(
       {
         subscribe: (request, done) =>
-          this.socket.timeout(this.ackTimeoutMs).emit('subscribe', request, (err, ack) => done(err ?? ack)),
+          this.requests
+            .ask<SubscribeAck>('subscribe', (answer) => this.socket.emit('subscribe', request, answer))
+            .then(done, (err: unknown) => done(err instanceof Error ? err : new Error(String(err)))),
         unsubscribe: (request) => this.socket.emit('unsubscribe', request, () => {}),
       },
       (rejection) => this.rejections.next(rejection),
@@ -134,25 +179,26 @@ export class SocketTickstreamClient implements TickstreamClient {
   }
 
   symbols(): Promise<SymbolInfo[]> {
-    return this.request(async () => {
-      const ack = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('symbols', {});
+    return this.request('symbols', async () => {
+      const ack = await this.requests.ask<SymbolsAck>('symbols', (answer) => this.socket.emit('symbols', {}, answer));
       if (!ack.ok) throw new TickstreamError(ack.error.code, ack.error.message);
       return ack.symbols;
-    }, 'symbols');
+    });
   }
 
   replay(command: ReplayCommand): Promise<ReplayStatus> {
-    return this.request(async () => {
-      const ack = await this.socket.timeout(this.ackTimeoutMs).emitWithAck('replay', command);
+    return this.request('replay', async () => {
+      const ack = await this.requests.ask<ReplayAck>('replay', (answer) => this.socket.emit('replay', command, answer));
       if (!ack.ok) throw new TickstreamError(ack.error.code, ack.error.message);
       return ack.replay;
-    }, 'replay');
+    });
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.subscriptions.end({ kind: 'closed' });
+    this.requests.abandonAll('the client is closed');
     this.socket.off();
     this.socket.io.off('reconnect_attempt', this.reconnecting);
     this.socket.disconnect();
@@ -160,6 +206,7 @@ export class SocketTickstreamClient implements TickstreamClient {
     this.state.complete();
     this.status.complete();
     this.rejections.complete();
+    this.failures.complete();
   }
 
   /** The per-symbol streams of a watch once the server answered for each of its symbols. */
@@ -178,24 +225,24 @@ export class SocketTickstreamClient implements TickstreamClient {
     return accepted.length ? merge(...accepted.map((o) => o.quotes$)) : EMPTY;
   }
 
-  private request<T>(send: () => Promise<T>, what: string): Promise<T> {
+  /** A request that is refused at once when the client has failed or is closed. */
+  private request<T>(what: string, send: () => Promise<T>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new TickstreamError('INTERNAL', `${what}: the client is closed`));
-    return send().catch((err: unknown) => {
-      if (err instanceof TickstreamError) throw err;
-      // socket.io's own errors: no answer in time, or the connection dropped while waiting.
-      throw new TickstreamError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    return send();
   }
 
   private listen(): void {
     const { socket } = this;
     socket.on('connect', () => {
+      this.attempts = 0;
       this.state.next('connected');
       this.subscriptions.connected(++this.connections);
     });
     socket.on('disconnect', (reason) => {
       this.subscriptions.disconnected();
+      // Requests sent on that connection will not be answered.
+      this.requests.abandonAll('the connection dropped');
       this.state.next('disconnected');
       // The server closing (a restart, a deploy) ends the session without automatic reconnection: ask again.
       if (reason === 'io server disconnect') socket.connect();
@@ -203,12 +250,15 @@ export class SocketTickstreamClient implements TickstreamClient {
     socket.on('connect_error', (err) => {
       if (socket.active) {
         this.state.next('connecting');
+        this.failures.next(connectFailure(err, ++this.attempts));
         return;
       }
-      // The server refused the handshake (auth, origin): retrying cannot help.
-      const code =
-        err.message === 'unauthorized' ? 'UNAUTHORIZED' : isErrorCode(err.message) ? err.message : 'INTERNAL';
-      this.fail(new TickstreamError(code, `connection refused: ${err.message}`));
+      // The server refused the handshake itself (a token, in middleware): retrying cannot help.
+      const code = err.message === 'unauthorized' ? 'UNAUTHORIZED' : (errorCodeOf(err.message) ?? 'INTERNAL');
+      const reason = refusalReason(err);
+      this.fail(
+        new TickstreamError(code, `the server refused the connection: ${err.message}${reason ? ` (${reason})` : ''}`),
+      );
     });
     socket.io.on('reconnect_attempt', this.reconnecting);
     socket.on('ticks', (quotes) => this.subscriptions.receive(quotes));
@@ -220,6 +270,14 @@ export class SocketTickstreamClient implements TickstreamClient {
   private fail(error: TickstreamError): void {
     this.failure = error;
     this.subscriptions.end({ kind: 'failed', error });
+    this.requests.abandonAll(error);
     this.state.next('disconnected');
   }
+}
+
+/** The `data.reason` a server's handshake refusal carries ("expired", "unknown_token", ...), if any. */
+function refusalReason(err: Error): string | undefined {
+  const data = 'data' in err ? err.data : undefined;
+  const reason = typeof data === 'object' && data !== null && 'reason' in data ? data.reason : undefined;
+  return typeof reason === 'string' ? reason.replaceAll('_', ' ') : undefined;
 }

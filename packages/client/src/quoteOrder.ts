@@ -1,4 +1,5 @@
-import { isNewer, type Quote } from '../protocol.js';
+import type { Quote } from './protocol.js';
+import { isNewer } from './wire.js';
 
 /**
  * Decides, per symbol, whether a quote is newer than the last one delivered, across reconnections.

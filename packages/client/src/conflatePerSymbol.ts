@@ -8,7 +8,7 @@ import {
   throttle,
   timer,
 } from 'rxjs';
-import type { Quote } from '../protocol.js';
+import type { Quote } from './protocol.js';
 
 /**
  * Client-side latest-value conflation, per symbol, at `hz`: a watcher slower than the rate the shared
