@@ -25,13 +25,16 @@ const PANEL_WIDTH = 440;
 const PANEL_HEIGHT = 300;
 const MARGIN = { left: 60, right: 20, top: 70, bottom: 50 };
 const LEGEND_ROW = 18;
+const LEGEND_COLUMNS = 3;
+const LEGEND_COLUMN_WIDTH = 220;
 
 export function renderChart(chart: Chart): string {
   const width = chart.panels.length * (MARGIN.left + PANEL_WIDTH + MARGIN.right);
   const legendTop = MARGIN.top + PANEL_HEIGHT + MARGIN.bottom;
-  const height = legendTop + chart.series.length * LEGEND_ROW + 10;
+  const height = legendTop + Math.ceil(chart.series.length / LEGEND_COLUMNS) * LEGEND_ROW + 10;
   const allX = chart.panels.flatMap((panel) => panel.points.flat().map((p) => p.x));
-  const xMax = niceCeiling(Math.max(1, ...allX));
+  const xStep = xTickStep(Math.max(1, ...allX));
+  const xMax = xStep * Math.ceil(Math.max(1, ...allX) / xStep);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
@@ -40,21 +43,23 @@ export function renderChart(chart: Chart): string {
   ];
   chart.panels.forEach((panel, index) => {
     const left = index * (MARGIN.left + PANEL_WIDTH + MARGIN.right) + MARGIN.left;
-    parts.push(renderPanel(panel, chart, left, xMax));
+    parts.push(renderPanel(panel, chart, left, { max: xMax, step: xStep }));
   });
   chart.series.forEach((series, index) => {
-    const y = legendTop + index * LEGEND_ROW;
+    const x = MARGIN.left + (index % LEGEND_COLUMNS) * LEGEND_COLUMN_WIDTH;
+    const y = legendTop + Math.floor(index / LEGEND_COLUMNS) * LEGEND_ROW;
     parts.push(
-      `<line x1="${MARGIN.left}" y1="${y}" x2="${MARGIN.left + 30}" y2="${y}" stroke="${series.color}" stroke-width="2"${dash(series.dashed)}/>`,
-      `<text x="${MARGIN.left + 38}" y="${y + 4}">${escapeXml(series.label)}</text>`,
+      `<line x1="${x}" y1="${y}" x2="${x + 30}" y2="${y}" stroke="${series.color}" stroke-width="2"${dash(series.dashed)}/>`,
+      `<text x="${x + 38}" y="${y + 4}">${escapeXml(series.label)}</text>`,
     );
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
 
-function renderPanel(panel: ChartPanel, chart: Chart, left: number, xMax: number): string {
+function renderPanel(panel: ChartPanel, chart: Chart, left: number, xAxis: { max: number; step: number }): string {
   const top = MARGIN.top;
+  const xMax = xAxis.max;
   const ys = panel.points
     .flat()
     .map((p) => p.y)
@@ -70,7 +75,7 @@ function renderPanel(panel: ChartPanel, chart: Chart, left: number, xMax: number
     `<text x="${left}" y="${top - 12}" font-weight="bold">${escapeXml(panel.title)}</text>`,
     `<rect x="${left}" y="${top}" width="${PANEL_WIDTH}" height="${PANEL_HEIGHT}" fill="none" stroke="#999999"/>`,
   ];
-  for (const x of linearTicks(xMax)) {
+  for (const x of linearTicks(xMax, xAxis.step)) {
     out.push(
       `<line x1="${fixed(px(x))}" y1="${top}" x2="${fixed(px(x))}" y2="${top + PANEL_HEIGHT}" stroke="#eeeeee"/>`,
       `<text x="${fixed(px(x))}" y="${top + PANEL_HEIGHT + 16}" text-anchor="middle">${x.toLocaleString('en-US')}</text>`,
@@ -127,10 +132,11 @@ function niceCeiling(n: number): number {
   return ([1, 2, 5, 10].find((m) => m * power >= n) ?? 10) * power;
 }
 
-/** About five round ticks from 0 to `max`. */
-function linearTicks(max: number): number[] {
-  const step = niceCeiling(max / 5);
-  return Array.from({ length: Math.floor(max / step) + 1 }, (_, i) => i * step);
+/** A round step for about five ticks up to `max`. */
+const xTickStep = (max: number) => niceCeiling(max / 5);
+
+function linearTicks(max: number, step: number): number[] {
+  return Array.from({ length: Math.floor(max / step + 1e-9) + 1 }, (_, i) => i * step);
 }
 
 /** 1, 2 and 5 times each power of ten from `min` to `max`. */
