@@ -33,10 +33,13 @@ export function renderChart(chart: Chart): string {
   const legendTop = MARGIN.top + PANEL_HEIGHT + MARGIN.bottom;
   const height = legendTop + Math.ceil(chart.series.length / LEGEND_COLUMNS) * LEGEND_ROW + 10;
   const allX = chart.panels.flatMap((panel) => panel.points.flat().map((p) => p.x));
-  const xStep = xTickStep(Math.max(1, ...allX));
-  const xMax = xStep * Math.ceil(Math.max(1, ...allX) / xStep);
+  // Sockets are whole: an empty chart still gets a round axis.
+  const dataMax = allX.length ? Math.max(5, ...allX) : 1000;
+  const xStep = xTickStep(dataMax);
+  const xMax = xStep * Math.ceil(dataMax / xStep);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(`${chart.title} (${chart.subtitle})`)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${MARGIN.left}" y="22" font-size="16" font-weight="bold">${escapeXml(chart.title)}</text>`,
     `<text x="${MARGIN.left}" y="40" fill="#555555">${escapeXml(chart.subtitle)}</text>`,
