@@ -41,6 +41,8 @@ export class TimeBudget {
   }
 }
 
+const ESTIMATE_SLACK_MS = 1000;
+
 /** When a part of the run must be done by. */
 export class Deadline {
   constructor(
@@ -52,8 +54,8 @@ export class Deadline {
     return Math.max(0, this.at - this.now());
   }
 
-  /** Whether work expected to take `costMs` ends before the deadline. */
+  /** Whether work expected to take `costMs` ends before the deadline (costs are estimates to the second). */
   fits(costMs: number): boolean {
-    return costMs <= this.remainingMs();
+    return costMs <= this.remainingMs() + ESTIMATE_SLACK_MS;
   }
 }
