@@ -2,7 +2,7 @@
 // The page functions below run in Chromium: they need the DOM types.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type Observable, Subject } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureDashboardBuilt } from '../../src/cli/webBuild.js';
@@ -15,18 +15,9 @@ import { createLogger } from '../../src/log.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { startTestService } from '../helpers/service.js';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(PROJECT_ROOT, 'docs/screenshot.png');
 
 let browser: Browser;
@@ -36,7 +27,7 @@ let context: BrowserContext | undefined;
 
 beforeAll(async () => {
   webRoot = await ensureDashboardBuilt(createLogger('silent'));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterEach(async () => {
