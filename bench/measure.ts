@@ -68,9 +68,16 @@ export type IdleRss = {
 /** What every measurement of a run shares. */
 export type RunContext = { options: BenchOptions; serverWorkload: Workload };
 
-/** A saturated server (the naive one) may never take every socket: measure it with those it took by then. */
+/**
+ * A saturated server (the naive one) may never take every socket: it is measured with those it took by
+ * the open deadline, at least MIN_OPEN_DEADLINE_MS, OPEN_DEADLINE_MS_PER_SOCKET per socket (four times
+ * what a server that keeps up needs), at most OPEN_DEADLINE_MS.
+ */
 const OPEN_DEADLINE_MS = 90_000;
 const MIN_OPEN_DEADLINE_MS = 10_000;
+const OPEN_DEADLINE_MS_PER_SOCKET = 6;
+const openDeadlineCapMs = (sockets: number) =>
+  Math.min(OPEN_DEADLINE_MS, Math.max(MIN_OPEN_DEADLINE_MS, sockets * OPEN_DEADLINE_MS_PER_SOCKET));
 const CONNECT_CONCURRENCY = 50;
 /** Expected costs, for the time budget: starting and stopping a server, and opening a socket. */
 const START_STOP_MS = 5000;
@@ -108,11 +115,11 @@ export async function measure(context: RunContext, request: RunRequest): Promise
   const { kind, sockets, measuredS, deadline } = request;
   const cost = runCostMs(options, sockets, measuredS);
   if (!deadline.fits(cost)) return { skipped: `time budget (${Math.round(deadline.remainingMs() / 1000)} s left)` };
-  // The open phase may take what the deadline leaves beyond the rest of the run, within OPEN_DEADLINE_MS,
-  // and never less than MIN_OPEN_DEADLINE_MS: a loaded machine opens slower than planned, and a step must
-  // not fail for the budget's sake (the budget's later parts make up for an overrun).
+  // The open phase may take what the deadline leaves beyond the rest of the run, within its cap, and never
+  // less than MIN_OPEN_DEADLINE_MS: a loaded machine opens slower than planned, and a step must not fail for
+  // the budget's sake (the budget's later parts make up for an overrun).
   const openDeadlineMs = Math.min(
-    OPEN_DEADLINE_MS,
+    openDeadlineCapMs(sockets),
     Math.max(MIN_OPEN_DEADLINE_MS, deadline.remainingMs() - cost + sockets * OPEN_MS_PER_SOCKET),
   );
   const startedAt = Date.now();
@@ -261,7 +268,7 @@ export async function idleRss(context: RunContext, kind: ServerKind, sockets: nu
       pool,
       server,
       Array.from({ length: count }, () => []),
-      { openDeadlineMs: OPEN_DEADLINE_MS },
+      { openDeadlineMs: openDeadlineCapMs(count) },
     );
   const settle = () => sleep(settleMs(context.options));
   const afterGc = async () => {

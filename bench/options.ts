@@ -27,7 +27,8 @@ export const HELP = `npm run bench -- [options]
                         0 skips it)
   --step-duration S     measured seconds per step (default 8)
   --budget S            the whole run's time budget, spread over its parts; whatever does not fit is
-                        skipped and the output says so (default 1440; --quick: 90)
+                        skipped and the output says so (default 1440; --quick: 90, and 30 more for
+                        each step search a --step-max asks for)
   --parser json|msgpack tickstream's Socket.IO parser (default json)
   --lanes N             tickstream's pipeline.lanes: clock phases a tier's sockets are spread over (default 4)
   --prompt-after-ms N   tickstream's pipeline.promptAfterMs (default 1000; 0: a quiet symbol waits for its tick)
@@ -73,6 +74,8 @@ export type BenchOptions = {
 };
 
 const SERVER_KINDS: readonly ServerKind[] = ['tickstream', 'naive', 'raw'];
+/** A quick run asked for a step search (--step-max) gets this much more budget per server and workload. */
+const QUICK_SECONDS_PER_SEARCH = 30;
 
 /** The flags parseArgs reads (each one documented in HELP). */
 export const FLAGS = {
@@ -112,10 +115,14 @@ export function parseBenchOptions(argv: string[], benchDir: string): BenchOption
   if (values.help) return 'help';
   const quick = values.quick;
   const orQuick = (given: string | undefined, full: string, short: string) => given ?? (quick ? short : full);
+  const servers = oneOf('servers', values.servers, SERVER_KINDS);
+  const workloads = workloadsOf(values.workload);
+  const stepMax = count('step-max', orQuick(values['step-max'], '50000', '0'), 0);
+  const quickBudgetS = 90 + (stepMax > 0 ? QUICK_SECONDS_PER_SEARCH * servers.length * workloads.length : 0);
   return {
     quick,
-    servers: oneOf('servers', values.servers, SERVER_KINDS),
-    workloads: workloadsOf(values.workload),
+    servers,
+    workloads,
     watchlistShare: fraction('watchlist-share', values['watchlist-share']),
     zipfExponent: nonNegative('zipf', values.zipf),
     socketCounts: values.sockets === undefined && quick ? [300] : countList('sockets', values.sockets ?? '1000,5000'),
@@ -130,9 +137,9 @@ export function parseBenchOptions(argv: string[], benchDir: string): BenchOption
     probes: count('probes', orQuick(values.probes, '100', '10'), 0),
     handshakeTimeoutS: positive('handshake-timeout', orQuick(values['handshake-timeout'], '15', '5')),
     idleSockets: count('idle', orQuick(values.idle, '5000', '300'), 0),
-    stepMax: count('step-max', orQuick(values['step-max'], '50000', '0'), 0),
+    stepMax,
     stepDurationS: positive('step-duration', orQuick(values['step-duration'], '8', '3')),
-    budgetS: positive('budget', orQuick(values.budget, '1440', '90')),
+    budgetS: positive('budget', orQuick(values.budget, '1440', String(quickBudgetS))),
     parser: single('parser', values.parser, ['json', 'msgpack'] as const),
     lanes: count('lanes', values.lanes, 1),
     promptAfterMs: nonNegative('prompt-after-ms', values['prompt-after-ms']),

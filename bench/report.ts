@@ -67,13 +67,13 @@ export function throughputTable(rows: Row[]): string {
 }
 
 /** Admission, acks and bytes of each run, and whether it holds the load. */
-export function controlTable(rows: Row[]): string {
+export function controlTable(rows: Row[], handshakeTimeoutS: number): string {
   return markdownTable(
     [
       'server',
       'workload',
       'sockets',
-      'not subscribed',
+      `not subscribed in ${handshakeTimeoutS} s`,
       'ack p50/p99/max ms',
       'admission p50/p99/max ms',
       'bytes/update',

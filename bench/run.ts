@@ -150,7 +150,12 @@ async function main(): Promise<void> {
       skipped.push({ what: `${kind} idle RSS`, reason: 'time budget' });
       continue;
     }
-    idle.push(await idleRss(context, kind, Math.min(options.idleSockets, socketCap)));
+    try {
+      idle.push(await idleRss(context, kind, Math.min(options.idleSockets, socketCap)));
+    } catch (err) {
+      log(`  ${kind} idle RSS: ${(err as Error).message}`);
+      skipped.push({ what: `${kind} idle RSS`, reason: (err as Error).message });
+    }
   }
   const searches: StepSearchReport[] = [];
   if (options.stepMax > 0)
@@ -165,7 +170,7 @@ async function main(): Promise<void> {
     '',
     throughputTable(rows),
     '',
-    controlTable(rows),
+    controlTable(rows, options.handshakeTimeoutS),
     '',
     ...ratioLines(ratios),
     ...idleLines(idle),

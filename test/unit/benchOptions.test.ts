@@ -23,6 +23,11 @@ describe('npm run bench flags', () => {
       chartCopy: undefined,
     });
     expect(parse('--quick')).toMatchObject({ socketCounts: [300], stepMax: 0, budgetS: 90, handshakeTimeoutS: 5 });
+    // A quick run that asks for a step search gets the time for it: 30 s per server and workload.
+    expect(parse('--quick', '--step-max', '600', '--servers', 'tickstream,raw')).toMatchObject({
+      budgetS: 90 + 4 * 30,
+    });
+    expect(parse('--quick', '--step-max', '600', '--budget', '60')).toMatchObject({ budgetS: 60 });
     expect(parse('--workload', 'realistic', '--deltas', '--chart', '/tmp/x.svg')).toMatchObject({
       workloads: ['realistic'],
       deltas: true,
