@@ -147,19 +147,21 @@ export async function measure(context: RunContext, request: RunRequest): Promise
     phases.openMs = Date.now() - startedAt - phases.startMs;
     if (opened.failed) log(`  ${opened.failed} sockets failed to open: ${opened.firstError}`);
     await whileAlive(sleep(options.warmupS * 1000));
-    pool.reset();
     // Probes draw their sets from the same workload, another seed: sockets like the others, opened later.
     const probeSets = subscriptionsFor(request.workload, options.probes, {
       ...subscriptionOptions,
       seed: options.seed + 1,
     });
-    pool.probe(probeSets, measuredS * 1000 * 0.8);
+    // The server's counters are read outside the generator's window, so "sent" covers at least what the
+    // generator counted: a server slow to answer them (saturated) shows as received/sent under 1, not over.
     const c0 = await whileAlive(server.counters());
+    pool.reset();
+    pool.probe(probeSets, measuredS * 1000 * 0.8);
     const s0 = server.sample();
     await whileAlive(sleep(measuredS * 1000));
     const s1 = server.sample();
-    const c1 = await whileAlive(server.counters());
     const report = await whileAlive(pool.report());
+    const c1 = await whileAlive(server.counters());
     const seconds = (s1.at - s0.at) / 1000;
     const cpuMs = s1.cpuMs - s0.cpuMs;
     const delivered = report.received - report.late;
