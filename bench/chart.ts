@@ -4,7 +4,8 @@
  * per series per panel, and one legend. No chart library: the benchmark writes it next to its JSON.
  */
 
-export type ChartPoint = { x: number; y: number };
+/** `hollow`: drawn as a ring (the benchmark: a step that does not hold the load). */
+export type ChartPoint = { x: number; y: number; hollow?: boolean };
 export type ChartSeries = { label: string; color: string; dashed: boolean; points: ChartPoint[] };
 export type ChartPanel = {
   title: string;
@@ -19,6 +20,8 @@ export type Chart = {
   xLabel: string;
   series: Omit<ChartSeries, 'points'>[];
   panels: ChartPanel[];
+  /** A line under the legend, e.g. what a hollow point means. */
+  footnote?: string;
 };
 
 const PANEL_WIDTH = 440;
@@ -31,7 +34,8 @@ const LEGEND_COLUMN_WIDTH = 220;
 export function renderChart(chart: Chart): string {
   const width = chart.panels.length * (MARGIN.left + PANEL_WIDTH + MARGIN.right);
   const legendTop = MARGIN.top + PANEL_HEIGHT + MARGIN.bottom;
-  const height = legendTop + Math.ceil(chart.series.length / LEGEND_COLUMNS) * LEGEND_ROW + 10;
+  const legendRows = Math.ceil(chart.series.length / LEGEND_COLUMNS);
+  const height = legendTop + (legendRows + (chart.footnote ? 1 : 0)) * LEGEND_ROW + 10;
   const allX = chart.panels.flatMap((panel) => panel.points.flat().map((p) => p.x));
   // Sockets are whole: an empty chart still gets a round axis.
   const dataMax = allX.length ? Math.max(5, ...allX) : 1000;
@@ -56,6 +60,10 @@ export function renderChart(chart: Chart): string {
       `<text x="${x + 38}" y="${y + 4}">${escapeXml(series.label)}</text>`,
     );
   });
+  if (chart.footnote)
+    parts.push(
+      `<text x="${MARGIN.left}" y="${legendTop + legendRows * LEGEND_ROW + 4}" fill="#555555">${escapeXml(chart.footnote)}</text>`,
+    );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
@@ -102,14 +110,14 @@ function renderPanel(panel: ChartPanel, chart: Chart, left: number, xAxis: { max
   }
   chart.series.forEach((series, index) => {
     const points = (panel.points[index] ?? []).filter((p) => isPlottable(p.y)).sort((a, b) => a.x - b.x);
-    const coordinates = points.map((p) => `${fixed(px(p.x))},${fixed(py(p.y))}`);
+    const coordinates = points.map((p) => ({ x: fixed(px(p.x)), y: fixed(py(p.y)), hollow: p.hollow === true }));
     out.push(
-      `<polyline fill="none" stroke="${series.color}" stroke-width="2"${dash(series.dashed)} points="${coordinates.join(' ')}"><title>${escapeXml(series.label)}</title></polyline>`,
+      `<polyline fill="none" stroke="${series.color}" stroke-width="2"${dash(series.dashed)} points="${coordinates.map((c) => `${c.x},${c.y}`).join(' ')}"><title>${escapeXml(series.label)}</title></polyline>`,
     );
-    for (const c of coordinates) {
-      const [x, y] = c.split(',');
-      out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${series.color}"/>`);
-    }
+    for (const c of coordinates)
+      out.push(
+        `<circle cx="${c.x}" cy="${c.y}" r="3.5" fill="${c.hollow ? '#ffffff' : series.color}" stroke="${series.color}" stroke-width="1.5"/>`,
+      );
   });
   out.push('</g>');
   return out.join('\n');

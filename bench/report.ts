@@ -243,15 +243,18 @@ export function chartOf(searches: StepSearchReport[], rows: Row[], subtitle: str
       {
         title: 'frame lag p99 (ms, log scale)',
         threshold: { y: MAX_LAG_P99_MS, label: `${MAX_LAG_P99_MS} ms` },
-        points: lines.map((l) => l.rows.map((r) => ({ x: r.sockets, y: r.lagMs.p99 }))),
+        points: lines.map((l) => l.rows.map((r) => point(r, r.lagMs.p99))),
       },
       {
         title: 'server CPU ms per 1,000 delivered updates (log scale)',
-        points: lines.map((l) => l.rows.map((r) => ({ x: r.sockets, y: r.cpuMsPer1kDelivered }))),
+        points: lines.map((l) => l.rows.map((r) => point(r, r.cpuMsPer1kDelivered))),
       },
     ],
+    footnote: 'hollow: the run does not hold the load (lag p99 >= 100 ms, < 99% delivered, or sockets not subscribed)',
   };
 }
+
+const point = (row: Row, y: number) => ({ x: row.sockets, y, hollow: !row.verdict.passes });
 
 function groupLines(rows: Row[]): Line[] {
   const lines = new Map<string, Line>();

@@ -18,6 +18,8 @@ type Parsed = {
   root: string;
   namespace: string | null;
   polylines: { points: number; title: string }[];
+  /** Fill of each point marker, in document order. */
+  markers: string[];
 };
 
 /** Parses `svg` with Chromium's XML parser (the one a browser renders the README's chart with). */
@@ -31,7 +33,14 @@ async function parseInBrowser(svg: string): Promise<Parsed> {
         points: (p.getAttribute('points') ?? '').split(' ').filter(Boolean).length,
         title: p.querySelector('title')?.textContent ?? '',
       }));
-      return { error, root: doc.documentElement.localName, namespace: doc.documentElement.namespaceURI, polylines };
+      const markers = [...doc.querySelectorAll('circle')].map((c) => c.getAttribute('fill') ?? '');
+      return {
+        error,
+        root: doc.documentElement.localName,
+        namespace: doc.documentElement.namespaceURI,
+        polylines,
+        markers,
+      };
     }, svg);
   } finally {
     await page.close();
@@ -59,7 +68,7 @@ const chart: Chart = {
         ],
         [
           { x: 1000, y: 25 },
-          { x: 2000, y: 45 },
+          { x: 2000, y: 45, hollow: true },
         ],
         // Nothing arrived in time: no finite point to draw, the series still has its (empty) line.
         [{ x: 1000, y: Number.POSITIVE_INFINITY }],
@@ -86,6 +95,8 @@ describe('the bench chart', () => {
       { points: 1, title: 'raw ws & realistic' },
       { points: 0, title: 'naive (no point in time)' },
     ]);
+    // A marker per drawn point; the step that does not hold is a ring.
+    expect(parsed.markers).toEqual(['#1f77b4', '#1f77b4', '#1f77b4', '#2ca02c', '#ffffff', '#1f77b4', '#2ca02c']);
   });
 
   it('draws each line in the order of sockets, whatever the order of the steps', () => {
