@@ -151,10 +151,10 @@ export function ratiosOf(rows: Row[]): Ratios[] {
     const t = of('tickstream');
     const raw = of('raw');
     const naive = of('naive');
-    const any = t ?? raw ?? naive;
+    const measured = t ?? raw ?? naive;
     return {
-      workload: any?.workload ?? 'uniform',
-      sockets: any?.sockets ?? 0,
+      workload: measured?.workload ?? 'uniform',
+      sockets: measured?.sockets ?? 0,
       vsRaw: t && raw ? t.deliveredPerSec / raw.deliveredPerSec : undefined,
       vsNaive: t && naive ? t.deliveredPerSec / naive.deliveredPerSec : undefined,
       naiveInTime: naive?.deliveredPerSec,

@@ -29,6 +29,7 @@ import type { WorkloadKind } from './workload.js';
  */
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** The step search plans for about this many steps per server and workload (for the time budget). */
 const PLANNED_STEPS = 6;
@@ -40,7 +41,7 @@ function parseOrExit(): BenchOptions {
     if (parsed !== 'help') return parsed;
     console.log(HELP);
   } catch (err) {
-    console.error(`bench: ${(err as Error).message} (--help lists the flags)`);
+    console.error(`bench: ${messageOf(err)} (--help lists the flags)`);
     process.exit(2);
   }
   process.exit(0);
@@ -100,7 +101,7 @@ async function stepSearch(kind: ServerKind, workload: WorkloadKind, budget: Time
           ? { passes: true }
           : { passes: false, reason: outcome.verdict.reasons.join(', ') };
       } catch (err) {
-        return { passes: false, reason: (err as Error).message };
+        return { passes: false, reason: messageOf(err) };
       }
     },
     { stepMax: options.stepMax, cap: socketCap, capReason: `open files limit ${openFilesLimit}` },
@@ -139,8 +140,8 @@ async function main(): Promise<void> {
       if ('skipped' in outcome) skipped.push({ what, reason: outcome.skipped });
       else rows.push(outcome);
     } catch (err) {
-      log(`  ${what}: ${(err as Error).message}`);
-      skipped.push({ what, reason: (err as Error).message });
+      log(`  ${what}: ${messageOf(err)}`);
+      skipped.push({ what, reason: messageOf(err) });
     }
   }
   const idle = [];
@@ -153,8 +154,8 @@ async function main(): Promise<void> {
     try {
       idle.push(await idleRss(context, kind, Math.min(options.idleSockets, socketCap)));
     } catch (err) {
-      log(`  ${kind} idle RSS: ${(err as Error).message}`);
-      skipped.push({ what: `${kind} idle RSS`, reason: (err as Error).message });
+      log(`  ${kind} idle RSS: ${messageOf(err)}`);
+      skipped.push({ what: `${kind} idle RSS`, reason: messageOf(err) });
     }
   }
   const searches: StepSearchReport[] = [];
