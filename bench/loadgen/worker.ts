@@ -153,7 +153,9 @@ function sendSubscribe(client: Client): void {
 }
 
 function sendConnect(ws: WebSocket): void {
-  if (plan.parser === 'msgpack') ws.send(encode({ type: 0, nsp: '/', data: plan.connectAuth }));
+  // Without a payload, no `data` key at all (msgpack would encode an undefined one as nil).
+  if (plan.parser === 'msgpack')
+    ws.send(encode(plan.connectAuth ? { type: 0, nsp: '/', data: plan.connectAuth } : { type: 0, nsp: '/' }));
   else ws.send(plan.connectAuth ? `40${JSON.stringify(plan.connectAuth)}` : '40');
 }
 
