@@ -1,21 +1,7 @@
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { normalizeSymbol, SYMBOL_PATTERN } from '../../src/protocol.js';
+import { DEFAULT_SYMBOLS } from './defaultSymbols.js';
 
-/** Well-known symbols a first visit starts with. */
-export const DEFAULT_SYMBOLS = [
-  'AAPL',
-  'MSFT',
-  'NVDA',
-  'AMZN',
-  'GOOGL',
-  'META',
-  'TSLA',
-  'BRK.B',
-  'JPM',
-  'V',
-  'SPY',
-  'QQQ',
-];
 export const RATES = [1, 2, 4, 10, 20] as const;
 export const DEFAULT_RATE = 4;
 /** The server's per-socket limit is 500 by default; stay under it. */
