@@ -217,7 +217,99 @@ export type ReplayAck = { ok: true; replay: ReplayStatus } | ErrorAck;
 
 export interface ServerToClientEvents {
   ticks: (quotes: Quote[]) => void;
+  /** Extension (field deltas): instead of `ticks`, to a client that asked for them in its handshake. */
+  deltas: (updates: QuoteDelta[]) => void;
   status: (status: Status) => void;
+}
+
+/**
+ * Extension (field deltas, docs/PROTOCOL.md): one update of a symbol's stream as the fields that changed since
+ * the previous update sent on that stream, under short keys. `T` (the time, absolute) marks an update with no
+ * previous one: every field is there. Otherwise `t` is the time since the previous update's; a field that
+ * is absent did not change, and `null` means it is gone.
+ */
+export type QuoteDelta = {
+  /** symbol */
+  s: string;
+  /** seq */
+  q: number;
+  /** epoch: on an update with `T`, and when it differs from the previous update's */
+  e?: number;
+  /** ts, absolute: an update with no previous one */
+  T?: number;
+  /** ts minus the previous update's ts */
+  t?: number;
+  p?: number;
+  b?: number | null;
+  a?: number | null;
+  z?: number | null;
+  v?: number | null;
+  o?: number | null;
+  h?: number | null;
+  l?: number | null;
+  pc?: number | null;
+  c?: number | null;
+  cp?: number | null;
+  src?: string | null;
+};
+
+/** The optional fields of a Quote and their keys in a QuoteDelta (price is always there, but may not change). */
+const DELTA_FIELDS = [
+  ['price', 'p'],
+  ['bid', 'b'],
+  ['ask', 'a'],
+  ['size', 'z'],
+  ['volume', 'v'],
+  ['open', 'o'],
+  ['high', 'h'],
+  ['low', 'l'],
+  ['prevClose', 'pc'],
+  ['change', 'c'],
+  ['changePct', 'cp'],
+  ['source', 'src'],
+] as const satisfies readonly (readonly [keyof Quote, keyof QuoteDelta])[];
+
+type DeltaValues = Record<(typeof DELTA_FIELDS)[number][1], number | string | null | undefined>;
+type QuoteValues = Record<(typeof DELTA_FIELDS)[number][0], number | string | undefined>;
+
+/** `quote` as a delta from `previous` (the previous update of its stream), or whole when there is none. */
+export function toDelta(quote: Quote, previous?: Quote): QuoteDelta {
+  const delta: QuoteDelta = { s: quote.symbol, q: quote.seq };
+  const out = delta as DeltaValues;
+  const now = quote as QuoteValues;
+  if (!previous) {
+    delta.e = quote.epoch;
+    delta.T = quote.ts;
+    for (const [field, key] of DELTA_FIELDS) if (now[field] !== undefined) out[key] = now[field];
+    return delta;
+  }
+  if (quote.epoch !== previous.epoch) delta.e = quote.epoch;
+  delta.t = quote.ts - previous.ts;
+  const before = previous as QuoteValues;
+  for (const [field, key] of DELTA_FIELDS) {
+    if (now[field] !== before[field]) out[key] = now[field] ?? null;
+  }
+  return delta;
+}
+
+/** The quote a delta makes of `previous` (the last update of its stream); undefined when it needs one and there is none. */
+export function applyDelta(delta: QuoteDelta, previous?: Quote): Quote | undefined {
+  let quote: Quote;
+  if (delta.T !== undefined) {
+    quote = { symbol: delta.s, price: 0, ts: delta.T, epoch: delta.e ?? 0, seq: delta.q };
+  } else {
+    if (!previous || previous.symbol !== delta.s || delta.t === undefined) return undefined;
+    quote = { ...previous, ts: previous.ts + delta.t, epoch: delta.e ?? previous.epoch, seq: delta.q };
+  }
+  const out = quote as QuoteValues;
+  const values = delta as DeltaValues;
+  for (const [field, key] of DELTA_FIELDS) {
+    if (!(key in delta)) continue;
+    const value = values[key];
+    if (value === null || value === undefined) delete out[field];
+    else out[field] = value;
+  }
+  return quote;
 }
 
 export interface ClientToServerEvents {

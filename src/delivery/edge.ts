@@ -103,6 +103,10 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   io.on('connection', (socket) => {
     slimHandshakeRequest(socket);
+    // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
+    const { auth } = socket.handshake;
+    if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)
+      socket.data.deltas = true;
     metrics.connections.inc();
     requests.accept(socket);
     socket.emit('status', sources.status());

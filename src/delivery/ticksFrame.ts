@@ -1,5 +1,5 @@
 import { encode } from '@msgpack/msgpack';
-import type { Quote } from '../protocol.js';
+import type { Quote, QuoteDelta } from '../protocol.js';
 import type { EncodedPacket } from './engine.js';
 
 /**
@@ -8,15 +8,15 @@ import type { EncodedPacket } from './engine.js';
  * never a serialization.
  */
 export type TicksEncoding = {
-  /** One quote, encoded once for every socket that gets it. */
-  part(quote: Quote): EncodedQuote;
+  /** One quote (or a QuoteDelta), encoded once for every socket that gets it. */
+  part(quote: Quote | QuoteDelta): EncodedQuote;
   /**
    * The Socket.IO packet (default namespace) `ticks` with these quotes: as engine.io takes a message, and as
    * a complete WebSocket frame of that message for engine.io's pre-encoded frame path (the header, then the
    * payload). A JSON payload stays a string: the stream writes it straight into the kernel's buffer, where a
    * Buffer would cost a JavaScript allocation per frame (frames are above Node's 4 KB pooled size).
    */
-  packet(parts: readonly EncodedQuote[]): EncodedPacket;
+  packet(parts: readonly EncodedQuote[], event?: FrameEvent): EncodedPacket;
 };
 
 export type EncodedQuote = { data: string | Buffer; byteLength: number };
@@ -43,7 +43,10 @@ export function wsFrameHeader(opcode: number, payloadLength: number): Buffer {
 
 // Socket.IO's default parser: an EVENT packet is `2` + the JSON array of its arguments; engine.io's text
 // message adds its type `4` in front.
-const JSON_HEAD = '2["ticks",[';
+/** The server-to-client events a frame carries: whole quotes, or field deltas (docs/PROTOCOL.md). */
+export type FrameEvent = 'ticks' | 'deltas';
+
+const JSON_HEADS: Record<FrameEvent, string> = { ticks: '2["ticks",[', deltas: '2["deltas",[' };
 const JSON_TAIL = ']]';
 
 export const jsonTicks: TicksEncoding = {
@@ -51,9 +54,10 @@ export const jsonTicks: TicksEncoding = {
     const data = JSON.stringify(quote);
     return { data, byteLength: Buffer.byteLength(data) };
   },
-  packet: (parts) => {
-    let message = JSON_HEAD;
-    let byteLength = JSON_HEAD.length + JSON_TAIL.length + Math.max(0, parts.length - 1);
+  packet: (parts, event = 'ticks') => {
+    const head = JSON_HEADS[event];
+    let message = head;
+    let byteLength = head.length + JSON_TAIL.length + Math.max(0, parts.length - 1);
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i] as EncodedQuote;
       message += i === 0 ? part.data : `,${part.data}`;
@@ -67,22 +71,24 @@ export const jsonTicks: TicksEncoding = {
   },
 };
 
-// socket.io-msgpack-parser encodes the packet object `{ type: 2, data: ['ticks', quotes], nsp: '/' }`.
-const MSGPACK_HEAD = Buffer.from([
-  0x83, // map of 3
-  0xa4,
-  ...Buffer.from('type'),
-  0x02,
-  0xa3,
-  ...Buffer.from('nsp'),
-  0xa1,
-  ...Buffer.from('/'),
-  0xa4,
-  ...Buffer.from('data'),
-  0x92,
-  0xa5,
-  ...Buffer.from('ticks'),
-]);
+// socket.io-msgpack-parser encodes the packet object `{ type: 2, data: [event, quotes], nsp: '/' }`.
+const msgpackHead = (event: FrameEvent) =>
+  Buffer.from([
+    0x83, // map of 3
+    0xa4,
+    ...Buffer.from('type'),
+    0x02,
+    0xa3,
+    ...Buffer.from('nsp'),
+    0xa1,
+    ...Buffer.from('/'),
+    0xa4,
+    ...Buffer.from('data'),
+    0x92,
+    0xa0 | event.length, // fixstr
+    ...Buffer.from(event),
+  ]);
+const MSGPACK_HEADS: Record<FrameEvent, Buffer> = { ticks: msgpackHead('ticks'), deltas: msgpackHead('deltas') };
 
 function msgpackArrayHeader(length: number): Buffer {
   if (length < 16) return Buffer.from([0x90 | length]);
@@ -100,13 +106,13 @@ export const msgpackTicks: TicksEncoding = {
     const data = Buffer.from(encode(quote));
     return { data, byteLength: data.length };
   },
-  packet: (parts) => {
-    const message = msgpackPacket(parts);
+  packet: (parts, event = 'ticks') => {
+    const message = msgpackPacket(parts, event);
     let frame: [Buffer, Buffer] | undefined;
     return { message, wsFrame: () => (frame ??= [wsFrameHeader(BINARY, message.length), message]) };
   },
 };
 
-function msgpackPacket(parts: readonly EncodedQuote[]): Buffer {
-  return Buffer.concat([MSGPACK_HEAD, msgpackArrayHeader(parts.length), ...parts.map((p) => p.data as Buffer)]);
+function msgpackPacket(parts: readonly EncodedQuote[], event: FrameEvent): Buffer {
+  return Buffer.concat([MSGPACK_HEADS[event], msgpackArrayHeader(parts.length), ...parts.map((p) => p.data as Buffer)]);
 }

@@ -1,10 +1,10 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { steadyClock } from '../pipeline/steadyClock.js';
-import type { Quote } from '../protocol.js';
-import { writeEncoded } from './engine.js';
+import { type Quote, toDelta } from '../protocol.js';
+import { type EncodedPacket, writeEncoded } from './engine.js';
 import type { EncodedQuote, TicksEncoding } from './ticksFrame.js';
 import { TurnBatcher } from './tierBatch.js';
-import type { Lane, MembershipHooks, TierMembership } from './tierMembership.js';
+import type { Lane, LaneGroup, MembershipHooks, TierMembership } from './tierMembership.js';
 import type { QuoteSource } from './types.js';
 
 export type TierDeliveryOptions = {
@@ -47,8 +47,12 @@ export class TierDelivery implements MembershipHooks {
   private readonly published = new Map<number, WeakSet<Quote>>();
   // A quote is encoded once, whatever the number of tiers, lanes and groups it goes to.
   private readonly encoded = new WeakMap<Quote, EncodedQuote>();
+  private readonly encodedWhole = new WeakMap<Quote, EncodedQuote>();
   private readonly prompt: TurnBatcher<string>;
   private readonly scheduler: SchedulerLike;
+  private readonly work: LaneWork[] = [];
+  private pumping = false;
+  private resume: NodeJS.Immediate | undefined;
 
   constructor(private readonly options: TierDeliveryOptions) {
     this.scheduler = options.scheduler ?? asyncScheduler;
@@ -98,6 +102,9 @@ export class TierDelivery implements MembershipHooks {
     this.feeds.clear();
     this.clocks.clear();
     this.prompt.clear();
+    if (this.resume) clearImmediate(this.resume);
+    this.resume = undefined;
+    this.work.length = 0;
   }
 
   private arrive(quote: Quote): void {
@@ -146,12 +153,13 @@ export class TierDelivery implements MembershipHooks {
       published = new WeakSet();
       this.published.set(hz, published);
     }
-    const due = new Map<string, EncodedQuote>();
+    const due = new Map<string, Due>();
     let updates = 0;
     for (const symbol of candidates) {
       if (prompt && !lane.symbols.has(symbol)) continue;
       const quote = this.latest.get(symbol);
-      if (quote === undefined || quote === sent.quote.get(symbol)) continue;
+      const previous = sent.quote.get(symbol);
+      if (quote === undefined || quote === previous) continue;
       if (prompt) {
         // Not above the tier's rate: a lane that sent it less than an interval ago leaves it to its clock.
         const at = sent.at.get(symbol);
@@ -166,41 +174,129 @@ export class TierDelivery implements MembershipHooks {
       }
       sent.quote.set(symbol, quote);
       sent.at.set(symbol, now);
-      let part = this.encoded.get(quote);
-      if (!part) {
-        part = this.options.encoding.part(quote);
-        this.encoded.set(quote, part);
-      }
-      due.set(symbol, part);
+      due.set(symbol, { quote, previous });
       if (!published.has(quote)) {
         published.add(quote);
         updates++;
       }
     }
     if (due.size === 0) return;
-    let deliveries = 0;
-    let framesEncoded = 0;
-    let framesWritten = 0;
-    for (const group of lane.groups.values()) {
-      const parts: EncodedQuote[] = [];
-      // Whichever is smaller: the due quotes (a prompt, a quiet tick) or the group's symbols.
-      if (due.size <= group.symbols.length) {
-        for (const [symbol, part] of due) if (group.has.has(symbol)) parts.push(part);
-      } else {
-        for (const symbol of group.symbols) {
-          const part = due.get(symbol);
-          if (part) parts.push(part);
+    this.options.onDelivered?.({ updates, deliveries: 0, framesEncoded: 0, framesWritten: 0 });
+    // Written by the pump, a slice of work at a time: groups are read now, their members when written.
+    this.work.push({ due, groups: [...lane.groups.values()], next: 0 });
+    this.pump();
+  }
+
+  /**
+   * Writes queued frames for up to SLICE_MS, then yields to the event loop (setImmediate) and goes on: however
+   * many sockets a tick writes, requests, handshakes and acks get their turn between slices, so a saturated
+   * server keeps answering them and lets frames lag instead.
+   */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const started = performance.now();
+    const counts: DeliveryCounts = { updates: 0, deliveries: 0, framesEncoded: 0, framesWritten: 0 };
+    try {
+      while (this.work.length > 0) {
+        const work = this.work[0] as LaneWork;
+        while (work.next < work.groups.length) {
+          this.writeGroup(work.groups[work.next++] as LaneGroup, work.due, counts);
+          if (performance.now() - started > SLICE_MS) {
+            this.resume ??= setImmediate(() => {
+              this.resume = undefined;
+              this.pump();
+            });
+            return;
+          }
         }
+        this.work.shift();
       }
-      if (parts.length === 0) continue;
-      const packet = this.options.encoding.packet(parts);
-      framesEncoded++;
-      for (const socket of group.members) {
-        if (!writeEncoded(socket, packet)) continue;
-        framesWritten++;
-        deliveries += parts.length;
+    } finally {
+      this.pumping = false;
+      if (counts.framesEncoded > 0) this.options.onDelivered?.(counts);
+    }
+  }
+
+  /** One group's frame: the due quotes it watches, encoded once, written to each member. */
+  private writeGroup(group: LaneGroup, due: ReadonlyMap<string, Due>, counts: DeliveryCounts): void {
+    if (group.members.size === 0) return;
+    const mine: Due[] = [];
+    // Whichever is smaller: the due quotes (a prompt, a quiet tick) or the group's symbols.
+    if (due.size <= group.symbols.length) {
+      for (const [symbol, entry] of due) if (group.has.has(symbol)) mine.push(entry);
+    } else {
+      for (const symbol of group.symbols) {
+        const entry = due.get(symbol);
+        if (entry) mine.push(entry);
       }
     }
-    this.options.onDelivered?.({ updates, deliveries, framesEncoded, framesWritten });
+    if (mine.length === 0) return;
+    const { encoding } = this.options;
+    let shared: EncodedPacket | undefined;
+    for (const socket of group.members) {
+      let packet: EncodedPacket;
+      const needs = group.deltas ? group.needsBase.get(socket) : undefined;
+      if (needs && mine.some((entry) => needs.has(entry.quote.symbol))) {
+        // A member that just joined: whole updates for the symbols it has no base for yet, in a frame of its own.
+        packet = encoding.packet(
+          mine.map((entry) => (needs.delete(entry.quote.symbol) ? this.whole(entry.quote) : this.delta(entry))),
+          'deltas',
+        );
+        if (needs.size === 0) group.needsBase.delete(socket);
+        counts.framesEncoded++;
+      } else {
+        if (!shared) {
+          shared = group.deltas
+            ? encoding.packet(
+                mine.map((entry) => this.delta(entry)),
+                'deltas',
+              )
+            : encoding.packet(mine.map((entry) => this.full(entry.quote)));
+          counts.framesEncoded++;
+        }
+        packet = shared;
+      }
+      if (!writeEncoded(socket, packet)) continue;
+      counts.framesWritten++;
+      counts.deliveries += mine.length;
+    }
+  }
+
+  /** A quote whole, as `ticks` carry it: encoded once, whatever the number of tiers, lanes and groups. */
+  private full(quote: Quote): EncodedQuote {
+    let part = this.encoded.get(quote);
+    if (!part) {
+      part = this.options.encoding.part(quote);
+      this.encoded.set(quote, part);
+    }
+    return part;
+  }
+
+  /** A quote whole, as a delta with no base (for a member that has none yet). */
+  private whole(quote: Quote): EncodedQuote {
+    let part = this.encodedWhole.get(quote);
+    if (!part) {
+      part = this.options.encoding.part(toDelta(quote));
+      this.encodedWhole.set(quote, part);
+    }
+    return part;
+  }
+
+  /** The fields that changed since the lane last sent the symbol: encoded once per lane tick. */
+  private delta(entry: Due): EncodedQuote {
+    entry.delta ??= entry.previous
+      ? this.options.encoding.part(toDelta(entry.quote, entry.previous))
+      : this.whole(entry.quote);
+    return entry.delta;
   }
 }
+
+/** What a lane sends of a symbol at a tick: the quote, the one it sent before (the base of a delta). */
+type Due = { quote: Quote; previous: Quote | undefined; delta?: EncodedQuote };
+
+/** A lane tick's frames still to write: its due quotes, its groups, and how far the pump got. */
+type LaneWork = { due: ReadonlyMap<string, Due>; groups: LaneGroup[]; next: number };
+
+/** How long the pump writes before it lets the event loop serve everything else. */
+const SLICE_MS = 8;

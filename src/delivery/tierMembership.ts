@@ -10,12 +10,29 @@ const MIN_LANE_SPACING_MS = 5;
 export class LaneGroup {
   readonly members = new Set<TickstreamSocket>();
   readonly has: ReadonlySet<string>;
+  /**
+   * Field deltas (docs/PROTOCOL.md): a member that just joined has no base yet for the symbols listed here,
+   * so its frames carry those whole until it has had each once; the others share the delta frame.
+   */
+  readonly needsBase = new Map<TickstreamSocket, Set<string>>();
 
   constructor(
     readonly key: string,
     readonly symbols: readonly string[],
+    /** Its members asked for field deltas (they never share a group with those who did not). */
+    readonly deltas: boolean,
   ) {
     this.has = new Set(symbols);
+  }
+
+  join(socket: TickstreamSocket): void {
+    this.members.add(socket);
+    if (this.deltas) this.needsBase.set(socket, new Set(this.symbols));
+  }
+
+  leave(socket: TickstreamSocket): void {
+    this.members.delete(socket);
+    this.needsBase.delete(socket);
   }
 }
 
@@ -54,6 +71,11 @@ function idHash(id: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
   return hash >>> 0;
+}
+
+/** A group's key: its sorted symbols, and whether its members take field deltas. */
+function groupKey(sorted: readonly string[], deltas: boolean): string {
+  return deltas ? `Δ${sorted.join(',')}` : sorted.join(',');
 }
 
 /** The lane of a socket among `lanes`. */
@@ -199,7 +221,7 @@ export class TierMembership {
     }
     for (const [hz, group] of [...member.groups]) {
       const symbols = wanted.get(hz)?.sort();
-      if (symbols && symbols.join(',') === group.key) {
+      if (symbols && groupKey(symbols, group.deltas) === group.key) {
         wanted.delete(hz);
         continue;
       }
@@ -219,20 +241,21 @@ export class TierMembership {
       this.hooks.tierOpened(hz);
     }
     const lane = lanes[member.hash % lanes.length] as Lane;
-    const key = symbols.join(',');
+    const deltas = member.socket.data.deltas === true;
+    const key = groupKey(symbols, deltas);
     let group = lane.groups.get(key);
     if (!group) {
-      group = new LaneGroup(key, symbols);
+      group = new LaneGroup(key, symbols, deltas);
       lane.groups.set(key, group);
       for (const symbol of symbols) lane.symbols.set(symbol, (lane.symbols.get(symbol) ?? 0) + 1);
     }
-    group.members.add(member.socket);
+    group.join(member.socket);
     member.groups.set(hz, group);
   }
 
   private exitGroup(member: Member, hz: number, group: LaneGroup): void {
     member.groups.delete(hz);
-    group.members.delete(member.socket);
+    group.leave(member.socket);
     const lanes = this.tiers.get(hz);
     if (!lanes || group.members.size > 0) return;
     const lane = lanes[member.hash % lanes.length] as Lane;

@@ -40,6 +40,8 @@ export type SocketData = {
    * the access policy reads it for each event. Absent only before the handshake is admitted.
    */
   grant?: Grant;
+  /** It asked for field deltas in its handshake (`auth: { deltas: true }`; docs/PROTOCOL.md, "Field deltas"). */
+  deltas?: boolean;
   /** Why the server closed it, when the server did (the disconnect metric's reason). */
   closeReason?: CloseNotice['code'];
   /** This socket's logger (made on its first line): its lines carry `conn`, a short connection id. */

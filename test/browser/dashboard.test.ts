@@ -313,7 +313,7 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('.feed[data-feed="vendor"][data-state="down"]', { timeout: 10_000 });
     // The session line names the state and when it changes next.
     expect(await page.textContent('#session')).toMatch(
-      /(pre-market|open|after-hours|closed) · \w+ \w{3} \d\d:\d\d \(in /,
+      /(pre-market|open|after-hours|closed) · [\w-]+ \w{3} \d\d:\d\d \(in /,
     );
 
     await service!.close();

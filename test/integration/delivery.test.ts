@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeltaStream } from '../../packages/client/src/deltaStream.js';
 import { laneOf } from '../../src/delivery/tierMembership.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
@@ -17,8 +18,8 @@ afterEach(async () => {
   service = undefined;
 });
 
-const client = async (url: string) => {
-  const c = await connectTestClient(url);
+const client = async (url: string, options: Parameters<typeof connectTestClient>[1] = {}) => {
+  const c = await connectTestClient(url, options);
   clients.push(c);
   return c;
 };
@@ -242,6 +243,58 @@ describe('subscribe', () => {
     expect((await counter(svc, 'updatesOut')) - before.updates).toBe(5); // per tick, whatever the number of clients
     expect((await counter(svc, 'framesEncoded')) - before.encoded).toBe(5); // one group: one frame per update
     expect((await counter(svc, 'framesWritten')) - written).toBe(100);
+  });
+
+  it('sends field deltas to a client that asks in its handshake, whole first, and they rebuild the very quotes', async () => {
+    const feed = manualFeed(['ACME', 'INIT']);
+    service = await startTestService({ pipeline: { lanes: 1 } }, { feeds: [feed] });
+    const svc = service;
+    const plain = await client(svc.url);
+    const delta = await client(svc.url, { auth: { deltas: true } });
+    const whole: Quote[] = [];
+    const rebuilt: Quote[] = [];
+    const stream = new DeltaStream();
+    const sizes = { ticks: 0, deltas: 0 };
+    plain.on('ticks', (quotes) => {
+      whole.push(...quotes);
+      sizes.ticks += JSON.stringify(quotes).length;
+    });
+    delta.on('ticks', () => {
+      throw new Error('a deltas client got whole ticks');
+    });
+    delta.on('deltas', (updates) => {
+      rebuilt.push(...stream.apply(updates));
+      sizes.deltas += JSON.stringify(updates).length;
+    });
+    for (const c of [plain, delta]) await subscribe(c, { symbols: ['ACME', 'INIT'], maxHz: 10 });
+    for (let i = 0; i < 12; i++) {
+      const price = 100 + i;
+      feed.input.next({ symbol: i % 2 ? 'INIT' : 'ACME', price, ts: Date.now(), size: 100, bid: price - 0.01 });
+      // Each waits for the one before at both clients: nothing is conflated away, both see every quote.
+      await until(
+        () => whole.some((q) => q.price === price) && rebuilt.some((q) => q.price === price),
+        3000,
+        `${price}`,
+      );
+    }
+    expect(rebuilt).toEqual(whole);
+    expect(sizes.deltas).toBeLessThan(sizes.ticks * 0.8);
+
+    // A client that joins later gets each symbol whole first, then deltas built on what it got.
+    const late = await client(svc.url, { auth: { deltas: true } });
+    const lateStream = new DeltaStream();
+    const lateRebuilt: Quote[] = [];
+    late.on('deltas', (updates) => lateRebuilt.push(...lateStream.apply(updates)));
+    await subscribe(late, { symbols: ['ACME', 'INIT'], maxHz: 10 });
+    for (const [symbol, price] of [
+      ['ACME', 200],
+      ['INIT', 201],
+      ['ACME', 202],
+    ] as const) {
+      feed.input.next({ symbol, price, ts: Date.now(), size: 100 });
+      await until(() => lateRebuilt.some((q) => q.price === price), 3000, `${price} at the late client`);
+    }
+    expect(lateRebuilt).toEqual(whole.filter((q) => q.price >= 200));
   });
 
   it('resumes: a snapshot brings only the symbols newer than the positions the client sends', async () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { laneOf, TierMembership } from '../../src/delivery/tierMembership.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 
-/** TierMembership reads a socket's id only; a real socket needs a server, which the integration tests run. */
-const socket = (id: string) => ({ id }) as TickstreamSocket;
+/** TierMembership reads a socket's id and data only; a real socket needs a server, which the integration tests run. */
+const socket = (id: string, data: { deltas?: boolean } = {}) => ({ id, data }) as TickstreamSocket;
 
 function tracked(lanes = 1) {
   const membership = new TierMembership(lanes);
@@ -40,6 +40,23 @@ describe('TierMembership', () => {
     expect(events.slice(-2)).toEqual(['close 4', '-AAPL']);
     expect(membership.lane(4, 0)).toBeUndefined();
     expect(membership.size).toBe(0);
+  });
+
+  it('keeps sockets that take field deltas in groups of their own, each new member owed a base for every symbol', () => {
+    const { membership } = tracked();
+    const [plain, delta, late] = [socket('a'), socket('b', { deltas: true }), socket('c', { deltas: true })];
+    for (const s of [plain, delta]) membership.subscribe(s, ['AAPL', 'MSFT'], 4);
+    const lane = membership.lane(4, 0)!;
+    expect([...lane.groups.keys()].sort()).toEqual(['AAPL,MSFT', 'ΔAAPL,MSFT']);
+    const group = lane.groups.get('ΔAAPL,MSFT')!;
+    expect(group.deltas).toBe(true);
+    expect([...(group.needsBase.get(delta) ?? [])].sort()).toEqual(['AAPL', 'MSFT']);
+    group.needsBase.get(delta)?.clear();
+    membership.subscribe(late, ['MSFT', 'AAPL'], 4);
+    expect([...(group.needsBase.get(late) ?? [])].sort()).toEqual(['AAPL', 'MSFT']);
+    membership.leave(late);
+    expect(group.needsBase.has(late)).toBe(false);
+    expect(Object.fromEntries(lane.symbols)).toEqual({ AAPL: 2, MSFT: 2 });
   });
 
   it('moves a symbol between tiers without it ever looking unwatched', () => {

@@ -4,6 +4,7 @@
  */
 export type {
   ClientToServerEvents,
+  QuoteDelta,
   ReplayAck,
   ServerToClientEvents,
   StreamPosition,
@@ -12,4 +13,4 @@ export type {
   SymbolsAck,
   UnsubscribeRequest,
 } from '../../../src/protocol.js';
-export { ERROR_CODES, isNewer } from '../../../src/protocol.js';
+export { applyDelta, ERROR_CODES, isNewer } from '../../../src/protocol.js';
