@@ -29,6 +29,58 @@ export function scanTicks(frame: Buffer, from = 0, onTs?: (ts: number) => void):
   return { count, oldestTs, newestTs };
 }
 
+const ENTRY_KEY = Buffer.from('{"s":"');
+const QUOTE = 34; // '"'
+const MINUS = 45; // '-'
+const ABSOLUTE_KEY = Buffer.from('"T":');
+const RELATIVE_KEY = Buffer.from('"t":');
+
+function readInteger(frame: Buffer, from: number): number {
+  let i = from;
+  const negative = frame[i] === MINUS;
+  if (negative) i++;
+  let n = 0;
+  for (let c = frame[i]; c !== undefined && c >= DIGIT_0 && c <= DIGIT_9; c = frame[++i]) n = n * 10 + (c - DIGIT_0);
+  return negative ? -n : n;
+}
+
+/**
+ * Counts the updates in a JSON `deltas` frame (docs/PROTOCOL.md, "Field deltas") and gives each one's time:
+ * `T` is absolute, `t` relative to the previous update of the symbol, which `times` keeps (one map per socket).
+ * Keys come in the server's order (s, q, e?, T or t), so each entry's time is found right after its symbol.
+ */
+export function scanDeltas(frame: Buffer, times: Map<string, number>, onTs?: (ts: number) => void): TicksScan {
+  let count = 0;
+  let oldestTs = Number.POSITIVE_INFINITY;
+  let newestTs = 0;
+  let at = frame.indexOf(ENTRY_KEY);
+  while (at !== -1) {
+    const start = at + ENTRY_KEY.length;
+    const end = frame.indexOf(QUOTE, start);
+    const symbol = frame.toString('latin1', start, end);
+    const next = frame.indexOf(ENTRY_KEY, end);
+    const limit = next === -1 ? frame.length : next;
+    const absolute = frame.indexOf(ABSOLUTE_KEY, end);
+    let ts: number | undefined;
+    if (absolute !== -1 && absolute < limit) ts = readInteger(frame, absolute + ABSOLUTE_KEY.length);
+    else {
+      const relative = frame.indexOf(RELATIVE_KEY, end);
+      const base = times.get(symbol);
+      if (relative !== -1 && relative < limit && base !== undefined)
+        ts = base + readInteger(frame, relative + RELATIVE_KEY.length);
+    }
+    if (ts !== undefined) {
+      times.set(symbol, ts);
+      count += 1;
+      if (ts < oldestTs) oldestTs = ts;
+      if (ts > newestTs) newestTs = ts;
+      onTs?.(ts);
+    }
+    at = next;
+  }
+  return { count, oldestTs, newestTs };
+}
+
 /** What an incoming frame is, for the three server kinds. */
 export type FrameKind =
   | { kind: 'open' }
@@ -36,6 +88,7 @@ export type FrameKind =
   | { kind: 'connected' }
   | { kind: 'ack'; ok: boolean }
   | { kind: 'ticks' }
+  | { kind: 'deltas' }
   | { kind: 'other' };
 
 const EIO_MESSAGE = 52; // '4'
@@ -53,6 +106,8 @@ export function classifySocketIo(frame: Buffer): FrameKind {
   if (second === SIO_EVENT) {
     // '42["ticks",[...]]' (tickstream) or '42["tick",{...}]' (naive)
     if (frame[4] === 116 && frame[5] === 105 && frame[6] === 99 && frame[7] === 107) return { kind: 'ticks' };
+    // '42["deltas",[...]]' (tickstream, field deltas)
+    if (frame[4] === 100 && frame[5] === 101 && frame[6] === 108 && frame[7] === 116) return { kind: 'deltas' };
   }
   return { kind: 'other' };
 }

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { decode, encode } from '@msgpack/msgpack';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import { classifyRaw, classifySocketIo, type FrameKind, scanTicks } from './frames.js';
+import { classifyRaw, classifySocketIo, type FrameKind, scanDeltas, scanTicks } from './frames.js';
 
 /**
  * One load-generator thread: raw `ws` clients speaking engine.io v4 / socket.io v5 by hand (or the raw
@@ -120,14 +120,27 @@ const recordTs = (now: number) => (ts: number) => {
   if (ageMs > LATE_MS) late += 1;
 };
 
-function onTicksJson(frame: Buffer): void {
+function onTicksJson(frame: Buffer, client?: Client): void {
   const now = Date.now();
-  const scan = scanTicks(frame, 0, recordTs(now));
+  const scan = client ? scanDeltas(frame, client.deltaTimes, recordTs(now)) : scanTicks(frame, 0, recordTs(now));
   if (scan.count === 0) return;
   received += scan.count;
   frames += 1;
   tickBytes += frame.length;
   lag.recordValue(Math.max(0, now - scan.newestTs));
+}
+
+/** The times of decoded deltas: `T` absolute, `t` after the symbol's previous update (kept in `times`). */
+function deltaTimesOf(deltas: { s: string; T?: number; t?: number }[], times: Map<string, number>): { ts: number }[] {
+  const out: { ts: number }[] = [];
+  for (const d of deltas) {
+    const base = times.get(d.s);
+    const ts = d.T ?? (base !== undefined && d.t !== undefined ? base + d.t : undefined);
+    if (ts === undefined) continue;
+    times.set(d.s, ts);
+    out.push({ ts });
+  }
+  return out;
 }
 
 type MsgpackPacket = { type: number; data?: unknown; id?: number; nsp: string };
@@ -139,6 +152,8 @@ type Client = {
   role: 'load' | 'probe';
   openedAt: number;
   subscribeSentAt: number;
+  /** Field deltas: each symbol's last update time, which the next relative `t` adds to. */
+  deltaTimes: Map<string, number>;
 };
 
 const SUBSCRIBE_ACK_ID = 0;
@@ -173,8 +188,11 @@ function onMsgpack(frame: Buffer, client: Client, done: (ok: boolean, error?: st
   }
   if (packet.type !== 2 || client.role === 'probe') return;
   const [event, payload] = packet.data as [string, unknown];
-  if (event !== 'ticks' && event !== 'tick') return;
-  const quotes = (Array.isArray(payload) ? payload : [payload]) as { ts: number }[];
+  if (event !== 'ticks' && event !== 'tick' && event !== 'deltas') return;
+  const quotes =
+    event === 'deltas'
+      ? deltaTimesOf(payload as { s: string; T?: number; t?: number }[], client.deltaTimes)
+      : ((Array.isArray(payload) ? payload : [payload]) as { ts: number }[]);
   const now = Date.now();
   let newest = 0;
   const record = recordTs(now);
@@ -195,7 +213,14 @@ function openClient(symbols: string[], base: string, role: Client['role']): Prom
   return new Promise((resolve, reject) => {
     const url = plan.protocol === 'socketio' ? `${base}/socket.io/?EIO=4&transport=websocket` : `${base}/raw`;
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const client: Client = { ws, symbols, role, openedAt: performance.now(), subscribeSentAt: Number.NaN };
+    const client: Client = {
+      ws,
+      symbols,
+      role,
+      openedAt: performance.now(),
+      subscribeSentAt: Number.NaN,
+      deltaTimes: new Map(),
+    };
     clients.add(ws);
     let settled = false;
     /** Counted in `open` (and, with symbols, in `subscribedOpen`): a socket that failed never was. */
@@ -244,6 +269,8 @@ function openClient(symbols: string[], base: string, role: Client['role']): Prom
       switch (frame.kind) {
         case 'ticks':
           return role === 'load' ? onTicksJson(data) : undefined;
+        case 'deltas':
+          return role === 'load' ? onTicksJson(data, client) : undefined;
         case 'ping':
           return ws.send('3');
         case 'open':
