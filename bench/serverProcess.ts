@@ -168,27 +168,56 @@ export class ServerProcess {
    * a burst made V8 grow. Returns the JavaScript heap in use after it (`Runtime.getHeapUsage`).
    */
   async collectGarbage(): Promise<{ usedHeapBytes: number }> {
+    return this.inspect(30_000, async (call) => {
+      await call('HeapProfiler.collectGarbage');
+      const usage = await call('Runtime.getHeapUsage');
+      return { usedHeapBytes: usage.usedSize ?? Number.NaN };
+    });
+  }
+
+  /** A heap snapshot of the server (the inspector's `HeapProfiler.takeHeapSnapshot`, after a full GC), as JSON text. */
+  async heapSnapshot(): Promise<string> {
+    return this.inspect(180_000, async (call, chunks) => {
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.takeHeapSnapshot');
+      return chunks.join('');
+    });
+  }
+
+  /**
+   * One inspector session: `run` calls methods and reads the snapshot chunks sent meanwhile. Every wait ends:
+   * on a reply, on the inspector closing, on the server dying, or after `timeoutMs`.
+   */
+  private async inspect<T>(
+    timeoutMs: number,
+    run: (call: (method: string) => Promise<{ usedSize?: number }>, chunks: string[]) => Promise<T>,
+  ): Promise<T> {
     const url = this.inspectorUrl;
     if (!url) throw new Error(`${this.kind} server has no inspector (start it with inspect: true)`);
-    const inspector = new WebSocket(url);
+    const inspector = new WebSocket(url, { maxPayload: 2 ** 30 });
     const replies = new Map<number, (reply: Reply) => void>();
+    const chunks: string[] = [];
     let nextId = 0;
-    // Every wait ends: on a reply, on the inspector closing, on the server dying, or after 30 s.
     let fail: (err: Error) => void = () => {};
     const broken = new Promise<never>((_, reject) => {
       fail = reject;
     });
     broken.catch(() => undefined);
-    const timer = setTimeout(() => fail(new Error(`${this.kind}: the inspector did not answer in 30 s`)), 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`${this.kind}: the inspector did not answer in ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     inspector.once('error', (err) => fail(err));
     inspector.once('close', () => fail(new Error(`${this.kind}: the inspector closed`)));
     inspector.on('message', (data) => {
-      const reply = JSON.parse(String(data)) as Reply;
+      const reply = JSON.parse(String(data)) as Reply & { method?: string; params?: { chunk?: string } };
+      if (reply.method === 'HeapProfiler.addHeapSnapshotChunk' && reply.params?.chunk) chunks.push(reply.params.chunk);
       if (reply.id !== undefined) replies.get(reply.id)?.(reply);
     });
     const call = (method: string) =>
       Promise.race([
         broken,
+        this.crashed,
         new Promise<{ usedSize?: number }>((done, reject) => {
           const id = ++nextId;
           replies.set(id, (reply) =>
@@ -199,9 +228,7 @@ export class ServerProcess {
       ]);
     try {
       await Promise.race([broken, this.crashed, new Promise((open) => inspector.once('open', open))]);
-      await Promise.race([this.crashed, call('HeapProfiler.collectGarbage')]);
-      const usage = await Promise.race([this.crashed, call('Runtime.getHeapUsage')]);
-      return { usedHeapBytes: usage.usedSize ?? Number.NaN };
+      return await run(call, chunks);
     } finally {
       clearTimeout(timer);
       inspector.removeAllListeners('close');

@@ -39,39 +39,44 @@ export type ClientRequestsDeps = {
 };
 
 type Ack<T> = (response: T) => void;
+/** A request's handler: the answer to a socket's request, once the policy allowed it. */
+type Handler<E extends keyof ClientToServerEvents> = (
+  socket: TickstreamSocket,
+  payload: unknown,
+  allowed: Allowed,
+) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>;
+
 /** What the policy allowed a request (its symbol scope). */
 type Allowed = Extract<Access, { ok: true }>;
 
 /** The Socket.IO requests of the protocol: their validation, limits and answers. Membership changes go to TierMembership. */
 export class ClientRequests {
+  /**
+   * One listener per event, shared by every socket (Socket.IO calls it with the socket as `this`): an idle
+   * socket keeps no closures of ours.
+   */
+  private readonly listeners = {
+    subscribe: this.handler('subscribe', (socket, payload, allowed) => this.subscribe(socket, payload, allowed)),
+    unsubscribe: this.handler('unsubscribe', (socket, payload) => this.unsubscribe(socket, payload)),
+    symbols: this.handler(
+      'symbols',
+      (_socket, _payload, allowed): SymbolsAck => ({
+        ok: true,
+        symbols: this.deps.sources.directory.list().filter((info) => allowed.mayWatch(info.symbol)),
+      }),
+    ),
+    replay: this.handler('replay', (_socket, payload) => this.replay(payload)),
+  };
+
   constructor(private readonly deps: ClientRequestsDeps) {}
 
   /** Registers the request handlers of a socket just accepted. */
   accept(socket: TickstreamSocket): void {
     socket.data.requestCount = 0;
-    socket.on(
-      'subscribe',
-      this.handler(socket, 'subscribe', (payload, allowed) => this.subscribe(socket, payload, allowed)),
-    );
-    socket.on(
-      'unsubscribe',
-      this.handler(socket, 'unsubscribe', (payload) => this.unsubscribe(socket, payload)),
-    );
-    socket.on(
-      'symbols',
-      this.handler(
-        socket,
-        'symbols',
-        (_payload, allowed): SymbolsAck => ({
-          ok: true,
-          symbols: this.deps.sources.directory.list().filter((info) => allowed.mayWatch(info.symbol)),
-        }),
-      ),
-    );
-    socket.on(
-      'replay',
-      this.handler(socket, 'replay', (payload) => this.replay(payload)),
-    );
+    socket.on('subscribe', this.listeners.subscribe);
+    socket.on('unsubscribe', this.listeners.unsubscribe);
+    socket.on('symbols', this.listeners.symbols);
+    socket.on('replay', this.listeners.replay);
   }
 
   /** A socket's logger, made when it first logs: most sockets never do, and a child logger is kept per socket. */
@@ -87,48 +92,58 @@ export class ClientRequests {
    * policy is asked first, from the grant the socket's handshake was admitted with.
    */
   private handler<E extends keyof ClientToServerEvents>(
+    event: E,
+    handler: Handler<E>,
+  ): (this: TickstreamSocket, ...args: unknown[]) => void {
+    const respond = (socket: TickstreamSocket, args: unknown[]) => this.respond(socket, event, handler, args);
+    // Socket.IO's emitter calls a listener with the socket as `this`.
+    return function (this: TickstreamSocket, ...args: unknown[]) {
+      respond(this, args);
+    };
+  }
+
+  private respond<E extends keyof ClientToServerEvents>(
     socket: TickstreamSocket,
     event: E,
-    handler: (payload: unknown, allowed: Allowed) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>,
-  ): (...args: unknown[]) => void {
+    handler: Handler<E>,
+    args: unknown[],
+  ): void {
     const { metrics, limits, access } = this.deps;
-    return (...args: unknown[]) => {
-      const last = args[args.length - 1];
-      const ack = typeof last === 'function' ? (last as Ack<AckOf<E> | ErrorAck>) : undefined;
-      const payload = typeof args[0] === 'function' ? undefined : args[0];
-      const req = `${socket.id.slice(0, 8)}-${++socket.data.requestCount}`;
-      if (!ack) {
-        metrics.requests.inc({ event, outcome: 'no_ack' });
-        return;
-      }
-      const allowed = access.event(event, socket.data.grant);
-      if (!allowed.ok) {
-        metrics.requests.inc({ event, outcome: 'unauthorized' });
-        ack(errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event)));
-        return;
-      }
-      socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
-      if (!socket.data.requests.take()) {
-        metrics.requests.inc({ event, outcome: 'rate_limited' });
-        ack(errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`));
-        return;
-      }
-      Promise.resolve()
-        .then(() => handler(payload, allowed))
-        .then(
-          (response) => {
-            metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
-            if (this.deps.logger.isLevelEnabled('debug'))
-              this.logOf(socket).debug({ req, event, ok: response.ok }, 'request');
-            ack(response);
-          },
-          (err: unknown) => {
-            this.logOf(socket).error({ err, req, event }, 'request failed');
-            metrics.requests.inc({ event, outcome: 'internal' });
-            ack(errorAck('INTERNAL', 'internal error'));
-          },
-        );
-    };
+    const last = args[args.length - 1];
+    const ack = typeof last === 'function' ? (last as Ack<AckOf<E> | ErrorAck>) : undefined;
+    const payload = typeof args[0] === 'function' ? undefined : args[0];
+    const req = `${socket.id.slice(0, 8)}-${++socket.data.requestCount}`;
+    if (!ack) {
+      metrics.requests.inc({ event, outcome: 'no_ack' });
+      return;
+    }
+    const allowed = access.event(event, socket.data.grant);
+    if (!allowed.ok) {
+      metrics.requests.inc({ event, outcome: 'unauthorized' });
+      ack(errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event)));
+      return;
+    }
+    socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
+    if (!socket.data.requests.take()) {
+      metrics.requests.inc({ event, outcome: 'rate_limited' });
+      ack(errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`));
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(socket, payload, allowed))
+      .then(
+        (response) => {
+          metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
+          if (this.deps.logger.isLevelEnabled('debug'))
+            this.logOf(socket).debug({ req, event, ok: response.ok }, 'request');
+          ack(response);
+        },
+        (err: unknown) => {
+          this.logOf(socket).error({ err, req, event }, 'request failed');
+          metrics.requests.inc({ event, outcome: 'internal' });
+          ack(errorAck('INTERNAL', 'internal error'));
+        },
+      );
   }
 
   private async subscribe(socket: TickstreamSocket, payload: unknown, allowed: Allowed): Promise<SubscribeAck> {

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { AccessPolicy } from './accessPolicy.js';
 import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
-import { slimHandshakeRequest } from './engine.js';
+import { compactListenerTables, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
 import { listen } from './listen.js';
 import { listenForMetrics } from './metricsListener.js';
@@ -17,7 +17,7 @@ import { statusChanges } from './statusBoard.js';
 import { jsonTicks, msgpackTicks } from './ticksFrame.js';
 import { TierDelivery } from './tierDelivery.js';
 import { TierMembership } from './tierMembership.js';
-import type { EdgeSources, TickstreamServer } from './types.js';
+import type { EdgeSources, TickstreamServer, TickstreamSocket } from './types.js';
 
 export type EdgeOptions = {
   config: Config;
@@ -74,6 +74,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     snapshots: sources.lastValues,
   });
   const io: TickstreamServer = new Server(http, { ...socketOptions(config), ...protection.serverOptions() });
+  releaseUpgradeRequests(io.engine);
 
   const membership = new TierMembership(config.pipeline.lanes);
   const delivery = new TierDelivery({
@@ -101,8 +102,18 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     access,
   });
 
+  // One listener for every socket (it reads its socket from `this`): a closure per socket is memory per socket.
+  const onDisconnect = function (this: TickstreamSocket, reason: string): void {
+    const why = this.data.closeReason?.toLowerCase() ?? reason;
+    metrics.disconnects.inc({ reason: why });
+    if (logger.isLevelEnabled('debug')) requests.logOf(this).debug({ reason: why }, 'disconnected');
+    metrics.connections.dec();
+    metrics.subscriptions.dec(membership.subscriptions(this).size);
+    membership.leave(this);
+  };
   io.on('connection', (socket) => {
     slimHandshakeRequest(socket);
+    compactListenerTables(socket);
     // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
     const { auth } = socket.handshake;
     if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)
@@ -110,14 +121,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     metrics.connections.inc();
     requests.accept(socket);
     socket.emit('status', sources.status());
-    socket.on('disconnect', (reason) => {
-      const why = socket.data.closeReason?.toLowerCase() ?? reason;
-      metrics.disconnects.inc({ reason: why });
-      if (logger.isLevelEnabled('debug')) requests.logOf(socket).debug({ reason: why }, 'disconnected');
-      metrics.connections.dec();
-      metrics.subscriptions.dec(membership.subscriptions(socket).size);
-      membership.leave(socket);
-    });
+    socket.on('disconnect', onDisconnect);
   });
   // Every process holds its own clients: `local`, never through an adapter.
   const statusUpdates: Subscription = statusChanges(sources.status, 250, scheduler).subscribe((status) =>

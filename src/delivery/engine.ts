@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import type { TickstreamSocket } from './types.js';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { TickstreamServer, TickstreamSocket } from './types.js';
 
 /**
  * The one place that reads engine.io's and ws' internals (what their typings do not export). Everything
@@ -15,6 +15,8 @@ type WsSocket = {
   bufferedAmount?: number;
   terminate?: () => void;
   _sender?: { sendFrame?: (frame: (string | Buffer)[], cb?: () => void) => void };
+  /** The TCP socket under it. */
+  _socket?: object;
 };
 
 /** ws' WebSocket.OPEN. */
@@ -93,6 +95,42 @@ export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const { headers, _query, url, socket: tcp } = conn.request;
   const encrypted = (tcp as { encrypted?: boolean } | null)?.encrypted === true;
   conn.request = { headers, _query, url, connection: { encrypted } } as unknown as EngineInternals['request'];
+}
+
+/**
+ * engine.io answers a websocket upgrade with a stand-in response that holds the upgrade request for as long
+ * as the TCP socket lives (its 'close' listener keeps it). Once ws has read the response headers ('headers'),
+ * nothing reads that request through the response again, so the response lets go of it: with
+ * slimHandshakeRequest, no upgrade request stays alive per connection.
+ */
+export function releaseUpgradeRequests(engine: TickstreamServer['engine']): void {
+  const responses = new WeakMap<IncomingMessage, { req?: unknown }>();
+  engine.use((req: IncomingMessage, res: object, next: () => void) => {
+    if (!(res instanceof ServerResponse)) responses.set(req, res);
+    next();
+  });
+  engine.on('headers', (_headers: unknown, req: IncomingMessage) => {
+    const res = responses.get(req);
+    if (!res) return;
+    responses.delete(req);
+    res.req = undefined;
+  });
+}
+
+/**
+ * Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
+ * hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
+ * socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
+ * compact layout, with the very same listeners and still no inherited keys. Done once, when the socket is
+ * accepted; a table that changes later may turn back into a hash table, which is only memory.
+ */
+export function compactListenerTables(socket: TickstreamSocket): void {
+  const conn = internals(socket.conn);
+  const ws = conn.transport.socket;
+  for (const emitter of [socket, socket.conn, conn.transport, ws, ws?._socket]) {
+    const owner = emitter as { _events?: object } | undefined;
+    if (owner?._events) owner._events = Object.setPrototypeOf({ ...owner._events }, null);
+  }
 }
 
 /** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */

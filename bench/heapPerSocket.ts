@@ -1,0 +1,153 @@
+/**
+ * `npm run bench:heap`: what each idle socket keeps in a server's JavaScript heap. The server runs in its own
+ * process with the inspector on; the bench's load generator opens N idle sockets (connected, nothing
+ * subscribed), the server takes a heap snapshot after a full GC, then N more and another snapshot. The
+ * difference, per socket, by kind of object (constructor, closure, array, string...), is what one more
+ * idle socket costs: the list to cut from.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { LoadPool } from './loadgen/pool.js';
+import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
+
+const HELP = `npm run bench:heap -- [options]
+
+Options:
+  --server KIND   tickstream, naive or raw (default tickstream)
+  --sockets N     idle sockets per step (default 2000): snapshots with N and with 2N
+  --top N         rows of the difference to print (default 25)
+  --keep          also write both snapshots to bench/results/heap-<server>-<N>.heapsnapshot (open them in
+                  Chrome DevTools' Memory tab, 'Comparison' view, to see who retains what)
+  -h, --help      this text`;
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        server: { type: 'string', default: 'tickstream' },
+        sockets: { type: 'string', default: '2000' },
+        top: { type: 'string', default: '25' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`bench:heap: ${(err as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+const values = parse();
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const kinds: ServerKind[] = ['tickstream', 'naive', 'raw'];
+const kind = kinds.find((k) => k === values.server);
+const sockets = Number(values.sockets);
+const top = Number(values.top);
+if (!kind || !(sockets > 0) || !(top > 0)) {
+  console.error(`bench:heap: expected --server ${kinds.join('|')}, --sockets N > 0, --top N > 0\n\n${HELP}`);
+  process.exit(2);
+}
+
+type Snapshot = {
+  snapshot: { meta: { node_fields: string[]; node_types: (string[] | string)[] } };
+  nodes: number[];
+  strings: string[];
+};
+type Totals = Map<string, { count: number; bytes: number }>;
+
+/** Objects by kind: `Constructor`, `(closure) name`, `(array)`, `(string)`... with their count and self size. */
+export function totalsOf(json: string): Totals {
+  const { snapshot, nodes, strings } = JSON.parse(json) as Snapshot;
+  const fields = snapshot.meta.node_fields;
+  const types = snapshot.meta.node_types[0] as string[];
+  const width = fields.length;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [
+    number,
+    number,
+    number,
+  ];
+  const totals: Totals = new Map();
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt] as number] ?? '?';
+    const name = strings[nodes[i + nameAt] as number] ?? '';
+    const key =
+      type === 'object' || type === 'native'
+        ? name
+        : type === 'closure'
+          ? `(closure) ${name || 'anonymous'}`
+          : `(${type})`;
+    const entry = totals.get(key) ?? { count: 0, bytes: 0 };
+    entry.count += 1;
+    entry.bytes += nodes[i + sizeAt] as number;
+    totals.set(key, entry);
+  }
+  return totals;
+}
+
+const workload: Workload = {
+  symbols: 500,
+  ticksPerSecond: 10_000,
+  stepMs: 5,
+  hz: 4,
+  seed: 42,
+  parser: 'json',
+  lanes: 4,
+  promptAfterMs: 1000,
+};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const server = await ServerProcess.start(kind, workload, `${BENCH_DIR}/results`, { inspect: true });
+const pool = new LoadPool();
+try {
+  const open = async () => {
+    const opened = await pool.open(
+      {
+        urls: [server.url.replace('http', 'ws')],
+        protocol: kind === 'raw' ? 'raw' : 'socketio',
+        parser: 'json',
+        sockets: Array.from({ length: sockets }, () => []),
+        hz: 4,
+        connectConcurrency: 50,
+        handshakeTimeoutMs: 15_000,
+        openDeadlineMs: 120_000,
+        threads: 2,
+      },
+      150_000,
+    );
+    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
+  };
+  const snapshot = async (count: number) => {
+    const json = await server.heapSnapshot();
+    if (values.keep) {
+      const file = `${BENCH_DIR}/results/heap-${kind}-${count}.heapsnapshot`;
+      await writeFile(file, json);
+      log(`  wrote ${file}`);
+    }
+    return json;
+  };
+  await open();
+  log(`- ${kind}: snapshot with ${sockets} idle sockets`);
+  const first = totalsOf(await snapshot(sockets));
+  await open();
+  log(`- ${kind}: snapshot with ${2 * sockets} idle sockets`);
+  const second = totalsOf(await snapshot(2 * sockets));
+  const rows = [...second]
+    .map(([key, after]) => {
+      const before = first.get(key) ?? { count: 0, bytes: 0 };
+      return { key, count: (after.count - before.count) / sockets, bytes: (after.bytes - before.bytes) / sockets };
+    })
+    .filter((row) => Math.abs(row.bytes) >= 1)
+    .sort((a, b) => b.bytes - a.bytes);
+  const total = rows.reduce((sum, row) => sum + row.bytes, 0);
+  console.log(
+    `${kind}: ${(total / 1024).toFixed(2)} KB of JavaScript heap per idle socket (snapshots at ${sockets} and ${2 * sockets})`,
+  );
+  console.log('| kind of object | per socket | bytes per socket |\n|---|---|---|');
+  for (const row of rows.slice(0, top))
+    console.log(`| ${row.key} | ${row.count.toFixed(2)} | ${row.bytes.toFixed(0)} |`);
+} finally {
+  await pool.close();
+  await server.stop();
+}
+process.exit(0);
