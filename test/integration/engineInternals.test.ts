@@ -62,29 +62,29 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 describe('what a connection keeps', () => {
-  it.each([
-    ['websocket'],
-    ['polling', 'websocket'],
-  ])('lets go of every HTTP request once a %s client is connected', async (...transports) => {
-    service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
-    const svc = service;
-    // engine.io emits 'headers' for each request it answers: the first poll or the upgrade, then the upgrade.
-    const requests: WeakRef<IncomingMessage>[] = [];
-    svc.io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => requests.push(new WeakRef(req)));
-    client = await connectTestClient(svc.url, { transports, upgrade: transports.length > 1 });
-    const connected = client;
-    await until(() => connected.io.engine.transport.name === 'websocket', 5000, 'the websocket transport');
-    await until(() => requests.length >= transports.length, 2000, 'the requests seen');
-    await until(
-      () => {
-        collectGarbage();
-        return requests.every((ref) => ref.deref() === undefined);
-      },
-      5000,
-      'every handshake and upgrade request collected',
-    );
-    // The connection still works: the server's listeners (copied tables) still fire.
-    const ack = await connected.timeout(2000).emitWithAck('symbols', {});
-    expect(ack).toMatchObject({ ok: true });
-  });
+  it.each([['websocket'], ['polling', 'websocket']])(
+    'lets go of every HTTP request once a %s client is connected',
+    async (...transports) => {
+      service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
+      const svc = service;
+      // engine.io emits 'headers' for each request it answers: the first poll or the upgrade, then the upgrade.
+      const requests: WeakRef<IncomingMessage>[] = [];
+      svc.io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => requests.push(new WeakRef(req)));
+      client = await connectTestClient(svc.url, { transports, upgrade: transports.length > 1 });
+      const connected = client;
+      await until(() => connected.io.engine.transport.name === 'websocket', 5000, 'the websocket transport');
+      await until(() => requests.length >= transports.length, 2000, 'the requests seen');
+      await until(
+        () => {
+          collectGarbage();
+          return requests.every((ref) => ref.deref() === undefined);
+        },
+        5000,
+        'every handshake and upgrade request collected',
+      );
+      // The connection still works: the server's listeners (copied tables) still fire.
+      const ack = await connected.timeout(2000).emitWithAck('symbols', {});
+      expect(ack).toMatchObject({ ok: true });
+    },
+  );
 });
