@@ -79,6 +79,8 @@ export type ReplayStatus = {
   loop?: boolean;
   /** Extension: the head reached the end of the recording (or of `to`) and is not looping; a seek restarts it. */
   ended?: boolean;
+  /** Extension: how many times the head jumped (seeks, loops); a client that charts by time reloads its history when it changes. */
+  jumps?: number;
 };
 
 export type Status = {

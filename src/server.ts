@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
+import { asyncScheduler, EMPTY, merge, type SchedulerLike, Subscription } from 'rxjs';
 import { Server } from 'socket.io';
 import type { Config } from './config/schema.js';
 import { Gateway } from './delivery/gateway.js';
@@ -60,17 +60,18 @@ export async function startTickstream(options: TickstreamOptions): Promise<Ticks
     options.feeds ??
     config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: demand.demand$, logger }));
   const subscriptions = new Subscription();
-  // A replay feed brings its controls (the `replay` event and status.replay). A seek restates every symbol
-  // recorded before the new position; symbols first seen after it must not keep a value from the future.
-  const replayControl = feeds.find((feed) => feed.control)?.control;
-  const replay = replayControl && {
-    status: () => replayControl.status(),
-    command: (command: Parameters<typeof replayControl.command>[0]) => {
-      if (command.action === 'seek') cache.clear();
-      return replayControl.command(command);
-    },
-  };
+  // A replay feed brings its controls (the `replay` event and status.replay).
+  const replay = feeds.find((feed) => feed.control)?.control;
   const history = chartHistory(feeds);
+  // A feed that jumps in time (a replay seek or loop) restates its symbols next: values from the old timeline
+  // go (a symbol first seen after the new position must not keep one), and charts are seeded again from the
+  // feed's history at the new position.
+  subscriptions.add(
+    merge(...feeds.map((feed) => feed.discontinuities$ ?? EMPTY)).subscribe(() => {
+      cache.clear();
+      history.clear();
+    }),
+  );
 
   const quotes$ = configuredPipeline(feeds, { config, metrics, logger, health, cache, directory, scheduler });
 

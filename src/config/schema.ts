@@ -84,7 +84,8 @@ const pollFeed = z.strictObject({
 const replayFeed = z.strictObject({
   type: z.literal('replay'),
   id: z.string().min(1).default('replay'),
-  file: z.string().min(1),
+  /** A recording, or several played as one, merged by time. */
+  file: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   speed: z.union([z.number().min(0.5).max(50), z.literal('max')]).default(1),
   loop: z.boolean().default(false),
   from: z.string().optional(),

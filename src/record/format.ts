@@ -34,13 +34,13 @@ export function headerLine(header: Omit<RecordingHeader, 'type' | 'version'>): s
   return `${JSON.stringify(full)}\n`;
 }
 
-export function recordLine(quote: Quote | RawQuote, recvTs: number): string {
-  return `${JSON.stringify({ ...quote, recvTs })}\n`;
+/** The record a quote is stored as: the quote with when it was received. */
+export function recordOf(quote: Quote | RawQuote, recvTs: number): RecordedQuote {
+  return { ...quote, recvTs };
 }
 
-/** The time a replay paces by: when the recorder received the quote, else its event time. */
-export function replayTime(record: RecordedQuote): number {
-  return record.recvTs;
+export function recordLine(record: RecordedQuote): string {
+  return `${JSON.stringify(record)}\n`;
 }
 
 /** Classifies one line (without its newline). `first` says whether it is the file's first line. */
@@ -77,8 +77,11 @@ export function parseLine(text: string, first: boolean): LineVerdict {
   if (typeof recvTs !== 'number' || !Number.isFinite(recvTs) || recvTs <= 0) {
     return { kind: 'bad', reason: 'not a quote: bad recvTs' };
   }
-  // Keep the recorded object whole (seq, change...): the pipeline's normalizeQuote re-validates on replay.
-  return { kind: 'record', record: { ...(input as RecordedQuote), symbol: quote.symbol, recvTs } };
+  // Keep the recorded object whole (seq, change...): the pipeline's normalizeQuote re-validates on replay. The
+  // object itself when nothing changes: this runs for every line of a replay.
+  const record = input as RecordedQuote;
+  if (record.symbol === quote.symbol && record.recvTs === recvTs) return { kind: 'record', record };
+  return { kind: 'record', record: { ...record, symbol: quote.symbol, recvTs } };
 }
 
 function isSymbolInfo(value: unknown): value is SymbolInfo {

@@ -6,8 +6,10 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import { replayFeed } from '../../src/feeds/replay.js';
-import { loadRecording, scanRecording } from '../../src/record/reader.js';
+import { scanRecording } from '../../src/record/reader.js';
+import { openRecording } from '../../src/record/recordingTape.js';
 import type { Tickstream } from '../../src/server.js';
+import { readRecording as loadRecording } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
 const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
@@ -78,7 +80,8 @@ describe('tickstream record / verify (real processes)', () => {
           zone: 'America/New_York',
           maxGapMs: 5000,
         },
-        recording,
+        // A killed recorder leaves no index: opening the file builds it.
+        await openRecording(out),
       );
       const replayed = await firstValueFrom(feed.quotes$.pipe(take(recording.records.length), toArray()));
       expect(replayed.map((q) => q.seq)).toEqual(recording.records.map((q) => q.seq));
