@@ -41,26 +41,28 @@ function parseSpeed(text: string | undefined): number | 'max' {
 
 /** Opens the recordings, indexing those without a current index, with a progress line for each. */
 async function openWithProgress(files: string[], progressFlag: boolean | undefined): Promise<ReplayTape> {
-  let indexing: { file: string; size: number; read: number } | undefined;
+  let indexing: { file: string; size: number; read: number; records: number } | undefined;
   let progress: { stop(): void } | undefined;
   try {
     return await openRecordings(files, {
       onIndexing: (file, reason) => {
         progress?.stop();
         console.error(`tickstream: indexing ${file} (${reason}); once, the index is kept as ${file}.idx`);
-        indexing = { file, size: statSync(file).size, read: 0 };
-        const current = indexing;
+        const current = { file, size: statSync(file).size, read: 0, records: 0 };
+        indexing = current;
         progress = startProgress(
           () => ({
-            count: 0,
+            count: current.records,
             done: current.size ? current.read / current.size : undefined,
             note: `${(current.read / 2 ** 20).toFixed(0)} MiB read`,
           }),
           { label: 'indexing', enabled: progressFlag },
         );
       },
-      onIndexProgress: (file, readBytes) => {
-        if (indexing?.file === file) indexing.read = readBytes;
+      onIndexProgress: (file, readBytes, records) => {
+        if (indexing?.file !== file) return;
+        indexing.read = readBytes;
+        indexing.records = records;
       },
       onNote: (message) => console.error(`tickstream: ${message}`),
     });

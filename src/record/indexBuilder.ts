@@ -56,6 +56,11 @@ export class IndexBuilder {
     return Math.floor(time / this.checkpointMs) > Math.floor(this.time / this.checkpointMs);
   }
 
+  /** Records added so far. */
+  get count(): number {
+    return this.records;
+  }
+
   checkpoint(position: ReadPosition): void {
     const full = this.checkpoints.length % this.fullEvery === 0;
     this.checkpoints.push({
@@ -139,7 +144,7 @@ export class IndexBuilder {
  */
 export async function buildIndex(
   file: string,
-  options: IndexBuilderOptions & { onProgress?: (readBytes: number) => void } = {},
+  options: IndexBuilderOptions & { onProgress?: (readBytes: number, records: number) => void } = {},
 ): Promise<RecordingIndex> {
   const builder = new IndexBuilder(options);
   const onRecord: ScannedRecord = (record, offset, skip) => {
@@ -147,7 +152,7 @@ export async function buildIndex(
     builder.add(record);
   };
   const dataBytes = (await stat(file)).size;
-  const report = await scanRecording(file, onRecord, options.onProgress);
+  const report = await scanRecording(file, onRecord, (bytes) => options.onProgress?.(bytes, builder.count));
   if (report.corrupt) throw new RecordingError(file, report.corrupt.line, report.corrupt.reason);
   return builder.finish({
     dataBytes,

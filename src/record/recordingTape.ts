@@ -330,7 +330,7 @@ export function mergeTapes(tapes: readonly ReplayTape[]): ReplayTape {
 export type OpenOptions = {
   /** A file has no usable index yet: it is being built (`reason` says why). */
   onIndexing?: (file: string, reason: string) => void;
-  onIndexProgress?: (file: string, readBytes: number) => void;
+  onIndexProgress?: (file: string, readBytes: number, records: number) => void;
   /** Something worth a warning (the index could not be written next to the file). */
   onNote?: (message: string) => void;
 };
@@ -345,7 +345,7 @@ export async function openRecording(file: string, options: OpenOptions = {}): Pr
       file,
       lookup.kind === 'stale' ? `its index is stale: ${lookup.reason}` : 'it has no index yet',
     );
-    index = await buildIndex(file, { onProgress: (bytes) => options.onIndexProgress?.(file, bytes) });
+    index = await buildIndex(file, { onProgress: (bytes, records) => options.onIndexProgress?.(file, bytes, records) });
     try {
       writeIndex(file, index);
     } catch (err) {

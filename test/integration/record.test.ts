@@ -127,6 +127,30 @@ describe('tickstream record / verify (real processes)', () => {
     expect((await run(['verify', join(dir, 'missing.ndjson')]).done).code).toBe(2);
   });
 
+  it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
+    const header = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
+    const line = (i: number) =>
+      `{"symbol":"${i % 2 ? 'AAPL' : 'MSFT'}","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_001 + i * 1000}}`;
+    const file = join(dir, 'to-index.ndjson');
+    writeFileSync(file, `${header}\n${Array.from({ length: 200 }, (_, i) => line(i)).join('\n')}\n`);
+    expect((await run(['verify', file]).done).stdout).toContain('index: none yet');
+    const indexed = await run(['index', file]).done;
+    expect(indexed.code).toBe(0);
+    expect(indexed.stdout).toMatch(/200 records, 2 symbols/);
+    expect(indexed.stdout).toMatch(/to-index\.ndjson\.idx: \d+ checkpoints/);
+    expect(existsSync(`${file}.idx`)).toBe(true);
+    expect((await run(['verify', file]).done).stdout).toMatch(/index: .*to-index\.ndjson\.idx, current/);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${line(200)}\n`);
+    expect((await run(['verify', file]).done).stdout).toMatch(/index: .* is stale/);
+
+    const corrupt = join(dir, 'corrupt-index.ndjson');
+    writeFileSync(corrupt, `${header}\n${line(1)}\nGARBAGE\n${line(3)}\n`);
+    const refused = await run(['index', corrupt]).done;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/line 3: not JSON/);
+    expect((await run(['index']).done).code).toBe(2);
+  });
+
   it('bad flags are clear errors', async () => {
     const bad = await run(['record', '--out', join(dir, 'x.ndjson'), '--duration', 'soon']).done;
     expect(bad.code).toBe(2);
