@@ -67,7 +67,13 @@ export type FeedState = 'live' | 'stale' | 'down' | 'replay';
 export type FeedStatus = { id: string; state: FeedState; lastTs?: number; gaps?: number };
 
 export type SessionState = 'pre' | 'open' | 'post' | 'closed';
-export type SessionStatus = { exchange: string; state: SessionState; nextChange: string };
+export type SessionStatus = {
+  exchange: string;
+  state: SessionState;
+  nextChange: string;
+  /** Extension: the exchange's time zone (IANA), so clients show its times as it does. */
+  zone?: string;
+};
 
 export type ReplayStatus = {
   speed: number | 'max';

@@ -23,6 +23,11 @@ export function formatVolume(value: number | undefined): string {
   return value === undefined ? '–' : compact.format(value);
 }
 
+/** A replay's speed as the controls show it: "10×", "max". */
+export function speedText(speed: number | 'max'): string {
+  return speed === 'max' ? 'max' : `${speed}×`;
+}
+
 /** ▲ up, ▼ down, nothing when flat. */
 export function arrow(direction: number): string {
   return direction > 0 ? '▲' : direction < 0 ? '▼' : '';

@@ -19,6 +19,7 @@ import { exchangeZone } from './format.js';
 import { LatencyWindow } from './latencyWindow.js';
 import { latestPerFrame } from './latestPerFrame.js';
 import { QuoteGrid } from './quoteGrid.js';
+import { ReplayClock } from './replayClock.js';
 import { ReplayControls } from './replayControls.js';
 import { StatusPanel } from './statusPanel.js';
 import {
@@ -59,7 +60,12 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     onSelect: selectChart,
     info: (symbol) => directory.get(symbol),
   });
-  const status = new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') });
+  // During a replay the dashboard's now is the recorded moment (session line, replay position).
+  const clock = new ReplayClock();
+  const status = new StatusPanel(
+    { connection: byId('connection'), feeds: byId('feeds'), session: byId('session') },
+    () => clock.now(),
+  );
   const replay = new ReplayControls(
     {
       panel: byId('replay'),
@@ -189,15 +195,18 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     }),
   );
 
-  let lastPosition = Number.NEGATIVE_INFINITY;
+  let jumps: number | undefined;
   subscriptions.add(
     client.status$.subscribe((s) => {
+      clock.set(s.replay);
       status.render(s);
-      replay.render(s.replay);
+      replay.render(s.replay, s.session?.zone);
       replaying = s.replay !== undefined;
-      // A seek backwards: the chart's candles are now in the future; reload them.
-      if (s.replay && s.replay.position < lastPosition && chart.current) selectChart(chart.current);
-      lastPosition = s.replay?.position ?? Number.NEGATIVE_INFINITY;
+      // The replay jumped (a seek, from here or another admin, or a loop): the chart's candles belong to the
+      // old position; the server's history now tells the story up to the new one.
+      const jumped = jumps !== undefined && s.replay?.jumps !== undefined && s.replay.jumps !== jumps;
+      if (jumped && chart.current) selectChart(chart.current);
+      jumps = s.replay?.jumps;
     }),
   );
   subscriptions.add(client.connection$.subscribe((state) => status.connection(state)));
