@@ -5,6 +5,7 @@ import { BarSeries } from '../pipeline/intradayHistory.js';
 import type { Bar } from '../protocol.js';
 import type { RecordedQuote } from './format.js';
 import type { ReadPosition } from './lines.js';
+import { indexAfter } from './tape.js';
 
 /**
  * A recording's index (docs/PROTOCOL.md, "Recording index"): a sidecar file `FILE.idx` (gzip NDJSON) with
@@ -112,19 +113,6 @@ function decodeEntry(value: unknown): [string, SymbolState] {
   return [symbol, state];
 }
 
-/** First index in sorted `values` whose value is > x (or >= x when not strict). */
-function upperBound(values: readonly number[], x: number, strict = true): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = values[mid] as number;
-    if (v < x || (strict && v === x)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export class RecordingIndex {
   constructor(
     readonly header: IndexHeader,
@@ -176,10 +164,10 @@ export class RecordingIndex {
     const bars: Bar[] = [];
     const log = this.bars.get(symbol);
     if (log) {
-      const resets = upperBound(log.resets, record, false);
+      const resets = indexAfter(log.resets, record, false);
       const after = resets > 0 ? (log.resets[resets - 1] as number) : -1;
-      const from = upperBound(log.closedAt, after);
-      const to = upperBound(log.closedAt, record, false);
+      const from = indexAfter(log.closedAt, after, true);
+      const to = indexAfter(log.closedAt, record, false);
       for (let i = from; i < to; i++) {
         bars.push({
           time: log.time[i] as number,

@@ -18,6 +18,7 @@ import type { RecordedQuote } from '../../src/record/format.js';
 import { openRecording } from '../../src/record/recordingTape.js';
 import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/server.js';
+import { barsOf } from '../helpers/bars.js';
 import { startTestService } from '../helpers/service.js';
 
 const CHROMIUM_ARGS = [
@@ -112,21 +113,10 @@ function sessionRecord(symbol: 'AAPL' | 'MSFT', i: number): RecordedQuote {
   return { symbol, price, ts, size: 100 + (i % 5), recvTs: ts, source: 'rec' };
 }
 
-/** AAPL's 1-minute bars from the records received before `position`, by the formula. */
+/** AAPL's 1-minute bars from the records received by `position`, by the formula. */
 function sessionBars(position: number): Bar[] {
-  const bars: Bar[] = [];
-  for (let i = 0; SESSION_BASE + i * 1000 <= position && i < 600; i++) {
-    const r = sessionRecord('AAPL', i);
-    const time = Math.floor(r.ts / 60_000) * 60_000;
-    const bar = bars[bars.length - 1];
-    if (bar && bar.time === time) {
-      bar.high = Math.max(bar.high, r.price);
-      bar.low = Math.min(bar.low, r.price);
-      bar.close = r.price;
-      bar.volume += r.size ?? 0;
-    } else bars.push({ time, open: r.price, high: r.price, low: r.price, close: r.price, volume: r.size ?? 0 });
-  }
-  return bars;
+  const received = Array.from({ length: 600 }, (_, i) => sessionRecord('AAPL', i)).filter((r) => r.recvTs <= position);
+  return barsOf(received);
 }
 
 /** A real replay feed over a recording file of the session, looping, with a seek range. */

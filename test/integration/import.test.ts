@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
 import { firstValueFrom, take, toArray } from 'rxjs';
@@ -10,9 +10,9 @@ import { PROJECT_ROOT } from '../../src/config/load.js';
 import { replayFeed } from '../../src/feeds/replay.js';
 import { readIndex } from '../../src/record/recordingIndex.js';
 import { openRecording } from '../../src/record/recordingTape.js';
+import { runTickstream } from '../helpers/cli.js';
 import { readRecording } from '../helpers/recordings.js';
 
-const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-import-'));
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -20,20 +20,7 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Run = { code: number | null; stdout: string; stderr: string };
-function run(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
-}
+const run = (args: string[]) => runTickstream(args, children).done;
 
 const ZONE = 'America/New_York';
 /** Row i of the generic files: a New York wall time, a symbol of three, a price and a size by formula. */

@@ -1,18 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config/load.js';
 import { replayFeed } from '../../src/feeds/replay.js';
 import { scanRecording } from '../../src/record/reader.js';
 import { openRecording } from '../../src/record/recordingTape.js';
 import type { Tickstream } from '../../src/server.js';
+import { runTickstream } from '../helpers/cli.js';
 import { readRecording as loadRecording } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
-const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-rec-'));
 const BUSY_FEED = '[{"type":"simulated","id":"sim","seed":3,"ticksPerSecond":2000,"offHoursFactor":1}]';
 const children: ChildProcess[] = [];
@@ -23,24 +22,7 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
-
-function run(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<Run>((resolveRun) =>
-    child.on('close', (code, signal) => resolveRun({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
+const run = (args: string[]) => runTickstream(args, children);
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -13,6 +13,7 @@ import type { RecordedQuote } from '../../src/record/format.js';
 import { openRecording, openRecordings } from '../../src/record/recordingTape.js';
 import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/server.js';
+import { barsOf } from '../helpers/bars.js';
 import { until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
@@ -68,21 +69,8 @@ function stateAt(position: number, everyMs: number, count: number): RecordedQuot
 
 /** A symbol's 1-minute bars from the records received by `position`, by the formula. */
 function barsAt(symbol: string, position: number, everyMs: number, count: number): Bar[] {
-  const bars: Bar[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = recordAt(i, everyMs);
-    if (r.recvTs > position) break;
-    if (r.symbol !== symbol) continue;
-    const time = Math.floor(r.ts / 60_000) * 60_000;
-    const bar = bars[bars.length - 1];
-    if (bar && bar.time === time) {
-      bar.high = Math.max(bar.high, r.price);
-      bar.low = Math.min(bar.low, r.price);
-      bar.close = r.price;
-      bar.volume += r.size ?? 0;
-    } else bars.push({ time, open: r.price, high: r.price, low: r.price, close: r.price, volume: r.size ?? 0 });
-  }
-  return bars;
+  const received = formula(count, everyMs).filter((r) => r.recvTs <= position && r.symbol === symbol);
+  return barsOf(received);
 }
 
 const feedConfig = (file: string | string[], overrides: Partial<ReplayFeedConfig> = {}): ReplayFeedConfig => ({

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Bar } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
 import { buildIndex } from '../../src/record/indexBuilder.js';
 import { indexFileOf, RecordingIndex, readIndex } from '../../src/record/recordingIndex.js';
 import { openRecording, RecordingTape } from '../../src/record/recordingTape.js';
 import { isPromise } from '../../src/record/tape.js';
 import { RecordingWriter } from '../../src/record/writer.js';
+import { barsOf } from '../helpers/bars.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,31 +78,6 @@ function write(file: string, records: RecordedQuote[], flushBytes: number): void
   });
   for (const { recvTs, ...quote } of records) writer.write(quote, recvTs);
   writer.close();
-}
-
-/** The bar rules written out on their own (oldest first): minute buckets, late ticks ignored, a 5-minute jump back starts over. */
-function barsOf(quotes: RecordedQuote[]): Bar[] {
-  let bars: Bar[] = [];
-  let lastVolume: number | undefined;
-  for (const q of quotes) {
-    const time = q.ts - (q.ts % 60_000);
-    const previous = lastVolume;
-    if (q.volume !== undefined) lastVolume = q.volume;
-    const volume = q.size ?? (q.volume !== undefined && previous !== undefined ? Math.max(0, q.volume - previous) : 0);
-    const top = bars[bars.length - 1];
-    if (top && time < top.time) {
-      if (top.time - time < 300_000) continue;
-      bars = [];
-    }
-    const current = bars[bars.length - 1];
-    if (current && current.time === time) {
-      current.high = Math.max(current.high, q.price);
-      current.low = Math.min(current.low, q.price);
-      current.close = q.price;
-      current.volume += volume;
-    } else bars.push({ time, open: q.price, high: q.price, low: q.price, close: q.price, volume });
-  }
-  return bars;
 }
 
 /** What a full read says at `position`: the records within it (pacing time = running maximum), the rest after. */
