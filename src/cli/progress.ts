@@ -1,5 +1,8 @@
 import { DateTime } from 'luxon';
 
+/** Where the line goes: stderr, or anything with its shape. */
+export type ProgressStream = { isTTY?: boolean; write(text: string): unknown };
+
 /** What a long record or replay run has done so far. */
 export type ProgressSample = {
   /** Records written or replayed. */
@@ -23,7 +26,7 @@ export type ProgressOptions = {
   everyMs?: number;
   /** Zone the position is shown in (the exchange's). */
   zone?: string;
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
   now?: () => number;
 };
 

@@ -125,6 +125,25 @@ describe('pace (replay pacing)', () => {
     });
   });
 
+  it('a loop is a jump too, counted in the state', () => {
+    scheduler().run(({ flush }) => {
+      const seeks: boolean[] = [];
+      const states: PaceState[] = [];
+      pace(tape([0, 10]), NEVER, {
+        speed: 1,
+        maxGapMs: 50,
+        loop: true,
+        onSeek: (_seek, jump) => seeks.push(jump),
+        onState: (s) => states.push(s),
+      })
+        .pipe(take(5))
+        .subscribe();
+      flush();
+      expect(seeks).toEqual([false, true, true]);
+      expect(states.at(-1)).toMatchObject({ jumps: 2, ended: false });
+    });
+  });
+
   it('reports pause, speed, position, jumps and the end', () => {
     scheduler().run(({ hot, flush }) => {
       const states: PaceState[] = [];
