@@ -31,6 +31,8 @@ Usage: npm run bench:replay-pacing -- [FILE] [options]
   --hz N          the client's maxHz; a rate tier of this is added to the server (default 1000)
   --max-gap MS    the replay's --max-gap (default 5000)
   --trace-gc      run the server with --trace-gc and report its pauses over 5 ms
+  --bin PATH      the tickstream to run (default this checkout's bin/tickstream.js), to compare builds
+  --node-flags F  the server's V8 flags instead of the production ones (e.g. "--max-semi-space-size=16")
   -h, --help      this help
 
 Prints, per run and over all runs, the lateness percentiles (ms) p50 / p99 / p99.9 / max, how many quotes
@@ -47,6 +49,8 @@ const { values, positionals } = parseArgs({
     hz: { type: 'string', default: '1000' },
     'max-gap': { type: 'string', default: '5000' },
     'trace-gc': { type: 'boolean', default: false },
+    bin: { type: 'string' },
+    'node-flags': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -93,9 +97,9 @@ type Run = { lateness: number[]; received: number; expected: number; gcPauses: n
 
 async function startServer(): Promise<{ child: ChildProcess; url: string; gc: number[] }> {
   const args = [
-    ...SERVER_NODE_FLAGS,
+    ...(values['node-flags'] === undefined ? SERVER_NODE_FLAGS : values['node-flags'].split(' ').filter(Boolean)),
     ...(values['trace-gc'] ? ['--trace-gc'] : []),
-    resolve(PROJECT_ROOT, 'bin/tickstream.js'),
+    resolve(values.bin ?? resolve(PROJECT_ROOT, 'bin/tickstream.js')),
     'replay',
     file,
     '--speed',
@@ -130,6 +134,7 @@ async function startServer(): Promise<{ child: ChildProcess; url: string; gc: nu
     for (const line of lines) {
       const pause = /MB, ([\d.]+) \/ [\d.]+ ms/.exec(line)?.[1];
       if (pause) gc.push(Number(pause));
+      if (pause && Number(pause) > 5 && process.env.BENCH_GC_LINES) console.error(line.slice(0, 160));
     }
   });
   let err = '';

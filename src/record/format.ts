@@ -1,5 +1,5 @@
 import { validateQuote } from '../pipeline/normalizeQuote.js';
-import type { Quote, RawQuote, SymbolInfo } from '../protocol.js';
+import { type Quote, type RawQuote, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
 
 /**
  * The recorded feed file (docs/PROTOCOL.md): NDJSON, a header line, then one Quote-shaped object per line
@@ -82,6 +82,34 @@ export function parseLine(text: string, first: boolean): LineVerdict {
   const record = input as RecordedQuote;
   if (record.symbol === quote.symbol && record.recvTs === recvTs) return { kind: 'record', record };
   return { kind: 'record', record: { ...record, symbol: quote.symbol, recvTs } };
+}
+
+/**
+ * A record line of a file its index has vouched for (every line was parsed and validated when it was
+ * indexed, and the file has not changed size since): only JSON.parse, when the symbol is written as the
+ * pipeline writes it and the receive time is there; else the full check of `parseLine`. A replay runs this
+ * for every line, and the pipeline validates each quote again anyway: no second object per line.
+ */
+export function parseIndexedLine(text: string): LineVerdict {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parseLine(text, false);
+  }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'symbol' in value &&
+    'recvTs' in value &&
+    typeof value.symbol === 'string' &&
+    typeof value.recvTs === 'number' &&
+    SYMBOL_PATTERN.test(value.symbol) &&
+    !('type' in value)
+  ) {
+    return { kind: 'record', record: value as RecordedQuote };
+  }
+  return parseLine(text, false);
 }
 
 function isSymbolInfo(value: unknown): value is SymbolInfo {

@@ -1,6 +1,6 @@
 import type { BarSeries } from '../pipeline/intradayHistory.js';
 import type { Bar, SymbolInfo } from '../protocol.js';
-import { parseLine, type RecordedQuote } from './format.js';
+import { parseIndexedLine, type RecordedQuote } from './format.js';
 import { buildIndex } from './indexBuilder.js';
 import { linesFrom, type ReadPosition } from './lines.js';
 import { readHeaderSync } from './reader.js';
@@ -26,8 +26,12 @@ export function restated(record: RecordedQuote): RecordedQuote {
   return rest;
 }
 
-/** Batches read ahead of the replay head, at most (a few thousand records). */
-const READ_AHEAD = 32;
+/**
+ * Records parsed ahead of the replay head, at most: enough that a turn at max speed (2000 records) rarely
+ * waits for the file, few enough that a paced replay keeps little alive across garbage collections (what
+ * survives a scavenge is what it costs, and a pause is a late quote).
+ */
+const READ_AHEAD_RECORDS = 4096;
 
 /**
  * Reads records from a position in a recording, parsing as it goes, a few batches ahead of `next()`, so the
@@ -36,6 +40,7 @@ const READ_AHEAD = 32;
  */
 class RecordCursor implements Cursor<RecordedQuote> {
   private readonly queue: Batch<RecordedQuote>[] = [];
+  private queued = 0;
   private finished = false;
   private failure: Error | undefined;
   private closed = false;
@@ -61,12 +66,15 @@ class RecordCursor implements Cursor<RecordedQuote> {
 
   /** Puts back what a seek read past its position: the cursor starts with it. */
   unshift(batch: Batch<RecordedQuote>): void {
-    if (batch.records.length > 0) this.queue.unshift(batch);
+    if (batch.records.length === 0) return;
+    this.queue.unshift(batch);
+    this.queued += batch.records.length;
   }
 
   next(): MaybePromise<Batch<RecordedQuote> | null> {
     const batch = this.queue.shift();
     if (batch) {
+      this.queued -= batch.records.length;
       this.wakePump?.();
       return batch;
     }
@@ -96,7 +104,7 @@ class RecordCursor implements Cursor<RecordedQuote> {
         const times: number[] = [];
         for (const text of lines) {
           if (text.trim() === '') continue;
-          const verdict = parseLine(text, false);
+          const verdict = parseIndexedLine(text);
           if (verdict.kind !== 'record') {
             throw new Error(
               `${this.file} changed since it was indexed: record ${this.index + 1} is ${verdict.kind === 'bad' ? verdict.reason : 'a header'}`,
@@ -109,10 +117,11 @@ class RecordCursor implements Cursor<RecordedQuote> {
         }
         if (records.length > 0) {
           this.queue.push({ records, times });
+          this.queued += records.length;
           this.wakeReader?.();
         }
         if (this.index >= this.end) break;
-        while (this.queue.length >= READ_AHEAD && !this.closed) {
+        while (this.queued >= READ_AHEAD_RECORDS && !this.closed) {
           await new Promise<void>((resolve) => {
             this.wakePump = () => {
               this.wakePump = undefined;
