@@ -8,16 +8,15 @@
  * symbol's quotes from 1 in recorded order, and nothing seeks). The constant part of the delay (pipeline,
  * socket) is the smallest lateness seen, subtracted; what is left is the pacing error.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
-import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 import { PROJECT_ROOT } from '../src/config/load.js';
 import type { Quote, SubscribeAck, SymbolInfo } from '../src/protocol.js';
 import { parseLine } from '../src/record/format.js';
 import { scanLines } from '../src/record/lines.js';
+import { startReplayServer } from './replayServer.js';
 
 const HELP = `bench/replayPacing.ts: replay pacing error as a client sees it
 
@@ -95,66 +94,25 @@ async function schedule(horizonMs: number): Promise<Map<string, number[]>> {
 
 type Run = { lateness: number[]; received: number; expected: number; gcPauses: number[] };
 
-async function startServer(): Promise<{ child: ChildProcess; url: string; gc: number[] }> {
-  const args = [
-    ...(values['node-flags'] === undefined ? SERVER_NODE_FLAGS : values['node-flags'].split(' ').filter(Boolean)),
-    ...(values['trace-gc'] ? ['--trace-gc'] : []),
-    resolve(values.bin ?? resolve(PROJECT_ROOT, 'bin/tickstream.js')),
-    'replay',
-    file,
-    '--speed',
-    String(speed),
-    '--max-gap',
-    String(maxGapMs),
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-    '--set',
-    'server.dashboard=false',
-    '--set',
-    'server.transports=["websocket"]',
-    '--set',
-    `pipeline.tiers=[1,2,4,10,20,${hz}]`,
-    '--set',
-    'limits.maxSymbolsPerRequest=10000',
-    '--set',
-    'limits.maxSymbolsPerSocket=10000',
-  ];
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const gc: number[] = [];
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += String(chunk);
-    const lines = out.split('\n');
-    out = lines.pop() ?? '';
-    // --trace-gc: "... Scavenge 10.2 (12.0) -> 9.8 (13.0) MB, 1.23 / 0.00 ms ..."; the first figure is the pause.
-    for (const line of lines) {
-      const pause = /MB, ([\d.]+) \/ [\d.]+ ms/.exec(line)?.[1];
-      if (pause) gc.push(Number(pause));
-      if (pause && Number(pause) > 5 && process.env.BENCH_GC_LINES) console.error(line.slice(0, 160));
-    }
-  });
-  let err = '';
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`the replay did not start in 120 s:\n${err}`)), 120_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += String(chunk);
-      const found = / on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        done(found);
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`the replay exited (${code}):\n${err}`)));
-  });
-  return { child, url, gc };
-}
-
 async function measure(dues: Map<string, number[]>): Promise<Run> {
-  const server = await startServer();
+  const server = await startReplayServer({
+    files: [file],
+    args: [
+      '--speed',
+      String(speed),
+      '--max-gap',
+      String(maxGapMs),
+      '--set',
+      `pipeline.tiers=[1,2,4,10,20,${hz}]`,
+      '--set',
+      'limits.maxSymbolsPerRequest=10000',
+      '--set',
+      'limits.maxSymbolsPerSocket=10000',
+    ],
+    traceGc: values['trace-gc'],
+    ...(values['node-flags'] === undefined ? {} : { nodeFlags: values['node-flags'].split(' ').filter(Boolean) }),
+    ...(values.bin === undefined ? {} : { bin: values.bin }),
+  });
   const gcBefore = { count: 0 };
   try {
     const symbols = ((await (await fetch(`${server.url}/api/symbols`)).json()) as { symbols: SymbolInfo[] }).symbols;
@@ -175,7 +133,7 @@ async function measure(dues: Map<string, number[]>): Promise<Run> {
     if (!ack.ok) throw new Error(`subscribe: ${ack.error.message}`);
     await new Promise((r) => setTimeout(r, warmup * 1000));
     const from = arrivals.length;
-    gcBefore.count = server.gc.length;
+    gcBefore.count = server.gcPauses.length;
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const window = arrivals.slice(from);
     socket.close();
@@ -195,11 +153,9 @@ async function measure(dues: Map<string, number[]>): Promise<Run> {
     }
     let expected = 0;
     for (const [symbol, last] of lastSeq) expected += last - (firstSeq.get(symbol) ?? last) + 1;
-    return { lateness, received: window.length, expected, gcPauses: server.gc.slice(gcBefore.count) };
+    return { lateness, received: window.length, expected, gcPauses: server.gcPauses.slice(gcBefore.count) };
   } finally {
-    const exited = new Promise((done) => server.child.once('exit', done));
-    server.child.kill('SIGINT');
-    await exited;
+    await server.stop();
   }
 }
 

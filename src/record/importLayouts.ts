@@ -135,6 +135,21 @@ function priceOf(text: string, encoding: PriceEncoding): number | null | undefin
   return value === 0 ? null : value;
 }
 
+const fieldAt = (fields: readonly string[], i: number | undefined) => (i === undefined ? '' : (fields[i] ?? ''));
+
+/** A time column: epoch ms, null when it has none (no column, empty or 0), undefined when it is not a time. */
+function timeAt(
+  fields: readonly string[],
+  i: number | undefined,
+  parse: (text: string) => number | undefined,
+): number | null | undefined {
+  if (i === undefined) return null;
+  const text = fieldAt(fields, i).trim();
+  if (text === '' || text === '0') return null;
+  const ms = parse(text);
+  return ms === undefined || ms <= 0 ? undefined : ms;
+}
+
 const quoted = (text: string) => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 
 /**
@@ -188,52 +203,50 @@ export function rowReader(
   const parseTime = timeParser(layout.time, options.zone);
   const lastTrade = new Map<string, number>();
 
+  // Per row: no closure or object but the tick (this runs for millions of rows).
+  const priceAt = (fields: readonly string[], i: number | undefined) =>
+    i === undefined ? null : priceOf(fieldAt(fields, i), layout.prices);
   return (fields) => {
     if (fields.length < needed) return { kind: 'bad', reason: `${fields.length} fields, expected at least ${needed}` };
-    const field = (i: number | undefined) => (i === undefined ? '' : (fields[i] ?? ''));
-    const symbol = at.symbol === undefined ? (fixedSymbol ?? '') : field(at.symbol).trim().toUpperCase();
-    if (!SYMBOL_PATTERN.test(symbol))
-      return { kind: 'bad', reason: `symbol: not a symbol (${quoted(field(at.symbol))})` };
-    const timeOf = (i: number | undefined, name: string): number | null | { bad: string } => {
-      if (i === undefined) return null;
-      const text = field(i);
-      if (text.trim() === '' || text.trim() === '0') return null;
-      const ms = parseTime(text);
-      return ms === undefined || ms <= 0 ? { bad: `${name}: not a time (${quoted(text)})` } : ms;
-    };
-    const recv = timeOf(at.recvTime, 'recvTime');
-    if (typeof recv === 'object' && recv !== null) return { kind: 'bad', reason: recv.bad };
-    const event = timeOf(at.time, 'time');
-    if (typeof event === 'object' && event !== null) return { kind: 'bad', reason: event.bad };
+    const symbol = at.symbol === undefined ? (fixedSymbol ?? '') : fieldAt(fields, at.symbol).trim().toUpperCase();
+    if (!SYMBOL_PATTERN.test(symbol)) {
+      return { kind: 'bad', reason: `symbol: not a symbol (${quoted(fieldAt(fields, at.symbol))})` };
+    }
+    const recv = timeAt(fields, at.recvTime, parseTime);
+    if (recv === undefined)
+      return { kind: 'bad', reason: `recvTime: not a time (${quoted(fieldAt(fields, at.recvTime))})` };
+    const event = timeAt(fields, at.time, parseTime);
+    if (event === undefined) return { kind: 'bad', reason: `time: not a time (${quoted(fieldAt(fields, at.time))})` };
     const ts = event ?? recv;
     if (ts === null) return { kind: 'bad', reason: 'time: empty' };
-    const prices: Record<'price' | 'bid' | 'ask', number | null> = { price: null, bid: null, ask: null };
-    for (const name of ['price', 'bid', 'ask'] as const) {
-      const value = at[name] === undefined ? null : priceOf(field(at[name]), layout.prices);
-      if (value === undefined) return { kind: 'bad', reason: `${name}: not a price (${quoted(field(at[name]))})` };
-      prices[name] = value;
-    }
+    const traded = priceAt(fields, at.price);
+    if (traded === undefined)
+      return { kind: 'bad', reason: `price: not a price (${quoted(fieldAt(fields, at.price))})` };
+    const bid = priceAt(fields, at.bid);
+    if (bid === undefined) return { kind: 'bad', reason: `bid: not a price (${quoted(fieldAt(fields, at.bid))})` };
+    const ask = priceAt(fields, at.ask);
+    if (ask === undefined) return { kind: 'bad', reason: `ask: not a price (${quoted(fieldAt(fields, at.ask))})` };
     let size: number | undefined;
-    if (at.size !== undefined && field(at.size).trim() !== '') {
-      size = Number(field(at.size));
-      if (!Number.isFinite(size) || size < 0)
-        return { kind: 'bad', reason: `size: not a size (${quoted(field(at.size))})` };
+    if (at.size !== undefined && fieldAt(fields, at.size).trim() !== '') {
+      size = Number(fieldAt(fields, at.size));
+      if (!Number.isFinite(size) || size < 0) {
+        return { kind: 'bad', reason: `size: not a size (${quoted(fieldAt(fields, at.size))})` };
+      }
     }
-    const mid =
-      prices.bid !== null && prices.ask !== null ? Math.round(((prices.bid + prices.ask) / 2) * 1e9) / 1e9 : null;
+    const mid = bid !== null && ask !== null ? Math.round(((bid + ask) / 2) * 1e9) / 1e9 : null;
     let price: number | null;
     if (layout.book) {
-      const trade = field(at.action).trim() === 'T';
-      if (trade && prices.price !== null) lastTrade.set(symbol, prices.price);
+      const trade = fieldAt(fields, at.action).trim() === 'T';
+      if (trade && traded !== null) lastTrade.set(symbol, traded);
       else size = undefined;
-      price = trade ? prices.price : (lastTrade.get(symbol) ?? mid);
-    } else price = prices.price ?? mid;
+      price = trade ? traded : (lastTrade.get(symbol) ?? mid);
+    } else price = traded ?? mid;
     if (price === null)
-      return { kind: 'skip', reason: prices.bid === null && prices.ask === null ? 'no price' : 'a one-sided quote' };
+      return { kind: 'skip', reason: bid === null && ask === null ? 'no price' : 'a one-sided quote' };
     const tick: Tick = { symbol, ts, recvTs: recv ?? ts, price };
     if (size !== undefined) tick.size = size;
-    if (prices.bid !== null) tick.bid = prices.bid;
-    if (prices.ask !== null) tick.ask = prices.ask;
+    if (bid !== null) tick.bid = bid;
+    if (ask !== null) tick.ask = ask;
     return { kind: 'tick', tick };
   };
 }

@@ -38,6 +38,8 @@ export type ImportOptions = {
   tmpDir?: string;
   /** Rows sorted in memory at once. */
   chunkRows?: number;
+  /** zlib level of a .gz recording. */
+  gzipLevel?: number;
   onProgress?: (progress: ImportProgress) => void;
 };
 
@@ -293,6 +295,7 @@ function writeRecording(
     sources: [options.source],
     symbols: [...report.symbols].map((symbol) => ({ symbol })),
     flushMs: 0,
+    gzipLevel: options.gzipLevel ?? 1,
   });
   // seq and day statistics are map operators, one quote out per quote in, synchronously: the quote the
   // writer gets is the one just emitted, received at `recvTs`.

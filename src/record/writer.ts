@@ -18,6 +18,8 @@ export type RecordingWriterOptions = {
   /** ...or as soon as this many bytes are buffered. */
   flushBytes?: number;
   now?: () => number;
+  /** zlib level of .gz files (default zlib's, 6); 1 is about 4x faster and a third larger. */
+  gzipLevel?: number;
   /** Write each file's index (FILE.idx) when it is closed; on by default. */
   index?: boolean | IndexBuilderOptions;
 };
@@ -139,7 +141,7 @@ export class RecordingWriter {
 
   private append(text: string): void {
     if (this.fd === undefined) return;
-    const data = this.gzip ? gzipSync(text) : Buffer.from(text);
+    const data = this.gzip ? gzipSync(text, { level: this.options.gzipLevel ?? 6 }) : Buffer.from(text);
     let offset = 0;
     while (offset < data.length) offset += writeSync(this.fd, data, offset);
     this.fileBytes += data.length;
