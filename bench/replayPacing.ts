@@ -1,6 +1,6 @@
 /**
  * Replay pacing as a client sees it: `npm run bench:replay-pacing -- [FILE] [--speed 10] [--seconds 30]
- * [--runs 3] [--hz 1000] [--trace-gc]`. Starts `tickstream replay FILE` in its own process (the production
+ * [--runs 3] [--hz 1000] [--trace-gc]`. Starts `tickstream replay FILE` in its own process (the replay's
  * V8 flags, a 1000 Hz rate tier so conflation keeps nearly every quote), subscribes a Socket.IO client on
  * 127.0.0.1 to every symbol and takes, for each quote that arrives, its arrival time against when the
  * recording says it is due: the recorded receive times (running maximum), silences cut to the max gap,
@@ -31,7 +31,7 @@ Usage: npm run bench:replay-pacing -- [FILE] [options]
   --max-gap MS    the replay's --max-gap (default 5000)
   --trace-gc      run the server with --trace-gc and report its pauses over 5 ms
   --bin PATH      the tickstream to run (default this checkout's bin/tickstream.js), to compare builds
-  --node-flags F  the server's V8 flags instead of the production ones (e.g. "--max-semi-space-size=16")
+  --node-flags=F  the server's V8 flags instead of the replay's own (e.g. --node-flags=--max-semi-space-size=64)
   -h, --help      this help
 
 Prints, per run and over all runs, the lateness percentiles (ms) p50 / p99 / p99.9 / max, how many quotes

@@ -1,14 +1,14 @@
 /** A `tickstream replay` server in its own process, for the replay benchmarks (bench/replayPacing.ts, bench/replayDay.ts). */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { SERVER_NODE_FLAGS } from '../src/cli/nodeFlags.js';
+import { REPLAY_NODE_FLAGS } from '../src/cli/nodeFlags.js';
 import { PROJECT_ROOT } from '../src/config/load.js';
 
 export type ReplayServerOptions = {
   files: string[];
   /** tickstream replay's flags after the files (--speed...). */
   args: string[];
-  /** V8 flags instead of the production ones. */
+  /** V8 flags instead of the replay's own (REPLAY_NODE_FLAGS: with them it does not start itself again). */
   nodeFlags?: string[];
   traceGc?: boolean;
   /** The tickstream to run (default this checkout's). */
@@ -25,7 +25,7 @@ export type ReplayServer = {
 
 export async function startReplayServer(options: ReplayServerOptions): Promise<ReplayServer> {
   const args = [
-    ...(options.nodeFlags ?? SERVER_NODE_FLAGS),
+    ...(options.nodeFlags ?? REPLAY_NODE_FLAGS),
     ...(options.traceGc ? ['--trace-gc'] : []),
     resolve(options.bin ?? resolve(PROJECT_ROOT, 'bin/tickstream.js')),
     'replay',
@@ -42,7 +42,12 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<R
     '--set',
     'server.transports=["websocket"]',
   ];
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The process measured is the server: with other flags than its own it must not start itself again.
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, REPLAY_V8_RELAUNCH: '0' },
+  });
   const gcPauses: number[] = [];
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {

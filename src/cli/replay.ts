@@ -7,7 +7,9 @@ import { RecordingError } from '../record/reader.js';
 import { openRecordings, type ReplayTape } from '../record/recordingTape.js';
 import { startTickstream } from '../server.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
+import { REPLAY_NODE_FLAGS } from './nodeFlags.js';
 import { formatSpeed, startProgress } from './progress.js';
+import { relaunchWith, shouldRelaunch, stopWithParent } from './relaunch.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';
 
@@ -26,6 +28,7 @@ Options:
   --progress           show progress on stderr even when it is not a terminal
 ${CONFIG_FLAGS_HELP}
 
+It runs with a small V8 young generation for steady pacing (starting itself again with it if need be).
 Replay reads as it plays, with the index FILE.idx (written by the recorder, or by \`tickstream index FILE\`);
 a file without one is indexed first, once. Quotes keep their recorded time in \`ts\`, so charts show the
 recorded session. Admin clients control the replay with the \`replay\` event (pause, resume, speed, seek);
@@ -86,6 +89,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
     console.log(REPLAY_HELP);
     return 0;
   }
+  // Pacing wants a small young generation (nodeFlags.ts): started without it, run again with it.
+  if (shouldRelaunch(REPLAY_NODE_FLAGS)) return relaunchWith(REPLAY_NODE_FLAGS);
+  stopWithParent();
   if (positionals.length === 0) throw new ConfigError('replay: expected FILE (a recording), or several');
   const base = configFromFlags(values);
   // The recording replaces the configured feeds; the schema checks the flags (speed range, zone...).

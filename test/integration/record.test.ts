@@ -165,3 +165,54 @@ describe('recording while serving (config record section)', () => {
     expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
   });
 });
+
+describe('tickstream replay starts itself again with its V8 flags', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const childOf = (pid: number) =>
+    Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0] ?? 0);
+  const alive = (pid: number) =>
+    existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  const file = join(dir, 'relaunch.ndjson');
+  const line = (i: number) =>
+    `{"symbol":"AAPL","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_000 + i * 1000}}`;
+
+  it('serves from a child with --max-semi-space-size=8; SIGTERM stops both; a parent killed takes the child along', async () => {
+    writeFileSync(file, `${Array.from({ length: 50 }, (_, i) => line(i)).join('\n')}\n`);
+    for (const stop of ['SIGTERM', 'SIGKILL'] as const) {
+      const { child, done } = runTickstream(
+        [
+          'replay',
+          file,
+          '--port',
+          '0',
+          '--host',
+          '127.0.0.1',
+          '--log-level',
+          'warn',
+          '--set',
+          'server.dashboard=false',
+        ],
+        children,
+      );
+      const url = await new Promise<string>((resolveUrl) => {
+        let err = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          err += d.toString();
+          const found = / on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
+          if (found) resolveUrl(found);
+        });
+      });
+      const server = childOf(child.pid as number);
+      expect(readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
+      expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+      child.kill(stop);
+      const result = await done;
+      if (stop === 'SIGTERM') expect(result.code).toBe(0);
+      await waitFor(() => !alive(server), 10_000);
+    }
+  });
+});
