@@ -121,6 +121,9 @@ class RecordCursor implements Cursor<RecordedQuote> {
           this.wakeReader?.();
         }
         if (this.index >= this.end) break;
+        // Decompressed chunks queue up; parsed back to back they would hold the event loop for milliseconds,
+        // past the timers of records due meanwhile: let the loop turn between them.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         while (this.queued >= READ_AHEAD_RECORDS && !this.closed) {
           await new Promise<void>((resolve) => {
             this.wakePump = () => {
