@@ -139,6 +139,8 @@ export type SessionStatus = {
   state: SessionState;
   /** When it next changes: an ISO-8601 time with the exchange's offset. */
   nextChange: string;
+  /** Extension: the exchange's time zone (IANA), so clients show its times as it does. */
+  zone?: string;
 };
 
 /** Where the server's replay of a recording is (docs/PROTOCOL.md, "Extension: replay"). */
@@ -157,6 +159,8 @@ export type ReplayStatus = {
   loop?: boolean;
   /** Extension: the head reached the end of the recording (or of `to`) and is not looping; a seek restarts it. */
   ended?: boolean;
+  /** Extension: how many times the head jumped (seeks, loops); a client that charts by time reloads its history when it changes. */
+  jumps?: number;
 };
 
 /** The server's state, sent on connect and whenever it changes. */

@@ -1,5 +1,7 @@
 import { ConfigError } from '../config/load.js';
 import { gatewayCommand } from './gateway.js';
+import { importCommand } from './import.js';
+import { indexCommand } from './index.js';
 import { ingestCommand } from './ingest.js';
 import { recordCommand } from './record.js';
 import { replayCommand } from './replay.js';
@@ -21,6 +23,11 @@ const COMMANDS: Record<string, Command> = {
   record: { summary: 'record the configured feeds to an NDJSON(.gz) file', run: recordCommand },
   replay: { summary: 'serve a recording over the normal service (what `npm run demo` runs)', run: replayCommand },
   verify: { summary: 'check a recording: valid records, first bad line', run: verifyCommand },
+  import: { summary: 'turn tick CSV files (generic, Polygon/Massive, Databento) into a recording', run: importCommand },
+  index: {
+    summary: 'build the index of recordings (seeks, chart history); replay does it when missing',
+    run: indexCommand,
+  },
   upstream: { summary: 'a demo upstream (SSE and JSON, or a WebSocket vendor) to try feeds', run: upstreamCommand },
 };
 

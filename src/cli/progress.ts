@@ -1,5 +1,8 @@
 import { DateTime } from 'luxon';
 
+/** Where the line goes: stderr, or anything with its shape. */
+export type ProgressStream = { isTTY?: boolean; write(text: string): unknown };
+
 /** What a long record or replay run has done so far. */
 export type ProgressSample = {
   /** Records written or replayed. */
@@ -8,8 +11,12 @@ export type ProgressSample = {
   position?: number;
   /** Fraction done (0..1), when the end is known: gives the ETA. */
   done?: number;
+  /** Time left, when the caller knows it better than an extrapolation from `done` (a replay at a set speed). */
+  etaMs?: number;
   /** Anything else worth a glance (file size, speed...). */
   note?: string;
+  /** The run is over (a replay at its end): its line is drawn once, then left alone until this clears. */
+  finished?: boolean;
 };
 
 export type ProgressOptions = {
@@ -19,7 +26,7 @@ export type ProgressOptions = {
   everyMs?: number;
   /** Zone the position is shown in (the exchange's). */
   zone?: string;
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
   now?: () => number;
 };
 
@@ -46,15 +53,23 @@ export function progressLine(
   if (sample.position !== undefined) parts.push(DateTime.fromMillis(sample.position, { zone }).toFormat('HH:mm:ss'));
   parts.push(`${sample.count} records`, `${Math.round(ratePerSecond)}/s`);
   if (sample.note) parts.push(sample.note);
-  if (sample.done !== undefined && sample.done > 0 && sample.done < 1) {
+  if (sample.finished) return parts.join('  ');
+  if (sample.etaMs !== undefined) parts.push(`ETA ${formatDuration(sample.etaMs)}`);
+  else if (sample.done !== undefined && sample.done > 0 && sample.done < 1) {
     parts.push(`ETA ${formatDuration((elapsedMs / sample.done) * (1 - sample.done))}`);
   }
   return parts.join('  ');
 }
 
+/** A replay speed as people say it: "10x", "0.5x", "max speed". */
+export function formatSpeed(speed: number | 'max'): string {
+  return speed === 'max' ? 'max speed' : `${speed}x`;
+}
+
 /**
  * Redraws a progress line on stderr every `everyMs` from `sample()`, only on a terminal unless enabled
- * explicitly (`--progress`), so logs and pipes stay clean. `stop()` ends the line.
+ * explicitly (`--progress`), so logs and pipes stay clean. A finished sample ends the line once (it is not
+ * drawn again while the run stays finished); `stop()` ends it if it is still open.
  */
 export function startProgress(sample: () => ProgressSample, options: ProgressOptions): { stop(): void } {
   const stream = options.stream ?? process.stderr;
@@ -63,22 +78,27 @@ export function startProgress(sample: () => ProgressSample, options: ProgressOpt
   const now = options.now ?? Date.now;
   const started = now();
   let last = { at: started, count: 0 };
-  const draw = () => {
-    const current = sample();
+  let ended = false;
+  const draw = (current: ProgressSample, end: boolean) => {
     const at = now();
     const rate = at > last.at ? ((current.count - last.count) * 1000) / (at - last.at) : 0;
     last = { at, count: current.count };
     const line = progressLine(options.label, current, rate, at - started, options.zone);
     // On a terminal redraw in place; elsewhere (--progress into a file) one line per sample.
-    stream.write(stream.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+    stream.write(stream.isTTY ? `\r\x1b[K${line}${end ? '\n' : ''}` : `${line}\n`);
+    ended = end;
   };
-  const timer = setInterval(draw, options.everyMs ?? 1000);
+  const tick = () => {
+    const current = sample();
+    if (current.finished && ended) return;
+    draw(current, current.finished === true);
+  };
+  const timer = setInterval(tick, options.everyMs ?? 1000);
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      draw();
-      if (stream.isTTY) stream.write('\n');
+      if (!ended) draw(sample(), true);
     },
   };
 }

@@ -1,17 +1,23 @@
+import { statSync } from 'node:fs';
 import { tap } from 'rxjs';
 import { ConfigError, parseConfig } from '../config/load.js';
-import { replayFeed, resolveReplayTime } from '../feeds/replay.js';
+import { replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
-import { loadRecording, type Recording, RecordingError } from '../record/reader.js';
+import { RecordingError } from '../record/reader.js';
+import { openRecordings, type ReplayTape } from '../record/recordingTape.js';
 import { startServe } from '../roles/serve.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
-import { startProgress } from './progress.js';
+import { REPLAY_NODE_FLAGS } from './nodeFlags.js';
+import { formatSpeed, startProgress } from './progress.js';
+import { relaunchWith, shouldRelaunch, stopWithParent } from './relaunch.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';
 
-export const REPLAY_HELP = `tickstream replay: serve a recording over the normal service (same protocol, same dashboard)
+export const REPLAY_HELP = `tickstream replay: serve recordings over the normal service (same protocol, same dashboard)
 
-Usage: tickstream replay FILE [--speed 10] [--loop] [--from 14:30 --to 15:00 --zone America/New_York] [options]
+Usage: tickstream replay FILE [FILE...] [--speed 10] [--loop] [--from 14:30 --to 15:00 --zone America/New_York] [options]
+
+Several files are played as one, merged by time (a rotated recording, one file per symbol or feed).
 
 Options:
   --speed S            0.5 to 50 times the recorded pace, or max (default 1)
@@ -22,8 +28,11 @@ Options:
   --progress           show progress on stderr even when it is not a terminal
 ${CONFIG_FLAGS_HELP}
 
-Quotes keep their recorded time in \`ts\`, so charts show the recorded session. Admin clients control the
-replay with the \`replay\` event (pause, resume, speed, seek); status.replay shows where it is.`;
+It runs with a small V8 young generation for steady pacing (starting itself again with it if need be).
+Replay reads as it plays, with the index FILE.idx (written by the recorder, or by \`tickstream index FILE\`);
+a file without one is indexed first, once. Quotes keep their recorded time in \`ts\`, so charts show the
+recorded session. Admin clients control the replay with the \`replay\` event (pause, resume, speed, seek);
+status.replay shows where it is.`;
 
 function parseSpeed(text: string | undefined): number | 'max' {
   if (text === undefined) return 1;
@@ -31,6 +40,38 @@ function parseSpeed(text: string | undefined): number | 'max' {
   const speed = Number(text.replace(/x$/i, ''));
   if (!Number.isFinite(speed)) throw new ConfigError(`--speed ${text}: expected a number from 0.5 to 50, or max`);
   return speed;
+}
+
+/** Opens the recordings, indexing those without a current index, with a progress line for each. */
+async function openWithProgress(files: string[], progressFlag: boolean | undefined): Promise<ReplayTape> {
+  let indexing: { file: string; size: number; read: number; records: number } | undefined;
+  let progress: { stop(): void } | undefined;
+  try {
+    return await openRecordings(files, {
+      onIndexing: (file, reason) => {
+        progress?.stop();
+        console.error(`tickstream: indexing ${file} (${reason}); once, the index is kept as ${file}.idx`);
+        const current = { file, size: statSync(file).size, read: 0, records: 0 };
+        indexing = current;
+        progress = startProgress(
+          () => ({
+            count: current.records,
+            done: current.size ? current.read / current.size : undefined,
+            note: `${(current.read / 2 ** 20).toFixed(0)} MiB read`,
+          }),
+          { label: 'indexing', enabled: progressFlag },
+        );
+      },
+      onIndexProgress: (file, readBytes, records) => {
+        if (indexing?.file !== file) return;
+        indexing.read = readBytes;
+        indexing.records = records;
+      },
+      onNote: (message) => console.error(`tickstream: ${message}`),
+    });
+  } finally {
+    progress?.stop();
+  }
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -48,8 +89,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
     console.log(REPLAY_HELP);
     return 0;
   }
-  const file = positionals[0];
-  if (!file || positionals.length > 1) throw new ConfigError('replay: expected one FILE (a recording)');
+  // Pacing wants a small young generation (nodeFlags.ts): started without it, run again with it.
+  if (shouldRelaunch(REPLAY_NODE_FLAGS)) return relaunchWith(REPLAY_NODE_FLAGS);
+  stopWithParent();
+  if (positionals.length === 0) throw new ConfigError('replay: expected FILE (a recording), or several');
   const base = configFromFlags(values);
   // The recording replaces the configured feeds; the schema checks the flags (speed range, zone...).
   const config = parseConfig({
@@ -58,7 +101,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       {
         type: 'replay',
         id: 'replay',
-        file,
+        file: positionals.length === 1 ? positionals[0] : positionals,
         speed: parseSpeed(values.speed),
         loop: values.loop ?? false,
         ...(values.from !== undefined ? { from: values.from } : {}),
@@ -70,48 +113,52 @@ export async function replayCommand(argv: string[]): Promise<number> {
   });
   const feedConfig = config.feeds[0];
   if (feedConfig?.type !== 'replay') throw new Error('unreachable: the replay feed config');
+  const files = replayFiles(feedConfig);
   const logger = createLogger(config.log.level);
 
-  let recording: Recording;
+  let tape: ReplayTape;
   try {
-    recording = await loadRecording(file);
+    tape = await openWithProgress(files, values.progress || undefined);
   } catch (err) {
     if (err instanceof RecordingError) {
-      console.error(`tickstream replay: ${err.message} (see tickstream verify ${file})`);
+      console.error(`tickstream replay: ${err.message} (see tickstream verify ${err.file})`);
       return 1;
     }
-    throw new ConfigError(`replay: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);
   }
-  const first = recording.records[0]?.recvTs;
-  const last = recording.records.at(-1)?.recvTs;
-  if (first === undefined || last === undefined) throw new ConfigError(`replay: ${file} holds no records`);
+  if (tape.records === 0) throw new ConfigError(`replay: ${files.join(', ')} holds no records`);
   try {
     // Checked here so a bad --from/--to fails before the server starts, naming the flag.
-    if (feedConfig.from) resolveReplayTime(feedConfig.from, feedConfig.zone, first, '--from');
-    if (feedConfig.to) resolveReplayTime(feedConfig.to, feedConfig.zone, first, '--to');
+    if (feedConfig.from) resolveReplayTime(feedConfig.from, feedConfig.zone, tape.first, '--from');
+    if (feedConfig.to) resolveReplayTime(feedConfig.to, feedConfig.zone, tape.first, '--to');
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  if (recording.torn) logger.warn({ line: recording.torn.line }, 'the recording ends with a torn line: ignored');
 
-  const source = replayFeed(feedConfig, recording);
+  const source = replayFeed(feedConfig, tape);
   let replayed = 0;
   const counted = { ...source, quotes$: source.quotes$.pipe(tap(() => replayed++)) };
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
   const service = await startServe({ config, logger, webRoot, feeds: [counted] });
+  const what = files.length === 1 ? files[0] : `${files.length} files merged by time`;
   console.error(
-    `tickstream: replaying ${file} (${recording.records.length} records) at ${feedConfig.speed}x on ${service.url}` +
+    `tickstream: replaying ${what} (${tape.records} records) at ${formatSpeed(feedConfig.speed)} on ${service.url}` +
       ` (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`,
   );
   const progress = startProgress(
     () => {
       const status = source.control.status();
+      const from = status.from ?? tape.first;
+      const to = status.to ?? tape.last;
+      const left = Math.max(0, to - status.position);
       return {
         count: replayed,
         position: status.position || undefined,
-        // By records, not recorded time: idle gaps are skipped, so time would overstate what is left.
-        done: feedConfig.loop ? undefined : replayed / recording.records.length,
-        note: `${status.speed}x${status.paused ? ' paused' : ''}${status.ended ? ' ended' : ''}`,
+        done: feedConfig.loop || to <= from ? undefined : (status.position - from) / (to - from),
+        // At a set speed the recorded time left says it (an upper bound: long silences are cut).
+        etaMs: feedConfig.loop || status.paused || status.speed === 'max' ? undefined : left / status.speed,
+        note: `${formatSpeed(status.speed)}${status.paused ? ' paused' : ''}${status.ended ? ' ended' : ''}`,
+        finished: status.ended === true,
       };
     },
     { label: 'replay', enabled: values.progress || undefined, zone: config.market.zone },

@@ -1,13 +1,27 @@
 import { scanRecording, type VerifyReport } from '../record/reader.js';
+import { type IndexLookup, indexFileOf, readIndex } from '../record/recordingIndex.js';
 import { parseCommandArgs } from './args.js';
 
 export const VERIFY_HELP = `tickstream verify: check a recording, like kdb+'s log check (-11!-2)
 
 Usage: tickstream verify FILE [--json]
 
-Prints how many valid records the file holds and its first bad line (number and why).
+Prints how many valid records the file holds, its first bad line (number and why), and whether its index
+(FILE.idx, for replay seeks) is current.
 Exit status: 0 when the file is clean or only its last line is torn (a crash mid-write: replay ignores it),
 1 when a line in the middle is corrupt (replay refuses the file), 2 when it cannot be read.`;
+
+export function describeIndexLookup(file: string, lookup: IndexLookup): string {
+  const name = indexFileOf(file);
+  switch (lookup.kind) {
+    case 'current':
+      return `  index: ${name}, current (${lookup.index.checkpoints.length} checkpoints)`;
+    case 'stale':
+      return `  index: ${name} is stale (${lookup.reason}): replay rebuilds it, or tickstream index ${file}`;
+    case 'missing':
+      return `  index: none yet: replay builds it, or tickstream index ${file}`;
+  }
+}
 
 export function describeReport(report: VerifyReport): string {
   const lines = [`${report.file}: ${report.records} valid records`];
@@ -37,12 +51,20 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   let report: VerifyReport;
+  let index: IndexLookup;
   try {
-    report = await scanRecording(file);
+    const { scan: _scan, ...scanned } = await scanRecording(file);
+    report = scanned;
+    index = await readIndex(file);
   } catch (err) {
     console.error(`tickstream verify: cannot read ${file}: ${(err as Error).message}`);
     return 2;
   }
-  console.log(values.json ? JSON.stringify(report) : describeReport(report));
+  const indexStatus = index.kind === 'stale' ? { kind: 'stale', reason: index.reason } : { kind: index.kind };
+  console.log(
+    values.json
+      ? JSON.stringify({ ...report, index: indexStatus })
+      : `${describeReport(report)}\n${describeIndexLookup(file, index)}`,
+  );
   return report.corrupt ? 1 : 0;
 }

@@ -122,7 +122,10 @@ const pollFeed = z.strictObject({
 const replayFeed = z.strictObject({
   type: z.literal('replay'),
   id: z.string().min(1).default('replay'),
-  file: z.string().min(1),
+  /** A recording, or several played as one, merged by time. */
+  file: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+    error: 'expected a recording file, or a non-empty list of them',
+  }),
   speed: z
     .union([z.number().min(0.5).max(50), z.literal('max')], { error: 'expected a number from 0.5 to 50, or "max"' })
     .default(1),

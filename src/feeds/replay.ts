@@ -1,16 +1,26 @@
 import { DateTime } from 'luxon';
-import { defer, from, type Observable, type SchedulerLike, Subject, switchMap } from 'rxjs';
+import { defer, finalize, from, type Observable, type SchedulerLike, Subject, switchMap } from 'rxjs';
 import type { FeedConfig } from '../config/schema.js';
-import type { ReplayAck, ReplayCommand, ReplayStatus, SymbolInfo } from '../protocol.js';
+import {
+  type Bar,
+  errorAck,
+  type ReplayAck,
+  type ReplayCommand,
+  type ReplayStatus,
+  type SymbolInfo,
+} from '../protocol.js';
 import type { RecordedQuote } from '../record/format.js';
 import { type PaceState, pace } from '../record/pace.js';
-import { loadRecording, type Recording, readHeaderSync } from '../record/reader.js';
+import { readHeaderSync } from '../record/reader.js';
+import { openRecordings, type ReplaySeek, type ReplayTape } from '../record/recordingTape.js';
 import type { FeedSource, ReplayControl } from './types.js';
 
 export type ReplayFeedConfig = Extract<FeedConfig, { type: 'replay' }>;
 export type ReplayFeedSource = Omit<FeedSource, 'quotes$'> & {
   quotes$: Observable<RecordedQuote>;
   control: ReplayControl;
+  discontinuities$: Observable<void>;
+  history: (symbol: string) => Bar[];
 };
 
 /**
@@ -30,56 +40,58 @@ export function resolveReplayTime(text: string, zone: string, recordingStart: nu
   return at.toMillis();
 }
 
-/** Pacing times: receive times, never decreasing (a clock step back during recording must not stall it). */
-export function replayTimes(records: readonly RecordedQuote[]): number[] {
-  const times = new Array<number>(records.length);
-  let max = 0;
-  for (let i = 0; i < records.length; i++) {
-    max = Math.max(max, (records[i] as RecordedQuote).recvTs);
-    times[i] = max;
-  }
-  return times;
-}
-
-/** Each symbol's last record among records[0, index), in recorded order: the market's state at that point. */
-export function lastValuesBefore(records: readonly RecordedQuote[], index: number): RecordedQuote[] {
-  const last = new Map<string, number>();
-  for (let i = 0; i < index; i++) last.set((records[i] as RecordedQuote).symbol, i);
-  return [...last.values()].sort((a, b) => a - b).map((i) => records[i] as RecordedQuote);
-}
-
 /**
  * A recorded session as a feed, paced by receive time (scaled by speed), with pause/resume/speed/seek
- * through its `control`. Quotes keep their recorded `ts`, so charts show the recorded session's times.
+ * through its `control`. Quotes keep their recorded `ts`, so charts show the recorded session's times. It
+ * reads the recordings as it plays (see src/record/recordingTape.ts), announces every seek and loop on
+ * `discontinuities$` before the restated quotes that follow it, and its `history` is the recording's
+ * 1-minute bars up to where it last jumped (or started).
  */
 export function replayFeed(
   config: ReplayFeedConfig,
-  recording: Recording | (() => Promise<Recording>),
+  tape: ReplayTape | (() => Promise<ReplayTape>),
   options: { scheduler?: SchedulerLike; symbols?: SymbolInfo[] } = {},
 ): ReplayFeedSource {
-  const load = typeof recording === 'function' ? recording : async () => recording;
-  const symbols = options.symbols ?? (typeof recording === 'function' ? [] : (recording.header?.symbols ?? []));
+  const open = typeof tape === 'function' ? tape : async () => tape;
+  const symbols = options.symbols ?? (typeof tape === 'function' ? [] : [...tape.symbols]);
   const commands$ = new Subject<ReplayCommand>();
-  // A seek restates the market at another moment: announced before the restated quotes (FeedSource's contract).
-  const jumps$ = new Subject<void>();
-  let state: PaceState = { speed: config.speed, paused: false, position: 0, ended: false };
+  // Announced from inside the pacing operator as each jump takes effect; the pipeline and the chart history listen.
+  const discontinuities$ = new Subject<void>();
+  let state: PaceState = { speed: config.speed, paused: false, position: 0, ended: false, jumps: 0 };
   /** The range played, for status (the whole recording unless from/to limit it). */
   let range: { from?: number; to?: number } = {};
   let running = false;
+  let barsAt: ((symbol: string) => Bar[]) | undefined;
+  /** Seek acks waiting for their seek (or a later one) to land. */
+  const landing: { after: number; resolve: (ack: ReplayAck) => void }[] = [];
 
   const status = (): ReplayStatus => {
     const position = Math.round(state.position);
-    const out: ReplayStatus = { speed: state.speed, paused: state.paused, position, loop: config.loop };
+    const out: ReplayStatus = {
+      speed: state.speed,
+      paused: state.paused,
+      position,
+      loop: config.loop,
+      jumps: state.jumps,
+    };
     if (range.from !== undefined) out.from = range.from;
     if (range.to !== undefined) out.to = range.to;
     if (state.ended) out.ended = true;
     return out;
   };
+  const land = () => {
+    for (let i = landing.length - 1; i >= 0; i--) {
+      const waiting = landing[i];
+      if (waiting && state.jumps > waiting.after) {
+        landing.splice(i, 1);
+        waiting.resolve({ ok: true, replay: status() });
+      }
+    }
+  };
 
-  const quotes$: Observable<RecordedQuote> = defer(() => from(load())).pipe(
+  const quotes$: Observable<RecordedQuote> = defer(() => from(open())).pipe(
     switchMap((loaded) => {
-      const times = replayTimes(loaded.records);
-      const start = times[0] ?? 0;
+      const start = loaded.first;
       const limits = {
         from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, start, 'from'),
         to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, start, 'to'),
@@ -87,22 +99,34 @@ export function replayFeed(
       if (limits.from !== undefined && limits.to !== undefined && limits.to < limits.from) {
         throw new Error(`replay to (${config.to}) is before from (${config.from})`);
       }
-      if (times.length) range = { from: limits.from ?? start, to: limits.to ?? times.at(-1) };
+      if (loaded.records > 0) {
+        range = {
+          from: Math.max(start, limits.from ?? start),
+          to: Math.min(loaded.last, limits.to ?? loaded.last),
+        };
+      }
       state = { ...state, position: range.from ?? 0 };
       running = true;
-      return pace(loaded.records, commands$, {
-        times,
+      return pace<RecordedQuote, ReplaySeek>(loaded, commands$, {
         speed: config.speed,
         maxGapMs: config.maxGapMs,
         loop: config.loop,
         from: limits.from,
         to: limits.to,
-        stateBefore: (index) => lastValuesBefore(loaded.records, index),
         onState: (next) => {
           state = next;
+          land();
+        },
+        onSeek: (seek, jump) => {
+          barsAt = seek.bars;
+          if (jump) discontinuities$.next();
         },
         scheduler: options.scheduler,
       });
+    }),
+    finalize(() => {
+      running = false;
+      for (const waiting of landing.splice(0)) waiting.resolve(errorAck('BAD_REQUEST', 'the replay stopped'));
     }),
   );
 
@@ -111,26 +135,37 @@ export function replayFeed(
     symbols,
     replay: true,
     quotes$,
-    discontinuities$: jumps$.asObservable(),
+    discontinuities$: discontinuities$.asObservable(),
+    history: (symbol) => barsAt?.(symbol) ?? [],
     control: {
       status,
-      command(command: ReplayCommand): ReplayAck {
-        if (!running) return { ok: false, error: { code: 'BAD_REQUEST', message: 'the recording is still loading' } };
-        if (command.action === 'seek') jumps$.next();
+      command(command: ReplayCommand): ReplayAck | Promise<ReplayAck> {
+        if (!running) return errorAck('BAD_REQUEST', 'the recording is still loading');
+        const after = state.jumps;
         commands$.next(command);
-        return { ok: true, replay: status() };
+        if (command.action !== 'seek' || state.jumps > after) return { ok: true, replay: status() };
+        // The seek reads from the file: acknowledged once its state has gone out.
+        return new Promise((resolve) => landing.push({ after, resolve }));
       },
     },
   };
 }
 
-/** The replay feed the config names: the file loads when the feed starts; its header gives the symbols. */
+/** The files a replay feed plays (one, or several merged by time). */
+export function replayFiles(config: ReplayFeedConfig): string[] {
+  return Array.isArray(config.file) ? config.file : [config.file];
+}
+
+/** The replay feed the config names: the files open (and are indexed if need be) when the feed starts. */
 export function replayFeedFromConfig(config: ReplayFeedConfig, scheduler?: SchedulerLike): FeedSource {
-  let header: ReturnType<typeof readHeaderSync>;
-  try {
-    header = readHeaderSync(config.file);
-  } catch (err) {
-    throw new Error(`replay feed "${config.id}": cannot read ${config.file}: ${(err as Error).message}`);
+  const files = replayFiles(config);
+  const symbols: SymbolInfo[] = [];
+  for (const file of files) {
+    try {
+      symbols.push(...(readHeaderSync(file)?.symbols ?? []));
+    } catch (err) {
+      throw new Error(`replay feed "${config.id}": cannot read ${file}: ${(err as Error).message}`);
+    }
   }
-  return replayFeed(config, () => loadRecording(config.file), { scheduler, symbols: header?.symbols ?? [] });
+  return replayFeed(config, () => openRecordings(files), { scheduler, symbols });
 }

@@ -53,7 +53,7 @@ export function marketSession(calendar: MarketCalendar, instant: number): Sessio
     for (let i = 0; i < 366 && !isTradingDay(calendar, day); i++) day = day.plus({ days: 1 });
     next = boundariesOf(calendar, day)[0]?.at as DateTime;
   }
-  return { exchange: calendar.exchange, state, nextChange: next.toISO() ?? '' };
+  return { exchange: calendar.exchange, state, nextChange: next.toISO() ?? '', zone: calendar.zone };
 }
 
 /** The calendar day of `instant` in the exchange's zone: its key ("YYYY-MM-DD") and bounds in epoch ms. */

@@ -26,3 +26,6 @@ export function assignSeq<T extends { symbol: string }>(
       );
     });
 }
+
+/** The epoch of quotes numbered outside a server (an import, a generated session): records leave it out. */
+export const OFFLINE_EPOCH = (): number => 0;

@@ -8,17 +8,72 @@ export { BAR_MS };
 export type IntradayHistoryOptions = {
   /** Bars kept per symbol; the oldest go first. */
   maxBars: number;
-  /** Bars before the stream started (a feed's backfill), asked once per symbol on first use. */
+  /** Bars before the stream started (a feed's backfill), asked on a symbol's first use and again after `clear`. */
   backfill?: (symbol: string) => readonly Bar[];
   /** A quote this far before the newest bar means the clock went back (replay seek or loop): start over. */
   resetAfterMs?: number;
 };
 
-type Series = { bars: Bar[]; lastVolume?: number };
+/** What a quote did to its symbol's bars: merged into the last one, opened the next, came late (ignored), or reset them. */
+export type BarFold = 'merged' | 'opened' | 'late' | 'reset';
+
+/** The fields of a quote that bars are made of. */
+export type BarQuote = Pick<Quote, 'price' | 'ts' | 'size' | 'volume'>;
+
+/**
+ * One symbol's 1-minute bars as quotes fold into them: the one place the bar rules live (the chart history
+ * and the recording index both fold with it).
+ */
+export class BarSeries {
+  constructor(
+    public bars: Bar[] = [],
+    /** The day's cumulative volume of the last quote that had one (a bar grows by its increase). */
+    public lastVolume: number | undefined = undefined,
+    private readonly maxBars = Number.POSITIVE_INFINITY,
+    private readonly resetAfterMs = 5 * BAR_MS,
+  ) {}
+
+  get last(): Bar | undefined {
+    return this.bars[this.bars.length - 1];
+  }
+
+  add(quote: BarQuote): BarFold {
+    const time = Math.floor(quote.ts / BAR_MS) * BAR_MS;
+    const volume = this.volumeOf(quote);
+    let fold: BarFold = 'opened';
+    const last = this.last;
+    if (last && time < last.time) {
+      // A late tick belongs to a closed bar: leave the bars as they were, unless time jumped back for good.
+      if (last.time - time < this.resetAfterMs) return 'late';
+      this.bars = [];
+      fold = 'reset';
+    }
+    const current = this.last;
+    if (current && current.time === time) {
+      current.high = Math.max(current.high, quote.price);
+      current.low = Math.min(current.low, quote.price);
+      current.close = quote.price;
+      current.volume += volume;
+      return 'merged';
+    }
+    this.bars.push({ time, open: quote.price, high: quote.price, low: quote.price, close: quote.price, volume });
+    if (this.bars.length > this.maxBars) this.bars.splice(0, this.bars.length - this.maxBars);
+    return fold;
+  }
+
+  /** The traded volume a quote adds: its size, else the growth of the day's cumulative volume. */
+  private volumeOf(quote: BarQuote): number {
+    const previous = this.lastVolume;
+    if (quote.volume !== undefined) this.lastVolume = quote.volume;
+    if (quote.size !== undefined) return quote.size;
+    if (quote.volume === undefined || previous === undefined) return 0;
+    return Math.max(0, quote.volume - previous);
+  }
+}
 
 /** Per-symbol bounded 1-minute bars built from the quote stream, seeded with a backfill when there is one. */
 export class IntradayHistory {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, BarSeries>();
   private readonly resetAfterMs: number;
 
   constructor(private readonly options: IntradayHistoryOptions) {
@@ -44,54 +99,31 @@ export class IntradayHistory {
     return undefined;
   }
 
-  add(quote: Quote): void {
-    const series = this.seriesOf(quote.symbol);
-    const time = Math.floor(quote.ts / BAR_MS) * BAR_MS;
-    const volume = this.volumeOf(series, quote);
-    const last = series.bars[series.bars.length - 1];
-    if (last && time < last.time) {
-      // A late tick belongs to a closed bar: leave history as it was, unless time jumped back for good.
-      if (last.time - time < this.resetAfterMs) return;
-      series.bars = [];
-    }
-    const current = series.bars[series.bars.length - 1];
-    if (current && current.time === time) {
-      current.high = Math.max(current.high, quote.price);
-      current.low = Math.min(current.low, quote.price);
-      current.close = quote.price;
-      current.volume += volume;
-      return;
-    }
-    series.bars.push({ time, open: quote.price, high: quote.price, low: quote.price, close: quote.price, volume });
-    if (series.bars.length > this.options.maxBars) series.bars.splice(0, series.bars.length - this.options.maxBars);
+  add(quote: BarQuote & { symbol: string }): void {
+    this.seriesOf(quote.symbol).add(quote);
   }
 
   symbols(): string[] {
     return [...this.series.keys()];
   }
 
-  /** Drops every series: each starts again from the backfill (a replay's, after a seek) on its next use. */
+  /**
+   * Forgets every series, so each is seeded again from the backfill on its next use: after a feed jumped in
+   * time (a replay seek or loop), whose backfill then tells the story up to the new position.
+   */
   clear(): void {
     this.series.clear();
   }
 
-  private seriesOf(symbol: string): Series {
+  private seriesOf(symbol: string): BarSeries {
     let series = this.series.get(symbol);
     if (!series) {
       const backfill = this.options.backfill?.(symbol) ?? [];
-      series = { bars: backfill.slice(-this.options.maxBars).map((bar) => ({ ...bar })) };
+      const bars = backfill.slice(-this.options.maxBars).map((bar) => ({ ...bar }));
+      series = new BarSeries(bars, undefined, this.options.maxBars, this.resetAfterMs);
       this.series.set(symbol, series);
     }
     return series;
-  }
-
-  /** The traded volume a quote adds: its size, else the growth of the day's cumulative volume. */
-  private volumeOf(series: Series, quote: Quote): number {
-    const previous = series.lastVolume;
-    if (quote.volume !== undefined) series.lastVolume = quote.volume;
-    if (quote.size !== undefined) return quote.size;
-    if (quote.volume === undefined || previous === undefined) return 0;
-    return Math.max(0, quote.volume - previous);
   }
 }
 

@@ -1,5 +1,5 @@
 import { validateQuote } from '../pipeline/normalizeQuote.js';
-import type { Quote, RawQuote, SymbolInfo } from '../protocol.js';
+import { type Quote, type RawQuote, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
 
 /**
  * The recorded feed file (docs/PROTOCOL.md): NDJSON, a header line, then one Quote-shaped object per line
@@ -34,13 +34,16 @@ export function headerLine(header: Omit<RecordingHeader, 'type' | 'version'>): s
   return `${JSON.stringify(full)}\n`;
 }
 
-export function recordLine(quote: Quote | RawQuote, recvTs: number): string {
-  return `${JSON.stringify({ ...quote, recvTs })}\n`;
+/** The record a quote is stored as: the quote with when it was received. */
+/** A quote as a record: its epoch is the recording server's own (a replay numbers quotes again), so it is left out. */
+export function recordOf(quote: Quote | RawQuote, recvTs: number): RecordedQuote {
+  if (!('epoch' in quote)) return { ...quote, recvTs };
+  const { epoch: _epoch, ...rest } = quote;
+  return { ...rest, recvTs };
 }
 
-/** The time a replay paces by: when the recorder received the quote, else its event time. */
-export function replayTime(record: RecordedQuote): number {
-  return record.recvTs;
+export function recordLine(record: RecordedQuote): string {
+  return `${JSON.stringify(record)}\n`;
 }
 
 /** Classifies one line (without its newline). `first` says whether it is the file's first line. */
@@ -77,8 +80,39 @@ export function parseLine(text: string, first: boolean): LineVerdict {
   if (typeof recvTs !== 'number' || !Number.isFinite(recvTs) || recvTs <= 0) {
     return { kind: 'bad', reason: 'not a quote: bad recvTs' };
   }
-  // Keep the recorded object whole (seq, change...): the pipeline's normalizeQuote re-validates on replay.
-  return { kind: 'record', record: { ...(input as RecordedQuote), symbol: quote.symbol, recvTs } };
+  // Keep the recorded object whole (seq, change...): the pipeline's normalizeQuote re-validates on replay. The
+  // object itself when nothing changes: this runs for every line of a replay.
+  const record = input as RecordedQuote;
+  if (record.symbol === quote.symbol && record.recvTs === recvTs) return { kind: 'record', record };
+  return { kind: 'record', record: { ...record, symbol: quote.symbol, recvTs } };
+}
+
+/**
+ * A record line of a file its index has vouched for (every line was parsed and validated when it was
+ * indexed, and the file has not changed size since): only JSON.parse, when the symbol is written as the
+ * pipeline writes it and the receive time is there; else the full check of `parseLine`. A replay runs this
+ * for every line, and the pipeline validates each quote again anyway: no second object per line.
+ */
+export function parseIndexedLine(text: string): LineVerdict {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parseLine(text, false);
+  }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'symbol' in value &&
+    'recvTs' in value &&
+    typeof value.symbol === 'string' &&
+    typeof value.recvTs === 'number' &&
+    SYMBOL_PATTERN.test(value.symbol) &&
+    !('type' in value)
+  ) {
+    return { kind: 'record', record: value as RecordedQuote };
+  }
+  return parseLine(text, false);
 }
 
 function isSymbolInfo(value: unknown): value is SymbolInfo {

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { ReplayCommand } from '../protocol.js';
+import { type Batch, type Cursor, isPromise, type Seek, type Tape } from './tape.js';
 
 export type Speed = number | 'max';
 
@@ -10,11 +11,11 @@ export type PaceState = {
   position: number;
   /** The head reached the end (of the range) and is not looping. */
   ended: boolean;
+  /** How many times the head jumped (seeks, loops). */
+  jumps: number;
 };
 
-export type PaceOptions<T> = {
-  /** Recorded time of each record; must not decrease (use a running maximum if the source can). */
-  times: readonly number[];
+export type PaceOptions<S> = {
   speed: Speed;
   /** A recorded silence longer than this is cut to this (so a lunch break does not stall a demo). */
   maxGapMs: number;
@@ -22,153 +23,223 @@ export type PaceOptions<T> = {
   /** Recorded time range to play, inclusive. */
   from?: number;
   to?: number;
-  /** Records emitted at once when a seek (or `from`) lands at index i: the state built by records [0, i). */
-  stateBefore?: (index: number) => T[];
   /** At `max` speed, records per scheduler turn (so the event loop still serves sockets). */
   maxBatch?: number;
   onState?: (state: PaceState) => void;
+  /**
+   * Each seek as it takes effect, before its state is emitted: the start (`jump` false), then every seek and
+   * loop (`jump` true).
+   */
+  onSeek?: (seek: S, jump: boolean) => void;
   scheduler?: SchedulerLike;
 };
 
-/** First index whose time is >= t (or > t when `strict`), by binary search. */
-export function boundIndex(times: readonly number[], t: number, strict = false): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = times[mid] as number;
-    if (v < t || (strict && v === t)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** Wall time before the range starts again when looping, in recorded ms (scaled by the speed, cut by maxGapMs). */
+const LOOP_PAUSE_MS = 1000;
 
 /**
- * Replays `records` at their recorded pace scaled by speed, obeying pause/resume/speed/seek from
- * `controls$`. Due times accumulate from the schedule, not from when a record went out, so a late turn of
- * the event loop does not push the rest of the replay later. At the end it idles (a seek can restart it)
- * unless `loop`, which seeks back to the start of the range.
+ * Replays a tape at its recorded pace scaled by speed, obeying pause/resume/speed/seek from `controls$`.
+ * Due times accumulate from the schedule, not from when a record went out, so a late turn of the event loop
+ * does not push the rest of the replay later. Records come from the tape's cursor in batches; while one is
+ * being read (or a seek is), the head waits. At the end it idles (a seek can restart it) unless `loop`,
+ * which plays the range again from its start, opening with the same state as the first time.
  */
-export function pace<T>(
-  records: readonly T[],
+export function pace<T, S extends Seek<T>>(
+  tape: Tape<T, S>,
   controls$: Observable<ReplayCommand>,
-  options: PaceOptions<T>,
+  options: PaceOptions<S>,
 ): Observable<T> {
-  const { times, maxGapMs } = options;
+  const { maxGapMs } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
   const maxBatch = options.maxBatch ?? 2000;
-  const n = Math.min(records.length, times.length);
-  const first = n ? (times[0] as number) : 0;
-  const last = n ? (times[n - 1] as number) : 0;
-  const rangeStart = Math.max(first, options.from ?? first);
-  const rangeEnd = Math.min(last, options.to ?? last);
-  const startIndex = boundIndex(times, rangeStart);
-  const endIndex = Math.min(n, boundIndex(times, rangeEnd, true));
-  const timeAt = (i: number) => times[i] as number;
+  const rangeStart = Math.max(tape.first, options.from ?? tape.first);
+  const rangeEnd = Math.min(tape.last, options.to ?? tape.last);
   const gap = (recordedMs: number) => Math.min(Math.max(0, recordedMs), maxGapMs);
 
   return new Observable<T>((subscriber) => {
     let speed = options.speed;
     let paused = false;
-    let index = startIndex;
-    /** Wall time at which records[index] is due (running) / recorded ms left until it (paused). */
-    let due = scheduler.now();
-    let remaining = 0;
-    let position = rangeStart;
+    let pausedAt = 0;
+    let jumps = 0;
+    let cursor: Cursor<T> | undefined;
+    let batch: Batch<T> | undefined;
+    let next = 0;
+    /** No record is left in the range. */
+    let exhausted = false;
+    /** A batch or a seek is being read: the head waits for it. */
+    let waiting = false;
+    /** Bumped by every seek, so that what an older one reads is dropped. */
+    let generation = 0;
+    /** The head was at recorded time `lastTime` (the last record out, or where a seek landed) at wall time `lastDue`. */
+    let lastTime = rangeStart;
+    let lastDue = scheduler.now();
     let action: Subscription | undefined;
 
-    const ended = () => index >= endIndex && !options.loop;
     const scale = (recordedMs: number) => (speed === 'max' ? 0 : recordedMs / speed);
+    const nextTime = () => (batch && next < batch.records.length ? (batch.times[next] as number) : undefined);
+    const dueOf = (time: number) => lastDue + scale(gap(time - lastTime));
     const headPosition = () => {
-      if (paused || speed === 'max' || index >= endIndex) return position;
-      const ahead = Math.max(0, due - scheduler.now()) * speed;
-      return Math.max(position, timeAt(index) - ahead);
+      const time = nextTime();
+      if (speed === 'max' || time === undefined) return lastTime;
+      const elapsed = Math.max(0, ((paused ? pausedAt : scheduler.now()) - lastDue) * speed);
+      const wait = gap(time - lastTime);
+      // Across a cut silence the head moves over the whole recorded gap in the shortened wait.
+      return wait === 0 ? time : lastTime + (time - lastTime) * Math.min(1, elapsed / wait);
     };
-    const report = () => options.onState?.({ speed, paused, position: headPosition(), ended: ended() });
+    const report = () =>
+      options.onState?.({ speed, paused, position: headPosition(), ended: exhausted && !options.loop, jumps });
 
     const cancel = () => {
       action?.unsubscribe();
       action = undefined;
     };
+    const fail = (err: unknown) => subscriber.error(err);
     const schedule = () => {
       cancel();
-      if (paused || ended()) return;
-      action = scheduler.schedule(run, Math.max(0, due - scheduler.now()));
+      if (paused || waiting || exhausted || subscriber.closed) return;
+      const time = nextTime();
+      const delay = time === undefined ? 0 : Math.max(0, dueOf(time) - scheduler.now());
+      action = scheduler.schedule(run, delay);
     };
-    const emitState = (at: number) => {
-      for (const record of options.stateBefore?.(at) ?? []) subscriber.next(record);
+    const exhaust = () => {
+      exhausted = true;
+      cursor?.close();
+      batch = undefined;
+    };
+    const accept = (read: Batch<T> | null) => {
+      if (read === null) exhaust();
+      else {
+        batch = read;
+        next = 0;
+      }
+    };
+    /** The next batch: true when it (or the end) is here now, false when the head must wait for it. */
+    const refill = (): boolean => {
+      batch = undefined;
+      if (!cursor) {
+        exhaust();
+        return true;
+      }
+      const read = cursor.next();
+      if (!isPromise(read)) {
+        accept(read);
+        return true;
+      }
+      waiting = true;
+      const reading = generation;
+      read.then((b) => {
+        if (reading !== generation) return;
+        waiting = false;
+        accept(b);
+        run();
+      }, fail);
+      return false;
     };
 
-    const seek = (target: number, recordedLead: number) => {
-      position = Math.min(Math.max(target, rangeStart), rangeEnd);
-      index = Math.max(startIndex, Math.min(endIndex, boundIndex(times, position, true)));
-      emitState(index);
-      const lead = index < endIndex ? gap(timeAt(index) - position) : recordedLead;
-      if (paused) remaining = lead;
-      else due = scheduler.now() + scale(lead);
+    const startSeek = (target: number, inclusive: boolean, jump: boolean, leadMs: number) => {
+      const seeking = ++generation;
+      cancel();
+      cursor?.close();
+      cursor = undefined;
+      batch = undefined;
+      exhausted = false;
+      waiting = true;
+      const position = Math.min(Math.max(target, rangeStart), rangeEnd);
+      const apply = (seek: S) => {
+        if (seeking !== generation || subscriber.closed) {
+          seek.cursor.close();
+          return;
+        }
+        waiting = false;
+        cursor = seek.cursor;
+        if (jump) jumps++;
+        options.onSeek?.(seek, jump);
+        for (const record of seek.state) {
+          subscriber.next(record);
+          if (subscriber.closed) return;
+        }
+        const now = scheduler.now();
+        lastTime = position;
+        lastDue = now + scale(gap(leadMs));
+        if (paused) pausedAt = now;
+        report();
+        schedule();
+      };
+      const seek = tape.seek(position, inclusive);
+      if (isPromise(seek)) seek.then(apply, fail);
+      else apply(seek);
     };
 
-    const run = () => {
+    function run(): void {
       action = undefined;
+      if (waiting || paused) return;
       const now = scheduler.now();
       let emitted = 0;
-      while (index < endIndex && (speed === 'max' ? emitted < maxBatch : due <= now)) {
-        subscriber.next(records[index] as T);
-        position = timeAt(index);
+      while (!exhausted) {
+        const current = batch;
+        if (!current || next >= current.records.length) {
+          if (!refill()) return;
+          continue;
+        }
+        const time = current.times[next] as number;
+        if (time > rangeEnd) {
+          exhaust();
+          break;
+        }
+        if (speed === 'max' ? emitted >= maxBatch : dueOf(time) > now) break;
+        const record = current.records[next++] as T;
+        lastDue = speed === 'max' ? now : dueOf(time);
+        lastTime = time;
         emitted++;
-        index++;
-        if (index < endIndex) due += scale(gap(timeAt(index) - position));
+        subscriber.next(record);
         if (subscriber.closed) return;
       }
-      if (speed === 'max') due = now;
-      if (index >= endIndex && options.loop) {
-        // Start the range again after a short pause, with its opening state (like a seek).
-        seek(rangeStart, 0);
-        due = now + scale(gap(1000));
+      if (exhausted && options.loop) {
+        startSeek(rangeStart, false, true, LOOP_PAUSE_MS);
+        return;
       }
       report();
       schedule();
-    };
+    }
 
     const control = controls$.subscribe((command) => {
       const now = scheduler.now();
       switch (command.action) {
         case 'pause':
           if (!paused) {
-            position = headPosition();
-            remaining = speed === 'max' ? 0 : Math.max(0, due - now) * speed;
             paused = true;
+            pausedAt = now;
             cancel();
           }
           break;
         case 'resume':
           if (paused) {
             paused = false;
-            due = now + scale(remaining);
+            lastDue += now - pausedAt;
           }
           break;
         case 'speed': {
-          const recordedLeft = paused ? remaining : speed === 'max' ? 0 : Math.max(0, due - now) * speed;
-          if (!paused) position = headPosition();
+          // The recorded time since the head's last step is kept; what is left of the wait is rescaled.
+          const at = paused ? pausedAt : now;
+          const elapsed = speed === 'max' ? 0 : (at - lastDue) * speed;
           speed = command.speed;
-          if (paused) remaining = recordedLeft;
-          else due = now + scale(recordedLeft);
+          lastDue = at - scale(elapsed);
           break;
         }
         case 'seek':
-          seek(command.position, 0);
-          break;
+          startSeek(command.position, true, true, 0);
+          return;
       }
       report();
       schedule();
     });
 
-    if (options.from !== undefined) emitState(startIndex);
-    report();
-    schedule();
+    startSeek(rangeStart, false, false, 0);
     return () => {
+      generation++;
       control.unsubscribe();
       cancel();
+      cursor?.close();
     };
   });
 }

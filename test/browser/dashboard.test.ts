@@ -1,18 +1,22 @@
 /// <reference lib="dom" />
 // The page functions below run in Chromium: they need the DOM types.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { type Observable, Subject } from 'rxjs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { FeedSource } from '../../src/feeds/index.js';
 import { replayFeed } from '../../src/feeds/replay.js';
 import { listings } from '../../src/feeds/universe.js';
-import type { RawQuote } from '../../src/protocol.js';
+import type { Bar, RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
+import { openRecording } from '../../src/record/recordingTape.js';
+import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { barsOf } from '../helpers/bars.js';
 import { browserPerFile } from '../helpers/browser.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
@@ -20,11 +24,17 @@ import { startTestService } from '../helpers/service.js';
 const SCREENSHOT = join(PROJECT_ROOT, 'docs/screenshot.png');
 
 const chromium = browserPerFile();
+const recordingDir = mkdtempSync(join(tmpdir(), 'tickstream-dashboard-'));
+let sessions = 0;
 let service: Tickstream | undefined;
 
 afterEach(async () => {
   await service?.close();
   service = undefined;
+});
+
+afterAll(() => {
+  rmSync(recordingDir, { recursive: true, force: true });
 });
 
 async function open(
@@ -74,35 +84,51 @@ async function gridFilled(page: Page, rows: number): Promise<void> {
   }, rows);
 }
 
-/** A real replay feed over ten minutes of recorded AAPL and MSFT, looping, with a seek range. */
-function recordedSession() {
-  const base = Date.UTC(2026, 0, 15, 15, 0, 0);
-  const records: RecordedQuote[] = [];
+const SESSION_BASE = Date.UTC(2026, 0, 15, 15, 0, 0); // 10:00 New York
+/** The recorded session's formula: AAPL and MSFT every second for ten minutes, 100 to 104 shares a trade. */
+function sessionRecord(symbol: 'AAPL' | 'MSFT', i: number): RecordedQuote {
+  const ts = SESSION_BASE + i * 1000;
+  const price = Math.round(((symbol === 'AAPL' ? 230 : 430) + Math.sin(i / 20)) * 100) / 100;
+  return { symbol, price, ts, size: 100 + (i % 5), recvTs: ts, source: 'rec' };
+}
+
+/** AAPL's 1-minute bars from the records received by `position`, by the formula. */
+function sessionBars(position: number): Bar[] {
+  const received = Array.from({ length: 600 }, (_, i) => sessionRecord('AAPL', i)).filter((r) => r.recvTs <= position);
+  return barsOf(received);
+}
+
+/** A real replay feed over a recording file of the session, looping, with a seek range. */
+async function recordedSession() {
+  const file = join(recordingDir, `session-${++sessions}.ndjson.gz`);
+  const writer = new RecordingWriter({
+    out: file,
+    sources: ['rec'],
+    flushMs: 0,
+    symbols: [{ symbol: 'AAPL' }, { symbol: 'MSFT' }],
+  });
   for (let i = 0; i < 600; i++) {
-    for (const [symbol, price] of [
-      ['AAPL', 230],
-      ['MSFT', 430],
-    ] as const) {
-      const ts = base + i * 1000;
-      records.push({ symbol, price: price + Math.sin(i / 20), ts, recvTs: ts, source: 'rec' });
+    for (const symbol of ['AAPL', 'MSFT'] as const) {
+      const { recvTs, ...quote } = sessionRecord(symbol, i);
+      writer.write(quote, recvTs);
     }
   }
+  writer.close();
   const feed = replayFeed(
     {
       type: 'replay',
       id: 'replay',
-      file: 'in-memory',
+      file,
       speed: 1,
       loop: true,
-      from: new Date(base).toISOString(),
-      to: new Date(base + 599_000).toISOString(),
+      from: new Date(SESSION_BASE).toISOString(),
+      to: new Date(SESSION_BASE + 599_000).toISOString(),
       zone: 'UTC',
       maxGapMs: 5000,
     },
-    { file: 'in-memory', records },
-    { symbols: [{ symbol: 'AAPL' }, { symbol: 'MSFT' }] },
+    await openRecording(file),
   );
-  return { base, feed };
+  return { base: SESSION_BASE, feed };
 }
 
 describe('dashboard in Chromium', () => {
@@ -311,7 +337,7 @@ describe('dashboard in Chromium', () => {
     expect(await page.textContent('.feed[data-feed="vendor"]')).toBe('vendor: stale');
     upstream.complete();
     await page.waitForSelector('.feed[data-feed="vendor"][data-state="down"]', { timeout: 10_000 });
-    // The session line names the state and when it changes next.
+    // The session line names the state and when it changes next ("pre-market" when closed: a hyphen).
     expect(await page.textContent('#session')).toMatch(
       /(pre-market|open|after-hours|closed) · [\w-]+ \w{3} \d\d:\d\d \(in /,
     );
@@ -320,18 +346,39 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('#connection')?.textContent !== 'connected');
   });
 
-  it('drives a real replay: pause, resume, speed and seek, and shows its status', async () => {
-    const { base, feed } = recordedSession();
+  it('drives a real replay: pause, resume, speed and seek, and shows its status at the recorded moment', async () => {
+    const { base, feed } = await recordedSession();
     const page = await open({}, { feeds: [feed], query: '?symbols=AAPL,MSFT' });
     await page.waitForSelector('#replay:not([hidden])');
     await gridFilled(page, 2);
     expect(await page.textContent('#replay-state')).toBe('playing 1×');
-    expect(await page.textContent('.feed[data-feed="replay"]')).toMatch(/^replay: replay 1× @ 2026-01-15/);
+    // One clear badge (the feed of `tickstream replay` is called replay: said once), its icon drawn.
+    const badge = '.feed[data-feed="replay"]';
+    expect(await page.textContent(badge)).toBe('replay · 1×');
+    const icon = () =>
+      page.$eval('.feed[data-feed="replay"]', (chip) => {
+        const style = getComputedStyle(chip, '::before');
+        return { content: style.content, clipPath: style.clipPath, background: style.backgroundImage };
+      });
+    expect(await icon()).toMatchObject({ content: '""', clipPath: expect.stringMatching(/^polygon/) });
+    // The session line and the position tell the recorded moment (10:00 New York on Thursday 2026-01-15),
+    // in the exchange's zone like the rows, not the wall clock.
+    await page.waitForFunction(() =>
+      /closes Thu 16:00 \(in 5h \d\dm\)/.test(document.querySelector('#session')?.textContent ?? ''),
+    );
+    expect(await page.textContent('#replay-position')).toMatch(/^2026-01-15 10:0\d:\d\d EST$/);
+    expect(await page.textContent('#grid tbody tr[data-symbol="AAPL"] td[data-field="time"] span')).toMatch(
+      /^10:0\d:\d\d EST$/,
+    );
 
     await page.click('#replay-toggle');
     await vi.waitFor(() => expect(feed.control.status().paused).toBe(true), { timeout: 5000 });
     await page.waitForFunction(() => document.querySelector('#replay-toggle')?.textContent === 'Resume');
     expect(await page.getAttribute('#replay-toggle', 'aria-pressed')).toBe('true');
+    await page.waitForFunction(
+      () => document.querySelector('.feed[data-feed="replay"]')?.textContent === 'replay · paused',
+    );
+    expect(await icon()).toMatchObject({ clipPath: 'none', background: expect.stringMatching(/^linear-gradient/) });
 
     await page.click('#replay-toggle');
     await vi.waitFor(() => expect(feed.control.status().paused).toBe(false), { timeout: 5000 });
@@ -339,10 +386,25 @@ describe('dashboard in Chromium', () => {
     await page.selectOption('#replay-speed', '10');
     await vi.waitFor(() => expect(feed.control.status().speed).toBe(10), { timeout: 5000 });
     await page.waitForFunction(() => document.querySelector('#replay-state')?.textContent === 'playing 10×');
+    await page.waitForFunction(
+      () => document.querySelector('.feed[data-feed="replay"]')?.textContent === 'replay · 10×',
+    );
 
     expect(Number(await page.getAttribute('#replay-seek', 'min'))).toBe(base);
     expect(Number(await page.getAttribute('#replay-seek', 'max'))).toBe(base + 599_000);
-    const target = base + 300_000;
+    // Tick-to-screen latency means nothing for recorded times: the meter says so.
+    await page.waitForFunction(() => document.querySelector('#latency')?.textContent?.includes('replay'));
+  });
+
+  it('after a seek, the chart is rebuilt: the recorded bars before the position, then the live minute', async () => {
+    const { base, feed } = await recordedSession();
+    const page = await open({}, { feeds: [feed], query: '?symbols=AAPL,MSFT' });
+    await page.waitForSelector('#replay:not([hidden])');
+    await page.waitForFunction(() => document.querySelector('#chart')?.getAttribute('data-symbol') === 'AAPL');
+    await page.click('#replay-toggle');
+    await vi.waitFor(() => expect(feed.control.status().paused).toBe(true), { timeout: 5000 });
+    // Seek with the slider to 10:05:30 (mid-minute): five whole minutes before it, and the minute it is in.
+    const target = base + 330_000;
     await page.$eval(
       '#replay-seek',
       (input, value) => {
@@ -353,16 +415,27 @@ describe('dashboard in Chromium', () => {
       },
       target,
     );
-    await vi.waitFor(
-      () => {
-        const position = feed.control.status().position;
-        expect(position).toBeGreaterThanOrEqual(target);
-        expect(position).toBeLessThan(target + 120_000);
-      },
+    await vi.waitFor(() => expect(feed.control.status().position).toBe(target), { timeout: 5000 });
+    const expected = sessionBars(target);
+    expect(expected).toHaveLength(6);
+    const res = await fetch(`${service?.url}/api/history?symbol=AAPL`);
+    expect(((await res.json()) as { bars: Bar[] }).bars).toEqual(expected);
+    await page.waitForFunction(
+      (last) => document.querySelector('#chart')?.getAttribute('data-history-last') === String(last),
+      expected.at(-1)?.time,
       { timeout: 5000 },
     );
-    // Tick-to-screen latency means nothing for recorded times: the meter says so.
-    await page.waitForFunction(() => document.querySelector('#latency')?.textContent?.includes('replay'));
+    expect(await page.getAttribute('#chart', 'data-bars')).toBe('6');
+    expect(await page.getAttribute('#chart', 'data-history-first')).toBe(String(base));
+    // Playing on, the live minute grows from the recorded bar and the next one opens, as in a live session.
+    await page.click('#replay-toggle');
+    await page.selectOption('#replay-speed', '50');
+    await page.waitForFunction(
+      (next) => Number(document.querySelector('#chart')?.getAttribute('data-last-time')) === next / 1000,
+      base + 360_000,
+      { timeout: 10_000 },
+    );
+    expect(await page.getAttribute('#chart', 'data-bars')).toBe('6');
   });
 
   it('keeps refused symbols in the list with their reason and a remove control, never dropping them', async () => {
@@ -398,7 +471,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('with auth on: connects with the #token, shows refused replay commands and a refused connection', async () => {
-    const { feed } = recordedSession();
+    const { feed } = await recordedSession();
     const token = 'user-token-0123456789';
     const page = await open(
       { auth: { required: true, tokens: [{ token, role: 'user' }] } },

@@ -1,16 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config/load.js';
 import { replayFeed } from '../../src/feeds/replay.js';
-import { loadRecording, scanRecording } from '../../src/record/reader.js';
+import { scanRecording } from '../../src/record/reader.js';
+import { openRecording } from '../../src/record/recordingTape.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { runTickstream } from '../helpers/cli.js';
+import { readRecording as loadRecording } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
-const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-rec-'));
 const BUSY_FEED = '[{"type":"simulated","id":"sim","seed":3,"ticksPerSecond":2000,"offHoursFactor":1}]';
 const children: ChildProcess[] = [];
@@ -21,24 +22,7 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
-
-function run(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<Run>((resolveRun) =>
-    child.on('close', (code, signal) => resolveRun({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
+const run = (args: string[]) => runTickstream(args, children);
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -78,7 +62,8 @@ describe('tickstream record / verify (real processes)', () => {
           zone: 'America/New_York',
           maxGapMs: 5000,
         },
-        recording,
+        // A killed recorder leaves no index: opening the file builds it.
+        await openRecording(out),
       );
       const replayed = await firstValueFrom(feed.quotes$.pipe(take(recording.records.length), toArray()));
       expect(replayed.map((q) => q.seq)).toEqual(recording.records.map((q) => q.seq));
@@ -124,6 +109,30 @@ describe('tickstream record / verify (real processes)', () => {
     expect((await run(['verify', join(dir, 'missing.ndjson')]).done).code).toBe(2);
   });
 
+  it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
+    const header = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
+    const line = (i: number) =>
+      `{"symbol":"${i % 2 ? 'AAPL' : 'MSFT'}","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_001 + i * 1000}}`;
+    const file = join(dir, 'to-index.ndjson');
+    writeFileSync(file, `${header}\n${Array.from({ length: 200 }, (_, i) => line(i)).join('\n')}\n`);
+    expect((await run(['verify', file]).done).stdout).toContain('index: none yet');
+    const indexed = await run(['index', file]).done;
+    expect(indexed.code).toBe(0);
+    expect(indexed.stdout).toMatch(/200 records, 2 symbols/);
+    expect(indexed.stdout).toMatch(/to-index\.ndjson\.idx: \d+ checkpoints/);
+    expect(existsSync(`${file}.idx`)).toBe(true);
+    expect((await run(['verify', file]).done).stdout).toMatch(/index: .*to-index\.ndjson\.idx, current/);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${line(200)}\n`);
+    expect((await run(['verify', file]).done).stdout).toMatch(/index: .* is stale/);
+
+    const corrupt = join(dir, 'corrupt-index.ndjson');
+    writeFileSync(corrupt, `${header}\n${line(1)}\nGARBAGE\n${line(3)}\n`);
+    const refused = await run(['index', corrupt]).done;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/line 3: not JSON/);
+    expect((await run(['index']).done).code).toBe(2);
+  });
+
   it('bad flags are clear errors', async () => {
     const bad = await run(['record', '--out', join(dir, 'x.ndjson'), '--duration', 'soon']).done;
     expect(bad.code).toBe(2);
@@ -154,5 +163,56 @@ describe('recording while serving (config record section)', () => {
     const first = recording.records[0];
     expect(first).toMatchObject({ seq: 1, source: 'sim', open: expect.any(Number), recvTs: expect.any(Number) });
     expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+  });
+});
+
+describe('tickstream replay starts itself again with its V8 flags', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const childOf = (pid: number) =>
+    Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0] ?? 0);
+  const alive = (pid: number) =>
+    existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  const file = join(dir, 'relaunch.ndjson');
+  const line = (i: number) =>
+    `{"symbol":"AAPL","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_000 + i * 1000}}`;
+
+  it('serves from a child with --max-semi-space-size=8; SIGTERM stops both; a parent killed takes the child along', async () => {
+    writeFileSync(file, `${Array.from({ length: 50 }, (_, i) => line(i)).join('\n')}\n`);
+    for (const stop of ['SIGTERM', 'SIGKILL'] as const) {
+      const { child, done } = runTickstream(
+        [
+          'replay',
+          file,
+          '--port',
+          '0',
+          '--host',
+          '127.0.0.1',
+          '--log-level',
+          'warn',
+          '--set',
+          'server.dashboard=false',
+        ],
+        children,
+      );
+      const url = await new Promise<string>((resolveUrl) => {
+        let err = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          err += d.toString();
+          const found = / on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
+          if (found) resolveUrl(found);
+        });
+      });
+      const server = childOf(child.pid as number);
+      expect(readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
+      expect((await fetch(`${url}/healthz`)).ok).toBe(true);
+      child.kill(stop);
+      const result = await done;
+      if (stop === 'SIGTERM') expect(result.code).toBe(0);
+      await waitFor(() => !alive(server), 10_000);
+    }
   });
 });

@@ -3,54 +3,77 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, type Subscription, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { lastValuesBefore, type ReplayFeedConfig, replayFeed, replayTimes } from '../../src/feeds/replay.js';
+import { type ReplayFeedConfig, replayFeed } from '../../src/feeds/replay.js';
 import { FeedHealth } from '../../src/pipeline/feedHealth.js';
 import { LastValueCache } from '../../src/pipeline/lastValueCache.js';
 import { quotePipeline } from '../../src/pipeline/quotePipeline.js';
 import { SymbolDirectory } from '../../src/pipeline/symbolDirectory.js';
-import type { Quote, ReplayAck, ReplayCommand, Status, SubscribeAck } from '../../src/protocol.js';
-import { boundIndex } from '../../src/record/pace.js';
-import { loadRecording, type Recording } from '../../src/record/reader.js';
+import type { Bar, Quote, ReplayAck, ReplayCommand, Status, SubscribeAck } from '../../src/protocol.js';
+import type { RecordedQuote } from '../../src/record/format.js';
+import { openRecording, openRecordings } from '../../src/record/recordingTape.js';
 import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { barsOf } from '../helpers/bars.js';
+import { until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'SPY', 'BRK.B'];
 const T0 = Date.UTC(2026, 10, 20, 14, 30); // 09:30 New York
+const RECV_LAG = 3;
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-replay-'));
 
-/** A recording of `seconds` of ticks every `everyMs`, round-robin over SYMBOLS, with day stats like the pipeline's. */
-function makeRecording(file: string, seconds: number, everyMs: number): void {
+/**
+ * The recordings' formula: record i is SYMBOLS[i % 5] at T0 + i * everyMs, received 3 ms later, with
+ * day statistics like the pipeline's. Expected values below are computed from it, not read back.
+ */
+function recordAt(i: number, everyMs: number): RecordedQuote {
+  const ts = T0 + i * everyMs;
+  return {
+    symbol: SYMBOLS[i % SYMBOLS.length] as string,
+    price: Math.round((100 + 10 * Math.sin(i / 50) + (i % 7)) * 100) / 100,
+    ts,
+    seq: i + 1,
+    size: 10 + (i % 7),
+    volume: 100 * (i + 1),
+    open: 100,
+    high: 120 + i / 1000,
+    low: 80 - i / 1000,
+    source: 'sim',
+    recvTs: ts + RECV_LAG,
+  };
+}
+const formula = (count: number, everyMs: number) => Array.from({ length: count }, (_, i) => recordAt(i, everyMs));
+
+function write(file: string, records: RecordedQuote[]): void {
   const writer = new RecordingWriter({
     out: file,
     sources: ['sim'],
     symbols: SYMBOLS.map((symbol) => ({ symbol })),
     flushMs: 0,
+    flushBytes: 4096,
   });
-  const count = (seconds * 1000) / everyMs;
-  for (let i = 0; i < count; i++) {
-    const symbol = SYMBOLS[i % SYMBOLS.length] as string;
-    const price = Math.round((100 + 10 * Math.sin(i / 50) + (i % 7)) * 100) / 100;
-    const ts = T0 + i * everyMs;
-    writer.write(
-      {
-        symbol,
-        price,
-        ts,
-        seq: i + 1,
-        volume: 100 * (i + 1),
-        open: 100,
-        high: 120 + i / 1000,
-        low: 80 - i / 1000,
-        source: 'sim',
-      },
-      ts + 3,
-    );
-  }
+  for (const { recvTs, ...quote } of records) writer.write(quote, recvTs);
   writer.close();
 }
 
-const feedConfig = (file: string, overrides: Partial<ReplayFeedConfig> = {}): ReplayFeedConfig => ({
+/** The state a seek to `position` restates, by the formula: each symbol's last record received by then, without size. */
+function stateAt(position: number, everyMs: number, count: number): RecordedQuote[] {
+  const last = Math.min(count - 1, Math.floor((position - T0 - RECV_LAG) / everyMs));
+  const out: RecordedQuote[] = [];
+  for (let i = Math.max(0, last - SYMBOLS.length + 1); i <= last; i++) {
+    const { size: _size, ...restated } = recordAt(i, everyMs);
+    out.push(restated);
+  }
+  return out;
+}
+
+/** A symbol's 1-minute bars from the records received by `position`, by the formula. */
+function barsAt(symbol: string, position: number, everyMs: number, count: number): Bar[] {
+  const received = formula(count, everyMs).filter((r) => r.recvTs <= position && r.symbol === symbol);
+  return barsOf(received);
+}
+
+const feedConfig = (file: string | string[], overrides: Partial<ReplayFeedConfig> = {}): ReplayFeedConfig => ({
   type: 'replay',
   id: 'replay',
   file,
@@ -72,28 +95,29 @@ const comparable = (q: Partial<Quote>) => ({
   high: q.high,
   low: q.low,
 });
+const bySymbol = <T extends { symbol?: string }>(qs: T[]) =>
+  [...qs].sort((a, b) => (a.symbol ?? '').localeCompare(b.symbol ?? ''));
 
+const SHORT = { count: 2000, everyMs: 10 }; // 20 s
+const LONG = { count: 6000, everyMs: 20 }; // 120 s
 let shortFile: string;
 let longFile: string;
-let short: Recording;
-let long: Recording;
-beforeAll(async () => {
+beforeAll(() => {
   shortFile = join(dir, 'short.ndjson.gz');
   longFile = join(dir, 'long.ndjson');
-  makeRecording(shortFile, 20, 10);
-  makeRecording(longFile, 120, 20);
-  short = await loadRecording(shortFile);
-  long = await loadRecording(longFile);
+  write(shortFile, formula(SHORT.count, SHORT.everyMs));
+  write(longFile, formula(LONG.count, LONG.everyMs));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('replay feed', () => {
   it('at max speed reproduces the recorded sequence exactly, also through the pipeline', async () => {
-    const feed = replayFeed(feedConfig(shortFile, { speed: 'max' }), short);
-    const replayed = await firstValueFrom(feed.quotes$.pipe(take(short.records.length), toArray()));
-    expect(replayed).toEqual(short.records);
+    const expected = formula(SHORT.count, SHORT.everyMs);
+    const feed = replayFeed(feedConfig(shortFile, { speed: 'max' }), await openRecording(shortFile));
+    const replayed = await firstValueFrom(feed.quotes$.pipe(take(SHORT.count), toArray()));
+    expect(replayed).toEqual(expected);
 
-    const again = replayFeed(feedConfig(shortFile, { speed: 'max' }), () => loadRecording(shortFile));
+    const again = replayFeed(feedConfig(shortFile, { speed: 'max' }), () => openRecording(shortFile));
     const piped = await firstValueFrom(
       quotePipeline([again], {
         health: new FeedHealth(5000),
@@ -101,24 +125,75 @@ describe('replay feed', () => {
         directory: new SymbolDirectory(),
         zone: 'America/New_York',
         epochNow: () => 1,
-      }).pipe(take(short.records.length), toArray()),
+      }).pipe(take(SHORT.count), toArray()),
     );
-    expect(piped.map(comparable)).toEqual(short.records.map(comparable));
+    expect(piped.map(comparable)).toEqual(expected.map(comparable));
+  });
+
+  it('several files (split in time, and one per symbol) replay at max as one sequence merged by time', async () => {
+    const all = formula(3000, 10);
+    // A rotated recording: three consecutive files...
+    const rotated = [0, 1, 2].map((k) => join(dir, `rotated.${k}.ndjson.gz`));
+    for (const [k, file] of rotated.entries()) write(file, all.slice(k * 1000, (k + 1) * 1000));
+    // ...and one file per symbol, overlapping in time.
+    const perSymbol = SYMBOLS.map((symbol) => join(dir, `${symbol}.ndjson`));
+    for (const [k, file] of perSymbol.entries())
+      write(
+        file,
+        all.filter((r) => r.symbol === SYMBOLS[k]),
+      );
+    for (const files of [[...rotated].reverse(), perSymbol]) {
+      const feed = replayFeed(feedConfig(files, { speed: 'max' }), await openRecordings(files));
+      const replayed = await firstValueFrom(feed.quotes$.pipe(take(all.length), toArray()));
+      expect(replayed).toEqual(all);
+    }
+  });
+
+  it('a seek over several files restates each symbol from the file it is latest in, with its bars joined', async () => {
+    const all = formula(3000, 10);
+    const rotated = [0, 1, 2].map((k) => join(dir, `seek-rotated.${k}.ndjson.gz`));
+    for (const [k, file] of rotated.entries()) write(file, all.slice(k * 1000, (k + 1) * 1000));
+    const perSymbol = SYMBOLS.map((symbol) => join(dir, `seek-${symbol}.ndjson.gz`));
+    for (const [k, file] of perSymbol.entries())
+      write(
+        file,
+        all.filter((r) => r.symbol === SYMBOLS[k]),
+      );
+    for (const files of [rotated, perSymbol]) {
+      const tape = await openRecordings(files);
+      // The first record, inside the first file, across a file boundary (mid-minute), the last record.
+      for (const position of [T0 + RECV_LAG, T0 + 12_345, T0 + 25_000, T0 + 29_990 + RECV_LAG]) {
+        const seek = await tape.seek(position, true);
+        expect(bySymbol([...seek.state])).toEqual(bySymbol(stateAt(position, 10, 3000)));
+        for (const symbol of SYMBOLS) expect(seek.bars(symbol)).toEqual(barsAt(symbol, position, 10, 3000));
+        seek.cursor.close();
+      }
+    }
+  });
+
+  it('records at the same time in several files play in the order the files were given', async () => {
+    const at = (symbol: string, i: number): RecordedQuote => ({ symbol, price: 10 + i, ts: T0 + i, recvTs: T0 + i });
+    const a = join(dir, 'tie-a.ndjson');
+    const b = join(dir, 'tie-b.ndjson');
+    write(a, [at('AAPL', 0), at('AAPL', 1)]);
+    write(b, [at('MSFT', 0), at('MSFT', 1)]);
+    const feed = replayFeed(feedConfig([a, b], { speed: 'max' }), await openRecordings([a, b]));
+    const replayed = await firstValueFrom(feed.quotes$.pipe(take(4), toArray()));
+    expect(replayed.map((q) => `${q.symbol}${q.price}`)).toEqual(['AAPL10', 'MSFT10', 'AAPL11', 'MSFT11']);
   });
 
   it('at 10x keeps the recorded pacing (lateness p50/p99 within generous bounds)', async () => {
-    const feed = replayFeed(feedConfig(shortFile, { speed: 10 }), short);
-    const times = replayTimes(short.records);
+    const feed = replayFeed(feedConfig(shortFile, { speed: 10 }), await openRecording(shortFile));
     const n = 1000; // 10 s recorded = 1 s at 10x
     const lateness: number[] = [];
     await new Promise<void>((resolve, reject) => {
       let i = 0;
-      // The schedule starts at the subscription: record i is due (times[i] - times[0]) / 10 after it.
+      // The schedule starts at the subscription: record i is due i * everyMs / 10 after it.
       const start = performance.now();
       const sub: Subscription = feed.quotes$.pipe(take(n)).subscribe({
         next: () => {
           const now = performance.now();
-          lateness.push(now - (start + ((times[i] as number) - (times[0] as number)) / 10));
+          lateness.push(now - (start + (i * SHORT.everyMs) / 10));
           i++;
         },
         complete: resolve,
@@ -138,16 +213,19 @@ describe('replay feed', () => {
   });
 
   it('resolves --from/--to on the recording day in the zone', async () => {
-    const feed = replayFeed(feedConfig(shortFile, { speed: 'max', from: '09:30:05', to: '09:30:06' }), short);
+    const feed = replayFeed(
+      feedConfig(shortFile, { speed: 'max', from: '09:30:05', to: '09:30:06' }),
+      await openRecording(shortFile),
+    );
     const replayed = await firstValueFrom(feed.quotes$.pipe(take(SYMBOLS.length + 100), toArray()));
     // First the state before 09:30:05 (one quote per symbol), then 1 s of recording: 100 ticks at 10 ms.
-    expect(replayed.slice(0, SYMBOLS.length).every((q) => q.recvTs < T0 + 5000)).toBe(true);
+    expect(replayed.slice(0, SYMBOLS.length)).toEqual(stateAt(T0 + 5000 - 1, SHORT.everyMs, SHORT.count));
     expect(replayed.slice(SYMBOLS.length).every((q) => q.recvTs >= T0 + 5000 && q.recvTs <= T0 + 6000)).toBe(true);
     expect(feed.control.status()).toMatchObject({ from: T0 + 5000, to: T0 + 6000 });
   });
 
   it('a bad --from is an error naming it', async () => {
-    const feed = replayFeed(feedConfig(shortFile, { from: '25:99' }), short);
+    const feed = replayFeed(feedConfig(shortFile, { from: '25:99' }), await openRecording(shortFile));
     await expect(firstValueFrom(feed.quotes$)).rejects.toThrow(/replay from "25:99"/);
   });
 });
@@ -166,6 +244,10 @@ describe('replay over the service', () => {
     new Promise<ReplayAck>((resolve) => socket.emit('replay', cmd, resolve));
   const subscribe = (socket: TestClient, symbols: string[], maxHz = 20) =>
     new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', { symbols, maxHz }, resolve));
+  const history = async (symbol: string) => {
+    const res = await fetch(`${service?.url}/api/history?symbol=${encodeURIComponent(symbol)}`);
+    return ((await res.json()) as { bars: Bar[] }).bars;
+  };
 
   it('a replay feed from the config: symbols from the header, state replay, status.replay', async () => {
     service = await startTestService({ feeds: [{ type: 'replay', id: 'replay', file: longFile, speed: 1 }] });
@@ -178,7 +260,10 @@ describe('replay over the service', () => {
   });
 
   it('pause stops the ticks and resume continues them; status.replay shows it', async () => {
-    service = await startTestService({}, { feeds: [replayFeed(feedConfig(longFile, { speed: 2 }), long)] });
+    service = await startTestService(
+      {},
+      { feeds: [replayFeed(feedConfig(longFile, { speed: 2 }), await openRecording(longFile))] },
+    );
     client = await connectTestClient(service.url);
     const socket = client;
     await subscribe(socket, SYMBOLS);
@@ -186,22 +271,21 @@ describe('replay over the service', () => {
     socket.on('ticks', (quotes) => {
       ticks += quotes.length;
     });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(ticks).toBeGreaterThan(0);
+    await until(() => ticks > 0, 5000, 'first ticks');
 
     const paused = await command(socket, { action: 'pause' });
     expect(paused).toMatchObject({ ok: true, replay: { paused: true, speed: 2 } });
-    // Let the last conflated values (one 20 Hz interval) arrive, then nothing more may come.
-    await new Promise((r) => setTimeout(r, 300));
+    // The last conflated values (one 20 Hz interval) may still arrive; after that nothing more may come.
+    const position = paused.ok ? paused.replay.position : 0;
+    await until(() => (service?.cache.get('AAPL')?.ts ?? 0) <= position, 2000, 'the cache to stop');
+    // Paused, the head stays: after more round trips (and status checks), nothing past it has come.
+    for (let i = 0; i < 3; i++) await subscribe(socket, SYMBOLS);
+    expect(service.cache.get('AAPL')?.ts).toBeLessThanOrEqual(position);
+    expect(await command(socket, { action: 'pause' })).toMatchObject({ ok: true, replay: { position } });
     const atPause = ticks;
-    await new Promise((r) => setTimeout(r, 800));
-    expect(ticks).toBe(atPause);
-    expect(service.cache.get('AAPL')?.ts).toBeLessThanOrEqual((paused.ok && paused.replay.position) || 0);
-
     const resumed = await command(socket, { action: 'resume' });
     expect(resumed).toMatchObject({ ok: true, replay: { paused: false } });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(ticks).toBeGreaterThan(atPause);
+    await until(() => ticks > atPause, 5000, 'ticks after resume');
 
     const faster = await command(socket, { action: 'speed', speed: 'max' });
     expect(faster).toMatchObject({ ok: true, replay: { speed: 'max' } });
@@ -214,7 +298,10 @@ describe('replay over the service', () => {
       { token: 'user-token-0123456789', role: 'user' as const },
       { token: 'admin-token-0123456789', role: 'admin' as const },
     ];
-    service = await startTestService({ auth: { tokens } }, { feeds: [replayFeed(feedConfig(longFile), long)] });
+    service = await startTestService(
+      { auth: { tokens } },
+      { feeds: [replayFeed(feedConfig(longFile), await openRecording(longFile))] },
+    );
     client = await connectTestClient(service.url, { auth: { token: tokens[0]?.token } });
     expect(await command(client, { action: 'pause' })).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
     client.disconnect();
@@ -222,25 +309,46 @@ describe('replay over the service', () => {
     expect(await command(client, { action: 'pause' })).toMatchObject({ ok: true, replay: { paused: true } });
   });
 
-  it('after a seek, a subscribe snapshot equals the recording state at that position', async () => {
-    service = await startTestService({}, { feeds: [replayFeed(feedConfig(longFile, { speed: 1 }), long)] });
+  it('after a seek (first record, last record, back and forth), snapshot and history are the recording at that position', async () => {
+    service = await startTestService(
+      {},
+      { feeds: [replayFeed(feedConfig(longFile, { speed: 1 }), await openRecording(longFile))] },
+    );
     client = await connectTestClient(service.url);
-    await new Promise((r) => setTimeout(r, 300));
     expect(await command(client, { action: 'pause' })).toMatchObject({ ok: true });
-    const times = replayTimes(long.records);
-    // The last position is just after the first record: symbols first seen later must not be in the snapshot.
-    for (const position of [T0 + 61_234, T0 + 30_000 + 3, T0 + 4]) {
+    const first = T0 + RECV_LAG;
+    const last = T0 + (LONG.count - 1) * LONG.everyMs + RECV_LAG;
+    // Symbols first seen after a position must not be in its snapshot (the first record is AAPL's alone).
+    for (const position of [T0 + 61_234, last, T0 + 30_000 + RECV_LAG, first, T0 + 90_000]) {
       const seek = await command(client, { action: 'seek', position });
-      // from/to: the range a seek can reach (here the whole recording), for the dashboard's slider.
-      const range = { from: T0 + 3, to: long.records.at(-1)?.recvTs };
-      expect(seek).toMatchObject({ ok: true, replay: { paused: true, position, ...range } });
-      const expected = lastValuesBefore(long.records, boundIndex(times, position, true));
+      expect(seek).toMatchObject({ ok: true, replay: { paused: true, position, from: first, to: last } });
       const ack = await subscribe(client, SYMBOLS);
       if (!ack.ok) throw new Error(ack.error.message);
-      const bySymbol = (qs: Partial<Quote>[]) => [...qs].sort((a, b) => (a.symbol ?? '').localeCompare(b.symbol ?? ''));
+      const expected = stateAt(position, LONG.everyMs, LONG.count);
       expect(bySymbol(ack.snapshot).map(comparable)).toEqual(bySymbol(expected).map(comparable));
       // Day statistics come from the recording (authoritative), even after seeking back in time.
       expect(ack.snapshot.every((q) => q.open === 100)).toBe(true);
+      for (const symbol of ['AAPL', 'BRK.B']) {
+        expect(await history(symbol)).toEqual(barsAt(symbol, position, LONG.everyMs, LONG.count));
+      }
     }
+  });
+
+  it('after a seek, the chart history goes on from the recorded bars as the replay plays', async () => {
+    service = await startTestService(
+      {},
+      { feeds: [replayFeed(feedConfig(longFile, { speed: 10 }), await openRecording(longFile))] },
+    );
+    client = await connectTestClient(service.url);
+    // Mid-minute: the first minute's bar is seeded with 50 s of it, and the replay completes it.
+    expect(await command(client, { action: 'seek', position: T0 + 50_000 })).toMatchObject({ ok: true });
+    await until(
+      () => (service?.cache.get('AAPL')?.ts ?? 0) >= T0 + 62_000,
+      10_000,
+      'the replay to reach the next minute',
+    );
+    const bars = await history('AAPL');
+    expect(bars).toHaveLength(2);
+    expect(bars[0]).toEqual(barsAt('AAPL', T0 + 60_000, LONG.everyMs, LONG.count)[0]);
   });
 });

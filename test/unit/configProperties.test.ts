@@ -223,6 +223,11 @@ const BY_MEANING: Record<string, fc.Arbitrary<unknown>> = {
   'priority{key}': notSymbol.filter((s) => s !== '*'),
   'priority{}[]': fc.string({ minLength: 1, maxLength: 8 }).filter((id) => id !== 'sim'), // names no feed
   'cluster.keyPrefix': fc.oneof(fc.constantFrom('', 'a b', 'tick/stream', 'ä:'), otherThan('string')),
+  // A file or a non-empty list of them.
+  'feeds[replay].file': fc.oneof(
+    fc.constantFrom('', [], [''], ['a.ndjson', ''], 3, null, {}),
+    otherThan('string', 'array'),
+  ),
   'feeds[replay].speed': fc.oneof(
     fc.double({ max: 0.5, maxExcluded: true, noNaN: true, min: -1e6 }),
     fc.double({ min: 50, minExcluded: true, noNaN: true, max: 1e9 }),

@@ -28,7 +28,12 @@ describe('marketSession', () => {
     ['2026-11-27T20:30', 'closed', '2026-11-30T04:00:00.000-05:00'],
     ['2026-11-29T12:00', 'closed', '2026-11-30T04:00:00.000-05:00'],
   ])('at %s New York time the session is %s until %s', (time, state, next) => {
-    expect(marketSession(calendar, at(time))).toEqual({ exchange: 'NYSE/Nasdaq', state, nextChange: next });
+    expect(marketSession(calendar, at(time))).toEqual({
+      exchange: 'NYSE/Nasdaq',
+      state,
+      nextChange: next,
+      zone: 'America/New_York',
+    });
   });
 
   it('follows daylight saving time: the open is 09:30 local in summer too', () => {
@@ -53,6 +58,7 @@ describe('marketSession', () => {
       exchange: 'LSE',
       state: 'open',
       nextChange: '2026-11-24T16:30:00.000+00:00',
+      zone: 'Europe/London',
     });
   });
 });

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RawQuote } from '../../src/protocol.js';
-import { parseLine, recordLine } from '../../src/record/format.js';
-import { loadRecording, RecordingError, readHeaderSync, scanRecording } from '../../src/record/reader.js';
+import { parseLine, recordLine, recordOf } from '../../src/record/format.js';
+import { RecordingError, readHeaderSync, scanRecording } from '../../src/record/reader.js';
 import { RecordingWriter, rotatedName } from '../../src/record/writer.js';
+import { readRecording as loadRecording } from '../helpers/recordings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-record-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +50,7 @@ describe('recording line format', () => {
   it('a written record parses back to the same quote and receive time', () => {
     fc.assert(
       fc.property(quoteArb, fc.integer({ min: 1, max: 4_000_000_000_000 }), (quote, recvTs) => {
-        const verdict = parseLine(recordLine(quote, recvTs).trimEnd(), false);
+        const verdict = parseLine(recordLine(recordOf(quote, recvTs)).trimEnd(), false);
         expect(verdict.kind).toBe('record');
         if (verdict.kind === 'record') expect(verdict.record).toEqual({ ...quote, recvTs });
       }),
@@ -64,7 +65,7 @@ describe('recording line format', () => {
     );
     fc.assert(
       fc.property(quoteArb, fc.nat(), (quote, cut) => {
-        const line = recordLine(quote, 5).trimEnd();
+        const line = recordLine(recordOf(quote, 5)).trimEnd();
         const prefix = line.slice(0, cut % line.length);
         expect(parseLine(prefix, false).kind).toBe('bad');
       }),
@@ -150,8 +151,9 @@ describe('recording files', () => {
     for (const [i, q] of QUOTES.entries()) writer.write(q, 1_700_000_000_000 + i);
     writer.close();
     expect(writer.files.length).toBeGreaterThan(2);
+    // Each file with its index beside it.
     expect(readdirSync(join(dir, 'rot')).sort()).toEqual(
-      writer.files.map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(),
+      writer.files.flatMap((f) => [f.slice(f.lastIndexOf('/') + 1), `${f.slice(f.lastIndexOf('/') + 1)}.idx`]).sort(),
     );
     let total = 0;
     for (const file of writer.files) {

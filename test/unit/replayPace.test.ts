@@ -1,11 +1,18 @@
-import { NEVER, take } from 'rxjs';
+import { firstValueFrom, NEVER, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { ReplayCommand } from '../../src/protocol.js';
-import { boundIndex, type PaceState, pace } from '../../src/record/pace.js';
+import { type PaceState, pace } from '../../src/record/pace.js';
+import { arrayTape, type Cursor, indexAfter, type Seek, type Tape } from '../../src/record/tape.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const letters = (n: number) => 'abcdefghij'.slice(0, n).split('');
+/** Records a, b, c... at `times`, in batches of two (so batch ends are crossed), `state<i` restated before record i. */
+const tape = (times: number[], withState = false) =>
+  arrayTape(letters(times.length), times, {
+    batch: 2,
+    ...(withState ? { stateBefore: (index: number) => [`state<${index}`] } : {}),
+  });
 
 /** Commands by marble letter: p pause, r resume, s speed 2, m speed max, k seek to 20. */
 const COMMANDS: Record<string, ReplayCommand> = {
@@ -19,37 +26,37 @@ const COMMANDS: Record<string, ReplayCommand> = {
 describe('pace (replay pacing)', () => {
   it('emits records at their recorded offsets at 1x', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(3), NEVER, { times: [1000, 1010, 1030], speed: 1, maxGapMs: 5000 });
+      const out = pace(tape([1000, 1010, 1030]), NEVER, { speed: 1, maxGapMs: 5000 });
       expectObservable(out).toBe('a 9ms b 19ms c');
     });
   });
 
   it('divides the offsets by the speed', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(4), NEVER, { times: [0, 20, 60, 100], speed: 4, maxGapMs: 5000 });
+      const out = pace(tape([0, 20, 60, 100]), NEVER, { speed: 4, maxGapMs: 5000 });
       expectObservable(out).toBe('a 4ms b 9ms c 9ms d');
     });
   });
 
   it('emits records with the same time together', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(4), NEVER, { times: [0, 0, 10, 10], speed: 1, maxGapMs: 5000 });
+      const out = pace(tape([0, 0, 10, 10]), NEVER, { speed: 1, maxGapMs: 5000 });
       expectObservable(out).toBe('(ab) 6ms (cd)');
     });
   });
 
   it('cuts an idle gap longer than maxGapMs to maxGapMs', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(3), NEVER, { times: [0, 3_600_000, 3_600_010], speed: 1, maxGapMs: 20 });
+      const out = pace(tape([0, 3_600_000, 3_600_010]), NEVER, { speed: 1, maxGapMs: 20 });
       expectObservable(out).toBe('a 19ms b 9ms c');
     });
   });
 
   it('at max speed emits everything at once, in order, in batches', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(5), NEVER, { times: [0, 1e6, 2e6, 3e6, 4e6], speed: 'max', maxGapMs: 5000 });
+      const out = pace(tape([0, 1e6, 2e6, 3e6, 4e6]), NEVER, { speed: 'max', maxGapMs: 5000 });
       expectObservable(out).toBe('(abcde)');
-      const batched = pace(letters(5), NEVER, { times: [0, 1, 2, 3, 4], speed: 'max', maxGapMs: 5000, maxBatch: 2 });
+      const batched = pace(tape([0, 1, 2, 3, 4]), NEVER, { speed: 'max', maxGapMs: 5000, maxBatch: 2 });
       expectObservable(batched).toBe('(abcde)');
     });
   });
@@ -58,7 +65,7 @@ describe('pace (replay pacing)', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const controls = hot<ReplayCommand>('15ms p 24ms r', COMMANDS);
       // c was due at 20 (5 ms left at the pause at 15): after the resume at 40, it is due at 45.
-      const out = pace(letters(4), controls, { times: [0, 10, 20, 30], speed: 1, maxGapMs: 5000 });
+      const out = pace(tape([0, 10, 20, 30]), controls, { speed: 1, maxGapMs: 5000 });
       expectObservable(out).toBe('a 9ms b 34ms c 9ms d');
     });
   });
@@ -67,7 +74,7 @@ describe('pace (replay pacing)', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const controls = hot<ReplayCommand>('4ms s', COMMANDS);
       // At 4, b has 6 recorded ms left: 3 ms at 2x, so b at 7, then c 5 ms later.
-      const out = pace(letters(3), controls, { times: [0, 10, 20], speed: 1, maxGapMs: 5000 });
+      const out = pace(tape([0, 10, 20]), controls, { speed: 1, maxGapMs: 5000 });
       expectObservable(out).toBe('a 6ms b 4ms c');
     });
   });
@@ -75,7 +82,7 @@ describe('pace (replay pacing)', () => {
   it('switching to max flushes the rest at once', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const controls = hot<ReplayCommand>('4ms m', COMMANDS);
-      const out = pace(letters(4), controls, { times: [0, 100, 200, 300], speed: 1, maxGapMs: 5000 });
+      const out = pace(tape([0, 100, 200, 300]), controls, { speed: 1, maxGapMs: 5000 });
       expectObservable(out).toBe('a 3ms (bcd)');
     });
   });
@@ -83,12 +90,7 @@ describe('pace (replay pacing)', () => {
   it('seek emits the state before the position, then continues from there at the recorded pace', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const controls = hot<ReplayCommand>('5ms k', COMMANDS);
-      const out = pace(letters(5), controls, {
-        times: [0, 10, 20, 30, 40],
-        speed: 1,
-        maxGapMs: 5000,
-        stateBefore: (index) => [`state<${index}`],
-      });
+      const out = pace(tape([0, 10, 20, 30, 40], true), controls, { speed: 1, maxGapMs: 5000 });
       // Seek to 20 at 5: state of a, b, c; d (time 30) 10 ms later, e 10 ms after it.
       expectObservable(out, '^ 40ms !').toBe('a 4ms x 9ms d 9ms e', { a: 'a', x: 'state<3', d: 'd', e: 'e' });
     });
@@ -96,54 +98,113 @@ describe('pace (replay pacing)', () => {
 
   it('plays only the from/to range, opening with the state before it', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(5), NEVER, {
-        times: [0, 10, 20, 30, 40],
-        speed: 1,
-        maxGapMs: 5000,
-        from: 10,
-        to: 30,
-        stateBefore: (index) => [`state<${index}`],
-      });
+      const out = pace(tape([0, 10, 20, 30, 40], true), NEVER, { speed: 1, maxGapMs: 5000, from: 10, to: 30 });
       expectObservable(out).toBe('(xb) 6ms c 9ms d', { x: 'state<1', b: 'b', c: 'c', d: 'd' });
     });
   });
 
-  it('loops: after the end, the range starts again with its opening state', () => {
+  it('loops: after the end, the range plays again from its start, with its opening state', () => {
     scheduler().run(({ expectObservable }) => {
-      const out = pace(letters(2), NEVER, {
-        times: [0, 10],
-        speed: 1,
-        maxGapMs: 100,
-        loop: true,
-        stateBefore: (index) => [`state<${index}`],
-      }).pipe(take(5));
-      // After b at 10: the state at the start (a), then b again after the 100 ms restart pause.
-      expectObservable(out).toBe('a 9ms (bx) 96ms (bx|)', { a: 'a', b: 'b', x: 'state<1' });
+      const out = pace(tape([0, 10, 20], true), NEVER, { speed: 1, maxGapMs: 100, loop: true, from: 10 }).pipe(take(6));
+      // The state before 10, b, c; at the end the state again, and b after the restart pause (cut to 100 ms).
+      expectObservable(out).toBe('(xb) 6ms (cx) 96ms b 9ms (c|)', { b: 'b', c: 'c', x: 'state<1' });
     });
   });
 
-  it('reports pause, speed, position and the end', () => {
+  it('tells each seek as it takes effect: the start, then seeks and loops as jumps', () => {
+    scheduler().run(({ hot, flush }) => {
+      const seeks: boolean[] = [];
+      const controls = hot<ReplayCommand>('5ms k', COMMANDS);
+      pace(tape([0, 10, 20, 30], true), controls, {
+        speed: 1,
+        maxGapMs: 5000,
+        onSeek: (_seek, jump) => seeks.push(jump),
+      }).subscribe();
+      flush();
+      expect(seeks).toEqual([false, true]);
+    });
+  });
+
+  it('a loop is a jump too, counted in the state', () => {
+    scheduler().run(({ flush }) => {
+      const seeks: boolean[] = [];
+      const states: PaceState[] = [];
+      pace(tape([0, 10]), NEVER, {
+        speed: 1,
+        maxGapMs: 50,
+        loop: true,
+        onSeek: (_seek, jump) => seeks.push(jump),
+        onState: (s) => states.push(s),
+      })
+        .pipe(take(5))
+        .subscribe();
+      flush();
+      expect(seeks).toEqual([false, true, true]);
+      expect(states.at(-1)).toMatchObject({ jumps: 2, ended: false });
+    });
+  });
+
+  it('reports pause, speed, position, jumps and the end', () => {
     scheduler().run(({ hot, flush }) => {
       const states: PaceState[] = [];
       const controls = hot<ReplayCommand>('15ms p 4ms s 4ms r', COMMANDS);
-      pace(letters(3), controls, {
-        times: [1000, 1010, 1030],
+      pace(tape([1000, 1010, 1030]), controls, {
         speed: 1,
         maxGapMs: 5000,
         onState: (s) => states.push(s),
       }).subscribe();
       flush();
       const paused = states.find((s) => s.paused);
-      expect(paused).toMatchObject({ paused: true, speed: 1, position: 1015, ended: false });
-      expect(states.at(-1)).toMatchObject({ paused: false, speed: 2, position: 1030, ended: true });
+      expect(paused).toMatchObject({ paused: true, speed: 1, position: 1015, ended: false, jumps: 0 });
+      expect(states.at(-1)).toMatchObject({ paused: false, speed: 2, position: 1030, ended: true, jumps: 0 });
     });
   });
 
-  it('boundIndex finds the first time at or after (or strictly after) a value', () => {
+  it('indexAfter finds the first time past a value (or at or past it)', () => {
     const times = [1, 2, 2, 2, 5];
-    expect(boundIndex(times, 2)).toBe(1);
-    expect(boundIndex(times, 2, true)).toBe(4);
-    expect(boundIndex(times, 0)).toBe(0);
-    expect(boundIndex(times, 9)).toBe(5);
+    expect(indexAfter(times, 2, false)).toBe(1);
+    expect(indexAfter(times, 2, true)).toBe(4);
+    expect(indexAfter(times, 0, false)).toBe(0);
+    expect(indexAfter(times, 9, false)).toBe(5);
+  });
+});
+
+/** A tape whose reads and seeks answer later (as a file does), over the records a, b, c... at `times`. */
+function slowTape(times: number[]): Tape<string> {
+  const inner = arrayTape(letters(times.length), times, { batch: 2, stateBefore: (i) => [`state<${i}`] });
+  const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 5));
+  return {
+    first: inner.first,
+    last: inner.last,
+    async seek(position, inclusive) {
+      const seek: Seek<string> = await later(await inner.seek(position, inclusive));
+      const cursor: Cursor<string> = {
+        next: async () => later(await seek.cursor.next()),
+        close: () => seek.cursor.close(),
+      };
+      return { state: seek.state, cursor };
+    },
+  };
+}
+
+describe('pace over a tape that answers later', () => {
+  it('plays every record in order at max speed, across batches', async () => {
+    const out = await firstValueFrom(
+      pace(slowTape([0, 1, 2, 3, 4]), NEVER, { speed: 'max', maxGapMs: 5000 }).pipe(take(5), toArray()),
+    );
+    expect(out).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('a seek while the start is being read drops what that read brings', async () => {
+    const controls = new Subject<ReplayCommand>();
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      pace(slowTape([0, 10, 20, 30, 40]), controls, { speed: 'max', maxGapMs: 5000 })
+        .pipe(take(2))
+        .subscribe({ next: (r) => seen.push(r), complete: resolve });
+    });
+    controls.next({ action: 'seek', position: 30 });
+    await done;
+    expect(seen).toEqual(['state<4', 'e']);
   });
 });

@@ -23,7 +23,12 @@ describe('currentStatus', () => {
     health.markSeen('sim', nySaturday);
     expect(currentStatus({ health, market, now: () => nySaturday })).toEqual({
       feeds: [{ id: 'sim', state: 'live', lastTs: nySaturday }],
-      session: { exchange: 'NYSE/Nasdaq', state: 'closed', nextChange: '2026-11-23T04:00:00.000-05:00' },
+      session: {
+        exchange: 'NYSE/Nasdaq',
+        state: 'closed',
+        nextChange: '2026-11-23T04:00:00.000-05:00',
+        zone: 'America/New_York',
+      },
     });
   });
 

@@ -16,6 +16,9 @@ import type { Bar, ErrorAck, Quote } from '../../src/protocol.js';
 type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
 const BAR_MS = 60_000;
+/** A US trading session, in 1-minute bars: the most the chart shows at once. */
+const SESSION_BARS = 390;
+const MIN_VISIBLE_BARS = 60;
 const toTime = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 const UP = '#3fb950';
 const DOWN = '#f85149';
@@ -116,8 +119,11 @@ export class ChartPanel {
       this.lastVolume = volumes[volumes.length - 1];
       this.loaded = true;
       container(this.chart).dataset.bars = String(data.length);
+      // The history's time range (epoch ms), as the server sent it: tests and tooling read it.
+      container(this.chart).dataset.historyFirst = String(body.bars[0]?.time ?? '');
+      container(this.chart).dataset.historyLast = String(body.bars.at(-1)?.time ?? '');
       container(this.chart).dataset.volumeBars = String(volumes.filter((v) => v.value > 0).length);
-      this.chart.timeScale().scrollToRealTime();
+      this.showRecent(data.length);
     } catch (err) {
       if (loading.signal.aborted) return;
       this.onError(`history for ${symbol}: ${err instanceof Error ? err.message : String(err)}`);
@@ -125,6 +131,15 @@ export class ChartPanel {
       this.volume.setData([]);
       this.loaded = true;
     }
+  }
+
+  /**
+   * Shows the last bars: a trading session's worth at most (390), at least an hour's width, so a replayed day
+   * fills the chart up to its position and a few bars do not huddle at the right edge.
+   */
+  private showRecent(bars: number): void {
+    const width = Math.min(SESSION_BARS, Math.max(MIN_VISIBLE_BARS, bars));
+    this.chart.timeScale().setVisibleLogicalRange({ from: bars - width - 0.5, to: bars + 1.5 });
   }
 
   /** Folds the newest quote of the shown symbol into the last candle (or a new one). */

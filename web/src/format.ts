@@ -11,6 +11,11 @@ export {
   formatVolume,
 } from '../../packages/client/src/index.js';
 
+/** A replay's speed as the controls show it: "10×", "max". */
+export function speedText(speed: number | 'max'): string {
+  return speed === 'max' ? 'max' : `${speed}×`;
+}
+
 /** "2h 05m", "4m", "<1m" until `to`. */
 export function formatUntil(to: DateTime, now: DateTime): string {
   const minutes = Math.floor(to.diff(now, 'minutes').minutes);

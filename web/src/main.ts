@@ -25,6 +25,7 @@ import { exchangeZone } from './format.js';
 import { LatencyWindow } from './latencyWindow.js';
 import { latestPerFrame } from './latestPerFrame.js';
 import { QuoteGrid } from './quoteGrid.js';
+import { ReplayClock } from './replayClock.js';
 import { ReplayControls } from './replayControls.js';
 import { StatusPanel } from './statusPanel.js';
 import {
@@ -38,8 +39,8 @@ import {
 } from './watchlist.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const statusPanel = () =>
-  new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') });
+const statusPanel = (now?: () => number) =>
+  new StatusPanel({ connection: byId('connection'), feeds: byId('feeds'), session: byId('session') }, now);
 
 /** The server does not let this page in: say so, and how to give it a token. */
 function refused(token: string | undefined): void {
@@ -73,7 +74,9 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     onSelect: selectChart,
     info: (symbol) => directory.get(symbol),
   });
-  const status = statusPanel();
+  // During a replay the dashboard's now is the recorded moment (session line, replay position).
+  const clock = new ReplayClock();
+  const status = statusPanel(() => clock.now());
   const replay = new ReplayControls(
     {
       panel: byId('replay'),
@@ -206,15 +209,18 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     }),
   );
 
-  let lastPosition = Number.NEGATIVE_INFINITY;
+  let jumps: number | undefined;
   subscriptions.add(
     client.status$.subscribe((s) => {
+      clock.set(s.replay);
       status.render(s);
-      replay.render(s.replay);
+      replay.render(s.replay, s.session?.zone);
       replaying = s.replay !== undefined;
-      // A seek backwards: the chart's candles are now in the future; reload them.
-      if (s.replay && s.replay.position < lastPosition && chart.current) selectChart(chart.current);
-      lastPosition = s.replay?.position ?? Number.NEGATIVE_INFINITY;
+      // The replay jumped (a seek, from here or another admin, or a loop): the chart's candles belong to the
+      // old position; the server's history now tells the story up to the new one.
+      const jumped = jumps !== undefined && s.replay?.jumps !== undefined && s.replay.jumps !== jumps;
+      if (jumped && chart.current) selectChart(chart.current);
+      jumps = s.replay?.jumps;
     }),
   );
   subscriptions.add(client.connection$.subscribe((state) => status.connection(state)));

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import type { TickstreamClient } from '../../packages/client/src/index.js';
 import type { ReplayCommand, ReplayStatus } from '../../src/protocol.js';
+import { exchangeZone, speedText } from './format.js';
 
 export type ReplayElements = {
   panel: HTMLElement;
@@ -14,6 +15,8 @@ export type ReplayElements = {
 /** Pause, resume, speed and seek for a replaying server; shown only while status.replay is present. */
 export class ReplayControls {
   private replay: ReplayStatus | undefined;
+  /** The exchange's zone: the position reads as the watchlist's times do. */
+  private zone = exchangeZone(undefined);
   private dragging = false;
   private readonly abort = new AbortController();
 
@@ -43,15 +46,17 @@ export class ReplayControls {
     );
   }
 
-  render(replay: ReplayStatus | undefined): void {
+  render(replay: ReplayStatus | undefined, zone?: string): void {
     this.replay = replay;
+    if (zone) this.zone = zone;
     const { panel, toggle, speed, seek, state } = this.elements;
     panel.hidden = !replay;
     if (!replay) return;
     toggle.textContent = replay.paused ? 'Resume' : 'Pause';
     toggle.setAttribute('aria-pressed', String(replay.paused));
     const speedValue = String(replay.speed);
-    if (![...speed.options].some((o) => o.value === speedValue)) speed.add(new Option(`${speedValue}×`, speedValue));
+    if (![...speed.options].some((o) => o.value === speedValue))
+      speed.add(new Option(speedText(replay.speed), speedValue));
     if (document.activeElement !== speed) speed.value = speedValue;
     const from = replay.from ?? replay.position;
     const to = replay.to ?? replay.position;
@@ -62,7 +67,7 @@ export class ReplayControls {
       seek.value = String(replay.position);
       this.showPosition(replay.position);
     }
-    state.textContent = replay.paused ? 'paused' : `playing ${replay.speed === 'max' ? 'max' : `${replay.speed}×`}`;
+    state.textContent = replay.ended ? 'ended' : replay.paused ? 'paused' : `playing ${speedText(replay.speed)}`;
   }
 
   dispose(): void {
@@ -70,7 +75,7 @@ export class ReplayControls {
   }
 
   private showPosition(position: number): void {
-    const text = DateTime.fromMillis(position).toFormat('yyyy-LL-dd HH:mm:ss');
+    const text = DateTime.fromMillis(position, { zone: this.zone }).toFormat('yyyy-LL-dd HH:mm:ss ZZZZ');
     this.elements.position.textContent = text;
     this.elements.seek.setAttribute('aria-valuetext', text);
   }

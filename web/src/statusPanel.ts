@@ -1,19 +1,31 @@
 import { DateTime } from 'luxon';
 import type { ConnectionState } from '../../packages/client/src/index.js';
-import type { Status } from '../../src/protocol.js';
-import { formatUntil } from './format.js';
+import type { FeedStatus, ReplayStatus, Status } from '../../src/protocol.js';
+import { formatUntil, speedText } from './format.js';
 
 const SESSION_NAMES = { pre: 'pre-market', open: 'open', post: 'after-hours', closed: 'closed' } as const;
 const NEXT_NAMES = { pre: 'opens', open: 'closes', post: 'ends', closed: 'pre-market' } as const;
 
+/** What a replay is doing, for its badge: its icon (data-replay) and its words. */
+function replayState(replay: ReplayStatus | undefined): { icon: 'playing' | 'paused' | 'ended'; words: string } {
+  if (!replay) return { icon: 'playing', words: '' };
+  if (replay.ended) return { icon: 'ended', words: 'ended' };
+  if (replay.paused) return { icon: 'paused', words: 'paused' };
+  return { icon: 'playing', words: speedText(replay.speed) };
+}
+
 /**
  * Connection, feeds and market session. Only the connection badge is a live region: feed and session
- * changes are visible but not announced, and ticks never are.
+ * changes are visible but not announced, and ticks never are. The session line is at `now()`: during a
+ * replay, the recorded moment.
  */
 export class StatusPanel {
   private status: Status | undefined;
 
-  constructor(private readonly elements: { connection: HTMLElement; feeds: HTMLElement; session: HTMLElement }) {}
+  constructor(
+    private readonly elements: { connection: HTMLElement; feeds: HTMLElement; session: HTMLElement },
+    private readonly now: () => number = Date.now,
+  ) {}
 
   connection(state: ConnectionState): void {
     const { connection } = this.elements;
@@ -24,28 +36,33 @@ export class StatusPanel {
 
   render(status: Status): void {
     this.status = status;
-    const chips = status.feeds.map((feed) => {
-      const chip = document.createElement('span');
-      chip.className = 'badge feed';
-      chip.dataset.feed = feed.id;
-      chip.dataset.state = feed.state;
-      let text = `${feed.id}: ${feed.state}`;
-      if (feed.state === 'replay' && status.replay) {
-        const r = status.replay;
-        const position = DateTime.fromMillis(r.position).toFormat('yyyy-LL-dd HH:mm:ss');
-        text += ` ${r.paused ? 'paused' : `${r.speed === 'max' ? 'max' : `${r.speed}×`}`} @ ${position}`;
-      }
-      if (feed.lastTs && feed.state !== 'live')
-        chip.title = `last tick ${DateTime.fromMillis(feed.lastTs).toFormat('HH:mm:ss')}`;
-      chip.textContent = text;
-      return chip;
-    });
-    this.elements.feeds.replaceChildren(...chips);
+    this.elements.feeds.replaceChildren(...status.feeds.map((feed) => this.chip(feed, status.replay)));
     this.renderSession();
   }
 
+  private chip(feed: FeedStatus, replay: ReplayStatus | undefined): HTMLElement {
+    const chip = document.createElement('span');
+    chip.className = 'badge feed';
+    chip.dataset.feed = feed.id;
+    chip.dataset.state = feed.state;
+    if (feed.state === 'replay') {
+      // The feed of `tickstream replay` is called "replay": say it once.
+      const { icon, words } = replayState(replay);
+      chip.dataset.replay = icon;
+      const name = feed.id === 'replay' ? 'replay' : `${feed.id} replay`;
+      chip.textContent = words ? `${name} · ${words}` : name;
+      chip.title = `replaying a recording (feed ${feed.id})`;
+      return chip;
+    }
+    chip.textContent = `${feed.id}: ${feed.state}`;
+    if (feed.lastTs && feed.state !== 'live') {
+      chip.title = `last tick ${DateTime.fromMillis(feed.lastTs).toFormat('HH:mm:ss')}`;
+    }
+    return chip;
+  }
+
   /** The session line says how long until the next change, so it is redrawn now and then. */
-  renderSession(now = DateTime.now()): void {
+  renderSession(): void {
     const session = this.status?.session;
     const element = this.elements.session;
     if (!session) {
@@ -55,7 +72,7 @@ export class StatusPanel {
     element.dataset.state = session.state;
     const next = DateTime.fromISO(session.nextChange, { setZone: true });
     const at = next.isValid
-      ? `${NEXT_NAMES[session.state]} ${next.toFormat('ccc HH:mm')} (in ${formatUntil(next, now)})`
+      ? `${NEXT_NAMES[session.state]} ${next.toFormat('ccc HH:mm')} (in ${formatUntil(next, DateTime.fromMillis(this.now()))})`
       : '';
     element.textContent = `${session.exchange} ${SESSION_NAMES[session.state]}${at ? ` · ${at}` : ''}`;
     element.title = next.isValid ? `your time: ${next.toLocal().toFormat('ccc HH:mm ZZZZ')}` : '';
