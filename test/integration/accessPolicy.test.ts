@@ -13,7 +13,11 @@ import {
   SOCKET_ACCESS,
 } from '../../src/delivery/accessPolicy.js';
 import type { ClientToServerEvents } from '../../src/protocol.js';
+import { startGateway } from '../../src/roles/gateway.js';
+import { startIngest } from '../../src/roles/ingest.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { clusterTestConfig, dropPrefix, uniquePrefix } from '../cluster/helpers.js';
+import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService, type TestClient } from '../helpers/service.js';
 
@@ -165,11 +169,33 @@ function httpOutcome(answer: HttpAnswer): Outcome {
   return answer.status === 401 ? 'unauthenticated' : 'forbidden';
 }
 
+/** What the walk needs of a server: its address and its Socket.IO server (to read the events it registered). */
+type Walked = Pick<Tickstream, 'url' | 'io' | 'close'>;
+
 async function startFor(mode: Mode, extra: Partial<ConfigInput> = {}): Promise<Tickstream> {
   const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
   const service = await startTestService({ ...MODES[mode], ...extra }, { feeds: [feed], webRoot });
   for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
   return service;
+}
+
+/** A gateway (over the real Redis) with an ingest behind it, both with the mode's auth; ready before the walk. */
+async function startGatewayFor(mode: Mode): Promise<Walked> {
+  const prefix = uniquePrefix();
+  const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
+  const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix, MODES[mode]), feeds: [feed] });
+  const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix, MODES[mode]), webRoot });
+  for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
+  await until(async () => (await fetch(`${gateway.url}/readyz`)).ok, 10_000, 'the gateway ready');
+  return {
+    url: gateway.url,
+    io: gateway.io,
+    async close() {
+      await gateway.close();
+      await ingest.close();
+      await dropPrefix(prefix);
+    },
+  };
 }
 
 type Admission = { ok: true; socket: TestClient } | { ok: false; message: string; reason: unknown };
@@ -195,87 +221,115 @@ const request = (socket: TestClient, event: EventName, payload: unknown): Promis
     .timeout(5000)
     .emitWithAck(event, payload);
 
-describe.each(MODE_NAMES)('with auth %s', (mode) => {
-  let service: Tickstream;
-  beforeAll(async () => {
-    service = await startFor(mode);
-  });
-  afterAll(async () => {
-    await service?.close();
-  });
+const ROLES = ['serve', 'gateway'] as const;
+describe.each(ROLES.flatMap((role) => MODE_NAMES.map((mode) => [role, mode] as const)))(
+  '%s, with auth %s',
+  (role, mode) => {
+    let service: Walked;
+    beforeAll(async () => {
+      service = role === 'serve' ? await startFor(mode) : await startGatewayFor(mode);
+    });
+    afterAll(async () => {
+      await service?.close();
+    });
 
-  it('answers every HTTP route as its rule says, for every credential (Authorization: Bearer)', async () => {
-    expect(Object.keys(HTTP_SAMPLES)).toEqual(Object.keys(HTTP_ACCESS));
-    expect(ROUTES).toEqual(Object.keys(HTTP_ACCESS));
-    for (const route of ROUTES) {
-      const rule = HTTP_ACCESS[route];
-      const sample = HTTP_SAMPLES[route];
-      if (rule.symbols === 'granted')
-        expect(sample.beyond, `${route} limits symbols: a sample beyond them`).toBeDefined();
-      for (const credential of CREDENTIALS) {
-        const token = TOKENS[credential];
-        const answer = await get(`${service.url}${sample.path}`, token);
-        const what = `${mode} ${credential} GET ${sample.path}`;
-        expect(httpOutcome(answer), what).toBe(promised(rule, mode, credential));
-        // Served by its handler, not a router miss (the dashboard's files included).
-        if (httpOutcome(answer) === 'allowed') expect(answer.status, what).not.toBe(404);
-        if (sample.beyond && promised(rule, mode, credential) === 'allowed') {
-          const beyond = await get(`${service.url}${sample.beyond.path}`, token);
-          expect(sample.beyond.refused(beyond), `${what} beyond the token's symbols`).toBe(
-            limitedHere(rule, mode, credential),
+    it('answers every HTTP route as its rule says, for every credential (Authorization: Bearer)', async () => {
+      expect(Object.keys(HTTP_SAMPLES)).toEqual(Object.keys(HTTP_ACCESS));
+      expect(ROUTES).toEqual(Object.keys(HTTP_ACCESS));
+      for (const route of ROUTES) {
+        const rule = HTTP_ACCESS[route];
+        const sample = HTTP_SAMPLES[route];
+        if (rule.symbols === 'granted')
+          expect(sample.beyond, `${route} limits symbols: a sample beyond them`).toBeDefined();
+        for (const credential of CREDENTIALS) {
+          const token = TOKENS[credential];
+          const answer = await get(`${service.url}${sample.path}`, token);
+          const what = `${mode} ${credential} GET ${sample.path}`;
+          expect(httpOutcome(answer), what).toBe(promised(rule, mode, credential));
+          // Served by its handler, not a router miss (the dashboard's files included).
+          if (httpOutcome(answer) === 'allowed') expect(answer.status, what).not.toBe(404);
+          if (sample.beyond && promised(rule, mode, credential) === 'allowed') {
+            const beyond = await get(`${service.url}${sample.beyond.path}`, token);
+            expect(sample.beyond.refused(beyond), `${what} beyond the token's symbols`).toBe(
+              limitedHere(rule, mode, credential),
+            );
+          }
+        }
+      }
+    });
+
+    it.each(['websocket', 'polling'] as const)(
+      'admits the handshake and answers every event as the rules say, over %s',
+      async (transport) => {
+        for (const credential of CREDENTIALS) {
+          const what = `${mode} ${credential} ${transport}`;
+          const admission = await admit(service.url, transport, TOKENS[credential]);
+          const expected = promised(SOCKET_ACCESS.handshake, mode, credential);
+          if (!admission.ok) {
+            expect(expected, `${what} handshake: ${admission.message}`).not.toBe('allowed');
+            expect(admission.message).toBe('unauthorized');
+            expect(admission.reason).toBe(credential === 'none' ? 'missing' : 'unknown_token');
+            continue;
+          }
+          try {
+            expect(expected, `${what} handshake admitted`).toBe('allowed');
+            // The events this server's code registered on the socket: each must have a rule and a sample.
+            const server = [...service.io.of('/').sockets.values()].find((s) => s.id === admission.socket.id);
+            const declared =
+              server
+                ?.eventNames()
+                .map(String)
+                .filter((name) => !RESERVED.has(name)) ?? [];
+            const ruled = Object.keys(SOCKET_ACCESS).filter((name) => name !== 'handshake');
+            expect(declared.sort()).toEqual(ruled.sort());
+            expect(EVENTS.sort()).toEqual(ruled.sort());
+            for (const event of EVENTS) {
+              const rule = SOCKET_ACCESS[event];
+              const sample = EVENT_SAMPLES[event];
+              if (rule.symbols === 'granted')
+                expect(sample.beyond, `${event}: a sample beyond the symbols`).toBeDefined();
+              const ack = await request(admission.socket, event, sample.payload);
+              const refused = !ack.ok && ack.error?.code === 'UNAUTHORIZED';
+              const outcome = promised(rule, mode, credential);
+              expect(refused, `${what} ${event}: ${JSON.stringify(ack)}`).toBe(outcome !== 'allowed');
+              if (sample.beyond && outcome === 'allowed') {
+                const beyond = await request(admission.socket, event, sample.beyond.payload);
+                expect(sample.beyond.refused(beyond), `${what} ${event} beyond the token's symbols`).toBe(
+                  limitedHere(rule, mode, credential),
+                );
+              }
+            }
+          } finally {
+            admission.socket.close();
+          }
+        }
+      },
+    );
+  },
+);
+
+describe.each(MODE_NAMES)('ingest, with auth %s', (mode) => {
+  it('answers health, readiness and metrics as their rules say, and has no other route', async () => {
+    const prefix = uniquePrefix();
+    const ingest = await startIngest({
+      config: clusterTestConfig('ingest', prefix, MODES[mode]),
+      feeds: [manualFeed(['AAPL'])],
+    });
+    try {
+      for (const route of ['/healthz', '/readyz', '/metrics'] as const) {
+        for (const credential of CREDENTIALS) {
+          const answer = await get(`${ingest.url}${route}`, TOKENS[credential]);
+          expect(httpOutcome(answer), `ingest ${mode} ${credential} GET ${route}`).toBe(
+            promised(HTTP_ACCESS[route], mode, credential),
           );
         }
       }
+      expect((await get(`${ingest.url}/api/symbols`, ADMIN)).status).toBe(404);
+    } finally {
+      await ingest.close();
+      await dropPrefix(prefix);
     }
   });
-
-  it.each(['websocket', 'polling'] as const)(
-    'admits the handshake and answers every event as the rules say, over %s',
-    async (transport) => {
-      for (const credential of CREDENTIALS) {
-        const what = `${mode} ${credential} ${transport}`;
-        const admission = await admit(service.url, transport, TOKENS[credential]);
-        const expected = promised(SOCKET_ACCESS.handshake, mode, credential);
-        if (!admission.ok) {
-          expect(expected, `${what} handshake: ${admission.message}`).not.toBe('allowed');
-          expect(admission.message).toBe('unauthorized');
-          expect(admission.reason).toBe(credential === 'none' ? 'missing' : 'unknown_token');
-          continue;
-        }
-        try {
-          expect(expected, `${what} handshake admitted`).toBe('allowed');
-          // The events this server's code registered on the socket: each must have a rule and a sample.
-          const server = [...service.io.of('/').sockets.values()].find((s) => s.id === admission.socket.id);
-          const declared =
-            server
-              ?.eventNames()
-              .map(String)
-              .filter((name) => !RESERVED.has(name)) ?? [];
-          const ruled = Object.keys(SOCKET_ACCESS).filter((name) => name !== 'handshake');
-          expect(declared.sort()).toEqual(ruled.sort());
-          expect(EVENTS.sort()).toEqual(ruled.sort());
-          for (const event of EVENTS) {
-            const rule = SOCKET_ACCESS[event];
-            const sample = EVENT_SAMPLES[event];
-            if (rule.symbols === 'granted')
-              expect(sample.beyond, `${event}: a sample beyond the symbols`).toBeDefined();
-            const ack = await request(admission.socket, event, sample.payload);
-            const refused = !ack.ok && ack.error?.code === 'UNAUTHORIZED';
-            const outcome = promised(rule, mode, credential);
-            expect(refused, `${what} ${event}: ${JSON.stringify(ack)}`).toBe(outcome !== 'allowed');
-            if (sample.beyond && outcome === 'allowed') {
-              const beyond = await request(admission.socket, event, sample.beyond.payload);
-              expect(sample.beyond.refused(beyond), `${what} ${event} beyond the token's symbols`).toBe(
-                limitedHere(rule, mode, credential),
-              );
-            }
-          }
-        } finally {
-          admission.socket.close();
-        }
-      }
-    },
-  );
 });
 
 describe('server.metricsPort', () => {
