@@ -1,6 +1,7 @@
 import { asyncScheduler, defer, exhaustMap, filter, map, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
+import { fetchFailureCause } from './fetchFailure.js';
 import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -78,16 +79,6 @@ function withoutSequence(item: unknown): unknown {
   return rest;
 }
 
-/**
- * Why a fetch failed: undici says only "fetch failed" and keeps the reason in `cause`, with a code for the
- * common ones (ECONNREFUSED, ENOTFOUND, a certificate error such as CERT_HAS_EXPIRED, UND_ERR_CONNECT_TIMEOUT).
- */
-function causeOf(err: unknown): string | undefined {
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (!(cause instanceof Error)) return undefined;
-  return 'code' in cause && typeof cause.code === 'string' ? cause.code : cause.message;
-}
-
 /** One request: its decoded items, or none when it failed in a way the next poll may not. */
 function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
   const fetchImpl = options.fetch ?? fetch;
@@ -112,7 +103,11 @@ function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
       } catch (err) {
         throw timedOut
           ? fail({ kind: 'timeout', timeoutMs })
-          : fail({ kind: 'network', message: err instanceof Error ? err.message : String(err), cause: causeOf(err) });
+          : fail({
+              kind: 'network',
+              message: err instanceof Error ? err.message : String(err),
+              cause: fetchFailureCause(err),
+            });
       }
       if (!response.ok) throw fail({ kind: 'http', status: response.status });
       try {

@@ -14,6 +14,7 @@ import {
 import type { SseFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
+import { failureText } from './fetchFailure.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -192,7 +193,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       try {
         response = await fetchImpl(options.url, { headers, signal: abort.signal });
       } catch (err) {
-        throw fail({ kind: 'network', message: errorMessage(err) });
+        throw fail({ kind: 'network', message: failureText(err) });
       }
       const contentType = response.headers.get('content-type') ?? '';
       const failure: SseFailure | undefined =
@@ -224,7 +225,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       try {
         for (;;) {
           const chunk = await reader.read().catch((err: unknown) => {
-            throw fail({ kind: 'network', message: errorMessage(err) });
+            throw fail({ kind: 'network', message: failureText(err) });
           });
           if (chunk.done) throw fail({ kind: 'ended' });
           watchIdle();
@@ -246,14 +247,6 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       abort.abort();
     };
   });
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-  }
-  return String(err);
 }
 
 /** The `sse` feed of a config file. Connection changes are logged; a stop also marks the feed down. */

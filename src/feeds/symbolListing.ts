@@ -1,6 +1,7 @@
 import { asyncScheduler, catchError, defer, EMPTY, type Observable, retry, type SchedulerLike, timer } from 'rxjs';
 import type { SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
+import { failureText } from './fetchFailure.js';
 
 export type SymbolListingOptions = {
   /** A vendor's JSON listing of its symbols (Binance exchangeInfo, Coinbase /products). */
@@ -43,12 +44,12 @@ export function fetchSymbolListing(options: SymbolListingOptions): Observable<Sy
     retry({
       count: attempts - 1,
       delay: (error: unknown, attempt) => {
-        options.onFailure?.(error instanceof Error ? error.message : String(error), attempt);
+        options.onFailure?.(failureText(error), attempt);
         return timer(backoffDelay(initialMs, maxMs, attempt, random()), options.scheduler ?? asyncScheduler);
       },
     }),
     catchError((error: unknown) => {
-      options.onFailure?.(error instanceof Error ? error.message : String(error), attempts);
+      options.onFailure?.(failureText(error), attempts);
       return EMPTY;
     }),
   );

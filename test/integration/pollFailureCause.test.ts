@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { pollFeedFromConfig } from '../../src/feeds/poll.js';
+import { fetchSymbolListing } from '../../src/feeds/symbolListing.js';
 import { until } from '../helpers/lifecycle.js';
 
 // Found on main: a failed poll logged only "fetch failed". These are real failures on this machine: a port
@@ -39,13 +40,18 @@ async function firstFailure(url: string): Promise<string> {
   return String(lines[0]?.reason);
 }
 
+/** A port that was just free: listen, note it, close. */
+async function refusedPort(): Promise<number> {
+  const server = createHttpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 describe('a failed poll logs why', () => {
   it('connection refused', async () => {
-    // A port that was just free: listen, note it, close.
-    const server = createHttpServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await refusedPort();
     expect(await firstFailure(`http://127.0.0.1:${port}/quotes`)).toBe(
       `poll http://127.0.0.1:${port}/quotes: network error: fetch failed (ECONNREFUSED)`,
     );
@@ -87,5 +93,21 @@ describe('a failed poll logs why', () => {
     expect(await firstFailure(`https://127.0.0.1:${port}/quotes`)).toMatch(
       /network error: fetch failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)$/,
     );
+  });
+});
+
+describe('a failed symbol listing says why', () => {
+  it('connection refused', async () => {
+    const port = await refusedPort();
+    const reasons: string[] = [];
+    const listing = fetchSymbolListing({
+      url: `http://127.0.0.1:${port}/api/v3/exchangeInfo`,
+      decode: () => [],
+      attempts: 1,
+      onFailure: (reason) => reasons.push(reason),
+    }).subscribe();
+    cleanups.push(() => listing.unsubscribe());
+    await until(() => reasons.length > 0, 10_000, 'the listing failure');
+    expect(reasons).toEqual(['fetch failed (ECONNREFUSED)']);
   });
 });
