@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { ConfigError } from '../config/load.js';
+import { normalizeSymbol } from '../protocol.js';
 import { parseTimeFormat } from '../record/csvTime.js';
 import { type ImportProgress, type ImportReport, importCsv } from '../record/importer.js';
 import { type ImportLayout, LayoutError, PRESETS, parseColumnMap } from '../record/importLayouts.js';
@@ -130,10 +131,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (err instanceof LayoutError) throw new ConfigError(`import: ${err.message}`);
     throw err;
   }
-  const symbols = values.symbols
-    ?.split(',')
-    .map((s) => s.trim().toUpperCase())
-    .filter(Boolean);
+  const symbols = values.symbols?.split(',').map(normalizeSymbol).filter(Boolean);
   const gzipLevel = values['gzip-level'] === undefined ? undefined : Number(values['gzip-level']);
   if (gzipLevel !== undefined && (!Number.isInteger(gzipLevel) || gzipLevel < 1 || gzipLevel > 9)) {
     throw new ConfigError(`import: --gzip-level ${values['gzip-level']}: expected 1 to 9`);
