@@ -19,8 +19,11 @@ import { TierDelivery } from './tierDelivery.js';
 import { TierMembership } from './tierMembership.js';
 import type { EdgeSources, TickstreamServer, TickstreamSocket } from './types.js';
 
+/** What the edge reads of the configuration (a role's whole Config is one). */
+export type EdgeConfig = Pick<Config, 'server' | 'auth' | 'limits' | 'pipeline' | 'cluster'>;
+
 export type EdgeOptions = {
-  config: Config;
+  config: EdgeConfig;
   sources: EdgeSources;
   metrics: Metrics;
   logger: Logger;
