@@ -161,9 +161,7 @@ function wsSession(
     // Everything this connection sends goes through one pacer, pings included, under the vendor's frame rate.
     // A quarter second over the vendor's second: frames sent a second apart can arrive closer together.
     const pacer = new FramePacer(codec.limits?.framesPerSecond ?? Number.POSITIVE_INFINITY, 1250);
-    const send = (frames: string[]) => {
-      for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
-    };
+    const send = (frames: string[]) => sendPaced(socket, pacer, frames);
     const subscriptions = new DemandSync(socket, codec, pacer, options.onEvent);
     let demand: Subscription | undefined;
     let ready = false;
@@ -201,32 +199,55 @@ function wsSession(
     });
     socket.on('ping', alive);
     socket.on('pong', alive);
-    socket.on('unexpected-response', (_request, response) => {
-      const status = response.statusCode ?? 0;
-      response.resume();
-      subscriber.error(upgradeRefusal(status));
-    });
-    socket.on('error', (err) => subscriber.error(err));
-    socket.on('close', (code) => subscriber.error(new Error(`connection closed (${code})`)));
+    failWhenRefusedOrClosed(socket, subscriber);
 
-    // Liveness: ping the server now and then (every server pongs) and give up on a silent connection.
-    const watchdog = setInterval(() => {
-      const failure = liveness.failure(ready);
-      if (failure) subscriber.error(failure);
-      else if (socket.readyState === WebSocket.OPEN && pacer.pending === 0)
-        pacer.send(() => socket.readyState === WebSocket.OPEN && socket.ping());
-    }, liveness.checkEveryMs);
+    const watchdog = watchLiveness(socket, pacer, liveness, () => ready, subscriber);
 
     return () => {
       clearInterval(watchdog);
       pacer.close();
       demand?.unsubscribe();
-      socket.removeAllListeners();
-      // terminate() on a connecting socket reports an error; nobody listens any more.
-      socket.on('error', () => {});
-      socket.terminate();
+      discard(socket);
     };
   });
+}
+
+function sendPaced(socket: WebSocket, pacer: FramePacer, frames: string[]): void {
+  for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
+}
+
+/** A refused upgrade, a socket error or close ends the session with why. */
+function failWhenRefusedOrClosed(socket: WebSocket, subscriber: Subscriber<SessionOutput>): void {
+  socket.on('unexpected-response', (_request, response) => {
+    response.resume();
+    subscriber.error(upgradeRefusal(response.statusCode ?? 0));
+  });
+  socket.on('error', (err) => subscriber.error(err));
+  socket.on('close', (code) => subscriber.error(new Error(`connection closed (${code})`)));
+}
+
+/** Liveness: ping the server now and then (every server pongs) and give up on a silent connection. */
+function watchLiveness(
+  socket: WebSocket,
+  pacer: FramePacer,
+  liveness: Liveness,
+  isReady: () => boolean,
+  subscriber: Subscriber<SessionOutput>,
+): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    const failure = liveness.failure(isReady());
+    if (failure) subscriber.error(failure);
+    else if (socket.readyState === WebSocket.OPEN && pacer.pending === 0)
+      pacer.send(() => socket.readyState === WebSocket.OPEN && socket.ping());
+  }, liveness.checkEveryMs);
+}
+
+/** Ends a socket nobody listens to any more. */
+function discard(socket: WebSocket): void {
+  socket.removeAllListeners();
+  // terminate() on a connecting socket reports an error; nobody listens any more.
+  socket.on('error', () => {});
+  socket.terminate();
 }
 
 /** When one connection last heard from its upstream, and when that silence (or an unanswered auth) ends it. */
