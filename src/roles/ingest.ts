@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { publishIngestStatus } from '../cluster/clusterStatus.js';
 import { type ClusterKeys, clusterKeys, historyKey } from '../cluster/keys.js';
@@ -78,16 +78,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
 
   // The same access policy as every role's: /metrics needs an admin token while auth is on.
   const access = new AccessPolicy(config.auth);
-  const http = createServer(
-    healthRoutes({
-      metrics,
-      access,
-      metricsApart: config.server.metricsPort !== undefined,
-      status,
-      readiness: () =>
-        link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
-    }),
-  );
+  const http = healthServer(config.server, { access, metrics, status, ingest, link });
   const { url, port } = await listen(http, config.server.port, config.server.host);
   const metricsListener = await listenForMetrics(config.server, { access, metrics });
   logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
@@ -114,6 +105,29 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
       return closing;
     },
   };
+}
+
+/** The ingest's HTTP port: health, readiness (Redis up and a live feed) and metrics. */
+function healthServer(
+  server: Config['server'],
+  {
+    access,
+    metrics,
+    status,
+    ingest,
+    link,
+  }: { access: AccessPolicy; metrics: Metrics; status: () => Status; ingest: IngestPart; link: RedisLink },
+): Server {
+  return createServer(
+    healthRoutes({
+      metrics,
+      access,
+      metricsApart: server.metricsPort !== undefined,
+      status,
+      readiness: () =>
+        link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
+    }),
+  );
 }
 
 /** What the ingest's writers to Redis share: where they write, and how a dropped write is counted. */
