@@ -20,6 +20,7 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { FramePacer } from './framePacer.js';
@@ -414,6 +415,32 @@ const NAMED: ReadonlyMap<string, Listing> = new Map(
   ]),
 );
 
+/** A ws feed's events in its log: what an operator should see at info and warn, the rest at debug. */
+function logFeedEvent(log: Logger | undefined, event: WsFeedEvent): void {
+  switch (event.kind) {
+    case 'ready':
+      log?.info('WebSocket upstream ready');
+      return;
+    case 'reconnecting':
+      log?.warn({ reason: event.reason, attempt: event.attempt, delayMs: event.delayMs }, 'WebSocket reconnecting');
+      return;
+    case 'vendor_error':
+      log?.warn({ code: event.code, message: event.message }, 'vendor error');
+      return;
+    case 'malformed':
+      log?.debug({ reason: event.reason }, 'malformed frame skipped');
+      return;
+    case 'over_limit':
+      log?.warn(
+        { limit: event.limit, symbols: event.symbols.length },
+        'demanded symbols past the vendor limit of one connection are not subscribed',
+      );
+      return;
+    default:
+      log?.debug(event, 'WebSocket upstream');
+  }
+}
+
 /**
  * The `ws` feed of the config: declares its symbols (with names where the built-in listings know them). With no
  * `symbols` in the config it declares a few well-known ones at once and then the vendor's own list, when the
@@ -441,30 +468,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     scheduler: context.scheduler,
     onTraffic: () => traffic.next(),
-    onEvent: (event) => {
-      switch (event.kind) {
-        case 'ready':
-          log?.info('WebSocket upstream ready');
-          return;
-        case 'reconnecting':
-          log?.warn({ reason: event.reason, attempt: event.attempt, delayMs: event.delayMs }, 'WebSocket reconnecting');
-          return;
-        case 'vendor_error':
-          log?.warn({ code: event.code, message: event.message }, 'vendor error');
-          return;
-        case 'malformed':
-          log?.debug({ reason: event.reason }, 'malformed frame skipped');
-          return;
-        case 'over_limit':
-          log?.warn(
-            { limit: event.limit, symbols: event.symbols.length },
-            'demanded symbols past the vendor limit of one connection are not subscribed',
-          );
-          return;
-        default:
-          log?.debug(event, 'WebSocket upstream');
-      }
-    },
+    onEvent: (event) => logFeedEvent(log, event),
   }).pipe(share());
   const listing = codec.symbolListing;
   return {
