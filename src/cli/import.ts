@@ -1,11 +1,13 @@
+import type { ParseArgsConfig } from 'node:util';
 import { DateTime } from 'luxon';
 import { ConfigError } from '../config/load.js';
+import { normalizeSymbol } from '../protocol.js';
 import { parseTimeFormat } from '../record/csvTime.js';
-import { type ImportProgress, type ImportReport, importCsv } from '../record/importer.js';
+import { type ImportOptions, type ImportProgress, type ImportReport, importCsv } from '../record/importer.js';
 import { type ImportLayout, LayoutError, PRESETS, parseColumnMap } from '../record/importLayouts.js';
 import { indexFileOf } from '../record/recordingIndex.js';
 import { parseCommandArgs } from './args.js';
-import { formatDuration, startProgress } from './progress.js';
+import { formatDuration, type ProgressSample, startProgress } from './progress.js';
 
 const PRESET_LINES = Object.values(PRESETS)
   .map((preset) => `  ${preset.name.padEnd(18)} ${preset.summary}`)
@@ -96,28 +98,60 @@ export function describeImport(report: ImportReport, zone: string, tookMs: numbe
   return lines.join('\n');
 }
 
+const IMPORT_FLAGS = {
+  out: { type: 'string', short: 'o' },
+  preset: { type: 'string' },
+  columns: { type: 'string' },
+  'time-format': { type: 'string' },
+  zone: { type: 'string' },
+  delimiter: { type: 'string' },
+  'no-header': { type: 'boolean' },
+  symbol: { type: 'string' },
+  symbols: { type: 'string' },
+  tmp: { type: 'string' },
+  'chunk-rows': { type: 'string' },
+  'gzip-level': { type: 'string' },
+  progress: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+type ImportFlagValues = ReturnType<typeof parseCommandArgs<typeof IMPORT_FLAGS>>['values'];
+
 export async function importCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    out: { type: 'string', short: 'o' },
-    preset: { type: 'string' },
-    columns: { type: 'string' },
-    'time-format': { type: 'string' },
-    zone: { type: 'string' },
-    delimiter: { type: 'string' },
-    'no-header': { type: 'boolean' },
-    symbol: { type: 'string' },
-    symbols: { type: 'string' },
-    tmp: { type: 'string' },
-    'chunk-rows': { type: 'string' },
-    'gzip-level': { type: 'string' },
-    progress: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, IMPORT_FLAGS);
   if (values.help) {
     console.log(IMPORT_HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new ConfigError('import: expected FILE (a CSV file), or several');
+  const options = importOptions(values, positionals);
+  let current: ImportProgress = { phase: 'reading', readBytes: 0, totalBytes: 0, rows: 0, written: 0 };
+  const progress = startProgress(() => progressLine(current), {
+    label: 'import',
+    enabled: values.progress || undefined,
+  });
+  const started = Date.now();
+  let report: ImportReport;
+  try {
+    report = await importCsv({
+      ...options,
+      onProgress: (next) => {
+        current = next;
+      },
+    });
+  } catch (err) {
+    progress.stop();
+    if (err instanceof LayoutError) throw new ConfigError(`import: ${err.message}`);
+    console.error(`tickstream import: ${(err as Error).message}`);
+    return 2;
+  }
+  progress.stop();
+  console.log(describeImport(report, options.zone, Date.now() - started));
+  return 0;
+}
+
+/** The import the flags ask for; a ConfigError names the first flag that is wrong. */
+function importOptions(values: ImportFlagValues, files: string[]): ImportOptions {
+  if (files.length === 0) throw new ConfigError('import: expected FILE (a CSV file), or several');
   if (!values.out) throw new ConfigError('import: --out FILE is required');
   const zone = values.zone ?? 'America/New_York';
   if (!DateTime.local().setZone(zone).isValid) throw new ConfigError(`import: --zone ${zone}: not a known time zone`);
@@ -130,10 +164,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     if (err instanceof LayoutError) throw new ConfigError(`import: ${err.message}`);
     throw err;
   }
-  const symbols = values.symbols
-    ?.split(',')
-    .map((s) => s.trim().toUpperCase())
-    .filter(Boolean);
+  const symbols = values.symbols?.split(',').map(normalizeSymbol).filter(Boolean);
   const gzipLevel = values['gzip-level'] === undefined ? undefined : Number(values['gzip-level']);
   if (gzipLevel !== undefined && (!Number.isInteger(gzipLevel) || gzipLevel < 1 || gzipLevel > 9)) {
     throw new ConfigError(`import: --gzip-level ${values['gzip-level']}: expected 1 to 9`);
@@ -142,50 +173,30 @@ export async function importCommand(argv: string[]): Promise<number> {
   if (chunkRows !== undefined && (!Number.isInteger(chunkRows) || chunkRows < 1)) {
     throw new ConfigError(`import: --chunk-rows ${values['chunk-rows']}: expected a whole number of rows`);
   }
+  return {
+    files,
+    out: values.out,
+    layout: layout.layout,
+    source: layout.source,
+    header: !values['no-header'],
+    delimiter,
+    zone,
+    ...(values.symbol !== undefined ? { symbol: values.symbol } : {}),
+    ...(symbols ? { symbols: new Set(symbols) } : {}),
+    ...(values.tmp !== undefined ? { tmpDir: values.tmp } : {}),
+    ...(chunkRows !== undefined ? { chunkRows } : {}),
+    ...(gzipLevel !== undefined ? { gzipLevel } : {}),
+  };
+}
 
-  let current: ImportProgress = { phase: 'reading', readBytes: 0, totalBytes: 0, rows: 0, written: 0 };
-  const progress = startProgress(
-    () => ({
-      count: current.phase === 'reading' ? current.rows : current.written,
-      done:
-        current.phase === 'reading'
-          ? current.totalBytes
-            ? current.readBytes / current.totalBytes
-            : undefined
-          : current.rows
-            ? current.written / current.rows
-            : undefined,
-      note: current.phase === 'reading' ? `${(current.readBytes / 2 ** 20).toFixed(0)} MiB read` : 'writing',
-    }),
-    { label: 'import', enabled: values.progress || undefined },
-  );
-  const started = Date.now();
-  let report: ImportReport;
-  try {
-    report = await importCsv({
-      files: positionals,
-      out: values.out,
-      layout: layout.layout,
-      source: layout.source,
-      header: !values['no-header'],
-      delimiter,
-      zone,
-      ...(values.symbol !== undefined ? { symbol: values.symbol } : {}),
-      ...(symbols ? { symbols: new Set(symbols) } : {}),
-      ...(values.tmp !== undefined ? { tmpDir: values.tmp } : {}),
-      ...(chunkRows !== undefined ? { chunkRows } : {}),
-      ...(gzipLevel !== undefined ? { gzipLevel } : {}),
-      onProgress: (next) => {
-        current = next;
-      },
-    });
-  } catch (err) {
-    progress.stop();
-    if (err instanceof LayoutError) throw new ConfigError(`import: ${err.message}`);
-    console.error(`tickstream import: ${(err as Error).message}`);
-    return 2;
+/** The progress line: rows while reading (by bytes read), records while writing (by rows). */
+function progressLine(current: ImportProgress): ProgressSample {
+  if (current.phase === 'reading') {
+    return {
+      count: current.rows,
+      done: current.totalBytes ? current.readBytes / current.totalBytes : undefined,
+      note: `${(current.readBytes / 2 ** 20).toFixed(0)} MiB read`,
+    };
   }
-  progress.stop();
-  console.log(describeImport(report, zone, Date.now() - started));
-  return 0;
+  return { count: current.written, done: current.rows ? current.written / current.rows : undefined, note: 'writing' };
 }

@@ -1,8 +1,10 @@
 import { Duration } from 'luxon';
 import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createFeed } from '../feeds/index.js';
-import { createLogger } from '../log.js';
+import type { FeedSource } from '../feeds/types.js';
+import { createLogger, type Logger } from '../log.js';
 import { Epochs } from '../pipeline/epochs.js';
 import { FeedHealth } from '../pipeline/feedHealth.js';
 import { LastValueCache } from '../pipeline/lastValueCache.js';
@@ -77,16 +79,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
 
   const feeds = config.feeds.map((feed) => createFeed(feed, { market: config.market }));
-  const epochs = new Epochs();
-  const quotes$ = quotePipeline(feeds, {
-    health: new FeedHealth(config.staleAfterMs),
-    cache: new LastValueCache(),
-    directory: new SymbolDirectory(),
-    zone: config.market.zone,
-    epochNow: () => epochs.current,
-    onInvalid: (feed, invalid) => logger.debug({ feed, reason: invalid.reason }, 'bad upstream value skipped'),
-    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
-  });
+  const quotes$ = recordedPipeline(config, feeds, logger);
   const writer = new RecordingWriter({
     out,
     rotate,
@@ -112,6 +105,31 @@ export async function recordCommand(argv: string[]): Promise<number> {
   );
   console.error(`tickstream: recording ${feeds.map((f) => f.id).join(', ')} to ${out}; Ctrl-C stops`);
 
+  const stopReason = await untilStopped(durationMs);
+  subscription.unsubscribe();
+  progress.stop();
+  console.error(
+    `tickstream: recorded ${writer.records} records to ${writer.files.join(', ') || out} (${stopReason === 'duration' ? 'duration reached' : stopReason})`,
+  );
+  return 0;
+}
+
+/** The configured feeds through the live pipeline (its checks and day statistics), as they are recorded. */
+function recordedPipeline(config: Config, feeds: FeedSource[], logger: Logger) {
+  const epochs = new Epochs();
+  return quotePipeline(feeds, {
+    health: new FeedHealth(config.staleAfterMs),
+    cache: new LastValueCache(),
+    directory: new SymbolDirectory(),
+    zone: config.market.zone,
+    epochNow: () => epochs.current,
+    onInvalid: (feed, invalid) => logger.debug({ feed, reason: invalid.reason }, 'bad upstream value skipped'),
+    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+  });
+}
+
+/** The signal that stopped the recording, or `duration` once `durationMs` is up. */
+async function untilStopped(durationMs: number | undefined): Promise<NodeJS.Signals | 'duration'> {
   let timer: NodeJS.Timeout | undefined;
   const stopReason = await Promise.race([
     untilSignal(),
@@ -120,10 +138,5 @@ export async function recordCommand(argv: string[]): Promise<number> {
     }),
   ]);
   if (timer) clearTimeout(timer);
-  subscription.unsubscribe();
-  progress.stop();
-  console.error(
-    `tickstream: recorded ${writer.records} records to ${writer.files.join(', ') || out} (${stopReason === 'duration' ? 'duration reached' : stopReason})`,
-  );
-  return 0;
+  return stopReason;
 }

@@ -1,14 +1,17 @@
 import { statSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
 import { tap } from 'rxjs';
 import { ConfigError, parseConfig } from '../config/load.js';
-import { replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
+import type { Config } from '../config/schema.js';
+import { type ReplayFeedConfig, replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
+import type { ReplayStatus } from '../protocol.js';
 import { RecordingError } from '../record/reader.js';
 import { openRecordings, type ReplayTape } from '../record/recordingTape.js';
 import { startServe } from '../roles/serve.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { REPLAY_NODE_FLAGS } from './nodeFlags.js';
-import { formatSpeed, startProgress } from './progress.js';
+import { formatSpeed, type ProgressSample, startProgress } from './progress.js';
 import { relaunchWith, shouldRelaunch, stopWithParent } from './relaunch.js';
 import { untilSignal } from './signals.js';
 import { ensureDashboardBuilt } from './webBuild.js';
@@ -74,17 +77,21 @@ async function openWithProgress(files: string[], progressFlag: boolean | undefin
   }
 }
 
+const REPLAY_FLAGS = {
+  ...CONFIG_FLAGS,
+  speed: { type: 'string', short: 's' },
+  loop: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  zone: { type: 'string' },
+  'max-gap': { type: 'string' },
+  progress: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+type ReplayFlagValues = ReturnType<typeof parseCommandArgs<typeof REPLAY_FLAGS>>['values'];
+
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CONFIG_FLAGS,
-    speed: { type: 'string', short: 's' },
-    loop: { type: 'boolean' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    zone: { type: 'string' },
-    'max-gap': { type: 'string' },
-    progress: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, REPLAY_FLAGS);
   if (values.help) {
     console.log(REPLAY_HELP);
     return 0;
@@ -93,26 +100,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (shouldRelaunch(REPLAY_NODE_FLAGS)) return relaunchWith(REPLAY_NODE_FLAGS);
   stopWithParent();
   if (positionals.length === 0) throw new ConfigError('replay: expected FILE (a recording), or several');
-  const base = configFromFlags(values);
-  // The recording replaces the configured feeds; the schema checks the flags (speed range, zone...).
-  const config = parseConfig({
-    ...base,
-    feeds: [
-      {
-        type: 'replay',
-        id: 'replay',
-        file: positionals.length === 1 ? positionals[0] : positionals,
-        speed: parseSpeed(values.speed),
-        loop: values.loop ?? false,
-        ...(values.from !== undefined ? { from: values.from } : {}),
-        ...(values.to !== undefined ? { to: values.to } : {}),
-        ...(values.zone !== undefined ? { zone: values.zone } : {}),
-        ...(values['max-gap'] !== undefined ? { maxGapMs: Number(values['max-gap']) } : {}),
-      },
-    ],
-  });
-  const feedConfig = config.feeds[0];
-  if (feedConfig?.type !== 'replay') throw new Error('unreachable: the replay feed config');
+  const { config, feedConfig } = replayConfig(values, positionals);
   const files = replayFiles(feedConfig);
   const logger = createLogger(config.log.level);
 
@@ -127,17 +115,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
     throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);
   }
   if (tape.records === 0) throw new ConfigError(`replay: ${files.join(', ')} holds no records`);
-  try {
-    // Checked here so a bad --from/--to fails before the server starts, naming the flag.
-    if (feedConfig.from) resolveReplayTime(feedConfig.from, feedConfig.zone, tape.first, '--from');
-    if (feedConfig.to) resolveReplayTime(feedConfig.to, feedConfig.zone, tape.first, '--to');
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
+  checkBounds(feedConfig, tape);
 
   const source = replayFeed(feedConfig, tape);
-  let replayed = 0;
-  const counted = { ...source, quotes$: source.quotes$.pipe(tap(() => replayed++)) };
+  const counter = { replayed: 0 };
+  const counted = { ...source, quotes$: source.quotes$.pipe(tap(() => counter.replayed++)) };
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
   const service = await startServe({ config, logger, webRoot, feeds: [counted] });
   const what = files.length === 1 ? files[0] : `${files.length} files merged by time`;
@@ -145,27 +127,70 @@ export async function replayCommand(argv: string[]): Promise<number> {
     `tickstream: replaying ${what} (${tape.records} records) at ${formatSpeed(feedConfig.speed)} on ${service.url}` +
       ` (dashboard ${webRoot ? service.url : 'off'}); Ctrl-C stops`,
   );
-  const progress = startProgress(
-    () => {
-      const status = source.control.status();
-      const from = status.from ?? tape.first;
-      const to = status.to ?? tape.last;
-      const left = Math.max(0, to - status.position);
-      return {
-        count: replayed,
-        position: status.position || undefined,
-        done: feedConfig.loop || to <= from ? undefined : (status.position - from) / (to - from),
-        // At a set speed the recorded time left says it (an upper bound: long silences are cut).
-        etaMs: feedConfig.loop || status.paused || status.speed === 'max' ? undefined : left / status.speed,
-        note: `${formatSpeed(status.speed)}${status.paused ? ' paused' : ''}${status.ended ? ' ended' : ''}`,
-        finished: status.ended === true,
-      };
-    },
-    { label: 'replay', enabled: values.progress || undefined, zone: config.market.zone },
-  );
+  const progress = startProgress(() => replayProgress(source.control.status(), tape, feedConfig, counter.replayed), {
+    label: 'replay',
+    enabled: values.progress || undefined,
+    zone: config.market.zone,
+  });
   const signal = await untilSignal();
   progress.stop();
   logger.info({ signal }, 'shutting down');
   await service.close();
   return 0;
+}
+
+/** The config with the recording as its one feed; the schema checks the flags (speed range, zone...). */
+function replayConfig(values: ReplayFlagValues, files: string[]): { config: Config; feedConfig: ReplayFeedConfig } {
+  const base = configFromFlags(values);
+  // The recording replaces the configured feeds.
+  const config = parseConfig({
+    ...base,
+    feeds: [
+      {
+        type: 'replay',
+        id: 'replay',
+        file: files.length === 1 ? files[0] : files,
+        speed: parseSpeed(values.speed),
+        loop: values.loop ?? false,
+        ...(values.from !== undefined ? { from: values.from } : {}),
+        ...(values.to !== undefined ? { to: values.to } : {}),
+        ...(values.zone !== undefined ? { zone: values.zone } : {}),
+        ...(values['max-gap'] !== undefined ? { maxGapMs: Number(values['max-gap']) } : {}),
+      },
+    ],
+  });
+  const feedConfig = config.feeds[0];
+  if (feedConfig?.type !== 'replay') throw new Error('unreachable: the replay feed config');
+  return { config, feedConfig };
+}
+
+/** Checked before the server starts, so a bad --from/--to fails naming the flag. */
+function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): void {
+  try {
+    if (feedConfig.from) resolveReplayTime(feedConfig.from, feedConfig.zone, tape.first, '--from');
+    if (feedConfig.to) resolveReplayTime(feedConfig.to, feedConfig.zone, tape.first, '--to');
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+/** The progress line: records out, the head's position in the range, and at a set speed the time left. */
+function replayProgress(
+  status: ReplayStatus,
+  tape: ReplayTape,
+  feedConfig: ReplayFeedConfig,
+  replayed: number,
+): ProgressSample {
+  const from = status.from ?? tape.first;
+  const to = status.to ?? tape.last;
+  const left = Math.max(0, to - status.position);
+  return {
+    count: replayed,
+    position: status.position || undefined,
+    done: feedConfig.loop || to <= from ? undefined : (status.position - from) / (to - from),
+    // At a set speed the recorded time left says it (an upper bound: long silences are cut).
+    etaMs: feedConfig.loop || status.paused || status.speed === 'max' ? undefined : left / status.speed,
+    note: `${formatSpeed(status.speed)}${status.paused ? ' paused' : ''}${status.ended ? ' ended' : ''}`,
+    finished: status.ended === true,
+  };
 }

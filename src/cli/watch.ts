@@ -29,6 +29,7 @@ import {
   type SymbolInfo,
   type TickstreamClient,
 } from '../../packages/client/src/index.js';
+import { normalizeSymbol } from '../protocol.js';
 import { parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 import { endMessage, endOf, exitCode, WATCH_EXIT, WATCH_EXIT_HELP, type WatchEnd } from './watchEnd.js';
@@ -112,7 +113,7 @@ function parseRequest(
   env: NodeJS.ProcessEnv,
   out: NodeJS.WriteStream,
 ): WatchRequest | string {
-  const symbols = [...new Set(positionals.map((s) => s.trim().toUpperCase()).filter(Boolean))];
+  const symbols = [...new Set(positionals.map(normalizeSymbol).filter(Boolean))];
   if (!symbols.length) return 'name at least one symbol, e.g. tickstream watch AAPL MSFT';
   const maxHz = values.hz === undefined ? undefined : Number(values.hz);
   if (maxHz !== undefined && !(Number.isFinite(maxHz) && maxHz > 0)) {

@@ -28,32 +28,8 @@ export function writeHistory(
     resets$?: Observable<unknown>;
   },
 ): Subscription {
-  // The time of the newest bar in each symbol's Redis list, as far as this process wrote it.
-  const written = new Map<string, number>();
+  const lists = new HistoryLists(history, link, keyOf, options.maxBars, options.onFailure);
   let changed = new Set<string>();
-
-  const writeWhole = (symbol: string) => {
-    const bars = history.bars(symbol);
-    written.delete(symbol);
-    link.replaceList(keyOf(symbol), bars.map(encodeBar)).then(() => {
-      const last = bars.at(-1);
-      if (last) written.set(symbol, last.time);
-    }, options.onFailure);
-  };
-
-  const writeChanges = (symbol: string) => {
-    const lastWritten = written.get(symbol);
-    if (lastWritten === undefined) return writeWhole(symbol);
-    // Only the bar written last (it moved) and the newer ones: not a copy of the whole series every window.
-    const bars = history.barsFrom(symbol, lastWritten);
-    if (!bars) return writeWhole(symbol);
-    const newer = bars.slice(1).map(encodeBar);
-    written.set(symbol, (bars.at(-1) as Bar).time);
-    link.updateListTail(keyOf(symbol), encodeBar(bars[0] as Bar), newer, options.maxBars).catch((err: unknown) => {
-      written.delete(symbol); // rewrite it whole next time (e.g. the list was gone: "no such key")
-      options.onFailure(err);
-    });
-  };
 
   const subscription = new Subscription();
   subscription.add(quotes$.subscribe((quote) => changed.add(quote.symbol)));
@@ -66,24 +42,71 @@ export function writeHistory(
         options.onFailure(new Error('redis unavailable'));
         return;
       }
-      for (const symbol of symbols) writeChanges(symbol);
+      for (const symbol of symbols) lists.writeChanges(symbol);
     }),
   );
   subscription.add(
     link.up$.pipe(filter(Boolean)).subscribe(() => {
-      for (const symbol of history.symbols()) writeWhole(symbol);
+      for (const symbol of history.symbols()) lists.writeWhole(symbol);
     }),
   );
   if (options.resets$) {
     subscription.add(
       options.resets$.subscribe(() => {
         // Rewritten at the next write from what the history says now (a replay's bars up to its position).
-        for (const symbol of written.keys()) changed.add(symbol);
-        written.clear();
+        for (const symbol of lists.forgetAll()) changed.add(symbol);
       }),
     );
   }
   return subscription;
+}
+
+/** Each symbol's bars in its Redis list: written whole, or only what changed since this process last wrote. */
+class HistoryLists {
+  /** The time of the newest bar in each symbol's Redis list, as far as this process wrote it. */
+  private readonly written = new Map<string, number>();
+
+  constructor(
+    private readonly history: HistorySource,
+    private readonly link: RedisLink,
+    private readonly keyOf: (symbol: string) => string,
+    private readonly maxBars: number,
+    private readonly onFailure: (err: unknown) => void,
+  ) {}
+
+  writeWhole(symbol: string): void {
+    const bars = this.history.bars(symbol);
+    this.written.delete(symbol);
+    this.link.replaceList(this.keyOf(symbol), bars.map(encodeBar)).then(() => {
+      const last = bars.at(-1);
+      if (last) this.written.set(symbol, last.time);
+    }, this.onFailure);
+  }
+
+  writeChanges(symbol: string): void {
+    const lastWritten = this.written.get(symbol);
+    // Only the bar written last (it moved) and the newer ones: not a copy of the whole series every window.
+    const bars = lastWritten === undefined ? undefined : this.history.barsFrom(symbol, lastWritten);
+    if (!bars) {
+      this.writeWhole(symbol);
+      return;
+    }
+    const newer = bars.slice(1).map(encodeBar);
+    this.written.set(symbol, (bars.at(-1) as Bar).time);
+    this.link
+      .updateListTail(this.keyOf(symbol), encodeBar(bars[0] as Bar), newer, this.maxBars)
+      .catch((err: unknown) => {
+        this.written.delete(symbol); // rewrite it whole next time (e.g. the list was gone: "no such key")
+        this.onFailure(err);
+      });
+  }
+
+  /** Forgets what was written (each is written whole next); the symbols it had written. */
+  forgetAll(): string[] {
+    const symbols = [...this.written.keys()];
+    this.written.clear();
+    return symbols;
+  }
 }
 
 function encodeBar(bar: Bar): string {

@@ -30,7 +30,10 @@ export function minutesOf(hhmm: string): number {
   return hours * 60 + minutes;
 }
 
-/** A replay bound: "HH:MM[:SS]" on the recording's day, or an ISO date-time (src/feeds/replay.ts reads both). */
+/**
+ * A replay bound: "HH:MM[:SS]" on the recording's first day in the feed's `zone`, or an ISO date-time. Only its
+ * shape is checked here; resolveReplayTime (src/feeds/replay.ts) turns it into a time once the recording is open.
+ */
 export const replayTime = z.string().refine(
   (text) => {
     const clock = /^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$/.exec(text.trim());

@@ -370,7 +370,6 @@ export const configSchema = configObject.superRefine((config, ctx) => {
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type FeedConfig = z.infer<typeof feedSchema>;
-export type SimulatedFeedConfig = z.infer<typeof simulatedFeed>;
 export type SseFeedConfig = z.infer<typeof sseFeed>;
 export type PollFeedConfig = z.infer<typeof pollFeed>;
 export type WsFeedConfig = z.infer<typeof wsFeed>;

@@ -6,8 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthConfig } from '../config/schema.js';
 import type { ClientToServerEvents } from '../protocol.js';
-import { type AuthFailure, type AuthResult, bearerToken, TokenVerifier } from './auth.js';
-import type { Grant } from './types.js';
+import { bearerToken, TokenVerifier } from './auth.js';
+import type { Access, AuthResult, Grant } from './types.js';
 
 /**
  * Who may use an entry point while auth is on (`auth.tokens` or `auth.jwtSecret` set). With auth off every
@@ -64,19 +64,6 @@ export const SOCKET_ACCESS: { readonly [E in 'handshake' | keyof ClientToServerE
   symbols: CLIENT_OWN_SYMBOLS,
   replay: ADMIN,
 };
-
-/** Why an entry point was refused: no acceptable credential (HTTP 401), or one that does not reach (403). */
-export type Refusal = { kind: 'unauthenticated'; reason: AuthFailure } | { kind: 'forbidden'; reason: 'not_admin' };
-
-export type Access =
-  | {
-      ok: true;
-      /** The verified grant, when there was one (an `anyone` entry point may be used without). */
-      grant: Grant | undefined;
-      /** Whether this use may see `symbol` (normalized): false only for a token's other symbols on a `granted` rule. */
-      mayWatch(symbol: string): boolean;
-    }
-  | { ok: false; refusal: Refusal };
 
 const everySymbol = () => true;
 

@@ -1,13 +1,10 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
-import type { Access, Refusal } from './accessPolicy.js';
-import type { Grant, TickstreamSocket } from './types.js';
+import type { Access, AuthResult, Grant, Refusal, TickstreamSocket } from './types.js';
 
-export type { Grant };
-
-export type AuthFailure = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'unknown_token';
-export type AuthResult = { ok: true; grant: Grant } | { ok: false; reason: AuthFailure };
+// Callers of verifyJwt read its result's types here too.
+export type { AuthFailure, AuthResult, Grant } from './types.js';
 
 export type JwtClaims = {
   sub?: string;

@@ -14,12 +14,12 @@ import {
   type SymbolsAck,
   type UnsubscribeAck,
 } from '../protocol.js';
-import type { Access, AccessPolicy, Refusal } from './accessPolicy.js';
+import type { AccessPolicy } from './accessPolicy.js';
 import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
 import { checkSymbol } from './symbolChecks.js';
 import type { TierMembership } from './tierMembership.js';
 import { TokenBucket } from './tokenBucket.js';
-import type { EdgeSources, TickstreamSocket } from './types.js';
+import type { Access, EdgeSources, Refusal, TickstreamSocket } from './types.js';
 
 /** What the request handlers read of the configuration. */
 export type RequestLimits = Pick<

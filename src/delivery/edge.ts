@@ -19,8 +19,11 @@ import { TierDelivery } from './tierDelivery.js';
 import { TierMembership } from './tierMembership.js';
 import type { EdgeSources, TickstreamServer, TickstreamSocket } from './types.js';
 
+/** What the edge reads of the configuration (a role's whole Config is one). */
+export type EdgeConfig = Pick<Config, 'server' | 'auth' | 'limits' | 'pipeline' | 'cluster'>;
+
 export type EdgeOptions = {
-  config: Config;
+  config: EdgeConfig;
   sources: EdgeSources;
   metrics: Metrics;
   logger: Logger;
@@ -50,21 +53,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const scheduler = options.scheduler ?? asyncScheduler;
   // One access policy for every entry point: HTTP routes, the handshake and the socket events.
   const access = new AccessPolicy(config.auth);
-  const metricsApart = config.server.metricsPort !== undefined;
-  const routes = httpRoutes({
-    metrics,
-    access,
-    metricsApart,
-    status: sources.status,
-    readiness: sources.readiness,
-    sources,
-    maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
-    webRoot: options.webRoot,
-    socket: socketInfo(config),
-  });
-  // The Admin UI's own files (/admin-ui/) are static pages like the dashboard's ('/*' in the access table).
-  const adminUi = config.server.adminUi.enabled;
-  const http = createServer(adminUi ? withAdminUiPages(routes) : routes);
+  const http = edgeHttpServer(options, access);
   const protection = new ServerProtection({
     config,
     access,
@@ -77,20 +66,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   releaseUpgradeRequests(io.engine);
 
   const membership = new TierMembership(config.pipeline.lanes);
-  const delivery = new TierDelivery({
-    membership,
-    source: sources.quotes,
-    // Frames are pre-encoded, so they must be in the parser's encoding.
-    encoding: config.server.parser === 'msgpack' ? msgpackTicks : jsonTicks,
-    promptAfterMs: config.pipeline.promptAfterMs,
-    scheduler,
-    onDelivered: (counts) => {
-      metrics.updatesOut.inc(counts.updates);
-      metrics.deliveriesOut.inc(counts.deliveries);
-      metrics.framesEncoded.inc(counts.framesEncoded);
-      metrics.framesWritten.inc(counts.framesWritten);
-    },
-  });
+  const delivery = tierDelivery(options, membership, scheduler);
   membership.follow(delivery);
   protection.attach(io, http, membership);
   const requests = new ClientRequests({
@@ -101,28 +77,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     logger,
     access,
   });
-
-  // One listener for every socket (it reads its socket from `this`): a closure per socket is memory per socket.
-  const onDisconnect = function (this: TickstreamSocket, reason: string): void {
-    const why = this.data.closeReason?.toLowerCase() ?? reason;
-    metrics.disconnects.inc({ reason: why });
-    if (logger.isLevelEnabled('debug')) requests.logOf(this).debug({ reason: why }, 'disconnected');
-    metrics.connections.dec();
-    metrics.subscriptions.dec(membership.subscriptions(this).size);
-    membership.leave(this);
-  };
-  io.on('connection', (socket) => {
-    slimHandshakeRequest(socket);
-    compactListenerTables(socket);
-    // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
-    const { auth } = socket.handshake;
-    if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)
-      socket.data.deltas = true;
-    metrics.connections.inc();
-    requests.accept(socket);
-    socket.emit('status', sources.status());
-    socket.on('disconnect', onDisconnect);
-  });
+  acceptSockets(io, options, requests, membership);
   // Every process holds its own clients: `local`, never through an adapter.
   const statusUpdates: Subscription = statusChanges(sources.status, 250, scheduler).subscribe((status) =>
     io.local.emit('status', status),
@@ -130,7 +85,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   const { url, port } = await listen(http, config.server.port, config.server.host);
   const metricsListener = await listenForMetrics(config.server, { access, metrics });
-  if (adminUi) instrumentAdminUi(io, { config, membership, metrics, logger, port });
+  if (config.server.adminUi.enabled) instrumentAdminUi(io, { config, membership, metrics, logger, port });
 
   let closing: Promise<void> | undefined;
   return {
@@ -152,4 +107,73 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       return closing;
     },
   };
+}
+
+/** The HTTP server of the edge's routes (and the Admin UI's pages when it is on); Socket.IO attaches to it. */
+function edgeHttpServer({ config, sources, metrics, webRoot }: EdgeOptions, access: AccessPolicy): HttpServer {
+  const routes = httpRoutes({
+    metrics,
+    access,
+    metricsApart: config.server.metricsPort !== undefined,
+    status: sources.status,
+    readiness: sources.readiness,
+    sources,
+    maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
+    webRoot,
+    socket: socketInfo(config),
+  });
+  // The Admin UI's own files (/admin-ui/) are static pages like the dashboard's ('/*' in the access table).
+  return createServer(config.server.adminUi.enabled ? withAdminUiPages(routes) : routes);
+}
+
+/** Conflation per tier and the frames, counted in the metrics. */
+function tierDelivery(
+  { config, sources, metrics }: EdgeOptions,
+  membership: TierMembership,
+  scheduler: SchedulerLike,
+): TierDelivery {
+  return new TierDelivery({
+    membership,
+    source: sources.quotes,
+    // Frames are pre-encoded, so they must be in the parser's encoding.
+    encoding: config.server.parser === 'msgpack' ? msgpackTicks : jsonTicks,
+    promptAfterMs: config.pipeline.promptAfterMs,
+    scheduler,
+    onDelivered: (counts) => {
+      metrics.updatesOut.inc(counts.updates);
+      metrics.deliveriesOut.inc(counts.deliveries);
+      metrics.framesEncoded.inc(counts.framesEncoded);
+      metrics.framesWritten.inc(counts.framesWritten);
+    },
+  });
+}
+
+/** Each admitted socket: slimmed, counted, its requests served, the status sent; on disconnect, let go. */
+function acceptSockets(
+  io: TickstreamServer,
+  { sources, metrics, logger }: EdgeOptions,
+  requests: ClientRequests,
+  membership: TierMembership,
+): void {
+  // One listener for every socket (it reads its socket from `this`): a closure per socket is memory per socket.
+  const onDisconnect = function (this: TickstreamSocket, reason: string): void {
+    const why = this.data.closeReason?.toLowerCase() ?? reason;
+    metrics.disconnects.inc({ reason: why });
+    if (logger.isLevelEnabled('debug')) requests.logOf(this).debug({ reason: why }, 'disconnected');
+    metrics.connections.dec();
+    metrics.subscriptions.dec(membership.subscriptions(this).size);
+    membership.leave(this);
+  };
+  io.on('connection', (socket) => {
+    slimHandshakeRequest(socket);
+    compactListenerTables(socket);
+    // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
+    const { auth } = socket.handshake;
+    if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)
+      socket.data.deltas = true;
+    metrics.connections.inc();
+    requests.accept(socket);
+    socket.emit('status', sources.status());
+    socket.on('disconnect', onDisconnect);
+  });
 }

@@ -4,17 +4,15 @@ import { extname, join, normalize, resolve } from 'node:path';
 import type { Metrics } from '../metrics.js';
 import { type ErrorCode, errorAck, normalizeSymbol, type Status } from '../protocol.js';
 import {
-  type Access,
   type AccessPolicy,
   type AccessRule,
   HTTP_ACCESS,
   type HttpRoute,
   METRICS_PORT_ACCESS,
-  type Refusal,
   routeOf,
 } from './accessPolicy.js';
 import { checkSymbol } from './symbolChecks.js';
-import type { EdgeSources, Readiness } from './types.js';
+import type { Access, EdgeSources, Readiness, Refusal } from './types.js';
 
 /** What every role's HTTP port serves: liveness, readiness, metrics. */
 export type HealthDeps = {

@@ -17,6 +17,24 @@ import type {
 } from '../protocol.js';
 import type { TokenBucket } from './tokenBucket.js';
 
+/** Why a credential was not accepted (src/delivery/auth.ts). */
+export type AuthFailure = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'unknown_token';
+export type AuthResult = { ok: true; grant: Grant } | { ok: false; reason: AuthFailure };
+
+/** Why an entry point was refused: no acceptable credential (HTTP 401), or one that does not reach (403). */
+export type Refusal = { kind: 'unauthenticated'; reason: AuthFailure } | { kind: 'forbidden'; reason: 'not_admin' };
+
+/** The access policy's answer for one use of an entry point (src/delivery/accessPolicy.ts). */
+export type Access =
+  | {
+      ok: true;
+      /** The verified grant, when there was one (an `anyone` entry point may be used without). */
+      grant: Grant | undefined;
+      /** Whether this use may see `symbol` (normalized): false only for a token's other symbols on a `granted` rule. */
+      mayWatch(symbol: string): boolean;
+    }
+  | { ok: false; refusal: Refusal };
+
 /** What a verified token allows. */
 export type Grant = {
   role: 'user' | 'admin';

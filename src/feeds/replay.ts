@@ -57,66 +57,27 @@ export function replayFeed(
   const commands$ = new Subject<ReplayCommand>();
   // Announced from inside the pacing operator as each jump takes effect; the pipeline and the chart history listen.
   const discontinuities$ = new Subject<void>();
-  let state: PaceState = { speed: config.speed, paused: false, position: 0, ended: false, jumps: 0 };
-  /** The range played, for status (the whole recording unless from/to limit it). */
-  let range: { from?: number; to?: number } = {};
-  let running = false;
+  const head = new ReplayHead(config);
   let barsAt: ((symbol: string) => Bar[]) | undefined;
-  /** Seek acks waiting for their seek (or a later one) to land. */
-  const landing: { after: number; resolve: (ack: ReplayAck) => void }[] = [];
-
-  const status = (): ReplayStatus => {
-    const position = Math.round(state.position);
-    const out: ReplayStatus = {
-      speed: state.speed,
-      paused: state.paused,
-      position,
-      loop: config.loop,
-      jumps: state.jumps,
-    };
-    if (range.from !== undefined) out.from = range.from;
-    if (range.to !== undefined) out.to = range.to;
-    if (state.ended) out.ended = true;
-    return out;
-  };
-  const land = () => {
-    for (let i = landing.length - 1; i >= 0; i--) {
-      const waiting = landing[i];
-      if (waiting && state.jumps > waiting.after) {
-        landing.splice(i, 1);
-        waiting.resolve({ ok: true, replay: status() });
-      }
-    }
-  };
 
   const quotes$: Observable<RecordedQuote> = defer(() => from(open())).pipe(
     switchMap((loaded) => {
-      const start = loaded.first;
-      const limits = {
-        from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, start, 'from'),
-        to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, start, 'to'),
-      };
-      if (limits.from !== undefined && limits.to !== undefined && limits.to < limits.from) {
-        throw new Error(`replay to (${config.to}) is before from (${config.from})`);
-      }
-      if (loaded.records > 0) {
-        range = {
-          from: Math.max(start, limits.from ?? start),
-          to: Math.min(loaded.last, limits.to ?? loaded.last),
-        };
-      }
-      state = { ...state, position: range.from ?? 0 };
-      running = true;
+      const limits = replayLimits(config, loaded);
+      head.play(
+        loaded.records > 0
+          ? {
+              from: Math.max(loaded.first, limits.from ?? loaded.first),
+              to: Math.min(loaded.last, limits.to ?? loaded.last),
+            }
+          : undefined,
+      );
       return pace<RecordedQuote, ReplaySeek>(loaded, commands$, {
         speed: config.speed,
         maxGapMs: config.maxGapMs,
         loop: config.loop,
         from: limits.from,
         to: limits.to,
-        onState: (next) => {
-          state = next;
-          land();
-        },
+        onState: (next) => head.moved(next),
         onSeek: (seek, jump) => {
           barsAt = seek.bars;
           if (jump) discontinuities$.next();
@@ -124,10 +85,7 @@ export function replayFeed(
         scheduler: options.scheduler,
       });
     }),
-    finalize(() => {
-      running = false;
-      for (const waiting of landing.splice(0)) waiting.resolve(errorAck('BAD_REQUEST', 'the replay stopped'));
-    }),
+    finalize(() => head.stop()),
   );
 
   return {
@@ -138,17 +96,97 @@ export function replayFeed(
     discontinuities$: discontinuities$.asObservable(),
     history: (symbol) => barsAt?.(symbol) ?? [],
     control: {
-      status,
+      status: () => head.status(),
       command(command: ReplayCommand): ReplayAck | Promise<ReplayAck> {
-        if (!running) return errorAck('BAD_REQUEST', 'the recording is still loading');
-        const after = state.jumps;
+        if (!head.running) return errorAck('BAD_REQUEST', 'the recording is still loading');
+        const after = head.jumps;
         commands$.next(command);
-        if (command.action !== 'seek' || state.jumps > after) return { ok: true, replay: status() };
+        if (command.action !== 'seek' || head.jumps > after) return { ok: true, replay: head.status() };
         // The seek reads from the file: acknowledged once its state has gone out.
-        return new Promise((resolve) => landing.push({ after, resolve }));
+        return head.landed(after);
       },
     },
   };
+}
+
+/** The config's `from` and `to` on the recording's time line; throws when they are unknown or `to` is first. */
+function replayLimits(config: ReplayFeedConfig, loaded: ReplayTape): { from?: number; to?: number } {
+  const start = loaded.first;
+  const limits = {
+    from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, start, 'from'),
+    to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, start, 'to'),
+  };
+  if (limits.from !== undefined && limits.to !== undefined && limits.to < limits.from) {
+    throw new Error(`replay to (${config.to}) is before from (${config.from})`);
+  }
+  return limits;
+}
+
+/** Where a replay is (the pacer's last state, the range it plays) and the seek acks waiting for their seek. */
+class ReplayHead {
+  /** Whether the recording is open and playing: commands are taken only then. */
+  running = false;
+  private state: PaceState;
+  /** The range played, for status (the whole recording unless from/to limit it). */
+  private range: { from?: number; to?: number } = {};
+  /** Seek acks waiting for their seek (or a later one) to land. */
+  private readonly landing: { after: number; resolve: (ack: ReplayAck) => void }[] = [];
+
+  constructor(private readonly config: ReplayFeedConfig) {
+    this.state = { speed: config.speed, paused: false, position: 0, ended: false, jumps: 0 };
+  }
+
+  get jumps(): number {
+    return this.state.jumps;
+  }
+
+  /** Playing starts over `range` (kept from before for an empty recording), at its start. */
+  play(range: { from: number; to: number } | undefined): void {
+    if (range) this.range = range;
+    this.state = { ...this.state, position: this.range.from ?? 0 };
+    this.running = true;
+  }
+
+  moved(state: PaceState): void {
+    this.state = state;
+    this.land();
+  }
+
+  /** The ack of a seek issued after `after` jumps, once it (or a later one) has landed. */
+  landed(after: number): Promise<ReplayAck> {
+    return new Promise((resolve) => this.landing.push({ after, resolve }));
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const waiting of this.landing.splice(0)) waiting.resolve(errorAck('BAD_REQUEST', 'the replay stopped'));
+  }
+
+  status(): ReplayStatus {
+    const { state, range } = this;
+    const out: ReplayStatus = {
+      speed: state.speed,
+      paused: state.paused,
+      position: Math.round(state.position),
+      loop: this.config.loop,
+      jumps: state.jumps,
+    };
+    if (range.from !== undefined) out.from = range.from;
+    if (range.to !== undefined) out.to = range.to;
+    if (state.ended) out.ended = true;
+    return out;
+  }
+
+  private land(): void {
+    const { landing } = this;
+    for (let i = landing.length - 1; i >= 0; i--) {
+      const waiting = landing[i];
+      if (waiting && this.state.jumps > waiting.after) {
+        landing.splice(i, 1);
+        waiting.resolve({ ok: true, replay: this.status() });
+      }
+    }
+  }
 }
 
 /** The files a replay feed plays (one, or several merged by time). */

@@ -183,27 +183,13 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
     };
     const run = async () => {
       watchIdle();
-      const headers: Record<string, string> = {
-        accept: 'text/event-stream',
-        'cache-control': 'no-cache',
-        ...options.headers,
-      };
-      if (session.lastEventId) headers['last-event-id'] = session.lastEventId;
       let response: Response;
       try {
-        response = await fetchImpl(options.url, { headers, signal: abort.signal });
+        response = await fetchImpl(options.url, { headers: requestHeaders(options, session), signal: abort.signal });
       } catch (err) {
         throw fail({ kind: 'network', message: failureText(err) });
       }
-      const contentType = response.headers.get('content-type') ?? '';
-      const failure: SseFailure | undefined =
-        response.status === 204
-          ? { kind: 'no-content' }
-          : response.status !== 200
-            ? { kind: 'http', status: response.status }
-            : !/^text\/event-stream\s*(;|$)/i.test(contentType)
-              ? { kind: 'content-type', contentType }
-              : undefined;
+      const failure = refusal(response);
       if (failure || !response.body) {
         await response.body?.cancel().catch(() => {});
         throw fail(failure ?? { kind: 'ended' });
@@ -221,20 +207,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
         },
         { maxBufferSize: maxLineBytes, lastEventId: session.lastEventId },
       );
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const chunk = await reader.read().catch((err: unknown) => {
-            throw fail({ kind: 'network', message: failureText(err) });
-          });
-          if (chunk.done) throw fail({ kind: 'ended' });
-          watchIdle();
-          if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
-          options.onAlive?.();
-        }
-      } finally {
-        reader.cancel().catch(() => {});
-      }
+      await readEvents(response.body, decoder, { fail, maxLineBytes, onChunk: watchIdle, onAlive: options.onAlive });
     };
     run().catch((err: unknown) => {
       clearTimeout(idle);
@@ -247,6 +220,49 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       abort.abort();
     };
   });
+}
+
+/** Reads a body into the decoder until it ends or fails: it always throws, an SseError (a clean end included). */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  decoder: SseDecoder,
+  hooks: { fail: (failure: SseFailure) => SseError; maxLineBytes: number; onChunk: () => void; onAlive?: () => void },
+): Promise<never> {
+  const { fail, maxLineBytes } = hooks;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const chunk = await reader.read().catch((err: unknown) => {
+        throw fail({ kind: 'network', message: failureText(err) });
+      });
+      if (chunk.done) throw fail({ kind: 'ended' });
+      hooks.onChunk();
+      if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
+      hooks.onAlive?.();
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** An event-stream request, resuming after the last event the session saw. */
+function requestHeaders(options: SseFeedOptions, session: SseSession): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept: 'text/event-stream',
+    'cache-control': 'no-cache',
+    ...options.headers,
+  };
+  if (session.lastEventId) headers['last-event-id'] = session.lastEventId;
+  return headers;
+}
+
+/** Why a response is not an event stream to read (204 says: do not reconnect), if it is not one. */
+function refusal(response: Response): SseFailure | undefined {
+  const contentType = response.headers.get('content-type') ?? '';
+  if (response.status === 204) return { kind: 'no-content' };
+  if (response.status !== 200) return { kind: 'http', status: response.status };
+  if (!/^text\/event-stream\s*(;|$)/i.test(contentType)) return { kind: 'content-type', contentType };
+  return undefined;
 }
 
 /** The `sse` feed of a config file. Connection changes are logged; a stop also marks the feed down. */

@@ -12,6 +12,7 @@ import {
   retry,
   type SchedulerLike,
   Subject,
+  type Subscriber,
   type Subscription,
   share,
   throwError,
@@ -19,6 +20,7 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { FramePacer } from './framePacer.js';
@@ -156,66 +158,18 @@ function wsSession(
   return new Observable<SessionOutput>((subscriber) => {
     options.onEvent?.({ kind: 'connecting' });
     const socket = new WebSocket(codec.connectUrl(options.url, credentials), { handshakeTimeout: timeoutMs });
-    const subscribed = new Set<string>();
-    let demand: Subscription | undefined;
-    let ready = false;
-    let lastTraffic = Date.now();
-    const openedAt = lastTraffic;
-    const alive = () => {
-      lastTraffic = Date.now();
-      // Authenticated traffic shows the upstream alive even when no one watches anything yet.
-      if (ready) options.onTraffic?.();
-    };
+    const liveness = new Liveness(timeoutMs);
     // Everything this connection sends goes through one pacer, pings included, under the vendor's frame rate.
     // A quarter second over the vendor's second: frames sent a second apart can arrive closer together.
     const pacer = new FramePacer(codec.limits?.framesPerSecond ?? Number.POSITIVE_INFINITY, 1250);
-    const send = (frames: string[]) => {
-      for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
-    };
-    const maxSymbols = codec.limits?.maxSymbols ?? Number.POSITIVE_INFINITY;
-    let overLimit = '';
-
-    // The demand as it last was; one sync at a time waits in the pacer, so changes that come while it waits
-    // are sent together (forty quick changes on Binance become a frame or two, not forty, 4 a second).
-    let demanded: ReadonlySet<string> = new Set();
-    let syncQueued = false;
-    const queueSync = () => {
-      if (syncQueued) return;
-      syncQueued = true;
-      pacer.send(syncDemand);
-    };
-    const followDemand = (symbols: ReadonlySet<string>) => {
-      demanded = symbols;
-      queueSync();
-    };
-    /** One (un)subscribe toward the demand, the frames of one pacer slot; another sync follows if more is due. */
-    const syncDemand = () => {
-      syncQueued = false;
-      if (socket.readyState !== WebSocket.OPEN) return;
-      const write = (frames: string[]) => {
-        for (const frame of frames) socket.send(frame);
-      };
-      const removed = [...subscribed].filter((s) => !demanded.has(s)).sort();
-      if (removed.length) {
-        for (const s of removed) subscribed.delete(s);
-        write(codec.unsubscribe(removed));
-        options.onEvent?.({ kind: 'unsubscribe', symbols: removed });
-        if ([...demanded].some((s) => !subscribed.has(s))) queueSync();
-        return;
-      }
-      // Those subscribed stay; new ones take the places left under the vendor's limit, in order.
-      const fresh = [...demanded].filter((s) => !subscribed.has(s)).sort();
-      const added = fresh.slice(0, Math.max(0, maxSymbols - subscribed.size));
-      for (const s of added) subscribed.add(s);
-      const refused = fresh.slice(added.length);
-      if (refused.join() !== overLimit) {
-        overLimit = refused.join();
-        if (refused.length) options.onEvent?.({ kind: 'over_limit', symbols: refused, limit: maxSymbols });
-      }
-      if (added.length) {
-        write(codec.subscribe(added));
-        options.onEvent?.({ kind: 'subscribe', symbols: added });
-      }
+    const send = (frames: string[]) => sendPaced(socket, pacer, frames);
+    const subscriptions = new DemandSync(socket, codec, pacer, options.onEvent);
+    let demand: Subscription | undefined;
+    let ready = false;
+    const alive = () => {
+      liveness.touch();
+      // Authenticated traffic shows the upstream alive even when no one watches anything yet.
+      if (ready) options.onTraffic?.();
     };
     const becomeReady = () => {
       if (ready) return;
@@ -226,45 +180,9 @@ function wsSession(
       send(codec.readyFrames?.(options.symbols ?? []) ?? []);
       if (options.listSymbols) send(codec.listFrames?.() ?? []);
       // The demand as it is now, then every change: after a reconnect this re-subscribes everything.
-      demand = demand$.subscribe(followDemand);
+      demand = demand$.subscribe((symbols) => subscriptions.follow(symbols));
     };
-    const handle = (event: VendorEvent, frame: string) => {
-      switch (event.kind) {
-        case 'tick':
-        case 'symbols':
-        case 'correction':
-        case 'cancel':
-          subscriber.next(event);
-          return;
-        case 'closing':
-          // Announced: reconnect now rather than wait for the cut.
-          subscriber.error(new Error(`the server is closing the connection (${event.message})`));
-          return;
-        case 'authenticated':
-          becomeReady();
-          return;
-        case 'auth_failed':
-          subscriber.error(new WsFeedError({ kind: 'auth_failed', code: event.code, message: event.message }));
-          return;
-        case 'vendor_error':
-          if (event.fatal) {
-            subscriber.error(new WsFeedError({ kind: 'vendor_error', code: event.code, message: event.message }));
-            return;
-          }
-          options.onEvent?.({ kind: 'vendor_error', code: event.code, message: event.message });
-          return;
-        case 'subscribed':
-          options.onEvent?.({ kind: 'subscribed', symbols: event.symbols });
-          return;
-        case 'malformed':
-          options.onEvent?.({ kind: 'malformed', reason: event.reason });
-          subscriber.next({ kind: 'malformed', reason: event.reason, frame: frame.slice(0, MAX_REPORTED_CHARS) });
-          return;
-        case 'connected':
-        case 'heartbeat':
-          return;
-      }
-    };
+    const route = { subscriber, onEvent: options.onEvent, becomeReady };
 
     socket.on('open', () => {
       alive();
@@ -277,48 +195,203 @@ function wsSession(
       const frame = data.toString();
       for (const event of codec.decode(frame, Date.now())) {
         if (subscriber.closed) return;
-        handle(event, frame);
+        routeVendorEvent(event, frame, route);
       }
     });
     socket.on('ping', alive);
     socket.on('pong', alive);
-    socket.on('unexpected-response', (_request, response) => {
-      const status = response.statusCode ?? 0;
-      response.resume();
-      // A refused upgrade: 401/403 is the vendor saying the token is wrong (Finnhub); anything else may pass.
-      subscriber.error(
-        status === 401 || status === 403
-          ? new WsFeedError({ kind: 'auth_failed', code: status, message: `HTTP ${status} at the upgrade` })
-          : new Error(`upgrade refused with HTTP ${status}`),
-      );
-    });
-    socket.on('error', (err) => subscriber.error(err));
-    socket.on('close', (code) => subscriber.error(new Error(`connection closed (${code})`)));
+    failWhenRefusedOrClosed(socket, subscriber);
 
-    // Liveness: ping the server now and then (every server pongs) and give up on a silent connection.
-    const watchdog = setInterval(
-      () => {
-        const silentMs = Date.now() - lastTraffic;
-        if (silentMs > timeoutMs) subscriber.error(new Error(`no traffic for ${silentMs} ms`));
-        else if (!ready && Date.now() - openedAt > timeoutMs)
-          subscriber.error(new Error('no answer to authentication'));
-        else if (socket.readyState === WebSocket.OPEN && pacer.pending === 0)
-          pacer.send(() => socket.readyState === WebSocket.OPEN && socket.ping());
-      },
-      // At least every 2 s, so an idle but healthy upstream keeps the feed `live` (staleAfterMs is 5 s by default).
-      Math.max(10, Math.min(2000, Math.floor(timeoutMs / 3))),
-    );
+    const watchdog = watchLiveness(socket, pacer, liveness, () => ready, subscriber);
 
     return () => {
       clearInterval(watchdog);
       pacer.close();
       demand?.unsubscribe();
-      socket.removeAllListeners();
-      // terminate() on a connecting socket reports an error; nobody listens any more.
-      socket.on('error', () => {});
-      socket.terminate();
+      discard(socket);
     };
   });
+}
+
+function sendPaced(socket: WebSocket, pacer: FramePacer, frames: string[]): void {
+  for (const frame of frames) pacer.send(() => socket.readyState === WebSocket.OPEN && socket.send(frame));
+}
+
+/** A refused upgrade, a socket error or close ends the session with why. */
+function failWhenRefusedOrClosed(socket: WebSocket, subscriber: Subscriber<SessionOutput>): void {
+  socket.on('unexpected-response', (_request, response) => {
+    response.resume();
+    subscriber.error(upgradeRefusal(response.statusCode ?? 0));
+  });
+  socket.on('error', (err) => subscriber.error(err));
+  socket.on('close', (code) => subscriber.error(new Error(`connection closed (${code})`)));
+}
+
+/** Liveness: ping the server now and then (every server pongs) and give up on a silent connection. */
+function watchLiveness(
+  socket: WebSocket,
+  pacer: FramePacer,
+  liveness: Liveness,
+  isReady: () => boolean,
+  subscriber: Subscriber<SessionOutput>,
+): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    const failure = liveness.failure(isReady());
+    if (failure) subscriber.error(failure);
+    else if (socket.readyState === WebSocket.OPEN && pacer.pending === 0)
+      pacer.send(() => socket.readyState === WebSocket.OPEN && socket.ping());
+  }, liveness.checkEveryMs);
+}
+
+/** Ends a socket nobody listens to any more. */
+function discard(socket: WebSocket): void {
+  socket.removeAllListeners();
+  // terminate() on a connecting socket reports an error; nobody listens any more.
+  socket.on('error', () => {});
+  socket.terminate();
+}
+
+/** When one connection last heard from its upstream, and when that silence (or an unanswered auth) ends it. */
+class Liveness {
+  private lastTraffic = Date.now();
+  private readonly openedAt = this.lastTraffic;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** How often to check: at least every 2 s, so an idle but healthy upstream keeps the feed `live` (staleAfterMs is 5 s by default). */
+  get checkEveryMs(): number {
+    return Math.max(10, Math.min(2000, Math.floor(this.timeoutMs / 3)));
+  }
+
+  touch(): void {
+    this.lastTraffic = Date.now();
+  }
+
+  /** Why to give up on the connection now, if it is time to. */
+  failure(ready: boolean): Error | undefined {
+    const silentMs = Date.now() - this.lastTraffic;
+    if (silentMs > this.timeoutMs) return new Error(`no traffic for ${silentMs} ms`);
+    if (!ready && Date.now() - this.openedAt > this.timeoutMs) return new Error('no answer to authentication');
+    return undefined;
+  }
+}
+
+/**
+ * One connection's subscriptions following the demand, under the vendor's symbol limit. The demand as it last
+ * was; one sync at a time waits in the pacer, so changes that come while it waits are sent together (forty quick
+ * changes on Binance become a frame or two, not forty, 4 a second).
+ */
+class DemandSync {
+  private readonly subscribed = new Set<string>();
+  private readonly maxSymbols: number;
+  private demanded: ReadonlySet<string> = new Set();
+  private queued = false;
+  /** The symbols last reported over the limit, joined: reported again only when they change. */
+  private overLimit = '';
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly codec: VendorCodec,
+    private readonly pacer: FramePacer,
+    private readonly onEvent: WsFeedOptions['onEvent'],
+  ) {
+    this.maxSymbols = codec.limits?.maxSymbols ?? Number.POSITIVE_INFINITY;
+  }
+
+  follow(symbols: ReadonlySet<string>): void {
+    this.demanded = symbols;
+    this.queue();
+  }
+
+  private queue(): void {
+    if (this.queued) return;
+    this.queued = true;
+    this.pacer.send(() => this.sync());
+  }
+
+  /** One (un)subscribe toward the demand, the frames of one pacer slot; another sync follows if more is due. */
+  private sync(): void {
+    this.queued = false;
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const { subscribed, demanded } = this;
+    const removed = [...subscribed].filter((s) => !demanded.has(s)).sort();
+    if (removed.length) {
+      for (const s of removed) subscribed.delete(s);
+      this.write(this.codec.unsubscribe(removed));
+      this.onEvent?.({ kind: 'unsubscribe', symbols: removed });
+      if ([...demanded].some((s) => !subscribed.has(s))) this.queue();
+      return;
+    }
+    // Those subscribed stay; new ones take the places left under the vendor's limit, in order.
+    const fresh = [...demanded].filter((s) => !subscribed.has(s)).sort();
+    const added = fresh.slice(0, Math.max(0, this.maxSymbols - subscribed.size));
+    for (const s of added) subscribed.add(s);
+    const refused = fresh.slice(added.length);
+    if (refused.join() !== this.overLimit) {
+      this.overLimit = refused.join();
+      if (refused.length) this.onEvent?.({ kind: 'over_limit', symbols: refused, limit: this.maxSymbols });
+    }
+    if (added.length) {
+      this.write(this.codec.subscribe(added));
+      this.onEvent?.({ kind: 'subscribe', symbols: added });
+    }
+  }
+
+  private write(frames: string[]): void {
+    for (const frame of frames) this.socket.send(frame);
+  }
+}
+
+type EventRoute = {
+  subscriber: Subscriber<SessionOutput>;
+  onEvent: WsFeedOptions['onEvent'];
+  becomeReady: () => void;
+};
+
+/** Where one decoded vendor event goes: out of the session, into its events, or ending it. */
+function routeVendorEvent(event: VendorEvent, frame: string, { subscriber, onEvent, becomeReady }: EventRoute): void {
+  switch (event.kind) {
+    case 'tick':
+    case 'symbols':
+    case 'correction':
+    case 'cancel':
+      subscriber.next(event);
+      return;
+    case 'closing':
+      // Announced: reconnect now rather than wait for the cut.
+      subscriber.error(new Error(`the server is closing the connection (${event.message})`));
+      return;
+    case 'authenticated':
+      becomeReady();
+      return;
+    case 'auth_failed':
+      subscriber.error(new WsFeedError({ kind: 'auth_failed', code: event.code, message: event.message }));
+      return;
+    case 'vendor_error':
+      if (event.fatal) {
+        subscriber.error(new WsFeedError({ kind: 'vendor_error', code: event.code, message: event.message }));
+        return;
+      }
+      onEvent?.({ kind: 'vendor_error', code: event.code, message: event.message });
+      return;
+    case 'subscribed':
+      onEvent?.({ kind: 'subscribed', symbols: event.symbols });
+      return;
+    case 'malformed':
+      onEvent?.({ kind: 'malformed', reason: event.reason });
+      subscriber.next({ kind: 'malformed', reason: event.reason, frame: frame.slice(0, MAX_REPORTED_CHARS) });
+      return;
+    case 'connected':
+    case 'heartbeat':
+      return;
+  }
+}
+
+/** A refused upgrade: 401/403 is the vendor saying the token is wrong (Finnhub); anything else may pass. */
+function upgradeRefusal(status: number): Error {
+  return status === 401 || status === 403
+    ? new WsFeedError({ kind: 'auth_failed', code: status, message: `HTTP ${status} at the upgrade` })
+    : new Error(`upgrade refused with HTTP ${status}`);
 }
 
 /** The symbols a vendor's feed declares when its config names none: a few of its best-known listings. */
@@ -341,6 +414,32 @@ const NAMED: ReadonlyMap<string, Listing> = new Map(
     l,
   ]),
 );
+
+/** A ws feed's events in its log: what an operator should see at info and warn, the rest at debug. */
+function logFeedEvent(log: Logger | undefined, event: WsFeedEvent): void {
+  switch (event.kind) {
+    case 'ready':
+      log?.info('WebSocket upstream ready');
+      return;
+    case 'reconnecting':
+      log?.warn({ reason: event.reason, attempt: event.attempt, delayMs: event.delayMs }, 'WebSocket reconnecting');
+      return;
+    case 'vendor_error':
+      log?.warn({ code: event.code, message: event.message }, 'vendor error');
+      return;
+    case 'malformed':
+      log?.debug({ reason: event.reason }, 'malformed frame skipped');
+      return;
+    case 'over_limit':
+      log?.warn(
+        { limit: event.limit, symbols: event.symbols.length },
+        'demanded symbols past the vendor limit of one connection are not subscribed',
+      );
+      return;
+    default:
+      log?.debug(event, 'WebSocket upstream');
+  }
+}
 
 /**
  * The `ws` feed of the config: declares its symbols (with names where the built-in listings know them). With no
@@ -369,30 +468,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     scheduler: context.scheduler,
     onTraffic: () => traffic.next(),
-    onEvent: (event) => {
-      switch (event.kind) {
-        case 'ready':
-          log?.info('WebSocket upstream ready');
-          return;
-        case 'reconnecting':
-          log?.warn({ reason: event.reason, attempt: event.attempt, delayMs: event.delayMs }, 'WebSocket reconnecting');
-          return;
-        case 'vendor_error':
-          log?.warn({ code: event.code, message: event.message }, 'vendor error');
-          return;
-        case 'malformed':
-          log?.debug({ reason: event.reason }, 'malformed frame skipped');
-          return;
-        case 'over_limit':
-          log?.warn(
-            { limit: event.limit, symbols: event.symbols.length },
-            'demanded symbols past the vendor limit of one connection are not subscribed',
-          );
-          return;
-        default:
-          log?.debug(event, 'WebSocket upstream');
-      }
-    },
+    onEvent: (event) => logFeedEvent(log, event),
   }).pipe(share());
   const listing = codec.symbolListing;
   return {

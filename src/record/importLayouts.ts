@@ -1,4 +1,4 @@
-import { SYMBOL_PATTERN } from '../protocol.js';
+import { normalizeSymbol, SYMBOL_PATTERN } from '../protocol.js';
 import { type TimeFormat, timeParser } from './csvTime.js';
 
 /** What an import takes from a row; each maps to a column (its header name, or its number from 1). */
@@ -196,7 +196,7 @@ export function rowReader(
   if (at.price === undefined && (at.bid === undefined || at.ask === undefined)) {
     throw new LayoutError('no price: map price=..., or bid=... and ask=... (the price is then their mid)');
   }
-  const fixedSymbol = options.symbol?.trim().toUpperCase();
+  const fixedSymbol = options.symbol === undefined ? undefined : normalizeSymbol(options.symbol);
   if (fixedSymbol !== undefined && !SYMBOL_PATTERN.test(fixedSymbol))
     throw new LayoutError(`--symbol "${options.symbol}" is not a symbol`);
   const needed = Math.max(...Object.values(at).filter((i): i is number => i !== undefined)) + 1;
@@ -208,7 +208,7 @@ export function rowReader(
     i === undefined ? null : priceOf(fieldAt(fields, i), layout.prices);
   return (fields) => {
     if (fields.length < needed) return { kind: 'bad', reason: `${fields.length} fields, expected at least ${needed}` };
-    const symbol = at.symbol === undefined ? (fixedSymbol ?? '') : fieldAt(fields, at.symbol).trim().toUpperCase();
+    const symbol = at.symbol === undefined ? (fixedSymbol ?? '') : normalizeSymbol(fieldAt(fields, at.symbol));
     if (!SYMBOL_PATTERN.test(symbol)) {
       return { kind: 'bad', reason: `symbol: not a symbol (${quoted(fieldAt(fields, at.symbol))})` };
     }

@@ -163,13 +163,84 @@ class RunReader {
 }
 
 /**
+ * The ticks read so far, by symbol id, in runs of at most `chunkRows`: a full run goes sorted to a file on disk
+ * (the runs are merged when written), so an import of any size fits in memory.
+ */
+class TickRuns {
+  /** Each symbol's name at its id, in order of first appearance. */
+  readonly symbolNames: string[] = [];
+  /** No tick came before the one before it (by receive time). */
+  ordered = true;
+  private readonly symbolIds = new Map<string, number>();
+  private readonly spilled: string[] = [];
+  private run = new TickRun();
+  private spillDir: string | undefined;
+  private lastRecv = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly chunkRows: number,
+    private readonly tmpDir: string,
+  ) {}
+
+  /** How many runs the ticks make (one when none went to disk). */
+  get count(): number {
+    return Math.max(1, this.spilled.length);
+  }
+
+  take(tick: Tick): void {
+    let id = this.symbolIds.get(tick.symbol);
+    if (id === undefined) {
+      id = this.symbolNames.length;
+      this.symbolIds.set(tick.symbol, id);
+      this.symbolNames.push(tick.symbol);
+    }
+    if (tick.recvTs < this.lastRecv) this.ordered = false;
+    this.lastRecv = Math.max(this.lastRecv, tick.recvTs);
+    this.run.push(id, tick);
+    if (this.run.length >= this.chunkRows) this.spill();
+  }
+
+  /** The ticks to write: the one run in memory, or (the last run joining them) the files to merge. */
+  finish(): TickRun | readonly string[] {
+    if (this.spilled.length > 0 && this.run.length > 0) this.spill();
+    return this.spilled.length > 0 ? this.spilled : this.run;
+  }
+
+  /** Removes the runs on disk. */
+  dispose(): void {
+    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
+  }
+
+  private spill(): void {
+    this.spillDir ??= mkdtempSync(join(this.tmpDir, 'tickstream-import-'));
+    const file = join(this.spillDir, `run-${this.spilled.length}.bin`);
+    const fd = openSync(file, 'w');
+    const block = new Float64Array(ROW_FIELDS * 8192);
+    const row = new Float64Array(ROW_FIELDS);
+    let filled = 0;
+    const flush = () => {
+      writeSync(fd, new Uint8Array(block.buffer, 0, filled * ROW_FIELDS * 8));
+      filled = 0;
+    };
+    for (const i of this.run.order()) {
+      this.run.row(i, row);
+      block.set(row, filled * ROW_FIELDS);
+      if (++filled * ROW_FIELDS === block.length) flush();
+    }
+    if (filled > 0) flush();
+    closeSync(fd);
+    this.spilled.push(file);
+    this.run = new TickRun();
+  }
+}
+
+/**
  * Turns tick CSV files into one recording (gzip when OUT ends in .gz) with its index: rows are read through
  * the layout, sorted by receive time across all files (in runs on disk when they do not fit in memory),
  * given seq and the day statistics the live pipeline computes, and written by the recorder's writer. Bad rows
  * are counted and the first ones kept with their line numbers; nothing else is lost.
  */
 export async function importCsv(options: ImportOptions): Promise<ImportReport> {
-  const chunkRows = options.chunkRows ?? 1_000_000;
   const totalBytes = options.files.reduce((n, file) => n + statSync(file).size, 0);
   const report: ImportReport = {
     rows: 0,
@@ -183,103 +254,78 @@ export async function importCsv(options: ImportOptions): Promise<ImportReport> {
     runs: 0,
     files: [],
   };
-  const symbolIds = new Map<string, number>();
-  const symbolNames: string[] = [];
-  let run = new TickRun();
-  const spilled: string[] = [];
-  let spillDir: string | undefined;
+  const runs = new TickRuns(options.chunkRows ?? 1_000_000, options.tmpDir ?? tmpdir());
   let readBytes = 0;
-  let lastRecv = Number.NEGATIVE_INFINITY;
   const progress = (phase: ImportProgress['phase']) =>
     options.onProgress?.({ phase, readBytes, totalBytes, rows: report.rows, written: report.records });
-
-  const spill = () => {
-    spillDir ??= mkdtempSync(join(options.tmpDir ?? tmpdir(), 'tickstream-import-'));
-    const file = join(spillDir, `run-${spilled.length}.bin`);
-    const fd = openSync(file, 'w');
-    const block = new Float64Array(ROW_FIELDS * 8192);
-    const row = new Float64Array(ROW_FIELDS);
-    let filled = 0;
-    const flush = () => {
-      writeSync(fd, new Uint8Array(block.buffer, 0, filled * ROW_FIELDS * 8));
-      filled = 0;
-    };
-    for (const i of run.order()) {
-      run.row(i, row);
-      block.set(row, filled * ROW_FIELDS);
-      if (++filled * ROW_FIELDS === block.length) flush();
-    }
-    if (filled > 0) flush();
-    closeSync(fd);
-    spilled.push(file);
-    run = new TickRun();
-  };
-  const take = (tick: Tick) => {
-    let id = symbolIds.get(tick.symbol);
-    if (id === undefined) {
-      id = symbolNames.length;
-      symbolIds.set(tick.symbol, id);
-      symbolNames.push(tick.symbol);
-    }
-    if (tick.recvTs < lastRecv) report.ordered = false;
-    lastRecv = Math.max(lastRecv, tick.recvTs);
-    run.push(id, tick);
-    if (run.length >= chunkRows) spill();
+  const reading: FileReading = {
+    read: (bytes) => {
+      readBytes += bytes;
+    },
+    chunkDone: () => progress('reading'),
   };
 
   try {
-    for (const file of options.files) {
-      let lineNo = 0;
-      let read: ReturnType<typeof rowReader> | undefined;
-      const wantHeader = options.header ?? true;
-      const splitter = new LineSplitter((text) => {
-        lineNo++;
-        if (text.trim() === '') return;
-        const split = splitCsvLine(text, options.delimiter ?? ',');
-        if (!read) {
-          if (split.kind === 'bad') throw new Error(`${file}: line ${lineNo}: the header is not CSV (${split.reason})`);
-          read = rowReader(options.layout, wantHeader ? split.fields : undefined, options);
-          if (wantHeader) return;
-        }
-        report.rows++;
-        const outcome = split.kind === 'bad' ? split : read(split.fields);
-        if (outcome.kind === 'tick') {
-          if (options.symbols && !options.symbols.has(outcome.tick.symbol)) report.filtered++;
-          else take(outcome.tick);
-        } else if (outcome.kind === 'skip') report.skipped[outcome.reason] = (report.skipped[outcome.reason] ?? 0) + 1;
-        else {
-          report.bad++;
-          if (report.badRows.length < BAD_ROWS_KEPT)
-            report.badRows.push({ file, line: lineNo, reason: outcome.reason });
-        }
-      });
-      const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-      const gzip = await isGzipFile(file);
-      // Progress counts the file's bytes: compressed ones for gzip (as the pipe reads them).
-      if (gzip) {
-        raw.on('data', (chunk) => {
-          readBytes += chunk.length;
-        });
-      }
-      const stream = gzip ? raw.pipe(createGunzip()) : raw;
-      for await (const chunk of stream) {
-        if (!Buffer.isBuffer(chunk)) continue;
-        if (!gzip) readBytes += chunk.length;
-        splitter.push(chunk, 0);
-        progress('reading');
-      }
-      // A last line without a newline is a row like the others.
-      splitter.end();
-      if (!read) throw new Error(`${file}: no lines`);
-    }
-    if (spilled.length > 0 && run.length > 0) spill();
-    report.runs = Math.max(1, spilled.length);
-    report.symbols = [...symbolNames].sort();
-    writeRecording(options, report, symbolNames, spilled.length > 0 ? spilled : run, () => progress('writing'));
+    for (const file of options.files) await readCsvFile(file, options, report, runs, reading);
+    const ticks = runs.finish();
+    report.ordered = runs.ordered;
+    report.runs = runs.count;
+    report.symbols = [...runs.symbolNames].sort();
+    writeRecording(options, report, runs.symbolNames, ticks, () => progress('writing'));
     return report;
   } finally {
-    if (spillDir) rmSync(spillDir, { recursive: true, force: true });
+    runs.dispose();
   }
+}
+
+/** How reading a file reports its progress: bytes as they are read, and each chunk once split into rows. */
+type FileReading = { read: (bytes: number) => void; chunkDone: () => void };
+
+/** One CSV file (or gzip of one) through the layout: its ticks to `runs`, the rest counted in `report`. */
+async function readCsvFile(
+  file: string,
+  options: ImportOptions,
+  report: ImportReport,
+  runs: TickRuns,
+  reading: FileReading,
+): Promise<void> {
+  let lineNo = 0;
+  let read: ReturnType<typeof rowReader> | undefined;
+  const wantHeader = options.header ?? true;
+  const splitter = new LineSplitter((text) => {
+    lineNo++;
+    if (text.trim() === '') return;
+    const split = splitCsvLine(text, options.delimiter ?? ',');
+    if (!read) {
+      if (split.kind === 'bad') throw new Error(`${file}: line ${lineNo}: the header is not CSV (${split.reason})`);
+      read = rowReader(options.layout, wantHeader ? split.fields : undefined, options);
+      if (wantHeader) return;
+    }
+    report.rows++;
+    const outcome = split.kind === 'bad' ? split : read(split.fields);
+    if (outcome.kind === 'tick') {
+      if (options.symbols && !options.symbols.has(outcome.tick.symbol)) report.filtered++;
+      else runs.take(outcome.tick);
+    } else if (outcome.kind === 'skip') report.skipped[outcome.reason] = (report.skipped[outcome.reason] ?? 0) + 1;
+    else {
+      report.bad++;
+      if (report.badRows.length < BAD_ROWS_KEPT) report.badRows.push({ file, line: lineNo, reason: outcome.reason });
+    }
+  });
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  const gzip = await isGzipFile(file);
+  // Progress counts the file's bytes: compressed ones for gzip (as the pipe reads them).
+  if (gzip) raw.on('data', (chunk) => reading.read(chunk.length));
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  for await (const chunk of stream) {
+    if (!Buffer.isBuffer(chunk)) continue;
+    if (!gzip) reading.read(chunk.length);
+    splitter.push(chunk, 0);
+    reading.chunkDone();
+  }
+  // A last line without a newline is a row like the others.
+  splitter.end();
+  if (!read) throw new Error(`${file}: no lines`);
 }
 
 /** Emits the sorted ticks (one run in memory, or several on disk merged) through seq and day statistics to the writer. */

@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { ReplayCommand } from '../protocol.js';
 import { type Batch, type Cursor, isPromise, type Seek, type Tape } from './tape.js';
 
@@ -49,197 +49,322 @@ export function pace<T, S extends Seek<T>>(
   controls$: Observable<ReplayCommand>,
   options: PaceOptions<S>,
 ): Observable<T> {
-  const { maxGapMs } = options;
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const maxBatch = options.maxBatch ?? 2000;
-  const rangeStart = Math.max(tape.first, options.from ?? tape.first);
-  const rangeEnd = Math.min(tape.last, options.to ?? tape.last);
-  const gap = (recordedMs: number) => Math.min(Math.max(0, recordedMs), maxGapMs);
-
   return new Observable<T>((subscriber) => {
-    let speed = options.speed;
-    let paused = false;
-    let pausedAt = 0;
-    let jumps = 0;
-    let cursor: Cursor<T> | undefined;
-    let batch: Batch<T> | undefined;
-    let next = 0;
-    /** No record is left in the range. */
-    let exhausted = false;
-    /** A batch or a seek is being read: the head waits for it. */
-    let waiting = false;
-    /** Bumped by every seek, so that what an older one reads is dropped. */
-    let generation = 0;
-    /** The head was at recorded time `lastTime` (the last record out, or where a seek landed) at wall time `lastDue`. */
-    let lastTime = rangeStart;
-    let lastDue = scheduler.now();
-    let action: Subscription | undefined;
-
-    const scale = (recordedMs: number) => (speed === 'max' ? 0 : recordedMs / speed);
-    const nextTime = () => (batch && next < batch.records.length ? (batch.times[next] as number) : undefined);
-    const dueOf = (time: number) => lastDue + scale(gap(time - lastTime));
-    const headPosition = () => {
-      const time = nextTime();
-      if (speed === 'max' || time === undefined) return lastTime;
-      const elapsed = Math.max(0, ((paused ? pausedAt : scheduler.now()) - lastDue) * speed);
-      const wait = gap(time - lastTime);
-      // Across a cut silence the head moves over the whole recorded gap in the shortened wait.
-      return wait === 0 ? time : lastTime + (time - lastTime) * Math.min(1, elapsed / wait);
-    };
-    const report = () =>
-      options.onState?.({ speed, paused, position: headPosition(), ended: exhausted && !options.loop, jumps });
-
-    const cancel = () => {
-      action?.unsubscribe();
-      action = undefined;
-    };
-    const fail = (err: unknown) => subscriber.error(err);
-    const schedule = () => {
-      cancel();
-      if (paused || waiting || exhausted || subscriber.closed) return;
-      const time = nextTime();
-      const delay = time === undefined ? 0 : Math.max(0, dueOf(time) - scheduler.now());
-      action = scheduler.schedule(run, delay);
-    };
-    const exhaust = () => {
-      exhausted = true;
-      cursor?.close();
-      batch = undefined;
-    };
-    const accept = (read: Batch<T> | null) => {
-      if (read === null) exhaust();
-      else {
-        batch = read;
-        next = 0;
-      }
-    };
-    /** The next batch: true when it (or the end) is here now, false when the head must wait for it. */
-    const refill = (): boolean => {
-      batch = undefined;
-      if (!cursor) {
-        exhaust();
-        return true;
-      }
-      const read = cursor.next();
-      if (!isPromise(read)) {
-        accept(read);
-        return true;
-      }
-      waiting = true;
-      const reading = generation;
-      read.then((b) => {
-        if (reading !== generation) return;
-        waiting = false;
-        accept(b);
-        run();
-      }, fail);
-      return false;
-    };
-
-    const startSeek = (target: number, inclusive: boolean, jump: boolean, leadMs: number) => {
-      const seeking = ++generation;
-      cancel();
-      cursor?.close();
-      cursor = undefined;
-      batch = undefined;
-      exhausted = false;
-      waiting = true;
-      const position = Math.min(Math.max(target, rangeStart), rangeEnd);
-      const apply = (seek: S) => {
-        if (seeking !== generation || subscriber.closed) {
-          seek.cursor.close();
-          return;
-        }
-        waiting = false;
-        cursor = seek.cursor;
-        if (jump) jumps++;
-        options.onSeek?.(seek, jump);
-        for (const record of seek.state) {
-          subscriber.next(record);
-          if (subscriber.closed) return;
-        }
-        const now = scheduler.now();
-        lastTime = position;
-        lastDue = now + scale(gap(leadMs));
-        if (paused) pausedAt = now;
-        report();
-        schedule();
-      };
-      const seek = tape.seek(position, inclusive);
-      if (isPromise(seek)) seek.then(apply, fail);
-      else apply(seek);
-    };
-
-    function run(): void {
-      action = undefined;
-      if (waiting || paused) return;
-      const now = scheduler.now();
-      let emitted = 0;
-      while (!exhausted) {
-        const current = batch;
-        if (!current || next >= current.records.length) {
-          if (!refill()) return;
-          continue;
-        }
-        const time = current.times[next] as number;
-        if (time > rangeEnd) {
-          exhaust();
-          break;
-        }
-        if (speed === 'max' ? emitted >= maxBatch : dueOf(time) > now) break;
-        const record = current.records[next++] as T;
-        lastDue = speed === 'max' ? now : dueOf(time);
-        lastTime = time;
-        emitted++;
-        subscriber.next(record);
-        if (subscriber.closed) return;
-      }
-      if (exhausted && options.loop) {
-        startSeek(rangeStart, false, true, LOOP_PAUSE_MS);
-        return;
-      }
-      report();
-      schedule();
-    }
-
-    const control = controls$.subscribe((command) => {
-      const now = scheduler.now();
-      switch (command.action) {
-        case 'pause':
-          if (!paused) {
-            paused = true;
-            pausedAt = now;
-            cancel();
-          }
-          break;
-        case 'resume':
-          if (paused) {
-            paused = false;
-            lastDue += now - pausedAt;
-          }
-          break;
-        case 'speed': {
-          // The recorded time since the head's last step is kept; what is left of the wait is rescaled.
-          const at = paused ? pausedAt : now;
-          const elapsed = speed === 'max' ? 0 : (at - lastDue) * speed;
-          speed = command.speed;
-          lastDue = at - scale(elapsed);
-          break;
-        }
-        case 'seek':
-          startSeek(command.position, true, true, 0);
-          return;
-      }
-      report();
-      schedule();
-    });
-
-    startSeek(rangeStart, false, false, 0);
+    const replay = new PacedReplay(tape, options, subscriber);
+    const control = controls$.subscribe((command) => replay.command(command));
+    replay.start();
     return () => {
-      generation++;
       control.unsubscribe();
-      cancel();
-      cursor?.close();
+      replay.close();
     };
   });
+}
+
+/**
+ * The head's timing: the recorded time it was at (`lastTime`: the last record out, or where a seek landed) at
+ * wall time `lastDue`, the speed, and whether (since when) it is paused.
+ */
+class PaceClock {
+  paused = false;
+  lastTime: number;
+  lastDue: number;
+  private pausedAt = 0;
+
+  constructor(
+    public speed: Speed,
+    private readonly maxGapMs: number,
+    private readonly scheduler: SchedulerLike,
+    start: number,
+  ) {
+    this.lastTime = start;
+    this.lastDue = scheduler.now();
+  }
+
+  /** A recorded wait, a cut silence cut to `maxGapMs`. */
+  gap(recordedMs: number): number {
+    return Math.min(Math.max(0, recordedMs), this.maxGapMs);
+  }
+
+  /** A recorded duration in wall time at the speed. */
+  scale(recordedMs: number): number {
+    return this.speed === 'max' ? 0 : recordedMs / this.speed;
+  }
+
+  /** The wall time a record at recorded `time` is due. */
+  dueOf(time: number): number {
+    return this.lastDue + this.scale(this.gap(time - this.lastTime));
+  }
+
+  /** Where the head is now on its way to the next record at `nextTime`. */
+  position(nextTime: number | undefined): number {
+    const { speed, lastTime } = this;
+    if (speed === 'max' || nextTime === undefined) return lastTime;
+    const elapsed = Math.max(0, ((this.paused ? this.pausedAt : this.scheduler.now()) - this.lastDue) * speed);
+    const wait = this.gap(nextTime - lastTime);
+    // Across a cut silence the head moves over the whole recorded gap in the shortened wait.
+    return wait === 0 ? nextTime : lastTime + (nextTime - lastTime) * Math.min(1, elapsed / wait);
+  }
+
+  /** A record at `time` went out at `now`. */
+  stepped(time: number, now: number): void {
+    this.lastDue = this.speed === 'max' ? now : this.dueOf(time);
+    this.lastTime = time;
+  }
+
+  /** A seek landed at `position` at `now`; the next record waits `leadMs` recorded ms more (a loop's pause). */
+  landed(position: number, now: number, leadMs: number): void {
+    this.lastTime = position;
+    this.lastDue = now + this.scale(this.gap(leadMs));
+    if (this.paused) this.pausedAt = now;
+  }
+
+  /** Whether it was playing (and now is paused). */
+  pause(now: number): boolean {
+    if (this.paused) return false;
+    this.paused = true;
+    this.pausedAt = now;
+    return true;
+  }
+
+  resume(now: number): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.lastDue += now - this.pausedAt;
+  }
+
+  /** The recorded time since the head's last step is kept; what is left of the wait is rescaled. */
+  setSpeed(speed: Speed, now: number): void {
+    const at = this.paused ? this.pausedAt : now;
+    const elapsed = this.speed === 'max' ? 0 : (at - this.lastDue) * this.speed;
+    this.speed = speed;
+    this.lastDue = at - this.scale(elapsed);
+  }
+}
+
+/** The records ahead of the head: the tape's cursor, read a batch at a time, with a read under way marked. */
+class TapeReader<T> {
+  cursor: Cursor<T> | undefined;
+  /** No record is left in the range. */
+  exhausted = false;
+  /** A batch or a seek is being read: the head waits for it. */
+  waiting = false;
+  /** Bumped by every seek, so that what an older one reads is dropped. */
+  generation = 0;
+  private batch: Batch<T> | undefined;
+  private next = 0;
+
+  constructor(
+    /** A batch that had to be waited for is here. */
+    private readonly onArrived: () => void,
+    private readonly fail: (err: unknown) => void,
+  ) {}
+
+  /** The pacing time of the next record, if one is read. */
+  nextTime(): number | undefined {
+    const { batch, next } = this;
+    return batch && next < batch.records.length ? (batch.times[next] as number) : undefined;
+  }
+
+  /** The next record (there is one: nextTime() said when). */
+  take(): T {
+    return this.batch?.records[this.next++] as T;
+  }
+
+  exhaust(): void {
+    this.exhausted = true;
+    this.cursor?.close();
+    this.batch = undefined;
+  }
+
+  /** The next batch: true when it (or the end) is here now, false when the head must wait for it. */
+  refill(): boolean {
+    this.batch = undefined;
+    if (!this.cursor) {
+      this.exhaust();
+      return true;
+    }
+    const read = this.cursor.next();
+    if (!isPromise(read)) {
+      this.accept(read);
+      return true;
+    }
+    this.waiting = true;
+    const reading = this.generation;
+    read.then((b) => {
+      if (reading !== this.generation) return;
+      this.waiting = false;
+      this.accept(b);
+      this.onArrived();
+    }, this.fail);
+    return false;
+  }
+
+  /** Drops everything read for a seek, which waits; its generation. */
+  startSeek(): number {
+    const seeking = ++this.generation;
+    this.cursor?.close();
+    this.cursor = undefined;
+    this.batch = undefined;
+    this.exhausted = false;
+    this.waiting = true;
+    return seeking;
+  }
+
+  /** The seek's cursor, to read on from. */
+  landed(cursor: Cursor<T>): void {
+    this.waiting = false;
+    this.cursor = cursor;
+  }
+
+  close(): void {
+    this.generation++;
+    this.cursor?.close();
+  }
+
+  private accept(read: Batch<T> | null): void {
+    if (read === null) this.exhaust();
+    else {
+      this.batch = read;
+      this.next = 0;
+    }
+  }
+}
+
+/** One subscription's replay: records out when due, the controls obeyed, seeks and loops, the state reported. */
+class PacedReplay<T, S extends Seek<T>> {
+  private readonly scheduler: SchedulerLike;
+  private readonly maxBatch: number;
+  private readonly rangeStart: number;
+  private readonly rangeEnd: number;
+  private readonly clock: PaceClock;
+  private readonly reader: TapeReader<T>;
+  private jumps = 0;
+  private action: Subscription | undefined;
+
+  constructor(
+    private readonly tape: Tape<T, S>,
+    private readonly options: PaceOptions<S>,
+    private readonly subscriber: Subscriber<T>,
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.maxBatch = options.maxBatch ?? 2000;
+    this.rangeStart = Math.max(tape.first, options.from ?? tape.first);
+    this.rangeEnd = Math.min(tape.last, options.to ?? tape.last);
+    this.clock = new PaceClock(options.speed, options.maxGapMs, this.scheduler, this.rangeStart);
+    this.reader = new TapeReader<T>(
+      () => this.run(),
+      (err) => subscriber.error(err),
+    );
+  }
+
+  start(): void {
+    this.seek(this.rangeStart, false, false, 0);
+  }
+
+  command(command: ReplayCommand): void {
+    const now = this.scheduler.now();
+    switch (command.action) {
+      case 'pause':
+        if (this.clock.pause(now)) this.cancel();
+        break;
+      case 'resume':
+        this.clock.resume(now);
+        break;
+      case 'speed':
+        this.clock.setSpeed(command.speed, now);
+        break;
+      case 'seek':
+        this.seek(command.position, true, true, 0);
+        return;
+    }
+    this.report();
+    this.schedule();
+  }
+
+  close(): void {
+    this.cancel();
+    this.reader.close();
+  }
+
+  private report(): void {
+    const { clock, reader } = this;
+    this.options.onState?.({
+      speed: clock.speed,
+      paused: clock.paused,
+      position: clock.position(reader.nextTime()),
+      ended: reader.exhausted && !this.options.loop,
+      jumps: this.jumps,
+    });
+  }
+
+  private cancel(): void {
+    this.action?.unsubscribe();
+    this.action = undefined;
+  }
+
+  private schedule(): void {
+    this.cancel();
+    const { reader } = this;
+    if (this.clock.paused || reader.waiting || reader.exhausted || this.subscriber.closed) return;
+    const time = reader.nextTime();
+    const delay = time === undefined ? 0 : Math.max(0, this.clock.dueOf(time) - this.scheduler.now());
+    this.action = this.scheduler.schedule(() => this.run(), delay);
+  }
+
+  private seek(target: number, inclusive: boolean, jump: boolean, leadMs: number): void {
+    const seeking = this.reader.startSeek();
+    this.cancel();
+    const position = Math.min(Math.max(target, this.rangeStart), this.rangeEnd);
+    const apply = (seek: S) => {
+      if (seeking !== this.reader.generation || this.subscriber.closed) {
+        seek.cursor.close();
+        return;
+      }
+      this.reader.landed(seek.cursor);
+      if (jump) this.jumps++;
+      this.options.onSeek?.(seek, jump);
+      for (const record of seek.state) {
+        this.subscriber.next(record);
+        if (this.subscriber.closed) return;
+      }
+      this.clock.landed(position, this.scheduler.now(), leadMs);
+      this.report();
+      this.schedule();
+    };
+    const seek = this.tape.seek(position, inclusive);
+    if (isPromise(seek)) seek.then(apply, (err) => this.subscriber.error(err));
+    else apply(seek);
+  }
+
+  /** Sends every record now due (at `max` speed, a batch of them), then waits for the next. */
+  private run(): void {
+    this.action = undefined;
+    const { reader, clock, subscriber } = this;
+    if (reader.waiting || clock.paused) return;
+    const now = this.scheduler.now();
+    let emitted = 0;
+    while (!reader.exhausted) {
+      const time = reader.nextTime();
+      if (time === undefined) {
+        if (!reader.refill()) return;
+        continue;
+      }
+      if (time > this.rangeEnd) {
+        reader.exhaust();
+        break;
+      }
+      if (clock.speed === 'max' ? emitted >= this.maxBatch : clock.dueOf(time) > now) break;
+      const record = reader.take();
+      clock.stepped(time, now);
+      emitted++;
+      subscriber.next(record);
+      if (subscriber.closed) return;
+    }
+    if (reader.exhausted && this.options.loop) {
+      this.seek(this.rangeStart, false, true, LOOP_PAUSE_MS);
+      return;
+    }
+    this.report();
+    this.schedule();
+  }
 }

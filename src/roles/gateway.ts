@@ -1,6 +1,6 @@
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { GatewayStatus } from '../cluster/clusterStatus.js';
-import { clusterKeys, historyKey } from '../cluster/keys.js';
+import { type ClusterKeys, clusterKeys, historyKey } from '../cluster/keys.js';
 import { RedisDirectoryMirror } from '../cluster/redisDirectory.js';
 import { RedisHistory } from '../cluster/redisHistory.js';
 import { RedisLastValues } from '../cluster/redisLastValues.js';
@@ -8,7 +8,7 @@ import { describeRedis, RedisLink } from '../cluster/redisLink.js';
 import { RedisQuoteSource } from '../cluster/redisQuotes.js';
 import type { Config } from '../config/schema.js';
 import { type Edge, startEdge } from '../delivery/edge.js';
-import type { Readiness } from '../delivery/types.js';
+import type { EdgeSources, Readiness } from '../delivery/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
@@ -63,21 +63,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
     logger,
     scheduler,
     webRoot: options.webRoot,
-    sources: {
-      quotes: new RedisQuoteSource(link, keys, {
-        onMessage: () => metrics.redisMessagesIn?.inc(),
-        onInvalid: () => metrics.badInputs.inc({ feed: 'redis', reason: 'not_a_quote' }),
-      }),
-      lastValues: new RedisLastValues(link, keys.lastValues, (err) => logger.warn({ err }, 'redis snapshot failed')),
-      directory,
-      history: new RedisHistory(
-        link,
-        (symbol) => historyKey(keys, symbol),
-        (err) => logger.warn({ err }, 'redis history failed'),
-      ),
-      status,
-      readiness,
-    },
+    sources: { ...redisSources(link, keys, metrics, logger), directory, status, readiness },
   });
   logger.info({ url: edge.url, redis: describeRedis(config.cluster) }, 'tickstream gateway listening');
 
@@ -97,5 +83,26 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
       })();
       return closing;
     },
+  };
+}
+
+/** Where a gateway's edge reads quotes, snapshots and history: Redis, each failure logged and counted. */
+function redisSources(
+  link: RedisLink,
+  keys: ClusterKeys,
+  metrics: Metrics,
+  logger: Logger,
+): Pick<EdgeSources, 'quotes' | 'lastValues' | 'history'> {
+  return {
+    quotes: new RedisQuoteSource(link, keys, {
+      onMessage: () => metrics.redisMessagesIn?.inc(),
+      onInvalid: () => metrics.badInputs.inc({ feed: 'redis', reason: 'not_a_quote' }),
+    }),
+    lastValues: new RedisLastValues(link, keys.lastValues, (err) => logger.warn({ err }, 'redis snapshot failed')),
+    history: new RedisHistory(
+      link,
+      (symbol) => historyKey(keys, symbol),
+      (err) => logger.warn({ err }, 'redis history failed'),
+    ),
   };
 }

@@ -1,7 +1,7 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { asyncScheduler, type SchedulerLike, Subscription } from 'rxjs';
 import { publishIngestStatus } from '../cluster/clusterStatus.js';
-import { clusterKeys, historyKey } from '../cluster/keys.js';
+import { type ClusterKeys, clusterKeys, historyKey } from '../cluster/keys.js';
 import { publishDirectory } from '../cluster/redisDirectory.js';
 import { writeHistory } from '../cluster/redisHistory.js';
 import { writeLastValues } from '../cluster/redisLastValues.js';
@@ -49,72 +49,36 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.log.level, 'tickstream-ingest');
   const scheduler = options.scheduler ?? asyncScheduler;
-  const keys = clusterKeys(config.cluster.keyPrefix);
   const metrics = new Metrics({ redis: true });
   const ingest = new IngestPart({ config, metrics, logger, scheduler, feeds: options.feeds });
   const link = RedisLink.open(config.cluster, logger);
-  const failed = (kind: string) => (err: unknown) => {
-    metrics.redisPublishFailures?.inc({ kind });
-    logger.debug({ err, kind }, 'redis write dropped');
-  };
   const status = (): Status => ({
     ...ingest.status(),
     cluster: { role: 'ingest', redis: link.isUp() ? 'up' : 'down' },
   });
+  const writes: RedisWrites = {
+    ingest,
+    link,
+    keys: clusterKeys(config.cluster.keyPrefix),
+    cluster: config.cluster,
+    metrics,
+    scheduler,
+    failed: (kind) => (err) => {
+      metrics.redisPublishFailures?.inc({ kind });
+      logger.debug({ err, kind }, 'redis write dropped');
+    },
+  };
 
   const running = new Subscription();
   running.add(link.up$.subscribe((up) => metrics.redisUp?.set(up ? 1 : 0)));
   // The writers subscribe before the pipeline starts: a feed may emit synchronously on the first subscription.
-  running.add(
-    writeLastValues(ingest.quotes$, link, keys.lastValues, {
-      windowMs: config.cluster.lastValueWindowMs,
-      onFailure: failed('last_value'),
-      scheduler,
-      cache: ingest.cache,
-      resets$: ingest.discontinuities$,
-    }),
-  );
-  running.add(
-    writeHistory(ingest.quotes$, ingest.history, link, (symbol) => historyKey(keys, symbol), {
-      everyMs: config.cluster.historyWindowMs,
-      maxBars: CHART_BARS,
-      onFailure: failed('history'),
-      scheduler,
-      resets$: ingest.discontinuities$,
-    }),
-  );
-  running.add(
-    publishQuotes(ingest, gatewayDemand(link, keys, config.cluster.demandPollMs, scheduler), link, keys, {
-      onPublished: () => metrics.redisMessagesOut?.inc(),
-      onFailure: failed('tick'),
-      onDemand: (symbols) => metrics.clusterSymbols?.set(symbols),
-    }),
-  );
+  running.add(writeQuotes(writes));
   running.add(ingest.start());
-  running.add(
-    publishDirectory(ingest.directory, link, keys.symbols, { everyMs: 1000, onFailure: failed('symbols'), scheduler }),
-  );
-  running.add(
-    publishIngestStatus(() => ingest.status(), link, keys.status, {
-      everyMs: 1000,
-      ttlMs: config.cluster.statusTtlMs,
-      onFailure: failed('status'),
-      scheduler,
-    }),
-  );
+  running.add(publishState(writes));
 
   // The same access policy as every role's: /metrics needs an admin token while auth is on.
   const access = new AccessPolicy(config.auth);
-  const http = createServer(
-    healthRoutes({
-      metrics,
-      access,
-      metricsApart: config.server.metricsPort !== undefined,
-      status,
-      readiness: () =>
-        link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
-    }),
-  );
+  const http = healthServer(config.server, { access, metrics, status, ingest, link });
   const { url, port } = await listen(http, config.server.port, config.server.host);
   const metricsListener = await listenForMetrics(config.server, { access, metrics });
   logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
@@ -141,4 +105,86 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
       return closing;
     },
   };
+}
+
+/** The ingest's HTTP port: health, readiness (Redis up and a live feed) and metrics. */
+function healthServer(
+  server: Config['server'],
+  {
+    access,
+    metrics,
+    status,
+    ingest,
+    link,
+  }: { access: AccessPolicy; metrics: Metrics; status: () => Status; ingest: IngestPart; link: RedisLink },
+): Server {
+  return createServer(
+    healthRoutes({
+      metrics,
+      access,
+      metricsApart: server.metricsPort !== undefined,
+      status,
+      readiness: () =>
+        link.isUp() ? feedsReadiness(ingest.health.statuses()) : { ready: false, reason: 'redis is down' },
+    }),
+  );
+}
+
+/** What the ingest's writers to Redis share: where they write, and how a dropped write is counted. */
+type RedisWrites = {
+  ingest: IngestPart;
+  link: RedisLink;
+  keys: ClusterKeys;
+  cluster: Config['cluster'];
+  metrics: Metrics;
+  scheduler: SchedulerLike;
+  failed: (kind: string) => (err: unknown) => void;
+};
+
+/** The quotes' writers: the last values, the chart history, and each watched symbol's channel. */
+function writeQuotes({ ingest, link, keys, cluster, metrics, scheduler, failed }: RedisWrites): Subscription {
+  const writing = new Subscription();
+  writing.add(
+    writeLastValues(ingest.quotes$, link, keys.lastValues, {
+      windowMs: cluster.lastValueWindowMs,
+      onFailure: failed('last_value'),
+      scheduler,
+      cache: ingest.cache,
+      resets$: ingest.discontinuities$,
+    }),
+  );
+  writing.add(
+    writeHistory(ingest.quotes$, ingest.history, link, (symbol) => historyKey(keys, symbol), {
+      everyMs: cluster.historyWindowMs,
+      maxBars: CHART_BARS,
+      onFailure: failed('history'),
+      scheduler,
+      resets$: ingest.discontinuities$,
+    }),
+  );
+  writing.add(
+    publishQuotes(ingest, gatewayDemand(link, keys, cluster.demandPollMs, scheduler), link, keys, {
+      onPublished: () => metrics.redisMessagesOut?.inc(),
+      onFailure: failed('tick'),
+      onDemand: (symbols) => metrics.clusterSymbols?.set(symbols),
+    }),
+  );
+  return writing;
+}
+
+/** The symbol directory and the ingest's status, every second, for the gateways. */
+function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisWrites): Subscription {
+  const publishing = new Subscription();
+  publishing.add(
+    publishDirectory(ingest.directory, link, keys.symbols, { everyMs: 1000, onFailure: failed('symbols'), scheduler }),
+  );
+  publishing.add(
+    publishIngestStatus(() => ingest.status(), link, keys.status, {
+      everyMs: 1000,
+      ttlMs: cluster.statusTtlMs,
+      onFailure: failed('status'),
+      scheduler,
+    }),
+  );
+  return publishing;
 }

@@ -6,6 +6,7 @@ import {
   fromEvent,
   interval,
   map,
+  type Observable,
   Subscription,
   skip,
   startWith,
@@ -48,22 +49,86 @@ function refused(token: string | undefined): void {
   statusPanel().connection('disconnected');
 }
 
+/** The line that shows the last error, for 8 s. */
+class ErrorLine {
+  private timer = 0;
+
+  constructor(private readonly element: HTMLElement) {}
+
+  show(message: string): void {
+    this.element.textContent = message;
+    clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => (this.element.textContent = ''), 8000);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** The page's parts, made once; the wiring below connects them to the client and to each other. */
+type Page = {
+  client: TickstreamClient;
+  token: string | undefined;
+  url: URL;
+  watchlist: Watchlist;
+  /** What the server says of each symbol (names, exchanges), once its list came. */
+  directory: Map<string, SymbolInfo>;
+  latency: LatencyWindow;
+  errors: ErrorLine;
+  chart: ChartPanel;
+  grid: QuoteGrid;
+  /** During a replay the dashboard's now is the recorded moment (session line, replay position). */
+  clock: ReplayClock;
+  status: StatusPanel;
+  replay: ReplayControls;
+  selectChart(symbol: string): void;
+};
+
 /** Wires the page: one SDK connection, the watchlist, the grid, the chart, status and replay controls. */
 function start(client: TickstreamClient, token: string | undefined): Subscription {
+  const page = buildPage(client, token);
   const subscriptions = new Subscription();
+  subscriptions.add(() => {
+    page.errors.dispose();
+    page.grid.dispose();
+    page.replay.dispose();
+    page.chart.dispose();
+  });
+  loadSymbolDirectory(page);
+  subscriptions.add(addSymbolsOnSubmit(page));
+  // A refused symbol keeps its row, with the reason and its remove control: never dropped without a word.
+  subscriptions.add(client.rejected$.subscribe((rejection) => page.grid.refuse([rejection])));
+  const rate$ = chosenRate(page.url);
+  const visible$ = pageVisibility();
+  subscriptions.add(followWatchlist(page));
+  subscriptions.add(paintQuotes(page, liveQuotes(page, rate$, visible$)));
+  subscriptions.add(
+    // Changes only: the address keeps what the user chose, not the default.
+    rate$.pipe(skip(1)).subscribe((hz) => {
+      persistRate(hz);
+      page.latency.clear();
+    }),
+  );
+  subscriptions.add(
+    // Shown again: the candles missed while hidden come with a fresh history.
+    visible$.pipe(skip(1)).subscribe((visible) => {
+      if (visible && page.chart.current) page.selectChart(page.chart.current);
+    }),
+  );
+  subscriptions.add(showLatencyEverySecond(page));
+  subscriptions.add(followStatus(page));
+  subscriptions.add(client.connection$.subscribe((state) => page.status.connection(state)));
+  return subscriptions;
+}
+
+function buildPage(client: TickstreamClient, token: string | undefined): Page {
   const url = new URL(location.href);
   const watchlist = new Watchlist(initialSymbols(url, localStorage));
   const directory = new Map<string, SymbolInfo>();
   const latency = new LatencyWindow(5000);
-  const errors = byId<HTMLElement>('errors');
-  let errorTimer = 0;
-  const showError = (message: string) => {
-    errors.textContent = message;
-    clearTimeout(errorTimer);
-    errorTimer = window.setTimeout(() => (errors.textContent = ''), 8000);
-  };
-  subscriptions.add(() => clearTimeout(errorTimer));
-
+  const errors = new ErrorLine(byId('errors'));
+  const showError = (message: string) => errors.show(message);
   const zoneOf = (symbol: string) => exchangeZone(directory.get(symbol)?.exchange);
   const chart = new ChartPanel(byId('chart'), byId('chart-title'), showError, token);
   const selectChart = (symbol: string) => {
@@ -74,7 +139,6 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     onSelect: selectChart,
     info: (symbol) => directory.get(symbol),
   });
-  // During a replay the dashboard's now is the recorded moment (session line, replay position).
   const clock = new ReplayClock();
   const status = statusPanel(() => clock.now());
   const replay = new ReplayControls(
@@ -89,142 +153,142 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
     client,
     showError,
   );
-  subscriptions.add(() => {
-    grid.dispose();
-    replay.dispose();
-    chart.dispose();
-  });
+  return { client, token, url, watchlist, directory, latency, errors, chart, grid, clock, status, replay, selectChart };
+}
 
-  // Symbol suggestions and names.
+/** Symbol suggestions and names. */
+function loadSymbolDirectory({ client, directory, errors }: Page): void {
   const options = byId<HTMLDataListElement>('symbol-options');
   client.symbols().then(
     (symbols) => {
       for (const info of symbols) directory.set(info.symbol, info);
       options.replaceChildren(...symbols.map((s) => new Option(s.name ?? s.symbol, s.symbol)));
     },
-    (err: unknown) => showError(`symbol list: ${err instanceof Error ? err.message : String(err)}`),
+    (err: unknown) => errors.show(`symbol list: ${err instanceof Error ? err.message : String(err)}`),
   );
+}
 
-  // Adding: Enter or the Add button; malformed names refused here. The server decides which symbols it has (a
-  // feed may list more after start-up): one it refuses stays in the list, its row saying why.
+/**
+ * Adding: Enter or the Add button; malformed names refused here. The server decides which symbols it has (a
+ * feed may list more after start-up): one it refuses stays in the list, its row saying why.
+ */
+function addSymbolsOnSubmit({ watchlist, errors }: Page): Subscription {
   const input = byId<HTMLInputElement>('add-symbol');
-  const addForm = byId<HTMLFormElement>('add-form');
-  subscriptions.add(
-    fromEvent(addForm, 'submit').subscribe((event) => {
-      event.preventDefault();
-      const symbols = parseSymbols(input.value);
-      if (symbols.length === 0) {
-        showError(input.value.trim() ? `"${input.value.trim()}" is not a valid symbol` : 'type a symbol to add');
-        return;
-      }
-      for (const symbol of symbols) {
-        if (watchlist.symbols.length >= MAX_SYMBOLS) showError(`at most ${MAX_SYMBOLS} symbols`);
-        else watchlist.add(symbol);
-      }
-      input.value = '';
-    }),
-  );
-  // A refused symbol keeps its row, with the reason and its remove control: never dropped without a word.
-  subscriptions.add(client.rejected$.subscribe((rejection) => grid.refuse([rejection])));
+  return fromEvent(byId<HTMLFormElement>('add-form'), 'submit').subscribe((event) => {
+    event.preventDefault();
+    const symbols = parseSymbols(input.value);
+    if (symbols.length === 0) {
+      errors.show(input.value.trim() ? `"${input.value.trim()}" is not a valid symbol` : 'type a symbol to add');
+      return;
+    }
+    for (const symbol of symbols) {
+      if (watchlist.symbols.length >= MAX_SYMBOLS) errors.show(`at most ${MAX_SYMBOLS} symbols`);
+      else watchlist.add(symbol);
+    }
+    input.value = '';
+  });
+}
 
+/** The update rate the user picked (the address's or the stored one at first), each change once. */
+function chosenRate(url: URL): Observable<number> {
   const rateSelect = byId<HTMLSelectElement>('rate');
   rateSelect.value = String(initialRate(url, localStorage));
-  const rate$ = fromEvent(rateSelect, 'change').pipe(
+  return fromEvent(rateSelect, 'change').pipe(
     map(() => parseRate(rateSelect.value) ?? 4),
     startWith(Number(rateSelect.value)),
     distinctUntilChanged(),
   );
-  const visible$ = fromEvent(document, 'visibilitychange').pipe(
+}
+
+function pageVisibility(): Observable<boolean> {
+  return fromEvent(document, 'visibilitychange').pipe(
     map(() => document.visibilityState === 'visible'),
     startWith(document.visibilityState === 'visible'),
     distinctUntilChanged(),
   );
+}
 
-  subscriptions.add(
-    watchlist.symbols$.subscribe((symbols) => {
-      grid.setSymbols(symbols);
-      const first = symbols[0];
-      if (chart.current === undefined || !symbols.includes(chart.current)) {
-        if (first) selectChart(first);
-        else chart.clear();
-      }
-    }),
-  );
+/** The grid's rows and the chart follow the watchlist: the chart moves to the first symbol when its own goes. */
+function followWatchlist({ watchlist, grid, chart, selectChart }: Page): Subscription {
+  return watchlist.symbols$.subscribe((symbols) => {
+    grid.setSymbols(symbols);
+    const first = symbols[0];
+    if (chart.current === undefined || !symbols.includes(chart.current)) {
+      if (first) selectChart(first);
+      else chart.clear();
+    }
+  });
+}
 
-  // The live stream: re-subscribed when the watchlist or the rate changes; a hidden tab unsubscribes and, shown
-  // again, resubscribes: the subscribe ack's snapshot brings every row up to date at once.
-  let replaying = false;
-  const quotes$ = combineLatest([watchlist.symbols$, rate$, visible$]).pipe(
+/**
+ * The live stream, the newest quote per symbol each frame: re-subscribed when the watchlist or the rate changes;
+ * a hidden tab unsubscribes and, shown again, resubscribes: the subscribe ack's snapshot brings every row up to
+ * date at once.
+ */
+function liveQuotes(page: Page, rate$: Observable<number>, visible$: Observable<boolean>) {
+  const { client, watchlist, grid } = page;
+  return combineLatest([watchlist.symbols$, rate$, visible$]).pipe(
     switchMap(([symbols, hz, visible]) => {
       if (!visible || symbols.length === 0) return EMPTY;
       grid.clearRefusals();
       return client.watch(symbols, { maxHz: hz }).pipe(
         catchError((err: unknown) => {
-          // Every symbol refused: each row says why.
-          if (err instanceof TickstreamError && err.rejected.length > 0) grid.refuse(err.rejected);
-          else showError(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
-          // Refused connection (a token that expired, or was revoked): the server says whether a token would help.
-          if (err instanceof TickstreamError && err.code === 'UNAUTHORIZED') {
-            void refusedByServer(token).then((refusedNow) => refusedNow && refused(token));
-          }
+          reportWatchFailure(page, err);
           return EMPTY;
         }),
       );
     }),
     latestPerFrame((quote: Quote) => quote.symbol),
   );
-  subscriptions.add(
-    quotes$.subscribe((batch) => {
-      const painted = grid.update(batch.values());
-      if (chart.current) chart.update(batch.get(chart.current));
-      // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays).
-      const now = Date.now();
-      if (!replaying) for (const quote of painted) latency.record(now - quote.ts, now);
-    }),
-  );
-  subscriptions.add(
-    // Changes only: the address keeps what the user chose, not the default.
-    rate$.pipe(skip(1)).subscribe((hz) => {
-      persistRate(hz);
-      latency.clear();
-    }),
-  );
-  subscriptions.add(
-    // Shown again: the candles missed while hidden come with a fresh history.
-    visible$.pipe(skip(1)).subscribe((visible) => {
-      if (visible && chart.current) selectChart(chart.current);
-    }),
-  );
+}
 
+function reportWatchFailure({ grid, errors, token }: Page, err: unknown): void {
+  // Every symbol refused: each row says why.
+  if (err instanceof TickstreamError && err.rejected.length > 0) grid.refuse(err.rejected);
+  else errors.show(`subscribe failed: ${err instanceof Error ? err.message : String(err)}`);
+  // Refused connection (a token that expired, or was revoked): the server says whether a token would help.
+  if (err instanceof TickstreamError && err.code === 'UNAUTHORIZED') {
+    void refusedByServer(token).then((refusedNow) => refusedNow && refused(token));
+  }
+}
+
+function paintQuotes({ grid, chart, clock, latency }: Page, frames$: Observable<Map<string, Quote>>): Subscription {
+  return frames$.subscribe((batch) => {
+    const painted = grid.update(batch.values());
+    if (chart.current) chart.update(batch.get(chart.current));
+    // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays).
+    const now = Date.now();
+    if (!clock.replaying) for (const quote of painted) latency.record(now - quote.ts, now);
+  });
+}
+
+/** The latency line and the session line, once a second. */
+function showLatencyEverySecond({ latency, clock, status }: Page): Subscription {
   const latencyText = byId<HTMLElement>('latency');
-  subscriptions.add(
-    interval(1000).subscribe(() => {
-      const stats = latency.stats(Date.now());
-      latencyText.textContent = replaying
-        ? 'latency – (replay)'
-        : stats
-          ? `latency p50 ${Math.round(stats.p50)} ms · p99 ${Math.round(stats.p99)} ms`
-          : 'latency –';
-      status.renderSession();
-    }),
-  );
+  return interval(1000).subscribe(() => {
+    const stats = latency.stats(Date.now());
+    latencyText.textContent = clock.replaying
+      ? 'latency – (replay)'
+      : stats
+        ? `latency p50 ${Math.round(stats.p50)} ms · p99 ${Math.round(stats.p99)} ms`
+        : 'latency –';
+    status.renderSession();
+  });
+}
 
+/** Each status from the server: the status panel, the replay controls and clock, and the chart after a jump. */
+function followStatus({ client, clock, status, replay, chart, selectChart }: Page): Subscription {
   let jumps: number | undefined;
-  subscriptions.add(
-    client.status$.subscribe((s) => {
-      clock.set(s.replay);
-      status.render(s);
-      replay.render(s.replay, s.session?.zone);
-      replaying = s.replay !== undefined;
-      // The replay jumped (a seek, from here or another admin, or a loop): the chart's candles belong to the
-      // old position; the server's history now tells the story up to the new one.
-      const jumped = jumps !== undefined && s.replay?.jumps !== undefined && s.replay.jumps !== jumps;
-      if (jumped && chart.current) selectChart(chart.current);
-      jumps = s.replay?.jumps;
-    }),
-  );
-  subscriptions.add(client.connection$.subscribe((state) => status.connection(state)));
-  return subscriptions;
+  return client.status$.subscribe((s) => {
+    clock.set(s.replay);
+    status.render(s);
+    replay.render(s.replay, s.session?.zone);
+    // The replay jumped (a seek, from here or another admin, or a loop): the chart's candles belong to the
+    // old position; the server's history now tells the story up to the new one.
+    const jumped = jumps !== undefined && s.replay?.jumps !== undefined && s.replay.jumps !== jumps;
+    if (jumped && chart.current) selectChart(chart.current);
+    jumps = s.replay?.jumps;
+  });
 }
 
 /**

@@ -40,6 +40,39 @@ type RowContext = {
 };
 
 /**
+ * Every row's markup, parsed once and cloned per symbol. Explicit roles, as withTableRoles below; the cells'
+ * `data-field` and classes are what the styles, the column fit and the browser tests find them by.
+ */
+const ROW_HTML = `<tr role="row">
+  <th scope="row" role="rowheader" class="col-symbol"><button type="button" class="symbol"></button></th>
+  <td role="cell" class="col-num price" data-field="price"><span class="tick" aria-hidden="true"></span><span class="price-text">–</span></td>
+  <td role="cell" class="col-num" data-field="change">–</td>
+  <td role="cell" class="col-num" data-field="changePct">–</td>
+  <td role="cell" class="col-num col-bid" data-field="bid">–</td>
+  <td role="cell" class="col-num col-ask" data-field="ask">–</td>
+  <td role="cell" class="col-num col-volume" data-field="volume">–</td>
+  <td role="cell" class="col-time" data-field="time"><span class="exchange-time"></span><span class="local-time"></span></td>
+  <td role="cell" class="col-actions"><button type="button" class="remove">✕</button></td>
+</tr>`.replace(/>\s+</g, '><');
+
+let template: HTMLTemplateElement | undefined;
+
+function rowTemplate(): HTMLTemplateElement {
+  if (!template) {
+    template = document.createElement('template');
+    template.innerHTML = ROW_HTML;
+  }
+  return template;
+}
+
+/** The element at `selector` in a row, of the kind the row's code expects. */
+function part<T extends Element>(root: ParentNode, selector: string, kind: new () => T): T {
+  const element = root.querySelector(selector);
+  if (!(element instanceof kind)) throw new Error(`quote row template: no ${selector}`);
+  return element;
+}
+
+/**
  * One row, created once per symbol and reused. It always keeps the newest quote (sorting uses it) but writes
  * its cells only while on screen, and then only the cells whose text changed.
  */
@@ -63,72 +96,28 @@ class QuoteRow {
     info: SymbolInfo | undefined,
     onRemove: (symbol: string) => void,
   ) {
-    // Explicit roles, as withTableRoles below.
-    const row = document.createElement('tr');
-    row.setAttribute('role', 'row');
+    const row = rowTemplate().content.firstElementChild?.cloneNode(true);
+    if (!(row instanceof HTMLTableRowElement)) throw new Error('quote row template: no row');
     row.dataset.symbol = symbol;
-    const head = document.createElement('th');
-    head.scope = 'row';
-    head.setAttribute('role', 'rowheader');
-    head.className = 'col-symbol';
-    this.select = document.createElement('button');
-    this.select.type = 'button';
-    this.select.className = 'symbol';
+    this.select = part(row, 'button.symbol', HTMLButtonElement);
     this.select.textContent = symbol;
     this.select.title = info?.name ? `${info.name}: show chart` : 'Show chart';
-    head.append(this.select);
-    const cell = (className: string, field: string) => {
-      const td = document.createElement('td');
-      td.setAttribute('role', 'cell');
-      td.className = className;
-      td.dataset.field = field;
-      td.textContent = '–';
-      row.append(td);
-      return td;
-    };
-    row.append(head);
-    const price = cell('col-num price', 'price');
-    price.textContent = '';
-    const tick = document.createElement('span');
-    tick.className = 'tick';
-    tick.setAttribute('aria-hidden', 'true');
-    const priceText = document.createElement('span');
-    priceText.textContent = '–';
-    price.append(tick, priceText);
-    const change = cell('col-num', 'change');
-    const changePct = cell('col-num', 'changePct');
-    const bid = cell('col-num col-bid', 'bid');
-    const ask = cell('col-num col-ask', 'ask');
-    const volume = cell('col-num col-volume', 'volume');
-    const time = cell('col-time', 'time');
-    time.textContent = '';
-    const exchangeTime = document.createElement('span');
-    const localTime = document.createElement('span');
-    localTime.className = 'local-time';
-    time.append(exchangeTime, localTime);
-    const actions = document.createElement('td');
-    actions.setAttribute('role', 'cell');
-    actions.className = 'col-actions';
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.className = 'remove';
-    remove.textContent = '✕';
+    const remove = part(row, 'button.remove', HTMLButtonElement);
     remove.setAttribute('aria-label', `Remove ${symbol}`);
     remove.addEventListener('click', () => onRemove(symbol));
-    actions.append(remove);
-    row.append(actions);
     this.element = row;
+    const field = (name: string, inner = '') => part(row, `[data-field="${name}"]${inner}`, HTMLElement);
     this.cells = {
-      priceCell: price,
-      price: priceText,
-      tick,
-      change,
-      changePct,
-      bid,
-      ask,
-      volume,
-      exchangeTime,
-      localTime,
+      priceCell: field('price'),
+      price: field('price', ' > .price-text'),
+      tick: field('price', ' > .tick'),
+      change: field('change'),
+      changePct: field('changePct'),
+      bid: field('bid'),
+      ask: field('ask'),
+      volume: field('volume'),
+      exchangeTime: field('time', ' > .exchange-time'),
+      localTime: field('time', ' > .local-time'),
     };
   }
 

@@ -24,6 +24,7 @@ import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.j
 import {
   type ClientToServerEvents,
   ERROR_CODES,
+  normalizeSymbol,
   type ReplayAck,
   type ServerToClientEvents,
   type SubscribeAck,
@@ -173,7 +174,7 @@ export class SocketTickstreamClient implements TickstreamClient {
       if (maxHz !== undefined && !(Number.isFinite(maxHz) && maxHz > 0)) {
         return throwError(() => new TickstreamError('BAD_REQUEST', `maxHz must be a positive number, got ${maxHz}`));
       }
-      const wanted = [...new Set(symbols.map((symbol) => String(symbol).trim().toUpperCase()))];
+      const wanted = [...new Set(symbols.map((symbol) => normalizeSymbol(String(symbol))))];
       if (!wanted.length)
         return throwError(() => new TickstreamError('BAD_REQUEST', 'watch needs at least one symbol'));
       const lease = this.subscriptions.acquire(wanted, maxHz);

@@ -13,4 +13,4 @@ export type {
   SymbolsAck,
   UnsubscribeRequest,
 } from '../../../src/protocol.js';
-export { applyDelta, ERROR_CODES, isNewer } from '../../../src/protocol.js';
+export { applyDelta, ERROR_CODES, isNewer, normalizeSymbol } from '../../../src/protocol.js';
