@@ -7,14 +7,17 @@ import {
   filter,
   map,
   merge,
+  mergeMap,
   Observable,
   of,
+  range,
   retry,
   type SchedulerLike,
   Subject,
   type Subscriber,
   type Subscription,
   share,
+  shareReplay,
   throwError,
   timer,
 } from 'rxjs';
@@ -23,6 +26,7 @@ import type { WsFeedConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
+import { demandShards } from './demandShards.js';
 import { FramePacer } from './framePacer.js';
 import { fetchSymbolListing } from './symbolListing.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -122,9 +126,9 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
   const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
   const random = options.random ?? Math.random;
   const scheduler = options.scheduler ?? asyncScheduler;
-  return defer(() =>
-    wsSession(options, codec, demand$).pipe(
-      // A session that became ready resets the backoff.
+  // Each connection reconnects on its own; a session that became ready resets its backoff.
+  const connection = (symbols$: Observable<ReadonlySet<string>>) =>
+    defer(() => wsSession(options, codec, symbols$)).pipe(
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, attempt) => {
@@ -135,6 +139,14 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
           return timer(delayMs, scheduler);
         },
       }),
+    );
+  const { maxSymbols, maxConnections = 1 } = codec.limits ?? {};
+  const sessions$ =
+    maxSymbols === undefined || maxConnections <= 1
+      ? connection(demand$)
+      : shardedConnections(demand$, maxSymbols, maxConnections, connection);
+  return defer(() =>
+    sessions$.pipe(
       withTradeAmendments(),
       withLastTradePrice(),
       concatMap((output): Observable<WsFeedOutput> => {
@@ -145,6 +157,36 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
       }),
     ),
   );
+}
+
+/**
+ * The demand over several connections (demandShards): connection i is opened when the demand first needs it
+ * (the first at once), follows its share of the demand, and stays open while the feed runs (an empty share subscribes nothing).
+ */
+function shardedConnections(
+  demand$: Observable<ReadonlySet<string>>,
+  perConnection: number,
+  maxConnections: number,
+  connection: (symbols$: Observable<ReadonlySet<string>>) => Observable<SessionOutput>,
+): Observable<SessionOutput> {
+  return defer(() => {
+    // One assignment for every connection, replayed to a connection that (re)subscribes.
+    const shards$ = demand$.pipe(
+      demandShards(perConnection, maxConnections),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    let opened = 0;
+    return shards$.pipe(
+      mergeMap((shards) => {
+        // The first connection opens even for no demand, as a single connection would (alive, listing).
+        const wanted = Math.max(1, shards.length);
+        const fresh = range(opened, Math.max(0, wanted - opened));
+        opened = Math.max(opened, wanted);
+        return fresh;
+      }),
+      mergeMap((index) => connection(shards$.pipe(map((shards) => shards[index] ?? new Set<string>())))),
+    );
+  });
 }
 
 /** One connection: its ready signal, ticks and malformed frames; it always ends in an error (drop, fatal). */

@@ -114,13 +114,29 @@ describe('Binance: documented limits', () => {
     expect(u.stats.connections).toBe(1);
   });
 
-  it('demand past 1024 streams (341 symbols of 3) is reported, the rest subscribed', async () => {
+  it('demand past 1024 streams (341 symbols of 3) goes over a second connection, each under the limit', async () => {
     const many = listings(400);
     const u = await upstream('binance', { listings: many });
     const feed = runFeed('binance', u.url, new Set(many.map((l) => l.symbol)));
-    await until(() => u.subscriptions().length === 341, 10_000, '341 symbols subscribed');
+    // The stand-in refuses a SUBSCRIBE past 1024 streams on a connection, as Binance does.
+    await until(() => u.subscriptions().length === 400, 15_000, 'all 400 symbols subscribed');
+    expect(u.stats.connections).toBe(2);
+    expect(feed.events.filter((e) => e.kind === 'over_limit' || e.kind === 'vendor_error')).toEqual([]);
+    // A smaller demand unsubscribes on the connections it had: nothing reconnects.
+    feed.demand$.next(new Set(many.slice(0, 100).map((l) => l.symbol)));
+    await until(() => u.subscriptions().length === 100, 15_000, '100 symbols left subscribed');
+    expect(u.stats.connections).toBe(2);
+  });
+
+  it('past 5 connections (1,705 symbols) the rest of the demand is reported, not subscribed', async () => {
+    const many = listings(1800);
+    const u = await upstream('binance', { listings: many });
+    const feed = runFeed('binance', u.url, new Set(many.map((l) => l.symbol)));
+    await until(() => u.subscriptions().length === 1705, 20_000, '1,705 symbols subscribed');
+    expect(u.stats.connections).toBe(5);
+    await until(() => feed.events.some((e) => e.kind === 'over_limit'), 10_000, 'the over-limit report');
     expect(feed.events.find((e) => e.kind === 'over_limit')).toMatchObject({ limit: 341, symbols: expect.any(Array) });
-    expect(feed.events.find((e) => e.kind === 'over_limit' && e.symbols.length === 59)).toBeDefined();
+    expect(feed.events.find((e) => e.kind === 'over_limit' && e.symbols.length === 95)).toBeDefined();
   });
 
   it('at the connection lifetime (24 h, shrunk here) serverShutdown comes, and the feed reconnects and resubscribes', async () => {

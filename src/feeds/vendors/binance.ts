@@ -78,8 +78,10 @@ export const binanceCodec: VendorCodec = {
     if (typeof value.e === 'string') return decodeEvent(undefined, value, receivedAt);
     return [malformed('neither a stream event nor an answer')];
   },
-  // One in reserve for the pong that answers the server's ping.
-  limits: { framesPerSecond: 4, maxSymbols: Math.floor(MAX_STREAMS / STREAMS.length) },
+  // One frame in reserve for the pong that answers the server's ping. More symbols than a connection takes
+  // open more connections (each with its own limits), up to 5: 1,705 symbols, far under the documented 300
+  // connections per 5 minutes per IP even when all reconnect at once.
+  limits: { framesPerSecond: 4, maxSymbols: Math.floor(MAX_STREAMS / STREAMS.length), maxConnections: 5 },
   symbolListing: {
     url: 'https://api.binance.com/api/v3/exchangeInfo?symbolStatus=TRADING',
     decode(body) {

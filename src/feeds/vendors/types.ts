@@ -100,6 +100,8 @@ export type VendorLimits = {
   framesPerSecond?: number;
   /** Symbols one connection may subscribe to (Binance: 1024 streams, 3 per symbol). */
   maxSymbols?: number;
+  /** Connections a feed opens to carry more than `maxSymbols` (default 1). */
+  maxConnections?: number;
 };
 
 /** How a demo upstream behaves as the vendor documents (and tests shrink): deadlines, rates, lifetimes. */
