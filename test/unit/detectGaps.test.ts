@@ -46,7 +46,9 @@ describe('detectGaps', () => {
       const values = { a: q('AAPL', 1), b: q('AAPL', 2), c: q('AAPL', 5), d: q('AAPL', 7) };
       const sessions = [cold('ab|', values), cold('cd|', values)];
       let session = 0;
-      const checked = defer(() => sessions[session++]).pipe(detectGaps((gap) => gaps.push(gap)));
+      const checked = defer(() => sessions[session++] as (typeof sessions)[number]).pipe(
+        detectGaps((gap) => gaps.push(gap)),
+      );
       expectObservable(checked, '^--!').toBe('ab|', values);
       expectObservable(checked, '----^').toBe('----cd|', values);
     });
