@@ -37,6 +37,15 @@ describe('detectGaps', () => {
     expect(gaps.map((g) => [g.expected, g.received])).toEqual([[3, 4]]);
   });
 
+  it('checks across values without upstreamSeq (they neither reset nor break the count)', () => {
+    const gaps: UpstreamGap[] = [];
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = { a: q('AAPL', 1), b: q('AAPL'), c: q('AAPL', 3) };
+      expectObservable(cold('abc|', values).pipe(detectGaps((gap) => gaps.push(gap)))).toBe('abc|', values);
+    });
+    expect(gaps).toEqual([{ scope: 'symbol', symbol: 'AAPL', expected: 2, received: 3, missing: 1 }]);
+  });
+
   it('counts afresh for each subscription', () => {
     // Each subscription is a new upstream session: the second one starts at 5, where the first left off
     // at 2. Counted afresh, 5 is that session's first number (no gap) and only 5 -> 7 is a gap; with one

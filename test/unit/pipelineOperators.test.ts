@@ -211,6 +211,12 @@ describe('rateTier', () => {
     expect(rateTier(tiers, maxHz)).toBe(tier);
   });
 
+  it('takes the tiers in any order', () => {
+    const shuffled = [10, 1, 20, 4, 2];
+    expect([0.5, 3, 9.99, 10, 1000].map((maxHz) => rateTier(shuffled, maxHz))).toEqual([1, 2, 4, 10, 20]);
+    expect(shuffled).toEqual([10, 1, 20, 4, 2]); // not sorted in place
+  });
+
   it('never exceeds the asked rate unless it is below the lowest tier', () => {
     fc.assert(
       fc.property(fc.double({ min: 0.01, max: 10_000, noNaN: true }), (maxHz) => {

@@ -77,6 +77,24 @@ describe('steadyClock', () => {
     });
   });
 
+  it('a small step back (less than the ticks sent) also moves the schedule: the next tick a period after', () => {
+    const test = scheduler();
+    test.run(({ expectObservable }) => {
+      const { clock, jumpAt } = jumpingClock(test);
+      // Ticks 0-3 at 10-40; at 45 the wall clock steps back 15 ms, so at frame 50 it says 35, short of the 40
+      // that tick 3 was sent at: tick 4 is then due one period after that, at frame 60 (wall 45).
+      jumpAt(45, -15);
+      expectObservable(steadyClock(10, clock).pipe(take(6))).toBe('10ms a 9ms b 9ms c 9ms d 19ms e 9ms (f|)', {
+        a: 0,
+        b: 1,
+        c: 2,
+        d: 3,
+        e: 4,
+        f: 5,
+      });
+    });
+  });
+
   it('stops scheduling when unsubscribed', () => {
     const test = scheduler();
     let ticks = 0;
