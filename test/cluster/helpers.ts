@@ -8,7 +8,7 @@ import { createClient } from 'redis';
 import { redisAnswers } from '../../src/cluster/redisLink.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
-import { freePort } from '../helpers/lifecycle.js';
+import { freePort, until } from '../helpers/lifecycle.js';
 
 export const REDIS_URL = process.env.TICKSTREAM_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
@@ -155,16 +155,9 @@ async function portFree(port: number): Promise<boolean> {
 
 export { freePort };
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it is true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** lifecycle's `until`, polling every 50 ms (processes and Redis answer slower than in-process checks). */
+export const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)) =>
+  until(check, timeoutMs, what, 50);
 
 /** A throwaway redis-server on `port` (no persistence), for fault tests. */
 export async function startRedisServer(port: number): Promise<ChildProcess> {

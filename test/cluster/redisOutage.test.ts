@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Quote, Status } from '../../src/protocol.js';
+import { quietFor } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
   freePort,
   redisAvailable,
-  sleep,
   spawnTickstream,
   startRedisServer,
   stopChild,
@@ -95,7 +95,12 @@ describe.skipIf(!hasRedis)('cluster: Redis down and back (child processes)', () 
     const downAt = Date.now();
     await waitFor(async () => (await ready()).code === 503, 5000, 'readyz 503 while Redis is down');
     expect((await ready()).body.cluster).toEqual({ role: 'gateway', redis: 'down' });
-    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
+    // The outage lasts OUTAGE_MS: the scenario itself, during which neither process may exit nor the client drop.
+    await quietFor(
+      Math.max(0, OUTAGE_MS - (Date.now() - downAt)),
+      'a process exiting or the client dropping during the outage',
+      () => (gateway?.exitCode ?? null) !== null || (ingest?.exitCode ?? null) !== null || !client?.connected,
+    );
     expect(gateway.exitCode).toBeNull();
     expect(ingest.exitCode).toBeNull();
     expect(client.connected).toBe(true);

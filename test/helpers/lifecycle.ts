@@ -4,17 +4,71 @@ import { afterEach } from 'vitest';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` every 20 ms until it holds; fails naming `what` after `timeoutMs`. */
+/**
+ * Polls `check` every `intervalMs` (20) until it holds; fails naming `what` after `timeoutMs`. `what` may be a
+ * function, called only on failure, to say what was seen instead (e.g. `() => `5 ticks, got ${n}``).
+ */
 export async function until(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
-  what = 'condition',
+  what: string | (() => string) = 'condition',
+  intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    }
+    await sleep(intervalMs);
   }
+}
+
+/**
+ * Waits until `get` returns a value other than undefined, and returns it; fails naming `what` after `timeoutMs`
+ * (never returns undefined: a helper that gives up silently lets the next assertion fail for the wrong reason).
+ */
+export async function untilDefined<T>(
+  get: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what: string | (() => string) = 'a value',
+  intervalMs = 20,
+): Promise<T> {
+  let value: T | undefined;
+  await until(
+    async () => {
+      value = await get();
+      return value !== undefined;
+    },
+    timeoutMs,
+    what,
+    intervalMs,
+  );
+  return value as T;
+}
+
+/**
+ * A window of `ms` in which something must NOT happen (no tick while paused, no reconnect while backing off):
+ * an absence cannot be waited for, only watched for a bounded time. Fails as soon as `happened` (if given)
+ * holds, naming `what`. Prefer a positive sync point where there is one: wait for a later event that proves
+ * the unwanted one would already have arrived. Callers say why the window is long enough.
+ */
+export async function quietFor(ms: number, what: string, happened?: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (happened?.()) throw new Error(`${what} happened within the ${ms} ms it had to stay quiet`);
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await sleep(Math.min(20, left));
+  }
+}
+
+/**
+ * A measuring window of `ms`: the test counts or samples what happens during it (a rate, a latency, memory
+ * under a steady load), so its length is the measurement, not a guess at how long something takes.
+ * `what` says what is measured (it documents the call; nothing waits on it).
+ */
+export async function observeFor(ms: number, _what: string): Promise<void> {
+  await sleep(ms);
 }
 
 /** A port on 127.0.0.1 that was free a moment ago: nothing listens there (a connection to it is refused). */

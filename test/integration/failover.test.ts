@@ -2,16 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { type SseDemoUpstream, startSseUpstream } from '../../src/upstream/sseUpstream.js';
+import { until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA'];
 const upstreamOptions = (seed: number, port = 0) => ({ port, seed, symbols: 3, ticksPerSecond: 300, intervalMs: 10 });
@@ -54,7 +46,12 @@ describe('failover between two real SSE upstreams', () => {
     // 1. Primary up: only its ticks.
     await until(() => ticks.length > 30, 10_000, 'ticks from the primary');
     const settled = ticks.length;
-    await sleep(500);
+    // 40 more ticks (about 0.7 s at 3 symbols x 20 Hz): a backup tick in steady state would be among them.
+    await until(
+      () => ticks.length >= settled + 40,
+      10_000,
+      () => `40 more ticks, got ${ticks.length - settled}`,
+    );
     expect(sourcesSince(settled)).toEqual(new Set(['primary']));
 
     // 2. Primary gone: after staleAfterMs of silence the backup takes over.
@@ -70,8 +67,18 @@ describe('failover between two real SSE upstreams', () => {
     primary = await startSseUpstream(upstreamOptions(1, primaryPort));
     const restarted = ticks.length;
     await until(() => sourcesSince(restarted).has('primary'), 10_000, 'the primary to return');
-    await sleep(600);
-    // Per symbol: once the primary's tick for it is delivered again, nothing more from the backup.
+    // Per symbol: once the primary's tick for it is delivered again, nothing more from the backup. Wait for
+    // ten of the primary's ticks of every symbol since then: a backup tick after the handback would be among them.
+    const sinceBack = (symbol: string) => {
+      const mine = ticks.slice(restarted).filter((q) => q.symbol === symbol);
+      const back = mine.findIndex((q) => q.source === 'primary');
+      return back < 0 ? 0 : mine.length - back;
+    };
+    await until(
+      () => SYMBOLS.every((symbol) => sinceBack(symbol) >= 10),
+      10_000,
+      () => `10 ticks per symbol since the handback, got ${SYMBOLS.map(sinceBack).join(', ')}`,
+    );
     for (const symbol of SYMBOLS) {
       const mine = ticks.slice(restarted).filter((q) => q.symbol === symbol);
       const back = mine.findIndex((q) => q.source === 'primary');

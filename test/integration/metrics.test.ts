@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { sleep } from '../helpers/lifecycle.js';
+import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
@@ -55,14 +55,25 @@ describe('/metrics', () => {
     b.on('ticks', (batch) => {
       received += batch.length;
     });
-    // One tick each, 100 ms apart: under 20 Hz nothing is conflated, so every tick is one update.
+    // One tick each, the second once the first was delivered: under 20 Hz nothing is conflated, so every tick
+    // is one update.
     feed.input.next({ symbol: 'AAPL', price: 100, ts: Date.now() });
-    await sleep(100);
+    await until(
+      () => received >= 2,
+      5000,
+      () => `the AAPL tick on both sockets, got ${received}`,
+    );
     feed.input.next({ symbol: 'MSFT', price: 200, ts: Date.now() });
     feed.input.next({ symbol: 'AAPL', price: -1, ts: Date.now() });
     feed.input.next('not even an object');
     feed.input.next({ symbol: 'MSFT', price: 201, ts: 'yesterday' });
-    await sleep(300);
+    // The last input's refusal counted: every input was taken in (in order); and MSFT's tick delivered.
+    await until(
+      async () =>
+        received >= 3 && (await scrape(url))('tickstream_bad_inputs_total', '{feed="manual",reason="bad_ts"}') === 1,
+      5000,
+      () => `the MSFT tick delivered and the bad ts counted (${received} delivered)`,
+    );
     read = await scrape(url);
     expect(read('tickstream_ticks_in_total', '{feed="manual"}')).toBe(2);
     expect(read('tickstream_bad_inputs_total', '{feed="manual",reason="bad_price"}')).toBe(1);
@@ -76,7 +87,11 @@ describe('/metrics', () => {
 
     await b.timeout(5000).emitWithAck('unsubscribe', { symbols: ['AAPL'] });
     a.close();
-    await sleep(200);
+    await until(
+      async () => (await scrape(url))('tickstream_connections') === 1,
+      5000,
+      'the closed client to be counted',
+    );
     read = await scrape(url);
     expect(read('tickstream_connections')).toBe(1);
     expect(read('tickstream_subscriptions')).toBe(0);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
-import { ownedPerTest, sleep, until } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 type Endpoint = { url: string; requests: number; inFlight: number; maxInFlight: number; close(): Promise<void> };
@@ -96,7 +96,7 @@ describe('pollFeed', () => {
 
   it('takes the first values of an IEX endpoint', async () => {
     const upstream = owned(await startSseUpstream({ port: 0, format: 'iex', symbols: 3, intervalMs: 10 }));
-    await sleep(100);
+    await until(() => upstream.lastEventId() >= 3, 5000, 'the upstream to have quotes');
     const values = await lastValueFrom(
       pollFeed({ url: upstream.quotesUrl, intervalMs: 50, format: 'iex' }).pipe(take(3), toArray()),
     );

@@ -9,6 +9,7 @@ import { scanRecording } from '../../src/record/reader.js';
 import { openRecording } from '../../src/record/recordingTape.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { runTickstream } from '../helpers/cli.js';
+import { until } from '../helpers/lifecycle.js';
 import { readRecording as loadRecording } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -24,20 +25,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (args: string[]) => runTickstream(args, children);
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('tickstream record / verify (real processes)', () => {
   for (const ext of ['.ndjson.gz', '.ndjson']) {
     it(`${ext}: a SIGKILL mid-recording leaves a file that verifies and replays`, async () => {
       const out = join(dir, `killed${ext}`);
       const { child, done } = run(['record', '--out', out, '--log-level', 'silent', '--set', `feeds=${BUSY_FEED}`]);
-      await waitFor(() => existsSync(out) && statSync(out).size > 30_000, 20_000);
+      await until(
+        () => existsSync(out) && statSync(out).size > 30_000,
+        20_000,
+        () => `30 KB recorded in ${out}, got ${existsSync(out) ? statSync(out).size : 'no file'}`,
+        50,
+      );
       child.kill('SIGKILL');
       const result = await done;
       expect(result.signal).toBe('SIGKILL');
@@ -153,7 +151,14 @@ describe('recording while serving (config record section)', () => {
   it('writes the merged quote stream, with seq and day statistics, and closes the file on shutdown', async () => {
     const out = join(dir, 'served', 'live.ndjson.gz');
     service = await startTestService({ record: { enabled: true, out } });
-    await new Promise((r) => setTimeout(r, 600));
+    const s = service;
+    // seq counts each symbol's quotes: their sum is how many quotes went down the pipeline to the recorder.
+    const piped = () => s.cache.snapshot(s.cache.symbols()).reduce((sum, q) => sum + q.seq, 0);
+    await until(
+      () => s.cache.symbols().length > 10 && piped() > 60,
+      10_000,
+      () => `60 quotes piped, got ${piped()}`,
+    );
     await service.close();
     service = undefined;
     const recording = await loadRecording(out);
@@ -212,7 +217,7 @@ describe('tickstream replay starts itself again with its V8 flags', () => {
       child.kill(stop);
       const result = await done;
       if (stop === 'SIGTERM') expect(result.code).toBe(0);
-      await waitFor(() => !alive(server), 10_000);
+      await until(() => !alive(server), 10_000, `the server process ${server} to exit`, 50);
     }
   });
 });

@@ -16,7 +16,7 @@ import { connect, type Quote, type TickstreamClient, TickstreamError } from '../
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { freePort } from '../helpers/lifecycle.js';
+import { freePort, observeFor, quietFor, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 let services: Tickstream[] = [];
@@ -56,14 +56,6 @@ function record(source$: Observable<Quote>): Quote[] {
   const seen: Quote[] = [];
   subscriptions.push(source$.subscribe({ next: (q) => seen.push(q), error: () => {} }));
   return seen;
-}
-
-async function until(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const serverSockets = (svc: Tickstream): TickstreamSocket[] => [...svc.io.of('/').sockets.values()];
@@ -110,14 +102,18 @@ describe('client SDK against a real server', () => {
 
     const ts = client(svc.url);
     const seen = record(ts.watch(['AAPL', 'MSFT']));
-    await until(() => seen.length >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(seen).toEqual(svc.cache.snapshot(['AAPL', 'MSFT']));
+    await until(() => seen.length >= 2, 10_000, 'the snapshot');
+    const snapshot = svc.cache.snapshot(['AAPL', 'MSFT']);
+    expect(seen).toEqual(snapshot);
 
+    // Each tick is the sync point for what came before it: a repeated snapshot quote would arrive before the
+    // first tick, a repeated tick before the next one.
     upstream.next({ symbol: 'AAPL', price: 101, ts: Date.now() });
-    await until(() => seen.length >= 3);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(seen.slice(2)).toEqual([svc.cache.get('AAPL')]);
+    await until(() => seen.some((q) => q.price === 101), 10_000, 'the first tick');
+    const aapl = svc.cache.get('AAPL');
+    upstream.next({ symbol: 'MSFT', price: 201, ts: Date.now() });
+    await until(() => seen.some((q) => q.price === 201), 10_000, 'the second tick');
+    expect(seen).toEqual([...snapshot, aapl, svc.cache.get('MSFT')]);
     expect(seen[2]?.seq).toBe((seen[0]?.seq ?? 0) + 1);
 
     // A watch that ends and one that starts at once (the symbol released and taken again): still a snapshot.
@@ -142,8 +138,9 @@ describe('client SDK against a real server', () => {
 
     first?.disconnect(true);
     await until(() => serverSockets(svc).some((s) => s !== first && svc.membership.subscriptions(s).has('AAPL')));
-    // The fresh snapshot is the quote already delivered: it must not reach the watcher again.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The fresh snapshot is the quote already delivered: it must not reach the watcher again. The ack that
+    // brings it is not visible outside the SDK, so watch a window well past a loopback round trip.
+    await quietFor(300, 'a repeat of the delivered quote', () => seen.length > 1);
     expect(seen).toHaveLength(1);
     expect(states).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
 
@@ -219,10 +216,14 @@ describe('client SDK against a real server', () => {
     expect(b.map((q) => q.seq)).toEqual(a.slice(a.length - b.length).map((q) => q.seq));
 
     subscriptions[0]?.unsubscribe();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(subscriptionsOf(svc, socket).size).toBe(1);
+    // Sync point: a later request on the same socket. An unsubscribe for the first watcher's end would go out
+    // before it (same flush, unsubscribes first, or an earlier one) and be counted by the time it is.
+    const probe = record(ts.watch(['MSFT']));
+    await until(() => requests.get('subscribe') === 2 && probe.length > 0, 10_000, 'the probe watch');
+    expect([...subscriptionsOf(svc, socket).keys()].sort()).toEqual(['AAPL', 'MSFT']);
     expect(requests.get('unsubscribe')).toBeUndefined();
 
+    subscriptions.pop()?.unsubscribe();
     subscriptions[1]?.unsubscribe();
     await until(() => subscriptionsOf(svc, socket).size === 0);
     expect(requests.get('unsubscribe')).toBe(1);
@@ -252,7 +253,8 @@ describe('client SDK against a real server', () => {
     // The new watch's snapshot, together: AAPL and MSFT from the shared subscription, NVDA from the server's answer.
     expect(seen.slice(2).map((q) => q.symbol)).toEqual(['AAPL', 'MSFT', 'NVDA']);
     expect(seen.slice(2)).toEqual(svc.cache.snapshot(['AAPL', 'MSFT', 'NVDA']));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // NVDA's snapshot is the server's answer to this switch's requests, which went out in one flush: every
+    // request of it (a wrong unsubscribe or resubscribe of AAPL, MSFT included) was counted before the answer.
     expect(requests.get('subscribe')).toBe(2);
     expect(requests.get('unsubscribe')).toBeUndefined();
 
@@ -285,7 +287,7 @@ describe('client SDK against a real server', () => {
     await until(() => subscriptionsOf(svc, serverSockets(svc)[0]).get('AAPL') === 10);
     const start = Date.now();
     const slowBefore = slow.length;
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await observeFor(3000, "the slow watcher's rate");
     const seconds = (Date.now() - start) / 1000;
     // Generous bounds for a loaded machine: the slow watcher gets at most about 1 per second.
     expect(slow.length - slowBefore).toBeLessThanOrEqual(Math.ceil(seconds) + 2);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedSource } from '../../src/feeds/index.js';
 import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { sleep } from '../helpers/lifecycle.js';
+import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
@@ -39,8 +39,11 @@ describe('errors stay where they happen', () => {
     b.on('ticks', (batch) => ticks.push(...batch));
     expect(await b.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'] })).toMatchObject({ ok: true });
     feed.input.next({ symbol: 'AAPL', price: 10, ts: Date.now() });
-    await sleep(300);
-    expect(ticks.map((q) => q.price)).toEqual([10]);
+    await until(() => ticks.length > 0, 5000, 'the first tick');
+    // The next tick is the sync point: a repeat of the first would have come before it.
+    feed.input.next({ symbol: 'AAPL', price: 11, ts: Date.now() });
+    await until(() => ticks.some((q) => q.price === 11), 5000, 'the second tick');
+    expect(ticks.map((q) => q.price)).toEqual([10, 11]);
     const internal = (await service.metrics.requests.get()).values.find((v) => v.labels.outcome === 'internal');
     expect(internal?.value).toBe(1);
   });
@@ -66,9 +69,20 @@ describe('errors stay where they happen', () => {
     failing.input.next({ symbol: 'MSFT', price: 1, ts: Date.now() });
     failing.input.error(new Error('upstream went away'));
     healthy.input.next({ symbol: 'AAPL', price: 2, ts: Date.now() });
-    await sleep(200);
+    const aapl = () => ticks.filter((q) => q.symbol === 'AAPL').map((q) => q.price);
+    await until(
+      () => aapl().includes(2),
+      5000,
+      () => `AAPL at 2, got ${aapl()}`,
+    );
     healthy.input.next({ symbol: 'AAPL', price: 3, ts: Date.now() });
-    await sleep(1500);
+    const stateOf = (id: string) => statuses.at(-1)?.feeds.find((f) => f.id === id)?.state;
+    await until(
+      () => aapl().includes(3) && stateOf('failing') === 'down' && stateOf('broken') === 'down',
+      5000,
+      () =>
+        `AAPL at 3 and a status with both bad feeds down, got ${aapl()}, ${stateOf('failing')}, ${stateOf('broken')}`,
+    );
     expect(ticks.filter((q) => q.symbol === 'AAPL').map((q) => q.price)).toEqual([2, 3]);
     const feeds = statuses.at(-1)?.feeds ?? [];
     expect(feeds.find((f) => f.id === 'failing')?.state).toBe('down');

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Status } from '../../src/protocol.js';
+import { untilDefined } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -46,15 +47,17 @@ async function serve(): Promise<Spawned & { url: string }> {
     '--set',
     'server.dashboard=false',
   ]);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const match = /serving on (http:\/\/[^\s]+) /.exec(spawned.output());
-    if (match) return { ...spawned, url: match[1] as string };
-    if (spawned.child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`serve did not start:\n${spawned.output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const serving = () => /serving on (http:\/\/[^\s]+) /.exec(spawned.output())?.[1];
+  const url = await untilDefined(
+    () => {
+      if (spawned.child.exitCode !== null) throw new Error(`serve exited before serving:\n${spawned.output()}`);
+      return serving();
+    },
+    20_000,
+    () => `serve to start; output so far:\n${spawned.output()}`,
+    50,
+  );
+  return { ...spawned, url };
 }
 
 describe('graceful shutdown', () => {
@@ -98,13 +101,17 @@ describe('process guards', () => {
       const metrics = new Metrics();
       const remove = guardProcess(createLogger('error'), metrics);
       Promise.reject(new Error('stray rejection'));
-      setTimeout(() => { throw new Error('stray exception'); }, 10);
-      setTimeout(async () => {
+      // The report is queued by the throwing timer itself: it runs once the exception has been handled.
+      setTimeout(() => {
+        setTimeout(report, 0);
+        throw new Error('stray exception');
+      }, 10);
+      async function report() {
         const text = await metrics.render();
         console.log(text.split('\\n').filter((l) => l.startsWith('tickstream_process_errors_total')).join('\\n'));
         remove();
         metrics.close();
-      }, 200);
+      }
     `;
     const run = spawnNode(['--import', 'tsx', '--input-type=module', '-e', script]);
     expect(await run.exit).toBe(0);

@@ -6,6 +6,7 @@ import { pendingBytes } from '../../src/delivery/engine.js';
 import { createFeed, type FeedSource } from '../../src/feeds/index.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { observeFor, until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient, testConfig } from '../helpers/service.js';
 
 /**
@@ -92,16 +93,6 @@ afterEach(async () => {
   service = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 async function actions(s: Tickstream): Promise<Record<string, number>> {
   const values = (await s.metrics.slowConsumerActions.get()).values;
   return Object.fromEntries(values.map((v) => [String(v.labels.action), v.value]));
@@ -150,9 +141,9 @@ describe('slow consumers', () => {
     expect(ack).toMatchObject({ ok: true, rejected: [] });
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     if (!serverSide) throw new Error('no server socket');
-    await sleep(500);
+    await until(() => slow.ticks > 0 && latencies.length > 0, 10_000, 'ticks to the slow reader and the others');
     latencies.length = 0;
-    await sleep(2500);
+    await observeFor(2500, "the others' latency baseline, before the reader stalls");
     const before = p99(latencies);
     const countBefore = latencies.length;
     slow.pause();
@@ -205,8 +196,11 @@ describe('slow consumers', () => {
     expect(await actions(s)).toMatchObject({ throttle: 1, restore: 1 });
     expect(serverSide?.connected).toBe(true);
     const ticks = slow.ticks;
-    await sleep(500);
-    expect(slow.ticks).toBeGreaterThan(ticks);
+    await until(
+      () => slow.ticks > ticks,
+      5000,
+      () => `ticks after the restore (still ${slow.ticks})`,
+    );
   }, 60_000);
 
   it('sends a socket moved between tiers the current quotes of its symbols, a quiet one too', async () => {
@@ -230,8 +224,14 @@ describe('slow consumers', () => {
       symbols: [...(await allSymbols(s)).filter((x) => x !== 'QUIET'), 'QUIET'],
       maxHz: 20,
     });
-    await sleep(300);
-    expect(slow.symbolsTicked.has('QUIET')).toBe(false); // it came in the ack's snapshot only
+    // Half the busy symbols ticked (several 20 Hz flushes since the subscribe): a tick of QUIET, if any, would
+    // have come in the first. It came in the ack's snapshot only.
+    await until(
+      () => slow.symbolsTicked.size >= SYMBOLS / 2,
+      10_000,
+      () => `ticks of half the symbols, got ${slow.symbolsTicked.size}`,
+    );
+    expect(slow.symbolsTicked.has('QUIET')).toBe(false);
 
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     slow.pause();

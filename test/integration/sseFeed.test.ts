@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type SseConnectionEvent, SseError, sseFeed } from '../../src/feeds/sse.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { type SseDemoUpstream, startSseUpstream } from '../../src/upstream/sseUpstream.js';
-import { ownedPerTest, sleep, until } from '../helpers/lifecycle.js';
+import { ownedPerTest, quietFor, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 type Scripted = { url: string; requests: IncomingHttpHeaders[]; close(): Promise<void> };
@@ -56,16 +56,21 @@ describe('sseFeed against the demo upstream', () => {
     const drops = 8;
     for (let i = 0; i < drops; i++) {
       await until(() => opens.length === i + 1 && seen.length > 0, 10_000, `connection ${i + 1}`);
-      // Let some events flow, then cut the connection mid-stream.
-      await sleep(60);
+      // Some events on this connection, then cut it mid-stream.
+      const flowing = seen.length;
+      await until(() => seen.length >= flowing + 5, 10_000, `events on connection ${i + 1}`);
       expect(upstream.dropConnections()).toBe(1);
     }
     await until(() => opens.length === drops + 1, 10_000, 'the last reconnection');
     // The resumed connections asked for what they had missed.
     expect(opens.slice(1).every((o) => o.type === 'open' && Number(o.lastEventId) > 0)).toBe(true);
     const target = upstream.lastEventId();
-    await sleep(200);
-    expect(upstream.lastEventId()).toBeGreaterThan(target);
+    const resumed = seen.length;
+    await until(
+      () => upstream.lastEventId() > target && seen.length > resumed,
+      10_000,
+      'events after the last reconnection',
+    );
 
     const bySymbol = new Map<string, number[]>();
     for (const { symbol, upstreamSeq } of seen) bySymbol.set(symbol, [...(bySymbol.get(symbol) ?? []), upstreamSeq]);
@@ -109,7 +114,8 @@ describe('sseFeed connection policy', () => {
     ).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SseError);
     expect((error as SseError).failure).toEqual(failure);
-    await sleep(150);
+    // Retries are 10-20 ms apart: a retry after the permanent failure would come well within 150 ms.
+    await quietFor(150, 'a retry after the permanent failure', () => server.requests.length > 1);
     expect(server.requests).toHaveLength(1);
     expect(events.map((e) => e.type)).toEqual(['stopped']);
   });
@@ -305,15 +311,26 @@ describe('SSE feeds in the service', () => {
     service = await startTestService({ feeds: [{ type: 'sse', id: 'demo', url: upstream.eventsUrl }] });
     const running = service;
     const gaps = async () => (await running.metrics.upstreamGaps.get()).values.reduce((sum, v) => sum + v.value, 0);
+    // seq counts each symbol's quotes: their sum is how many events the service took in.
+    const received = () => running.cache.snapshot(running.cache.symbols()).reduce((n, q) => n + q.seq, 0);
     for (let i = 0; i < 3; i++) {
       await until(() => running.health.state('demo') === 'live', 10_000, 'the feed to be live');
-      await sleep(100);
-      upstream.dropConnections();
-      await sleep(50);
+      // Events flowing on this connection (after the previous drop: the reconnection resumed), then a drop.
+      const mark = received();
+      await until(
+        () => received() >= mark + 20,
+        10_000,
+        () => `20 events on connection ${i + 1}`,
+      );
+      expect(upstream.dropConnections()).toBe(1);
     }
-    const before = upstream.lastEventId();
-    await until(() => (running.cache.get('AAPL')?.ts ?? 0) > 0 && upstream.lastEventId() > before + 20, 10_000, 'more');
-    await sleep(300);
+    // 20 events after the last reconnection: its resumed events, where a gap is counted, came first.
+    const mark = received();
+    await until(
+      async () => received() >= mark + 20 && (!expectGaps || (await gaps()) > 0),
+      10_000,
+      () => `20 events after the last reconnection${expectGaps ? ', and a gap' : ''}, got ${received() - mark}`,
+    );
     if (expectGaps) {
       expect(await gaps()).toBeGreaterThan(0);
       expect(running.health.statuses()[0]?.gaps).toBeGreaterThan(0);
@@ -347,7 +364,10 @@ describe('SSE feeds in the service', () => {
     });
     const running = service;
     await until(() => running.cache.get('MSFT') !== undefined && running.cache.get('AAPL') !== undefined);
-    await sleep(1500);
+    // Both sent their one quote at the start: once the mute one is stale (1 s without anything), the quiet
+    // one's quote is about as old; 500 ms more and only its keep-alives can be keeping it live.
+    await until(() => running.health.state('mute') === 'stale', 5000, 'the mute upstream to be stale');
+    await quietFor(500, 'the quiet upstream going stale', () => running.health.state('quiet') !== 'live');
     expect(running.health.state('quiet')).toBe('live');
     expect(running.health.state('mute')).toBe('stale');
   });

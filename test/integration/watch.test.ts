@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { freePort } from '../helpers/lifecycle.js';
+import { freePort, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 const BIN = new URL('../../bin/tickstream.js', import.meta.url).pathname;
@@ -63,13 +63,9 @@ function descendants(pid: number): number[] {
 
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
 
-async function until(condition: () => boolean, what: () => string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Until `condition` holds, polled every 50 ms for 20 s (processes start slowly); on failure the output so far. */
+const untilOutput = (condition: () => boolean, output: () => string, ms = 20_000) =>
+  until(condition, ms, () => `the condition; output so far:\n${output()}`, 50);
 
 const ndjson = (text: string): Quote[] =>
   text
@@ -81,7 +77,7 @@ const ndjson = (text: string): Quote[] =>
 async function watchWithoutServer(args: string[]) {
   const url = `http://127.0.0.1:${await freePort()}`;
   const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, ...args]);
-  await until(
+  await untilOutput(
     () => watch.stderr().includes('connecting'),
     () => watch.stderr(),
   );
@@ -95,7 +91,7 @@ describe('tickstream watch', () => {
   it('--json prints one real quote per line with increasing seq, and exits 0 on SIGTERM', async () => {
     service = await startTestService();
     const watch = run('node', [BIN, 'watch', 'AAPL', '--json', '--hz', '10', '--url', service.url]);
-    await until(
+    await untilOutput(
       () => ndjson(watch.stdout()).length >= 8,
       () => watch.stdout() + watch.stderr(),
     );
@@ -116,7 +112,7 @@ describe('tickstream watch', () => {
   it('--msgpack talks to a server that uses the msgpack parser', async () => {
     service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false, parser: 'msgpack' } });
     const watch = run('node', [BIN, 'watch', 'NVDA', '--json', '--msgpack', '--url', service.url]);
-    await until(
+    await untilOutput(
       () => ndjson(watch.stdout()).length >= 3,
       () => watch.stdout() + watch.stderr(),
     );
@@ -128,7 +124,7 @@ describe('tickstream watch', () => {
   it('prints plain lines without ANSI when stdout is not a terminal', async () => {
     service = await startTestService();
     const watch = run('node', [BIN, 'watch', 'MSFT', '--url', service.url]);
-    await until(
+    await untilOutput(
       () => watch.stdout().split('\n').length > 4,
       () => watch.stdout() + watch.stderr(),
     );
@@ -143,7 +139,7 @@ describe('tickstream watch', () => {
     service = await startTestService();
     const watch = runInTerminal(['AAPL', 'MSFT', '--url', service.url]);
     const redraws = () => watch.stdout().split(CURSOR_UP).length - 1;
-    await until(
+    await untilOutput(
       () => redraws() >= 5 && /AAPL\s.*\d+\.\d{2}/.test(watch.stdout()),
       () => watch.stdout(),
     );
@@ -165,7 +161,7 @@ describe('tickstream watch', () => {
   it('respects NO_COLOR in a terminal but still redraws in place, and exits 0 on SIGTERM with the cursor back', async () => {
     service = await startTestService();
     const watch = runInTerminal(['AAPL', '--url', service.url], { NO_COLOR: '1' });
-    await until(
+    await untilOutput(
       () => watch.stdout().split(CURSOR_UP).length > 3,
       () => watch.stdout(),
     );
@@ -190,7 +186,7 @@ describe('tickstream watch', () => {
   it('goes on with the known symbols when some are unknown, and says which were refused', async () => {
     service = await startTestService();
     const watch = run('node', [BIN, 'watch', 'AAPL', 'NOPE', '--json', '--url', service.url]);
-    await until(
+    await untilOutput(
       () => ndjson(watch.stdout()).length >= 2 && watch.stderr().includes('NOPE refused'),
       () => watch.stdout() + watch.stderr(),
     );
@@ -241,7 +237,7 @@ describe('tickstream watch', () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const watch = run('node', [BIN, 'watch', 'AAPL', '--url', url, '--timeout', '0']);
     // Backoff 0.5, 1, 2 s...: the fifth attempt comes more than 3 s after the first.
-    await until(
+    await untilOutput(
       () => watch.stderr().includes('(attempt 5)'),
       () => watch.stderr(),
     );
@@ -254,7 +250,7 @@ describe('tickstream watch', () => {
   it('exits 3 when the server goes away and does not come back within --timeout', async () => {
     service = await startTestService();
     const watch = run('node', [BIN, 'watch', 'AAPL', '--json', '--url', service.url, '--timeout', '1.5']);
-    await until(
+    await untilOutput(
       () => ndjson(watch.stdout()).length >= 2,
       () => watch.stdout() + watch.stderr(),
     );
@@ -290,7 +286,7 @@ describe('tickstream watch', () => {
       [['--zone', 'Asia/Tokyo'], 'Asia/Tokyo', ['GMT+9']],
     ] as const) {
       const watch = run('node', [BIN, 'watch', 'MSFT', '--url', service.url, ...args]);
-      await until(
+      await untilOutput(
         () => watch.stdout().split('\n').length > 2,
         () => watch.stdout() + watch.stderr(),
       );

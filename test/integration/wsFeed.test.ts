@@ -5,15 +5,7 @@ import { WsFeedError, type WsFeedEvent, type WsFeedOptions, wsFeed } from '../..
 import { type InvalidReason, normalizeQuote } from '../../src/pipeline/normalizeQuote.js';
 import type { RawQuote } from '../../src/protocol.js';
 import { DEMO_KEY, DEMO_SECRET, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { quietFor, until } from '../helpers/lifecycle.js';
 
 /** A feed under test: its validated quotes, refusals, events and how it ended. */
 type Harness = {
@@ -107,22 +99,29 @@ describe.each(CASES)('$format feed against its local upstream', ({ format, a, b,
   it('authenticates, subscribes only to the demanded symbols and follows the demand, with source', async () => {
     const u = await upstream(format, { port: 0 });
     const h = runFeed(u, [a]);
-    await waitFor(() => quotesOf(h, a).length >= 3, `quotes for ${a}`);
+    await until(() => quotesOf(h, a).length >= 3, 10_000, `quotes for ${a}`);
     expect(u.subscriptions()).toEqual([a]);
     expect(h.quotes.every((q) => q.symbol === a && q.source === `${format}-feed` && q.price > 0)).toBe(true);
     if (!KEYLESS.has(format)) expect(u.stats.authSuccesses).toBe(1);
 
     h.demand.next(new Set([b]));
-    await waitFor(() => u.subscriptions().join() === b, `the upstream to follow the demand to ${b}`);
-    await waitFor(() => quotesOf(h, b).length >= 3, `quotes for ${b}`);
-    // Frames already on the wire when the unsubscribe went out may still arrive; after that, only b.
-    await sleep(200);
+    await until(() => u.subscriptions().join() === b, 10_000, `the upstream to follow the demand to ${b}`);
+    await until(() => quotesOf(h, b).length >= 3, 10_000, `quotes for ${b}`);
+    // Frames already on the wire when the unsubscribe went out may still arrive; after that, only b. The
+    // upstream has dropped a (above), so once 20 quotes in a row since a's last one are b's, those in flight
+    // are in; from there on no quote of a may come.
+    const sinceA = () => h.quotes.length - 1 - h.quotes.findLastIndex((q) => q.symbol === a);
+    await until(
+      () => sinceA() >= 20,
+      10_000,
+      () => `20 quotes of ${b} after the last of ${a}, got ${sinceA()}`,
+    );
     const mark = h.quotes.length;
-    await waitFor(() => quotesOf(h, b, mark).length >= 3, `more quotes for ${b}`);
+    await until(() => quotesOf(h, b, mark).length >= 3, 10_000, `more quotes for ${b}`);
     expect(quotesOf(h, a, mark)).toEqual([]);
 
     h.demand.next(new Set());
-    await waitFor(() => u.subscriptions().length === 0, 'the upstream to drop every subscription');
+    await until(() => u.subscriptions().length === 0, 10_000, 'the upstream to drop every subscription');
     expect(h.error).toBeUndefined();
     expect(h.invalid).toEqual([]);
     if (format === 'coinbase') {
@@ -134,11 +133,19 @@ describe.each(CASES)('$format feed against its local upstream', ({ format, a, b,
   it('reconnects after the upstream drops the connection, re-authenticates and re-subscribes', async () => {
     const u = await upstream(format, { port: 0 });
     const h = runFeed(u, [a, b]);
-    await waitFor(() => quotesOf(h, a).length > 0 && quotesOf(h, b).length > 0, 'first quotes');
+    await until(() => quotesOf(h, a).length > 0 && quotesOf(h, b).length > 0, 10_000, 'first quotes');
     u.dropConnections();
-    await waitFor(() => u.stats.connections >= 2 && u.subscriptions().join() === [a, b].sort().join(), 'resubscribed');
+    await until(
+      () => u.stats.connections >= 2 && u.subscriptions().join() === [a, b].sort().join(),
+      10_000,
+      'resubscribed',
+    );
     const mark = h.quotes.length;
-    await waitFor(() => quotesOf(h, a, mark).length > 0 && quotesOf(h, b, mark).length > 0, 'quotes after reconnect');
+    await until(
+      () => quotesOf(h, a, mark).length > 0 && quotesOf(h, b, mark).length > 0,
+      10_000,
+      'quotes after reconnect',
+    );
     expect(count(h, 'reconnecting')).toBeGreaterThanOrEqual(1);
     if (!KEYLESS.has(format)) expect(u.stats.authSuccesses).toBeGreaterThanOrEqual(2);
     expect(h.error).toBeUndefined();
@@ -147,13 +154,13 @@ describe.each(CASES)('$format feed against its local upstream', ({ format, a, b,
   it('counts and skips malformed frames and bad values, and keeps going', async () => {
     const u = await upstream(format, { port: 0 });
     const h = runFeed(u, [a]);
-    await waitFor(() => quotesOf(h, a).length > 0, 'first quotes');
+    await until(() => quotesOf(h, a).length > 0, 10_000, 'first quotes');
     u.broadcastRaw('garbage {');
     u.broadcastRaw('\u0000\u00ff');
     u.broadcastRaw(badValue);
-    await waitFor(() => h.invalid.length >= 3, 'the bad frames to be counted');
+    await until(() => h.invalid.length >= 3, 10_000, 'the bad frames to be counted');
     const mark = h.quotes.length;
-    await waitFor(() => quotesOf(h, a, mark).length >= 3, 'quotes after the garbage');
+    await until(() => quotesOf(h, a, mark).length >= 3, 10_000, 'quotes after the garbage');
     expect(h.invalid.filter((r) => r === 'not_object')).toHaveLength(2);
     expect(h.invalid.filter((r) => r === 'bad_price')).toHaveLength(1);
     expect(count(h, 'malformed')).toBe(2);
@@ -164,14 +171,15 @@ describe.each(CASES)('$format feed against its local upstream', ({ format, a, b,
   it('replaces a connection that goes silent (no frames, heartbeats or pongs)', async () => {
     const u = await upstream(format, { port: 0 });
     const h = runFeed(u, [a], { heartbeatTimeoutMs: 600 });
-    await waitFor(() => quotesOf(h, a).length > 0, 'first quotes');
-    await sleep(1000); // heartbeats and pongs keep a quiet-but-alive link up
+    await until(() => quotesOf(h, a).length > 0, 10_000, 'first quotes');
+    // Heartbeats and pongs keep an alive link up: no reconnect over more than the 600 ms timeout.
+    await quietFor(1000, 'a reconnect of a live link', () => u.stats.connections > 1);
     expect(u.stats.connections).toBe(1);
     u.setSilent(true);
-    await waitFor(() => u.stats.connections >= 2, 'a reconnect after the silence');
+    await until(() => u.stats.connections >= 2, 10_000, 'a reconnect after the silence');
     u.setSilent(false);
     const mark = h.quotes.length;
-    await waitFor(() => quotesOf(h, a, mark).length > 0, 'quotes after the link came back');
+    await until(() => quotesOf(h, a, mark).length > 0, 10_000, 'quotes after the link came back');
     expect(h.events.some((e) => e.kind === 'reconnecting' && /no traffic|no answer/.test(e.reason))).toBe(true);
   });
 
@@ -179,10 +187,11 @@ describe.each(CASES)('$format feed against its local upstream', ({ format, a, b,
     it('stops with an auth error on a bad key, without a reconnect loop', async () => {
       const u = await upstream(format, { port: 0 });
       const h = runFeed(u, [a], { key: 'wrong-key', reconnect: { initialMs: 10, maxMs: 20 } });
-      await waitFor(() => h.error !== undefined, 'the feed to fail');
+      await until(() => h.error !== undefined, 10_000, 'the feed to fail');
       expect(h.error).toBeInstanceOf(WsFeedError);
       expect((h.error as WsFeedError).failure.kind).toBe('auth_failed');
-      await sleep(300); // at 10-20 ms backoff, a loop would have reconnected many times by now
+      // At 10-20 ms backoff, a reconnect loop would have reconnected many times within 300 ms.
+      await quietFor(300, 'a reconnect after the auth failure', () => u.stats.connections > 1);
       expect(u.stats.connections).toBeLessThanOrEqual(1);
       expect(u.stats.authFailures).toBe(1);
       expect(count(h, 'reconnecting')).toBe(0);
@@ -195,31 +204,31 @@ describe('vendor limits', () => {
   it('alpaca: a symbol limit (405) is reported and the allowed symbols still flow', async () => {
     const u = await upstream('alpaca', { port: 0, maxSymbols: 1 });
     const h = runFeed(u, ['AAPL']);
-    await waitFor(() => quotesOf(h, 'AAPL').length > 0, 'quotes for AAPL');
+    await until(() => quotesOf(h, 'AAPL').length > 0, 10_000, 'quotes for AAPL');
     h.demand.next(new Set(['AAPL', 'MSFT', 'NVDA']));
-    await waitFor(() => h.events.some((e) => e.kind === 'vendor_error' && e.code === 405), 'a 405');
+    await until(() => h.events.some((e) => e.kind === 'vendor_error' && e.code === 405), 10_000, 'a 405');
     expect(u.subscriptions()).toEqual(['AAPL']);
     const mark = h.quotes.length;
-    await waitFor(() => quotesOf(h, 'AAPL', mark).length > 0, 'AAPL still flowing');
+    await until(() => quotesOf(h, 'AAPL', mark).length > 0, 10_000, 'AAPL still flowing');
     expect(h.error).toBeUndefined();
   });
 
   it('alpaca: a connection limit (406) backs off and retries; the feed gets in once the slot is free', async () => {
     const u = await upstream('alpaca', { port: 0, maxConnections: 1 });
     const first = runFeed(u, ['AAPL']);
-    await waitFor(() => quotesOf(first, 'AAPL').length > 0, 'the first feed');
+    await until(() => quotesOf(first, 'AAPL').length > 0, 10_000, 'the first feed');
     const second = runFeed(u, ['MSFT']);
-    await waitFor(() => second.events.some((e) => e.kind === 'vendor_error' && e.code === 406), 'a 406');
-    await waitFor(() => count(second, 'reconnecting') >= 2, 'retries');
+    await until(() => second.events.some((e) => e.kind === 'vendor_error' && e.code === 406), 10_000, 'a 406');
+    await until(() => count(second, 'reconnecting') >= 2, 10_000, 'retries');
     expect(second.error).toBeUndefined();
     (subscriptions[0] as Subscription).unsubscribe(); // the first feed leaves
-    await waitFor(() => quotesOf(second, 'MSFT').length > 0, 'the second feed to get in');
+    await until(() => quotesOf(second, 'MSFT').length > 0, 10_000, 'the second feed to get in');
   });
 
   it('finnhub: too many connections are refused at the upgrade (429), retried, not fatal', async () => {
     const u = await upstream('finnhub', { port: 0, maxConnections: 0 });
     const h = runFeed(u, ['AAPL']);
-    await waitFor(() => count(h, 'reconnecting') >= 2, 'retries');
+    await until(() => count(h, 'reconnecting') >= 2, 10_000, 'retries');
     expect(h.events.find((e) => e.kind === 'reconnecting')).toMatchObject({ reason: expect.stringMatching(/429/) });
     expect(h.error).toBeUndefined();
   });

@@ -2,15 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote, Status, SubscribeAck, UnsubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { DEMO_KEY, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
+import { quietFor, until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('tickstream with a ws feed (Polygon-style upstream), end to end', () => {
   let upstream: WsUpstream | undefined;
@@ -44,13 +37,17 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
 
   it('is ready while connected even when no one watches anything (no ticks yet)', async () => {
     const { upstream, service } = await start(DEMO_KEY);
-    await waitFor(() => upstream.stats.authSuccesses === 1, 'the feed to authenticate');
+    await until(() => upstream.stats.authSuccesses === 1, 10_000, 'the feed to authenticate');
     let ready = 0;
-    for (let i = 0; i < 100 && ready !== 200; i++) {
-      ready = (await fetch(`${service.url}/readyz`)).status;
-      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(ready).toBe(200);
+    await until(
+      async () => {
+        ready = (await fetch(`${service.url}/readyz`)).status;
+        return ready === 200;
+      },
+      5000,
+      () => `/readyz 200, got ${ready}`,
+      50,
+    );
     expect(upstream.subscriptions()).toEqual([]);
     expect(service.health.statuses()).toEqual([expect.objectContaining({ id: 'poly', state: 'live' })]);
   });
@@ -60,14 +57,14 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
     const ticks: Quote[] = [];
     client.on('ticks', (batch) => ticks.push(...batch));
     // Nobody watches yet: the feed subscribes to nothing upstream.
-    await waitFor(() => upstream.stats.authSuccesses === 1, 'the feed to authenticate');
+    await until(() => upstream.stats.authSuccesses === 1, 10_000, 'the feed to authenticate');
     expect(upstream.subscriptions()).toEqual([]);
 
     const ack = await client.emitWithAck('subscribe', { symbols: ['AAPL', 'ZZZZ'], maxHz: 10 });
     expect(ack).toMatchObject({ ok: true, subscribed: ['AAPL'] } satisfies Partial<SubscribeAck>);
     expect(ack.ok && ack.rejected.map((r) => r.code)).toEqual(['UNKNOWN_SYMBOL']);
-    await waitFor(() => upstream.subscriptions().join() === 'AAPL', 'the upstream subscription to AAPL');
-    await waitFor(() => ticks.filter((q) => q.symbol === 'AAPL').length >= 3, 'AAPL ticks');
+    await until(() => upstream.subscriptions().join() === 'AAPL', 10_000, 'the upstream subscription to AAPL');
+    await until(() => ticks.filter((q) => q.symbol === 'AAPL').length >= 3, 10_000, 'AAPL ticks');
     for (const q of ticks) {
       expect(q).toMatchObject({ symbol: 'AAPL', source: 'poly' });
       expect(q.price).toBeGreaterThan(0);
@@ -77,18 +74,18 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
     // A garbage frame from the vendor is counted as a bad input of the feed, and the ticks go on.
     upstream.broadcastRaw('{"ev": garbage');
     const badFrames = /tickstream_bad_inputs_total\{feed="poly",reason="not_object"\} 1\b/;
-    let metrics = '';
-    for (let i = 0; i < 100 && !badFrames.test(metrics); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      metrics = await (await fetch(`${service.url}/metrics`)).text();
-    }
-    expect(metrics).toMatch(badFrames);
+    await until(
+      async () => badFrames.test(await (await fetch(`${service.url}/metrics`)).text()),
+      5000,
+      'the garbage frame in tickstream_bad_inputs_total',
+      50,
+    );
     const mark = ticks.length;
-    await waitFor(() => ticks.length > mark, 'ticks after the garbage');
+    await until(() => ticks.length > mark, 10_000, 'ticks after the garbage');
 
     const off: UnsubscribeAck = await client.emitWithAck('unsubscribe', { symbols: ['AAPL'] });
     expect(off).toEqual({ ok: true, subscribed: [] });
-    await waitFor(() => upstream.subscriptions().length === 0, 'the upstream to unsubscribe');
+    await until(() => upstream.subscriptions().length === 0, 10_000, 'the upstream to unsubscribe');
   });
 
   it('reports the feed down (and does not loop) when the upstream refuses the key', async () => {
@@ -97,8 +94,9 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
     client.on('status', (s) => {
       status = s;
     });
-    await waitFor(() => status?.feeds.some((f) => f.id === 'poly' && f.state === 'down') === true, 'feed down');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => status?.feeds.some((f) => f.id === 'poly' && f.state === 'down') === true, 10_000, 'feed down');
+    // A reconnect loop (backoff in tens of ms) would have connected again within 300 ms.
+    await quietFor(300, 'a reconnect after the refused key', () => upstream.stats.connections > 1);
     expect(upstream.stats).toMatchObject({ connections: 1, authFailures: 1, authSuccesses: 0 });
   });
 });

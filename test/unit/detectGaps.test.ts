@@ -1,3 +1,4 @@
+import { defer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { detectGaps, type UpstreamGap } from '../../src/pipeline/detectGaps.js';
@@ -36,14 +37,41 @@ describe('detectGaps', () => {
     expect(gaps.map((g) => [g.expected, g.received])).toEqual([[3, 4]]);
   });
 
-  it('counts afresh for each subscription', () => {
+  it('checks across values without upstreamSeq (they neither reset nor break the count)', () => {
     const gaps: UpstreamGap[] = [];
     scheduler().run(({ cold, expectObservable }) => {
-      const values = { a: q('AAPL', 1), b: q('AAPL', 2) };
-      const checked = cold('ab|', values).pipe(detectGaps((gap) => gaps.push(gap)));
-      expectObservable(checked).toBe('ab|', values);
-      expectObservable(checked).toBe('ab|', values);
+      const values = { a: q('AAPL', 1), b: q('AAPL'), c: q('AAPL', 3) };
+      expectObservable(cold('abc|', values).pipe(detectGaps((gap) => gaps.push(gap)))).toBe('abc|', values);
     });
-    expect(gaps).toEqual([]);
+    expect(gaps).toEqual([{ scope: 'symbol', symbol: 'AAPL', expected: 2, received: 3, missing: 1 }]);
+  });
+
+  it('counts afresh for each subscription', () => {
+    // Each subscription is a new upstream session: the second one starts at 5, where the first left off
+    // at 2. Counted afresh, 5 is that session's first number (no gap) and only 5 -> 7 is a gap; with one
+    // count shared across subscriptions, 2 -> 5 would be reported as well.
+    const gaps: UpstreamGap[] = [];
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = { a: q('AAPL', 1), b: q('AAPL', 2), c: q('AAPL', 5), d: q('AAPL', 7) };
+      const sessions = [cold('ab|', values), cold('cd|', values)];
+      let session = 0;
+      const checked = defer(() => sessions[session++] as (typeof sessions)[number]).pipe(
+        detectGaps((gap) => gaps.push(gap)),
+      );
+      expectObservable(checked, '^--!').toBe('ab|', values);
+      expectObservable(checked, '----^').toBe('----cd|', values);
+    });
+    expect(gaps).toEqual([{ scope: 'symbol', symbol: 'AAPL', expected: 6, received: 7, missing: 1 }]);
+  });
+
+  it('counts afresh for each source the same operator is applied to', () => {
+    const gaps: UpstreamGap[] = [];
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = { a: q('AAPL', 1), b: q('AAPL', 2), c: q('AAPL', 5), d: q('AAPL', 7) };
+      const check = detectGaps<Q>((gap) => gaps.push(gap));
+      expectObservable(cold('ab|', values).pipe(check)).toBe('ab|', values);
+      expectObservable(cold('----cd|', values).pipe(check)).toBe('----cd|', values);
+    });
+    expect(gaps).toEqual([{ scope: 'symbol', symbol: 'AAPL', expected: 6, received: 7, missing: 1 }]);
   });
 });

@@ -7,6 +7,7 @@ import { listings } from '../../src/feeds/universe.js';
 import { BAR_MS, IntradayHistory, intoHistory } from '../../src/pipeline/intradayHistory.js';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
+import { until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 const T0 = 1_700_000_040_000; // a minute boundary
@@ -196,7 +197,8 @@ describe('GET /api/history (real server)', () => {
   });
 
   it('returns the backfill plus live bars for a known symbol', async () => {
-    await new Promise((r) => setTimeout(r, 300));
+    // The live bar comes from AAPL's first tick.
+    await until(() => service.cache.get('AAPL') !== undefined, 5000, 'a live AAPL tick');
     const res = await fetch(`${service.url}/api/history?symbol=aapl`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { ok: true; symbol: string; bars: { time: number; close: number }[] };

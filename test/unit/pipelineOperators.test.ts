@@ -196,6 +196,70 @@ describe('withDayStats', () => {
     );
     expect(quotes[2]).toMatchObject({ open: 11, high: 11, low: 11, prevClose: 12, change: -1 });
   });
+
+  it('passes bid, ask, size and source through, adds exactly the day statistics, and takes a later open and prevClose', async () => {
+    const quotes = await lastValueFrom(
+      from([
+        q('A', 100, { bid: 99.9, ask: 100.1, size: 5, source: 'sim' }),
+        q('A', 101, { open: 99, prevClose: 95 }),
+      ]).pipe(
+        assignSeq(() => 1),
+        withDayStats('America/New_York'),
+        toArray(),
+      ),
+    );
+    // Strict: no change fields while prevClose is unknown, no bid, ask, size or source the feed did not send.
+    expect(quotes).toStrictEqual([
+      {
+        symbol: 'A',
+        price: 100,
+        ts: NY_MORNING,
+        epoch: 1,
+        seq: 1,
+        bid: 99.9,
+        ask: 100.1,
+        size: 5,
+        volume: 5,
+        open: 100,
+        high: 100,
+        low: 100,
+        source: 'sim',
+      },
+      {
+        symbol: 'A',
+        price: 101,
+        ts: NY_MORNING,
+        epoch: 1,
+        seq: 2,
+        volume: 5,
+        open: 99,
+        high: 101,
+        low: 100,
+        prevClose: 95,
+        change: 6,
+        changePct: 6.3158,
+      },
+    ]);
+  });
+
+  it("turns the day exactly at the exchange's midnight, and again when a quote goes back to the day before", async () => {
+    const midnight = Date.UTC(2026, 10, 25, 5, 0); // 00:00 New York, 25 November
+    const quotes = await lastValueFrom(
+      from([
+        q('A', 10, { ts: midnight - 1 }),
+        q('A', 12, { ts: midnight }),
+        q('A', 13, { ts: midnight + 1 }),
+        q('A', 11, { ts: midnight - 500 }),
+      ]).pipe(
+        assignSeq(() => 1),
+        withDayStats('America/New_York'),
+        toArray(),
+      ),
+    );
+    expect(quotes[1]).toMatchObject({ open: 12, high: 12, low: 12, prevClose: 10 });
+    expect(quotes[2]).toMatchObject({ open: 12, high: 13, low: 12, prevClose: 10 });
+    expect(quotes[3]).toMatchObject({ open: 11, high: 11, low: 11 });
+  });
 });
 
 describe('rateTier', () => {
@@ -209,6 +273,12 @@ describe('rateTier', () => {
     [0.5, 1],
   ])('maps maxHz %s to tier %s', (maxHz, tier) => {
     expect(rateTier(tiers, maxHz)).toBe(tier);
+  });
+
+  it('takes the tiers in any order', () => {
+    const shuffled = [10, 1, 20, 4, 2];
+    expect([0.5, 3, 9.99, 10, 1000].map((maxHz) => rateTier(shuffled, maxHz))).toEqual([1, 2, 4, 10, 20]);
+    expect(shuffled).toEqual([10, 1, 20, 4, 2]); // not sorted in place
   });
 
   it('never exceeds the asked rate unless it is below the lowest tier', () => {

@@ -21,7 +21,8 @@ describe('currentStatus', () => {
   it('gives feed states and the session at the wall clock', () => {
     const health = new FeedHealth(1000, () => nySaturday);
     health.markSeen('sim', nySaturday);
-    expect(currentStatus({ health, market, now: () => nySaturday })).toEqual({
+    // Strict: no replay key (not even undefined) outside a replay.
+    expect(currentStatus({ health, market, now: () => nySaturday })).toStrictEqual({
       feeds: [{ id: 'sim', state: 'live', lastTs: nySaturday }],
       session: {
         exchange: 'NYSE/Nasdaq',
