@@ -101,7 +101,7 @@ describe('Binance Spot (binance-spot-api-docs, web-socket-streams.md)', () => {
     // "Subscribe to a stream", Response.
     expect(codec.decode('{"result":null,"id":1}')).toEqual([]);
     // Keeps under the documented 5 messages a second and 1024 streams (3 per symbol) per connection.
-    expect(codec.limits).toEqual({ framesPerSecond: 4, maxSymbols: 341 });
+    expect(codec.limits).toEqual({ framesPerSecond: 4, maxSymbols: 341, maxConnections: 5 });
   });
 
   it('reads the documented Trade, Book Ticker and Mini Ticker payloads, combined-stream wrapped', () => {
