@@ -30,7 +30,7 @@ Options:
   --gateways N       gateways in the cluster mode (default 2)
   --modes LIST       serve,cluster (default both, in that order at each client count)
   --seconds N        measured seconds per row (default 15; --quick: 5)
-  --warmup N         seconds between the last client subscribed and the measurement (default 5; --quick: 2)
+  --warmup N         seconds between the last client subscribed and the measurement (default 10, for the cluster to settle; --quick: 2)
   --threads N        load generator threads (default 2)
   --redis URL[,URL]  one Redis, or the nodes of a Redis Cluster (default redis://127.0.0.1:6379)
   --deadline N       the whole run ends by then, in seconds, with what it measured (default 1200)
@@ -94,7 +94,7 @@ const clientCounts = (values.clients ?? (values.quick ? '300' : '3000,6000'))
   .map((c) => positive('clients', c));
 const perSocket = positive('per-socket', values['per-socket']);
 const seconds = positive('seconds', values.seconds ?? (values.quick ? '5' : '15'));
-const warmupS = positive('warmup', values.warmup ?? (values.quick ? '2' : '5'));
+const warmupS = positive('warmup', values.warmup ?? (values.quick ? '2' : '10'));
 const gatewayCount = positive('gateways', values.gateways);
 const threads = positive('threads', values.threads);
 const redisNodes = values.redis.split(',').map((url) => url.trim());
