@@ -165,6 +165,28 @@ describe.each(VENDOR_FORMATS)('%s codec', (format) => {
     expect(codec.decode('not json {')).toEqual([{ kind: 'malformed', reason: 'not JSON' }]);
   });
 
+  it('never throws on values String() cannot convert ({"toString":0}, found by the property above)', () => {
+    // Each name or message a codec or its stand-in reads, as an object whose toString is not a function.
+    const odd = { toString: 0 };
+    const frames = [
+      [{ ev: 'status', status: odd, message: odd }],
+      { type: odd, channels: [odd, { name: odd }], product_ids: ['BTC-USD'] },
+      { method: odd, params: [odd], id: 1 },
+      { action: odd, trades: [odd] },
+      { T: odd, msg: odd },
+      { channel: odd, type: odd, data: [odd] },
+    ].map((frame) => JSON.stringify(frame));
+    for (const frame of frames) {
+      expect(Array.isArray(codec.decode(frame, Date.UTC(2026, 0, 1)))).toBe(true);
+      expect(() => server.decodeRequest(frame)).not.toThrow();
+    }
+    const listing = codec.symbolListing;
+    if (listing)
+      expect(() =>
+        listing.decode({ symbols: [{ symbol: 'BTCUSDT', status: 'TRADING', baseAsset: odd }] }),
+      ).not.toThrow();
+  });
+
   it('decodes what the upstream encodes: ticks round-trip to valid quotes with the same values', () => {
     fc.assert(
       fc.property(fc.array(tickArb(format), { minLength: 1, maxLength: 5 }), (sent) => {

@@ -1,6 +1,7 @@
 import {
   isoMillis,
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   symbolList,
@@ -114,7 +115,7 @@ export const alpacaServer: VendorServer = {
       const symbols = [...new Set([...symbolList(value.trades), ...symbolList(value.quotes)])];
       return { kind: value.action, symbols };
     }
-    return { kind: 'invalid', reason: `unknown action ${String(value.action)}` };
+    return { kind: 'invalid', reason: `unknown action ${jsonText(value.action)}` };
   },
   hello: () => JSON.stringify([{ T: 'success', msg: 'connected' }]),
   authSucceeded: () => JSON.stringify([{ T: 'success', msg: 'authenticated' }]),

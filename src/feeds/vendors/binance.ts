@@ -2,6 +2,7 @@ import { normalizeSymbol } from '../../protocol.js';
 import {
   decimal,
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   type UpstreamTick,
@@ -91,7 +92,7 @@ export const binanceCodec: VendorCodec = {
           ? [
               {
                 symbol: normalizeSymbol(s.symbol),
-                name: `${String(s.baseAsset)}/${String(s.quoteAsset)}`,
+                name: `${jsonText(s.baseAsset)}/${jsonText(s.quoteAsset)}`,
                 exchange: 'Binance',
                 currency: typeof s.quoteAsset === 'string' ? s.quoteAsset : undefined,
               },
@@ -114,7 +115,7 @@ export const binanceServer: VendorServer = {
     if (value.method !== 'SUBSCRIBE' && value.method !== 'UNSUBSCRIBE') {
       return {
         kind: 'invalid',
-        reason: `Invalid request: unknown variant ${String(value.method)}, expected one of \`SUBSCRIBE\`, \`UNSUBSCRIBE\`, \`LIST_SUBSCRIPTIONS\`, \`SET_PROPERTY\`, \`GET_PROPERTY\``,
+        reason: `Invalid request: unknown variant ${jsonText(value.method)}, expected one of \`SUBSCRIBE\`, \`UNSUBSCRIBE\`, \`LIST_SUBSCRIPTIONS\`, \`SET_PROPERTY\`, \`GET_PROPERTY\``,
       };
     }
     if (!Array.isArray(value.params)) return { kind: 'invalid', reason: 'Invalid request: missing field `params`' };

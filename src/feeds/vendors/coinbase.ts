@@ -3,6 +3,7 @@ import {
   decimal,
   isoMillis,
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   symbolList,
@@ -136,15 +137,15 @@ export const coinbaseServer: VendorServer = {
       return { kind: 'invalid', reason: 'expected {type, product_ids, channels}' };
     }
     if (value.type !== 'subscribe' && value.type !== 'unsubscribe') {
-      return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
+      return { kind: 'invalid', reason: `unknown type ${jsonText(value.type)}` };
     }
     // A channel is a name (for the top-level product_ids) or {name, product_ids}.
     const named = value.channels.map((c: unknown) =>
       typeof c === 'string'
         ? { name: c, products: symbolList(value.product_ids) }
         : isRecord(c)
-          ? { name: String(c.name), products: symbolList(c.product_ids ?? value.product_ids) }
-          : { name: String(c), products: [] },
+          ? { name: jsonText(c.name), products: symbolList(c.product_ids ?? value.product_ids) }
+          : { name: jsonText(c), products: [] },
     );
     const unknown = named.find((c) => !EXCHANGE_CHANNELS.has(c.name));
     if (unknown) return { kind: 'invalid', reason: `${unknown.name} is not a valid channel` };

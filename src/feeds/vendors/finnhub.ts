@@ -1,6 +1,7 @@
 import { normalizeSymbol } from '../../protocol.js';
 import {
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   type UpstreamTick,
@@ -64,7 +65,7 @@ export const finnhubServer: VendorServer = {
     const symbols = [normalizeSymbol(value.symbol)];
     if (value.type === 'subscribe') return { kind: 'subscribe', symbols };
     if (value.type === 'unsubscribe') return { kind: 'unsubscribe', symbols };
-    return { kind: 'invalid', reason: `unknown type ${String(value.type)}` };
+    return { kind: 'invalid', reason: `unknown type ${jsonText(value.type)}` };
   },
   hello: () => undefined,
   authSucceeded: () => error('unexpected'),

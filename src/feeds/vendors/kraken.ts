@@ -2,6 +2,7 @@ import { normalizeSymbol, type SymbolInfo } from '../../protocol.js';
 import {
   isoMillis,
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   symbolList,
@@ -78,7 +79,7 @@ function decodeChannel(value: Record<string, unknown>, receivedAt: number | unde
       const system = isRecord(status) ? status.system : undefined;
       // `maintenance`, `cancel_only`...: the connection stays, but no trades happen.
       if (system === 'online' || system === undefined) return [{ kind: 'connected' }];
-      return [{ kind: 'vendor_error', message: `system ${String(system)}`, fatal: false }];
+      return [{ kind: 'vendor_error', message: `system ${jsonText(system)}`, fatal: false }];
     }
     case 'instrument':
       return value.type === 'snapshot' ? [{ kind: 'symbols', symbols: decodePairs(value.data) }] : [];
@@ -127,12 +128,12 @@ export const krakenServer: VendorServer = {
     if (!isRecord(value)) return { kind: 'invalid', reason: 'Malformed request' };
     if (value.method === 'ping') return { kind: 'ping', id: value.req_id };
     if (value.method !== 'subscribe' && value.method !== 'unsubscribe') {
-      return { kind: 'invalid', reason: `Method not found ${String(value.method)}` };
+      return { kind: 'invalid', reason: `Method not found ${jsonText(value.method)}` };
     }
     const params = isRecord(value.params) ? value.params : {};
     if (params.channel === 'instrument') return { kind: 'list' };
     if (params.channel !== TICKER)
-      return { kind: 'invalid', reason: `Channel not supported ${String(params.channel)}` };
+      return { kind: 'invalid', reason: `Channel not supported ${jsonText(params.channel)}` };
     if (!Array.isArray(params.symbol)) return { kind: 'invalid', reason: 'Missing field symbol' };
     return { kind: value.method, symbols: symbolList(params.symbol) };
   },

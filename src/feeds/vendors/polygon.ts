@@ -2,6 +2,7 @@ import { normalizeSymbol } from '../../protocol.js';
 import {
   type Credentials,
   isRecord,
+  jsonText,
   malformed,
   parseJson,
   type UpstreamTick,
@@ -53,7 +54,10 @@ function decodeEvent(event: unknown): VendorEvent | undefined {
         tick: { symbol: event.sym, price: event.c, ts: event.e, volume: event.av, open: event.op },
       };
     case 'status':
-      return decodeStatus(String(event.status), typeof event.message === 'string' ? event.message : '');
+      return decodeStatus(
+        typeof event.status === 'string' ? event.status : jsonText(event.status),
+        typeof event.message === 'string' ? event.message : '',
+      );
     default:
       // Other channels (LULD, FMV...) are not quotes: ignore them rather than count them as bad.
       return typeof event.ev === 'string' ? undefined : malformed('event without "ev"');
@@ -109,7 +113,7 @@ export const polygonServer: VendorServer = {
     if (value.action === 'auth') return { kind: 'auth', key: value.params };
     if (value.action === 'subscribe') return { kind: 'subscribe', symbols: symbolsOfParams(value.params) };
     if (value.action === 'unsubscribe') return { kind: 'unsubscribe', symbols: symbolsOfParams(value.params) };
-    return { kind: 'invalid', reason: `unknown action ${String(value.action)}` };
+    return { kind: 'invalid', reason: `unknown action ${jsonText(value.action)}` };
   },
   hello: () => status('connected', 'Connected Successfully'),
   authSucceeded: () => status('auth_success', 'authenticated'),

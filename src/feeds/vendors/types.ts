@@ -169,6 +169,14 @@ export function parseJson(frame: string): unknown {
   }
 }
 
+/**
+ * A decoded JSON value as text for a message or a name. Never throws: `String()` does on {"toString":0}, which a
+ * frame can hold (found by the codecs' property test), and a bad frame must be counted, not crash the feed.
+ */
+export function jsonText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
