@@ -97,6 +97,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     membership,
     close() {
       closing ??= (async () => {
+        // Stop listening first: a client told to go (and disconnected) must not get back in while the others
+        // drain, only to be dropped without the notice. Open connections stay until they drain or are cut.
+        http.close();
         statusUpdates.unsubscribe();
         await protection.shutdown(io);
         delivery.stop();

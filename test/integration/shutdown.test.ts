@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Socket as NetSocket } from 'node:net';
+import { connect, type Socket as NetSocket } from 'node:net';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Status } from '../../src/protocol.js';
 import { untilDefined } from '../helpers/lifecycle.js';
-import { connectTestClient, type TestClient } from '../helpers/service.js';
+import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -90,6 +90,35 @@ describe('graceful shutdown', () => {
     expect(await server.exit).toBe(0);
     expect(Date.now() - started).toBeLessThan(8000);
   }, 40_000);
+});
+
+describe('closing the edge', () => {
+  it('refuses new connections while the open ones drain: a client told to go cannot get back in', async () => {
+    const service = await startTestService();
+    const wsUrl = `${service.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`;
+    // A reader that stopped reading holds the drain open (up to its timeout): the window a reconnect could use.
+    const stalled = new WebSocket(wsUrl);
+    raws.push(stalled);
+    await new Promise<void>((done) => {
+      stalled.on('message', (d) => {
+        if (String(d).startsWith('40')) done();
+      });
+      stalled.once('open', () => stalled.send('40'));
+    });
+    (stalled as unknown as { _socket: NetSocket })._socket.pause();
+    const closed = service.close();
+    const port = Number(new URL(service.url).port);
+    const attempt = await new Promise<string>((done) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        done('accepted');
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+    });
+    expect(attempt).toBe('ECONNREFUSED');
+    await closed;
+  }, 20_000);
 });
 
 describe('process guards', () => {
