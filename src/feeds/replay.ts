@@ -10,6 +10,7 @@ import {
   type SymbolInfo,
 } from '../protocol.js';
 import type { RecordedQuote } from '../record/format.js';
+import { monotonicScheduler } from '../record/monotonicScheduler.js';
 import { type PaceState, pace } from '../record/pace.js';
 import { readHeaderSync } from '../record/reader.js';
 import { openRecordings, type ReplaySeek, type ReplayTape } from '../record/recordingTape.js';
@@ -82,7 +83,7 @@ export function replayFeed(
           barsAt = seek.bars;
           if (jump) discontinuities$.next();
         },
-        scheduler: options.scheduler,
+        scheduler: options.scheduler ?? monotonicScheduler,
       });
     }),
     finalize(() => head.stop()),

@@ -1,7 +1,8 @@
 import { firstValueFrom, NEVER, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ReplayCommand } from '../../src/protocol.js';
+import { monotonicScheduler } from '../../src/record/monotonicScheduler.js';
 import { type PaceState, pace } from '../../src/record/pace.js';
 import { arrayTape, type Cursor, indexAfter, type Seek, type Tape } from '../../src/record/tape.js';
 
@@ -206,5 +207,31 @@ describe('pace over a tape that answers later', () => {
     controls.next({ action: 'seek', position: 30 });
     await done;
     expect(seen).toEqual(['state<4', 'e']);
+  });
+});
+
+describe('pace on the real clock', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('on monotonicScheduler (what the replay feed runs on), keeps its schedule when the wall clock steps', async () => {
+    const arrivals: number[] = [];
+    const wall = Date.now.bind(Date);
+    await new Promise<void>((resolve, reject) =>
+      pace(tape([0, 150, 300]), NEVER, { speed: 1, maxGapMs: 5000, scheduler: monotonicScheduler })
+        .pipe(take(3))
+        .subscribe({
+          next: () => {
+            arrivals.push(performance.now());
+            // After the first record the wall clock jumps 10 s ahead (NTP, a resumed VM): paced by it, b and c
+            // would come at once.
+            if (arrivals.length === 1) vi.spyOn(Date, 'now').mockImplementation(() => wall() + 10_000);
+          },
+          complete: resolve,
+          error: reject,
+        }),
+    );
+    const [a = 0, b = 0, c = 0] = arrivals;
+    expect(b - a).toBeGreaterThanOrEqual(140);
+    expect(c - a).toBeGreaterThanOrEqual(290);
   });
 });
