@@ -1,6 +1,7 @@
 import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
 import { tradingDay } from '../market/session.js';
 import type { Quote, RawQuote } from '../protocol.js';
+import type { Numbered } from './assignSeq.js';
 
 type DayState = {
   day: string;
@@ -17,8 +18,8 @@ type DayState = {
  * (the feed's cumulative volume, else the sum of sizes), and change / changePct against prevClose (the
  * feed's, else the previous day's last price). The day is the exchange's calendar day in `zone`.
  */
-export function withDayStats(zone: string): OperatorFunction<RawQuote & { epoch: number; seq: number }, Quote> {
-  return (source: Observable<RawQuote & { epoch: number; seq: number }>) =>
+export function withDayStats(zone: string): OperatorFunction<Numbered<RawQuote>, Quote> {
+  return (source: Observable<Numbered<RawQuote>>) =>
     defer(() => {
       const days = new Map<string, DayState>();
       // Luxon is too slow to call per tick: keep the current day's bounds and recompute only outside them.
@@ -28,7 +29,7 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { epoch:
         return day.key;
       };
       return source.pipe(
-        map((raw) => {
+        map(({ value: raw, epoch, seq }) => {
           const day = dayOf(raw.ts);
           let state = days.get(raw.symbol);
           if (!state || state.day !== day) {
@@ -51,7 +52,7 @@ export function withDayStats(zone: string): OperatorFunction<RawQuote & { epoch:
           if (raw.prevClose !== undefined) state.prevClose = raw.prevClose;
           state.last = raw.price;
           // Built field by field (no spread or rest): this runs for every tick.
-          const out: Quote = { symbol: raw.symbol, price: raw.price, ts: raw.ts, epoch: raw.epoch, seq: raw.seq };
+          const out: Quote = { symbol: raw.symbol, price: raw.price, ts: raw.ts, epoch, seq };
           if (raw.bid !== undefined) out.bid = raw.bid;
           if (raw.ask !== undefined) out.ask = raw.ask;
           if (raw.size !== undefined) out.size = raw.size;

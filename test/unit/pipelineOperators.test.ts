@@ -76,10 +76,10 @@ describe('assignSeq', () => {
     marbles().run(({ cold, expectObservable }) => {
       const source = cold('abcd|', { a: q('A', 1), b: q('B', 1), c: q('A', 2), d: q('A', 3) });
       expectObservable(source.pipe(assignSeq(() => 7))).toBe('abcd|', {
-        a: { ...q('A', 1), epoch: 7, seq: 1 },
-        b: { ...q('B', 1), epoch: 7, seq: 1 },
-        c: { ...q('A', 2), epoch: 7, seq: 2 },
-        d: { ...q('A', 3), epoch: 7, seq: 3 },
+        a: { value: q('A', 1), epoch: 7, seq: 1 },
+        b: { value: q('B', 1), epoch: 7, seq: 1 },
+        c: { value: q('A', 2), epoch: 7, seq: 2 },
+        d: { value: q('A', 3), epoch: 7, seq: 3 },
       });
     });
   });
@@ -94,10 +94,10 @@ describe('assignSeq', () => {
         epoch = 2;
       });
       expectObservable(numbered).toBe('ab-cd|', {
-        a: { ...q('A', 1), epoch: 1, seq: 1 },
-        b: { ...q('A', 2), epoch: 1, seq: 2 },
-        c: { ...q('A', 3), epoch: 2, seq: 1 },
-        d: { ...q('B', 4), epoch: 2, seq: 1 },
+        a: { value: q('A', 1), epoch: 1, seq: 1 },
+        b: { value: q('A', 2), epoch: 1, seq: 2 },
+        c: { value: q('A', 3), epoch: 2, seq: 1 },
+        d: { value: q('B', 4), epoch: 2, seq: 1 },
       });
     });
   });
@@ -123,7 +123,7 @@ describe('assignSeq', () => {
             }),
             assignSeq(() => epochs.current),
           )
-          .subscribe((v) => out.push(v));
+          .subscribe(({ value, epoch, seq }) => out.push({ symbol: value.symbol, epoch, seq }));
         const last = new Map<string, [number, number]>();
         for (const v of out) {
           const before = last.get(v.symbol);
