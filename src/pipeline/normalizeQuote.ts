@@ -7,23 +7,29 @@ export type InvalidInput = { reason: InvalidReason; field?: string; value: unkno
 const OPTIONAL_POSITIVE = ['bid', 'ask', 'open', 'high', 'low', 'prevClose'] as const;
 const OPTIONAL_NON_NEGATIVE = ['size', 'volume'] as const;
 
+/** Reports why a value was refused. Not a closure per call: this runs for every tick. */
+function refuse(onInvalid: ((invalid: InvalidInput) => void) | undefined, invalid: InvalidInput): undefined {
+  onInvalid?.(invalid);
+  return undefined;
+}
+
 /**
  * Checks one feed value against the Quote schema. Returns the normalized quote, or why it was refused.
  * A bad required field (symbol, price, ts) refuses the whole value; a bad optional field is dropped alone.
  */
 export function validateQuote(value: unknown, onInvalid?: (invalid: InvalidInput) => void): RawQuote | undefined {
-  const refuse = (reason: InvalidReason, field?: string) => {
-    onInvalid?.({ reason, field, value });
-    return undefined;
-  };
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return refuse('not_object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return refuse(onInvalid, { reason: 'not_object', value });
   const input = value as Record<string, unknown>;
   const symbol = typeof input.symbol === 'string' ? normalizeSymbol(input.symbol) : undefined;
-  if (!symbol || !SYMBOL_PATTERN.test(symbol)) return refuse('bad_symbol', 'symbol');
+  if (!symbol || !SYMBOL_PATTERN.test(symbol))
+    return refuse(onInvalid, { reason: 'bad_symbol', field: 'symbol', value });
   const price = input.price;
-  if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) return refuse('bad_price', 'price');
+  if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0)
+    return refuse(onInvalid, { reason: 'bad_price', field: 'price', value });
   const ts = input.ts;
-  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts <= 0) return refuse('bad_ts', 'ts');
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts <= 0)
+    return refuse(onInvalid, { reason: 'bad_ts', field: 'ts', value });
 
   const quote: RawQuote = { symbol, price, ts };
   for (const field of OPTIONAL_POSITIVE) {
