@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { marketSession } from '../../src/market/session.js';
@@ -14,6 +15,18 @@ const calendar = {
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'America/New_York' }).toMillis();
 
 describe('marketSession', () => {
+  it('answers a calendar asked again and again, in any order, as a calendar asked once', () => {
+    const start = at('2026-11-20T00:00');
+    const week = 10 * 24 * 3600_000;
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: week }), { minLength: 1, maxLength: 40 }), (offsets) => {
+        const askedOften = { ...calendar };
+        for (const offset of offsets)
+          expect(marketSession(askedOften, start + offset)).toEqual(marketSession({ ...calendar }, start + offset));
+      }),
+    );
+  });
+
   it.each([
     ['2026-11-24T03:59', 'closed', '2026-11-24T04:00:00.000-05:00'],
     ['2026-11-24T04:00', 'pre', '2026-11-24T09:30:00.000-05:00'],
