@@ -60,7 +60,7 @@ export type EncodedPacket = {
   /** The engine.io message's data (what a polling transport sends, and what pending bytes count). */
   readonly message: string | Buffer;
   /** The same as a complete WebSocket frame, for transports that take one. */
-  readonly wsFrame: () => [Buffer, string | Buffer];
+  wsFrame(): [Buffer, string | Buffer];
 };
 
 /**

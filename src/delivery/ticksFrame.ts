@@ -41,6 +41,26 @@ export function wsFrameHeader(opcode: number, payloadLength: number): Buffer {
   return header;
 }
 
+/**
+ * An encoded packet whose WebSocket frame is built on first use (only websocket sockets need it), once for
+ * every socket it goes to. A class, not a closure per packet: packets are made at the frame rate.
+ */
+class FramedPacket<P extends string | Buffer> implements EncodedPacket {
+  private frame: [Buffer, P] | undefined;
+
+  constructor(
+    readonly message: string | Buffer,
+    private readonly opcode: number,
+    private readonly payload: P,
+    private readonly payloadLength: number,
+  ) {}
+
+  wsFrame(): [Buffer, P] {
+    this.frame ??= [wsFrameHeader(this.opcode, this.payloadLength), this.payload];
+    return this.frame;
+  }
+}
+
 // Socket.IO's default parser: an EVENT packet is `2` + the JSON array of its arguments; engine.io's text
 // message adds its type `4` in front.
 /** The server-to-client events a frame carries: whole quotes, or field deltas (docs/PROTOCOL.md). */
@@ -64,10 +84,8 @@ export const jsonTicks: TicksEncoding = {
       byteLength += part.byteLength;
     }
     message += JSON_TAIL;
-    let frame: [Buffer, string] | undefined;
     // engine.io's text message is its type `4` and the packet.
-    const wsFrame = () => (frame ??= [wsFrameHeader(TEXT, byteLength + 1), `4${message}`]);
-    return { message, wsFrame };
+    return new FramedPacket(message, TEXT, `4${message}`, byteLength + 1);
   },
 };
 
@@ -108,8 +126,7 @@ export const msgpackTicks: TicksEncoding = {
   },
   packet: (parts, event = 'ticks') => {
     const message = msgpackPacket(parts, event);
-    let frame: [Buffer, Buffer] | undefined;
-    return { message, wsFrame: () => (frame ??= [wsFrameHeader(BINARY, message.length), message]) };
+    return new FramedPacket(message, BINARY, message, message.length);
   },
 };
 
