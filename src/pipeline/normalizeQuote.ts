@@ -17,7 +17,11 @@ function refuse(onInvalid: ((invalid: InvalidInput) => void) | undefined, invali
  * Checks one feed value against the Quote schema. Returns the normalized quote, or why it was refused.
  * A bad required field (symbol, price, ts) refuses the whole value; a bad optional field is dropped alone.
  */
-export function validateQuote(value: unknown, onInvalid?: (invalid: InvalidInput) => void): RawQuote | undefined {
+export function validateQuote(
+  value: unknown,
+  onInvalid?: (invalid: InvalidInput) => void,
+  defaultSource?: string,
+): RawQuote | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return refuse(onInvalid, { reason: 'not_object', value });
   const input = value as Record<string, unknown>;
@@ -45,16 +49,20 @@ export function validateQuote(value: unknown, onInvalid?: (invalid: InvalidInput
     else onInvalid?.({ reason: 'bad_field', field, value });
   }
   if (typeof input.source === 'string' && input.source.length <= 64) quote.source = input.source;
+  else if (defaultSource !== undefined) quote.source = defaultSource;
   if (typeof input.upstreamSeq === 'number' && Number.isFinite(input.upstreamSeq))
     quote.upstreamSeq = input.upstreamSeq;
   return quote;
 }
 
 /** Validates and normalizes each value; invalid ones are reported to `onInvalid` and dropped. */
-export function normalizeQuote(onInvalid?: (invalid: InvalidInput) => void): OperatorFunction<unknown, RawQuote> {
+export function normalizeQuote(
+  onInvalid?: (invalid: InvalidInput) => void,
+  defaultSource?: string,
+): OperatorFunction<unknown, RawQuote> {
   // map + filter rather than concatMap(of/EMPTY): no inner Observable per tick on the hottest path.
   return pipe(
-    map((value: unknown) => validateQuote(value, onInvalid)),
+    map((value: unknown) => validateQuote(value, onInvalid, defaultSource)),
     filter((quote): quote is RawQuote => quote !== undefined),
   );
 }

@@ -1,4 +1,4 @@
-import { EMPTY, ignoreElements, map, merge, type Observable, share, tap } from 'rxjs';
+import { EMPTY, ignoreElements, merge, type Observable, share, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/types.js';
 import type { Quote, RawQuote } from '../protocol.js';
 import { assignSeq } from './assignSeq.js';
@@ -38,12 +38,12 @@ export function quotePipeline(feeds: readonly FeedSource[], hooks: PipelineHooks
     return {
       id: feed.id,
       quotes$: feed.quotes$.pipe(
-        normalizeQuote((invalid) => hooks.onInvalid?.(feed.id, invalid)),
+        // A quote without a source of its own is the feed's: set while it is built, not spread afterwards.
+        normalizeQuote((invalid) => hooks.onInvalid?.(feed.id, invalid), feed.id),
         detectGaps((gap) => {
           hooks.health.recordGap(feed.id);
           hooks.onGap?.(feed.id, gap);
         }, feed.gapScope),
-        map((quote) => (quote.source ? quote : { ...quote, source: feed.id })),
         hooks.health.track<RawQuote>(feed.id, (err) => hooks.onFeedError?.(feed.id, err)),
         tap(() => hooks.onTick?.(feed.id)),
         // Liveness signals, listed symbols and jumps count only while the feed itself is subscribed.
