@@ -1,10 +1,12 @@
 import type { Quote } from '../protocol.js';
+import { parsedFrom } from '../quoteJson.js';
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
  * A Quote from its JSON in Redis (a quote channel's message, a last-value field), or undefined when the text
- * is not one: what another process wrote is checked, not trusted.
+ * is not one: what another process wrote is checked, not trusted. A quote keeps the text as its JSON
+ * (quoteJson), so frames carry the ingest's text instead of a second serialization.
  */
 export function decodeQuote(text: string | null | undefined): Quote | undefined {
   if (!text) return undefined;
@@ -16,12 +18,18 @@ export function decodeQuote(text: string | null | undefined): Quote | undefined 
   }
   if (value === null || typeof value !== 'object') return undefined;
   const q = value as Partial<Quote>;
-  return typeof q.symbol === 'string' &&
-    isFiniteNumber(q.price) &&
-    q.price > 0 &&
-    isFiniteNumber(q.ts) &&
-    isFiniteNumber(q.epoch) &&
-    isFiniteNumber(q.seq)
-    ? (value as Quote)
-    : undefined;
+  if (
+    !(
+      typeof q.symbol === 'string' &&
+      isFiniteNumber(q.price) &&
+      q.price > 0 &&
+      isFiniteNumber(q.ts) &&
+      isFiniteNumber(q.epoch) &&
+      isFiniteNumber(q.seq)
+    )
+  )
+    return undefined;
+  const quote = value as Quote;
+  parsedFrom(quote, text);
+  return quote;
 }

@@ -1,6 +1,7 @@
 import { filter, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import type { Quote } from '../protocol.js';
+import { quoteJson } from '../quoteJson.js';
 import { latestBySymbol } from './latestBySymbol.js';
 import { decodeQuote } from './quoteCodec.js';
 import type { RedisLink } from './redisLink.js';
@@ -32,7 +33,7 @@ export function writeLastValues(
       options.onFailure(new Error('redis unavailable'));
       return;
     }
-    const fields = Object.fromEntries(current.map((quote) => [quote.symbol, JSON.stringify(quote)]));
+    const fields = Object.fromEntries(current.map((quote) => [quote.symbol, quoteJson(quote)]));
     link.command.hSet(key, fields).catch(options.onFailure);
   };
   const subscription = quotes$.pipe(latestBySymbol(options.windowMs, options.scheduler)).subscribe(write);

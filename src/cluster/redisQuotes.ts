@@ -16,6 +16,7 @@ import {
 } from 'rxjs';
 import type { QuoteSource } from '../delivery/types.js';
 import type { Quote } from '../protocol.js';
+import { quoteJson } from '../quoteJson.js';
 import { type ClusterKeys, quoteChannel, quoteChannelPattern, symbolOfChannel } from './keys.js';
 import { decodeQuote } from './quoteCodec.js';
 import { PERIODIC_DEADLINE_MS, type RedisLink, type RedisListener, withTimeout } from './redisLink.js';
@@ -33,14 +34,12 @@ export function publishQuotes(
   hooks: { onPublished?: () => void; onFailure: (err: unknown) => void; onDemand?: (symbols: number) => void },
 ): Subscription {
   const active = new Map<string, Subscription>();
-  const publish = (quote: Quote) => {
+  const publish = (channel: string, quote: Quote) => {
     if (!link.isUp()) {
       hooks.onFailure(new Error('redis unavailable'));
       return;
     }
-    link.command
-      .sPublish(quoteChannel(keys, quote.symbol), JSON.stringify(quote))
-      .then(hooks.onPublished, hooks.onFailure);
+    link.command.sPublish(channel, quoteJson(quote)).then(hooks.onPublished, hooks.onFailure);
   };
   const owner = new Subscription();
   owner.add(
@@ -50,8 +49,14 @@ export function publishQuotes(
         subscription.unsubscribe();
         active.delete(symbol);
       }
-      for (const symbol of symbols)
-        if (!active.has(symbol)) active.set(symbol, source.quotes(symbol).subscribe(publish));
+      for (const symbol of symbols) {
+        if (active.has(symbol)) continue;
+        const channel = quoteChannel(keys, symbol);
+        active.set(
+          symbol,
+          source.quotes(symbol).subscribe((quote) => publish(channel, quote)),
+        );
+      }
       hooks.onDemand?.(active.size);
     }),
   );

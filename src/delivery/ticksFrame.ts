@@ -1,5 +1,6 @@
 import { encode } from '@msgpack/msgpack';
 import type { Quote, QuoteDelta } from '../protocol.js';
+import { quoteJson } from '../quoteJson.js';
 import type { EncodedPacket } from './engine.js';
 
 /**
@@ -71,7 +72,7 @@ const JSON_TAIL = ']]';
 
 export const jsonTicks: TicksEncoding = {
   part: (quote) => {
-    const data = JSON.stringify(quote);
+    const data = 'symbol' in quote ? quoteJson(quote) : JSON.stringify(quote);
     return { data, byteLength: Buffer.byteLength(data) };
   },
   packet: (parts, event = 'ticks') => {
