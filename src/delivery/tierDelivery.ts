@@ -174,7 +174,7 @@ export class TierDelivery implements MembershipHooks {
       }
       sent.quote.set(symbol, quote);
       sent.at.set(symbol, now);
-      due.set(symbol, { quote, previous });
+      due.set(symbol, { quote, previous, full: undefined, delta: undefined });
       if (!published.has(quote)) {
         published.add(quote);
         updates++;
@@ -252,7 +252,7 @@ export class TierDelivery implements MembershipHooks {
                 mine.map((entry) => this.delta(entry)),
                 'deltas',
               )
-            : encoding.packet(mine.map((entry) => this.full(entry.quote)));
+            : encoding.packet(mine.map((entry) => (entry.full ??= this.full(entry.quote))));
           counts.framesEncoded++;
         }
         packet = shared;
@@ -292,8 +292,11 @@ export class TierDelivery implements MembershipHooks {
   }
 }
 
-/** What a lane sends of a symbol at a tick: the quote, the one it sent before (the base of a delta). */
-type Due = { quote: Quote; previous: Quote | undefined; delta?: EncodedQuote };
+/**
+ * What a lane sends of a symbol at a tick: the quote, the one it sent before (the base of a delta), and its
+ * parts once made (every group after the first reads them here, not from the WeakMaps).
+ */
+type Due = { quote: Quote; previous: Quote | undefined; full?: EncodedQuote; delta?: EncodedQuote };
 
 /** A lane tick's frames still to write: its due quotes, its groups, and how far the pump got. */
 type LaneWork = { due: ReadonlyMap<string, Due>; groups: LaneGroup[]; next: number };
