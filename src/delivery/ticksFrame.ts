@@ -72,6 +72,7 @@ const JSON_TAIL = ']]';
 
 export const jsonTicks: TicksEncoding = {
   part: (quote) => {
+    // A whole quote may already have its text (a gateway's, from Redis); a delta is made for this frame.
     const data = 'symbol' in quote ? quoteJson(quote) : JSON.stringify(quote);
     return { data, byteLength: Buffer.byteLength(data) };
   },
