@@ -17,6 +17,11 @@ export function quoteJson(quote: Quote): string {
   return text;
 }
 
+/** The text a quote already has, if any: for a reader that keeps its own cache of what it encodes. */
+export function knownJson(quote: Quote): string | undefined {
+  return texts.get(quote);
+}
+
 /**
  * Records the text a quote was parsed from, as its JSON. Only for text `quoteJson` made in another process
  * (our ingest's): serializing the parsed quote again gives the same text.

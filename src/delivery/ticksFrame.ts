@@ -1,6 +1,6 @@
 import { encode } from '@msgpack/msgpack';
 import type { Quote, QuoteDelta } from '../protocol.js';
-import { quoteJson } from '../quoteJson.js';
+import { knownJson } from '../quoteJson.js';
 import type { EncodedPacket } from './engine.js';
 
 /**
@@ -72,8 +72,9 @@ const JSON_TAIL = ']]';
 
 export const jsonTicks: TicksEncoding = {
   part: (quote) => {
-    // A whole quote may already have its text (a gateway's, from Redis); a delta is made for this frame.
-    const data = 'symbol' in quote ? quoteJson(quote) : JSON.stringify(quote);
+    // A whole quote may already have its text (a gateway's, from Redis); a delta is made for this frame. Not
+    // stored here: the tier delivery caches the part it gets.
+    const data = ('symbol' in quote ? knownJson(quote) : undefined) ?? JSON.stringify(quote);
     return { data, byteLength: Buffer.byteLength(data) };
   },
   packet: (parts, event = 'ticks') => {
