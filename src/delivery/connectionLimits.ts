@@ -13,11 +13,19 @@ export type ConnectionGuardOptions = {
 type EngineLike = {
   on(event: 'connection', listener: (conn: EngineConnection) => void): unknown;
 };
-type EngineConnection = { request: IncomingMessage; once(event: 'close', listener: () => void): unknown };
+type EngineConnection = {
+  remoteAddress: string;
+  on(event: 'close', listener: (this: EngineConnection) => void): unknown;
+};
+
+/** An IPv4 client on a dual-stack listener shows as `::ffff:a.b.c.d`: counted as `a.b.c.d`. */
+function unmapped(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
 
 function clientAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+  return unmapped(req.socket.remoteAddress);
 }
 
 function normalizeOrigin(origin: string): string {
@@ -65,14 +73,19 @@ export class ConnectionGuard {
 
   /** Counts open engine.io connections per address (a polling-then-websocket client is one connection). */
   track(engine: EngineLike): void {
+    const perIp = this.perIp;
+    // One listener for every connection, reading it from `this`: a closure and a once-wrapper per connection
+    // would live as long as it. engine.io keeps the address the connection came from; 'close' fires once.
+    const release = function (this: EngineConnection): void {
+      const address = unmapped(this.remoteAddress);
+      const left = (perIp.get(address) ?? 0) - 1;
+      if (left > 0) perIp.set(address, left);
+      else perIp.delete(address);
+    };
     engine.on('connection', (conn) => {
-      const address = clientAddress(conn.request);
-      this.perIp.set(address, this.connectionsFrom(address) + 1);
-      conn.once('close', () => {
-        const left = this.connectionsFrom(address) - 1;
-        if (left > 0) this.perIp.set(address, left);
-        else this.perIp.delete(address);
-      });
+      const address = unmapped(conn.remoteAddress);
+      perIp.set(address, this.connectionsFrom(address) + 1);
+      conn.on('close', release);
     });
   }
 

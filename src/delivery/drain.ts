@@ -11,9 +11,15 @@ export class ConnectionDrain {
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly http: HttpServer) {
+    const sockets = this.sockets;
+    // One listener for every connection (it reads its socket from `this`), not a closure and a once-wrapper
+    // each: they would live as long as the connection. 'close' fires once.
+    const forget = function (this: Socket): void {
+      sockets.delete(this);
+    };
     http.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      sockets.add(socket);
+      socket.on('close', forget);
     });
   }
 
