@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { AccessPolicy } from './accessPolicy.js';
 import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
-import { compactListenerTables, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
+import { compactConnection, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
 import { listen } from './listen.js';
 import { listenForMetrics } from './metricsListener.js';
@@ -169,7 +169,6 @@ function acceptSockets(
   };
   io.on('connection', (socket) => {
     slimHandshakeRequest(socket);
-    compactListenerTables(socket);
     // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
     const { auth } = socket.handshake;
     if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)
@@ -178,5 +177,7 @@ function acceptSockets(
     requests.accept(socket);
     socket.emit('status', sources.status());
     socket.on('disconnect', onDisconnect);
+    // Last, once its listeners are all on: a compacted table that gains keys gets a hidden class of its own.
+    compactConnection(socket);
   });
 }

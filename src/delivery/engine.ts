@@ -12,6 +12,8 @@ type EngineSocket = TickstreamSocket['conn'];
 /** A ws WebSocket as engine.io's websocket transport holds it. */
 type WsSocket = {
   readyState?: number;
+  listeners?: (event: 'error') => ((...args: unknown[]) => void)[];
+  removeListener?: (event: 'error', listener: (...args: unknown[]) => void) => void;
   bufferedAmount?: number;
   terminate?: () => void;
   _sender?: { sendFrame?: (frame: (string | Buffer)[], cb?: () => void) => void };
@@ -27,6 +29,8 @@ type EngineInternals = {
   readyState: string;
   request: IncomingMessage & { _query?: unknown };
   writeBuffer?: { data?: unknown }[];
+  /** What undoes the transport's listeners when it goes (engine.io pushes one entry per transport). */
+  cleanupFn?: (() => void)[];
   transport: { name: string; perMessageDeflate?: unknown; socket?: WsSocket };
   write(data: string | Buffer, options?: { wsPreEncodedFrame?: (string | Buffer)[] }): void;
   close(discard?: boolean): void;
@@ -84,27 +88,42 @@ export function writeEncoded(socket: TickstreamSocket, packet: EncodedPacket): b
   return true;
 }
 
+/** Request headers that only served the websocket upgrade itself (RFC 6455 section 4.1). */
+const UPGRADE_HEADERS = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
 /**
  * engine.io keeps a connection's first HTTP request (the upgrade, or the first poll) for the connection's
  * life, with its stream state and raw headers. Once a socket is accepted only what Socket.IO builds a
  * handshake from is kept (a client may still connect another namespace on the same connection): the
- * headers, query, url and whether it was TLS.
+ * headers, query, url and whether it was TLS. The headers lose those of the upgrade's own mechanics, in
+ * the request and in the socket's handshake alike (one object, as Socket.IO shares it).
  */
 export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
-  const { headers, _query, url, socket: tcp } = conn.request;
+  const { headers: all, _query, url, socket: tcp } = conn.request;
+  const headers: IncomingMessage['headers'] = {};
+  for (const [name, value] of Object.entries(all)) if (!UPGRADE_HEADERS.has(name)) headers[name] = value;
   const encrypted = (tcp as { encrypted?: boolean } | null)?.encrypted === true;
   conn.request = { headers, _query, url, connection: { encrypted } } as unknown as EngineInternals['request'];
+  socket.handshake.headers = headers;
 }
 
 /**
  * engine.io answers a websocket upgrade with a stand-in response that holds the upgrade request for as long
- * as the TCP socket lives (its 'close' listener keeps it). Once ws has read the response headers ('headers'),
- * nothing reads that request through the response again, so the response lets go of it: with
- * slimHandshakeRequest, no upgrade request stays alive per connection.
+ * as the TCP socket lives: it forwards the socket's 'close' to itself, for HTTP middlewares that wait for a
+ * response to end (the only engine middleware here is this one, which does not). Once ws has read the
+ * response headers ('headers'), nothing uses the response again, so the socket's forwarding listener goes,
+ * and with it the response, its closure and the request: with slimHandshakeRequest, no upgrade request or
+ * response stays alive per connection.
  */
 export function releaseUpgradeRequests(engine: TickstreamServer['engine']): void {
-  const responses = new WeakMap<IncomingMessage, { req?: unknown }>();
+  const responses = new WeakMap<IncomingMessage, UpgradeResponse>();
   engine.use((req: IncomingMessage, res: object, next: () => void) => {
     if (!(res instanceof ServerResponse)) responses.set(req, res);
     next();
@@ -114,23 +133,69 @@ export function releaseUpgradeRequests(engine: TickstreamServer['engine']): void
     if (!res) return;
     responses.delete(req);
     res.req = undefined;
+    const forward = res.socket?.rawListeners('close').find(isResponseCloseForward);
+    if (forward) res.socket?.removeListener('close', forward);
   });
 }
 
+/** engine.io's WebSocketResponse, as far as it is read here. */
+type UpgradeResponse = {
+  req?: unknown;
+  socket?: {
+    rawListeners(event: 'close'): ((...args: unknown[]) => void)[];
+    removeListener(event: 'close', listener: (...args: unknown[]) => void): unknown;
+  };
+};
+
+/** WebSocketResponse's constructor: `socket.once("close", () => this.emit("close"))` (a once-wrapper). */
+const RESPONSE_CLOSE_FORWARD = '() => this.emit("close")';
+
+function isResponseCloseForward(listener: unknown): boolean {
+  const wrapped = (listener as { listener?: unknown }).listener;
+  return typeof wrapped === 'function' && String(wrapped) === RESPONSE_CLOSE_FORWARD;
+}
+
+/** The ws 'error' guard engine.io adds before a transport takes errors over (a function declaration). */
+const UPGRADE_ERROR_GUARD = 'onUpgradeError';
+
 /**
- * Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
- * hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
- * socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
- * compact layout, with the very same listeners and still no inherited keys. Done once, when the socket is
- * accepted; a table that changes later may turn back into a hash table, which is only memory.
+ * What a connection keeps for its whole life that it needs no more once the socket is accepted (a client
+ * may still connect another namespace, so what a handshake is built from stays):
+ * - engine.io's ws 'error' guard: it drops it when a polling client upgrades, not when a client opened
+ *   with a websocket, though the transport has its own error listener by then;
+ * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
+ *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
+ *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
+ *   compact layout, with the very same listeners and still no inherited keys. Listener lists (the
+ *   Socket.IO decoder's and engine.io's transport cleanups too) are copied to their length: V8 gives a
+ *   list grown by push room for 17.
+ * Tables that change later may grow again, which is only memory.
  */
-export function compactListenerTables(socket: TickstreamSocket): void {
+export function compactConnection(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
   const ws = conn.transport.socket;
+  const guard = ws?.listeners?.('error').find((listener) => listener.name === UPGRADE_ERROR_GUARD);
+  if (guard) ws?.removeListener?.('error', guard);
   for (const emitter of [socket, socket.conn, conn.transport, ws, ws?._socket]) {
-    const owner = emitter as { _events?: object } | undefined;
-    if (owner?._events) owner._events = Object.setPrototypeOf({ ...owner._events }, null);
+    const owner = emitter as { _events?: Record<string | symbol, unknown> } | undefined;
+    if (owner?._events) owner._events = Object.setPrototypeOf(tightLists(owner._events), null);
   }
+  if (conn.cleanupFn) conn.cleanupFn = conn.cleanupFn.slice();
+  const decoder = (socket as unknown as SocketIoInternals).client?.decoder;
+  if (decoder?._callbacks) decoder._callbacks = tightLists(decoder._callbacks);
+}
+
+/** What is read of a Socket.IO socket beyond its typings: its client's packet decoder (a component-emitter). */
+type SocketIoInternals = { client?: { decoder?: { _callbacks?: Record<string, unknown> } } };
+
+/** A copy of a listener table with each list cut to its length, and without the keys Node presets to `undefined`. */
+function tightLists(table: Record<string | symbol, unknown>): Record<string | symbol, unknown> {
+  const copy: Record<string | symbol, unknown> = {};
+  for (const key of Reflect.ownKeys(table)) {
+    const value = table[key];
+    if (value !== undefined) copy[key] = Array.isArray(value) ? value.slice() : value;
+  }
+  return copy;
 }
 
 /** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */

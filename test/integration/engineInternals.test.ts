@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -87,4 +88,41 @@ describe('what a connection keeps', () => {
       expect(ack).toMatchObject({ ok: true });
     },
   );
+
+  it('keeps no upgrade response, no upgrade-only header and no spent listener once a websocket client is connected', async () => {
+    service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
+    const svc = service;
+    // Registered after tickstream's own middleware, so it sees the same stand-in response.
+    const responses: WeakRef<object>[] = [];
+    svc.io.engine.use((_req: IncomingMessage, res: object, next: () => void) => {
+      responses.push(new WeakRef(res));
+      next();
+    });
+    client = await connectTestClient(svc.url);
+    await until(() => svc.io.of('/').sockets.size === 1, 2000, 'the server-side socket');
+    const [socket] = svc.io.of('/').sockets.values();
+    if (!socket) throw new Error('no socket');
+    // The handshake keeps what tells who connected, not how the upgrade went.
+    expect(socket.handshake.headers.host).toBeDefined();
+    expect(Object.keys(socket.handshake.headers)).not.toContain('sec-websocket-key');
+    expect(Object.keys(socket.handshake.headers)).not.toContain('upgrade');
+    const ws = (socket.conn as unknown as { transport: { socket: EventEmitter & { _socket: EventEmitter } } }).transport
+      .socket;
+    expect(ws.listeners('error').map((listener) => listener.name)).not.toContain('onUpgradeError');
+    // The TCP socket's 'close': the drain's and ws' own, not the stand-in response's forwarding.
+    expect(ws._socket.listenerCount('close')).toBe(2);
+    await until(
+      () => {
+        collectGarbage();
+        return responses.length === 1 && responses.every((ref) => ref.deref() === undefined);
+      },
+      5000,
+      'the upgrade response collected',
+    );
+    // Still a working connection: requests are answered, and closing it frees everything.
+    const ack = await client.timeout(2000).emitWithAck('symbols', {});
+    expect(ack).toMatchObject({ ok: true });
+    client.close();
+    await until(() => svc.io.engine.clientsCount === 0, 5000, 'the connection gone');
+  });
 });
