@@ -2,9 +2,9 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { TickstreamServer, TickstreamSocket } from './types.js';
 
 /**
- * The one place that reads engine.io's and ws' internals (what their typings do not export). Everything
- * else goes through the functions below; test/integration/engineInternals.test.ts checks each assumption
- * against the installed engine.io and ws, so an upgrade that moves one fails there, not in production.
+ * The one place that reads engine.io's, ws' and Socket.IO's internals (what their typings do not export).
+ * Everything else goes through the functions below; test/integration/engineInternals.test.ts checks each
+ * assumption against the installed packages, so an upgrade that moves one fails there, not in production.
  */
 
 type EngineSocket = TickstreamSocket['conn'];
@@ -218,5 +218,7 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     wsSendFrame: typeof ws?._sender?.sendFrame === 'function',
     wsReadyState: ws?.readyState === WS_OPEN,
     request: typeof conn.request === 'object' && conn.request !== null && 'headers' in conn.request,
+    cleanupFn: Array.isArray(conn.cleanupFn),
+    decoderCallbacks: typeof (socket as unknown as SocketIoInternals).client?.decoder?._callbacks === 'object',
   };
 }

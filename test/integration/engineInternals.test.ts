@@ -47,6 +47,8 @@ describe('engine.io and ws internals', () => {
         wsSendFrame: true,
         wsReadyState: true,
         request: true,
+        cleanupFn: true,
+        decoderCallbacks: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
