@@ -360,7 +360,11 @@ describe('dashboard in Chromium', () => {
         const style = getComputedStyle(chip, '::before');
         return { content: style.content, clipPath: style.clipPath, background: style.backgroundImage };
       });
-    expect(await icon()).toMatchObject({ content: '""', clipPath: expect.stringMatching(/^polygon/) });
+    // Polled: the chip can be read between its render and its style's first computation (seen once in CI).
+    await vi.waitFor(
+      async () => expect(await icon()).toMatchObject({ content: '""', clipPath: expect.stringMatching(/^polygon/) }),
+      { timeout: 5000 },
+    );
     // The session line and the position tell the recorded moment (10:00 New York on Thursday 2026-01-15),
     // in the exchange's zone like the rows, not the wall clock.
     await page.waitForFunction(() =>
@@ -378,7 +382,11 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction(
       () => document.querySelector('.feed[data-feed="replay"]')?.textContent === 'replay · paused',
     );
-    expect(await icon()).toMatchObject({ clipPath: 'none', background: expect.stringMatching(/^linear-gradient/) });
+    await vi.waitFor(
+      async () =>
+        expect(await icon()).toMatchObject({ clipPath: 'none', background: expect.stringMatching(/^linear-gradient/) }),
+      { timeout: 5000 },
+    );
 
     await page.click('#replay-toggle');
     await vi.waitFor(() => expect(feed.control.status().paused).toBe(false), { timeout: 5000 });
