@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeQuote } from '../../src/cluster/quoteCodec.js';
 import { jsonTicks } from '../../src/delivery/ticksFrame.js';
 import type { Quote } from '../../src/protocol.js';
-import { quoteJson } from '../../src/quoteJson.js';
+import { knownJson, quoteJson } from '../../src/quoteJson.js';
 
 const price = fc.double({ min: 0.0001, max: 1e7, noNaN: true, noDefaultInfinity: true });
 const quote: fc.Arbitrary<Quote> = fc.record(
@@ -51,6 +51,18 @@ describe('quoteJson: one JSON text per quote, across the Redis hop', () => {
     expect(part.data).toBe(text);
     expect(part.byteLength).toBe(Buffer.byteLength(text));
     expect(jsonTicks.packet([part]).message).toBe(`2["ticks",[${text}]]`);
+  });
+
+  it('the kept text is seen by no one else: not in keys, JSON, equality, nor a copy that may differ', () => {
+    const text = '{"symbol": "AAPL", "price": 189.5, "ts": 1764690000000, "epoch": 7, "seq": 42}';
+    const parsed = decodeQuote(text) as Quote;
+    expect(knownJson(parsed)).toBe(text);
+    expect(Object.keys(parsed)).toEqual(['symbol', 'price', 'ts', 'epoch', 'seq']);
+    expect(JSON.stringify(parsed)).toBe('{"symbol":"AAPL","price":189.5,"ts":1764690000000,"epoch":7,"seq":42}');
+    // A copy is a new quote (the pipeline derives quotes by spreading): it must not carry the old text.
+    const changed = { ...parsed, price: 190 };
+    expect(knownJson(changed)).toBeUndefined();
+    expect(quoteJson(changed)).toBe('{"symbol":"AAPL","price":190,"ts":1764690000000,"epoch":7,"seq":42}');
   });
 
   it('text that is not a quote is refused and leaves nothing behind', () => {
