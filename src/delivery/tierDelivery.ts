@@ -28,7 +28,15 @@ export type TierDeliveryOptions = {
 export type DeliveryCounts = { updates: number; deliveries: number; framesEncoded: number; framesWritten: number };
 
 /** What a lane last sent of each symbol, and when. */
-type LaneSent = { quote: Map<string, Quote>; at: Map<string, number>; prompted: Map<string, number> };
+type LaneSent = { quote: Map<string, Cell>; at: Map<string, number>; prompted: Map<string, number> };
+
+/**
+ * A symbol's newest quote and what delivery made of it: its parts, encoded once whatever the number of tiers,
+ * lanes and groups it goes to, and the tiers it went out on. A new cell per arrival, so a lane knows a symbol
+ * changed by identity. (WeakMaps keyed by quote did the same at a microsecond more per quote: every scavenge
+ * walks their ephemeron tables.)
+ */
+type Cell = { readonly quote: Quote; full?: EncodedQuote; whole?: EncodedQuote; tiers?: number[] };
 
 /**
  * Conflation per rate tier, and the frames. Each watched symbol's newest quote is kept in one cell; each tier
@@ -39,15 +47,11 @@ type LaneSent = { quote: Map<string, Quote>; at: Map<string, number>; prompted: 
  * once (`promptAfterMs`), in a frame of its own, unless its lane sent it less than an interval ago.
  */
 export class TierDelivery implements MembershipHooks {
-  private readonly latest = new Map<string, Quote>();
+  private readonly latest = new Map<string, Cell>();
   private readonly arrivedAt = new Map<string, number>();
   private readonly feeds = new Map<string, Subscription>();
   private readonly clocks = new Map<number, Subscription>();
   private readonly sent = new Map<string, LaneSent>();
-  private readonly published = new Map<number, WeakSet<Quote>>();
-  // A quote is encoded once, whatever the number of tiers, lanes and groups it goes to.
-  private readonly encoded = new WeakMap<Quote, EncodedQuote>();
-  private readonly encodedWhole = new WeakMap<Quote, EncodedQuote>();
   private readonly prompt: TurnBatcher<string>;
   private readonly scheduler: SchedulerLike;
   private readonly work: LaneWork[] = [];
@@ -108,10 +112,11 @@ export class TierDelivery implements MembershipHooks {
   }
 
   private arrive(quote: Quote): void {
+    if (this.latest.get(quote.symbol)?.quote === quote) return;
     const now = this.scheduler.now();
     const before = this.arrivedAt.get(quote.symbol);
     this.arrivedAt.set(quote.symbol, now);
-    this.latest.set(quote.symbol, quote);
+    this.latest.set(quote.symbol, { quote });
     const { promptAfterMs } = this.options;
     if (promptAfterMs > 0 && (before === undefined || now - before >= promptAfterMs))
       this.prompt.add(quote.symbol, quote.symbol);
@@ -148,18 +153,13 @@ export class TierDelivery implements MembershipHooks {
     const intervalMs = 1000 / hz;
     const now = this.scheduler.now();
     const sent = this.laneSent(hz, laneIndex);
-    let published = this.published.get(hz);
-    if (!published) {
-      published = new WeakSet();
-      this.published.set(hz, published);
-    }
     const due = new Map<string, Due>();
     let updates = 0;
     for (const symbol of candidates) {
       if (prompt && !lane.symbols.has(symbol)) continue;
-      const quote = this.latest.get(symbol);
+      const cell = this.latest.get(symbol);
       const previous = sent.quote.get(symbol);
-      if (quote === undefined || quote === previous) continue;
+      if (cell === undefined || cell === previous) continue;
       if (prompt) {
         // Not above the tier's rate: a lane that sent it less than an interval ago leaves it to its clock.
         const at = sent.at.get(symbol);
@@ -172,11 +172,13 @@ export class TierDelivery implements MembershipHooks {
           sent.prompted.delete(symbol);
         }
       }
-      sent.quote.set(symbol, quote);
+      sent.quote.set(symbol, cell);
       sent.at.set(symbol, now);
-      due.set(symbol, { quote, previous, full: undefined, delta: undefined });
-      if (!published.has(quote)) {
-        published.add(quote);
+      due.set(symbol, { cell, previous: previous?.quote, delta: undefined });
+      // Counted once per tier: the lanes of a tier send the same quote to different sockets.
+      if (!cell.tiers?.includes(hz)) {
+        if (cell.tiers) cell.tiers.push(hz);
+        else cell.tiers = [hz];
         updates++;
       }
     }
@@ -237,10 +239,10 @@ export class TierDelivery implements MembershipHooks {
     for (const socket of group.members) {
       let packet: EncodedPacket;
       const needs = group.deltas ? group.needsBase.get(socket) : undefined;
-      if (needs && mine.some((entry) => needs.has(entry.quote.symbol))) {
+      if (needs && mine.some((entry) => needs.has(entry.cell.quote.symbol))) {
         // A member that just joined: whole updates for the symbols it has no base for yet, in a frame of its own.
         packet = encoding.packet(
-          mine.map((entry) => (needs.delete(entry.quote.symbol) ? this.whole(entry.quote) : this.delta(entry))),
+          mine.map((entry) => (needs.delete(entry.cell.quote.symbol) ? this.whole(entry.cell) : this.delta(entry))),
           'deltas',
         );
         if (needs.size === 0) group.needsBase.delete(socket);
@@ -252,7 +254,7 @@ export class TierDelivery implements MembershipHooks {
                 mine.map((entry) => this.delta(entry)),
                 'deltas',
               )
-            : encoding.packet(mine.map((entry) => (entry.full ??= this.full(entry.quote))));
+            : encoding.packet(mine.map((entry) => this.full(entry.cell)));
           counts.framesEncoded++;
         }
         packet = shared;
@@ -264,39 +266,31 @@ export class TierDelivery implements MembershipHooks {
   }
 
   /** A quote whole, as `ticks` carry it: encoded once, whatever the number of tiers, lanes and groups. */
-  private full(quote: Quote): EncodedQuote {
-    let part = this.encoded.get(quote);
-    if (!part) {
-      part = this.options.encoding.part(quote);
-      this.encoded.set(quote, part);
-    }
-    return part;
+  private full(cell: Cell): EncodedQuote {
+    cell.full ??= this.options.encoding.part(cell.quote);
+    return cell.full;
   }
 
   /** A quote whole, as a delta with no base (for a member that has none yet). */
-  private whole(quote: Quote): EncodedQuote {
-    let part = this.encodedWhole.get(quote);
-    if (!part) {
-      part = this.options.encoding.part(toDelta(quote));
-      this.encodedWhole.set(quote, part);
-    }
-    return part;
+  private whole(cell: Cell): EncodedQuote {
+    cell.whole ??= this.options.encoding.part(toDelta(cell.quote));
+    return cell.whole;
   }
 
   /** The fields that changed since the lane last sent the symbol: encoded once per lane tick. */
   private delta(entry: Due): EncodedQuote {
     entry.delta ??= entry.previous
-      ? this.options.encoding.part(toDelta(entry.quote, entry.previous))
-      : this.whole(entry.quote);
+      ? this.options.encoding.part(toDelta(entry.cell.quote, entry.previous))
+      : this.whole(entry.cell);
     return entry.delta;
   }
 }
 
 /**
- * What a lane sends of a symbol at a tick: the quote, the one it sent before (the base of a delta), and its
- * parts once made (every group after the first reads them here, not from the WeakMaps).
+ * What a lane sends of a symbol at a tick: the symbol's cell, the quote it sent before (the base of a delta),
+ * and the delta once made (every group after the first reads it here).
  */
-type Due = { quote: Quote; previous: Quote | undefined; full?: EncodedQuote; delta?: EncodedQuote };
+type Due = { cell: Cell; previous: Quote | undefined; delta?: EncodedQuote };
 
 /** A lane tick's frames still to write: its due quotes, its groups, and how far the pump got. */
 type LaneWork = { due: ReadonlyMap<string, Due>; groups: LaneGroup[]; next: number };

@@ -245,6 +245,25 @@ describe('subscribe', () => {
     expect((await counter(svc, 'framesWritten')) - written).toBe(100);
   });
 
+  it('counts an update once per tier, whatever the number of lanes its sockets are spread over', async () => {
+    const feed = manualFeed(['ACME']);
+    service = await startTestService({ pipeline: { lanes: 4 } }, { feeds: [feed] });
+    const svc = service;
+    const many = await Promise.all(Array.from({ length: 12 }, () => client(svc.url)));
+    const lanes = new Set(many.map((c) => laneOf(c.id ?? '', 4)));
+    expect(lanes.size).toBeGreaterThan(1);
+    const received = many.map(() => [] as number[]);
+    for (const [i, c] of many.entries()) c.on('ticks', (batch) => received[i]!.push(...batch.map((q) => q.price)));
+    await Promise.all(many.map((c) => subscribe(c, { symbols: ['ACME'], maxHz: 10 })));
+    const before = await counter(svc, 'updatesOut');
+    for (let i = 0; i < 3; i++) {
+      feed.push('ACME', 20 + i);
+      await until(() => received.every((r) => r.at(-1) === 20 + i), 3000, `price ${20 + i} at every client`);
+    }
+    // Each lane sends each price to its own sockets; the tier sent 3 updates.
+    expect((await counter(svc, 'updatesOut')) - before).toBe(3);
+  });
+
   it('sends field deltas to a client that asks in its handshake, whole first, and they rebuild the very quotes', async () => {
     const feed = manualFeed(['ACME', 'INIT']);
     service = await startTestService({ pipeline: { lanes: 1 } }, { feeds: [feed] });
