@@ -32,8 +32,8 @@ export const HELP = `npm run bench -- [options]
   --parser json|msgpack tickstream's Socket.IO parser (default json)
   --lanes N             tickstream's pipeline.lanes: clock phases a tier's sockets are spread over (default 4)
   --prompt-after-ms N   tickstream's pipeline.promptAfterMs (default 1000; 0: a quiet symbol waits for its tick)
-  --deltas              ask tickstream for field deltas (Socket.IO auth {"deltas":true}); no effect until
-                        the server negotiates deltas
+  --deltas              ask tickstream for field deltas (Socket.IO auth {"deltas":true}), as the SDK and
+                        the dashboard do by default; the other servers get whole quotes
   --threads N           load generator threads (default 2)
   --seed N              simulator and subscription seed (default 42)
   --results DIR         where the JSON and the SVG chart go (default bench/results)

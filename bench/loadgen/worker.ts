@@ -28,10 +28,7 @@ export type WorkerPlan = {
   openDeadlineMs: number;
   /** No new socket is opened once this many failed (a step that already failed need not wait for more). */
   giveUpAfterFailures?: number;
-  /**
-   * Socket.IO's CONNECT payload (what a client passes as `auth`), e.g. `{ deltas: true }`. Hook for
-   * negotiated field deltas: no effect until the server reads it.
-   */
+  /** Socket.IO's CONNECT payload (what a client passes as `auth`), e.g. `{ deltas: true }` for field deltas. */
   connectAuth?: Record<string, unknown>;
 };
 
