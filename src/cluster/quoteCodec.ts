@@ -1,3 +1,4 @@
+import type { QuoteText } from '../delivery/types.js';
 import type { Quote } from '../protocol.js';
 import { parsedFrom } from '../quoteJson.js';
 
@@ -32,4 +33,27 @@ export function decodeQuote(text: string | null | undefined): Quote | undefined 
   const quote = value as Quote;
   parsedFrom(quote, text);
   return quote;
+}
+
+/**
+ * A quote channel's message as it came, decoded on first use (delivery decodes only the quotes it sends).
+ * A class, not a closure per message: a gateway makes one per message it receives.
+ */
+export class ChannelQuote implements QuoteText {
+  private decoded: Quote | undefined | null = null;
+
+  constructor(
+    readonly symbol: string,
+    private readonly text: string,
+    private readonly onInvalid: (() => void) | undefined,
+  ) {}
+
+  decode(): Quote | undefined {
+    if (this.decoded === null) {
+      const quote = decodeQuote(this.text);
+      this.decoded = quote?.symbol === this.symbol ? quote : undefined;
+      if (this.decoded === undefined) this.onInvalid?.();
+    }
+    return this.decoded;
+  }
 }

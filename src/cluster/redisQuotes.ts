@@ -14,11 +14,11 @@ import {
   scan,
   timer,
 } from 'rxjs';
-import type { QuoteSource } from '../delivery/types.js';
+import type { QuoteSource, QuoteText } from '../delivery/types.js';
 import type { Quote } from '../protocol.js';
 import { quoteJson } from '../quoteJson.js';
 import { type ClusterKeys, quoteChannel, quoteChannelPattern, symbolOfChannel } from './keys.js';
-import { decodeQuote } from './quoteCodec.js';
+import { ChannelQuote } from './quoteCodec.js';
 import { PERIODIC_DEADLINE_MS, type RedisLink, type RedisListener, withTimeout } from './redisLink.js';
 
 /**
@@ -27,7 +27,7 @@ import { PERIODIC_DEADLINE_MS, type RedisLink, type RedisListener, withTimeout }
  * dropped and reported, not queued: it would arrive stale.
  */
 export function publishQuotes(
-  source: QuoteSource,
+  source: { quotes(symbol: string): Observable<Quote> },
   demand$: Observable<ReadonlySet<string>>,
   link: RedisLink,
   keys: ClusterKeys,
@@ -146,11 +146,12 @@ export function gatewayDemand(
 /**
  * Gateway side: the quote source over Redis. A symbol's channel is subscribed (SSUBSCRIBE) while someone on
  * this gateway watches it, then announced so the ingest starts publishing it at once; so a gateway receives
- * only the symbols its clients watch. Messages that are not a valid quote of the channel's symbol are
- * reported and skipped.
+ * only the symbols its clients watch. Each message is handed on as it came (ChannelQuote): delivery decodes
+ * the ones it sends, at their rate tier, not every message. One that is not a valid quote of the channel's
+ * symbol is reported when it is decoded and skipped; one replaced before that is dropped unread.
  */
 export class RedisQuoteSource implements QuoteSource {
-  private readonly channels = new Map<string, { hub: Subject<Quote>; listener: RedisListener }>();
+  private readonly channels = new Map<string, { hub: Subject<QuoteText>; listener: RedisListener }>();
 
   constructor(
     private readonly link: RedisLink,
@@ -158,8 +159,8 @@ export class RedisQuoteSource implements QuoteSource {
     private readonly hooks: { onMessage?: () => void; onInvalid?: (channel: string) => void } = {},
   ) {}
 
-  quotes(symbol: string): Observable<Quote> {
-    return new Observable<Quote>((subscriber) => {
+  quotes(symbol: string): Observable<QuoteText> {
+    return new Observable<QuoteText>((subscriber) => {
       const channel = quoteChannel(this.keys, symbol);
       const entry = this.channels.get(symbol) ?? this.open(symbol, channel);
       const inner = entry.hub.subscribe(subscriber);
@@ -173,13 +174,13 @@ export class RedisQuoteSource implements QuoteSource {
   }
 
   /** Subscribes to the symbol's channel, then announces it so the ingest publishes it without waiting for its next poll. */
-  private open(symbol: string, channel: string): { hub: Subject<Quote>; listener: RedisListener } {
-    const hub = new Subject<Quote>();
+  private open(symbol: string, channel: string): { hub: Subject<QuoteText>; listener: RedisListener } {
+    const hub = new Subject<QuoteText>();
+    const { onMessage, onInvalid } = this.hooks;
+    const invalid = onInvalid && (() => onInvalid(channel));
     const listener: RedisListener = (message) => {
-      this.hooks.onMessage?.();
-      const quote = decodeQuote(String(message));
-      if (quote?.symbol === symbol) hub.next(quote);
-      else this.hooks.onInvalid?.(channel);
+      onMessage?.();
+      hub.next(new ChannelQuote(symbol, String(message), invalid));
     };
     const entry = { hub, listener };
     this.channels.set(symbol, entry);

@@ -5,7 +5,7 @@ import { type EncodedPacket, writeEncoded } from './engine.js';
 import type { EncodedQuote, TicksEncoding } from './ticksFrame.js';
 import { TurnBatcher } from './tierBatch.js';
 import type { Lane, LaneGroup, MembershipHooks, TierMembership } from './tierMembership.js';
-import type { QuoteSource } from './types.js';
+import type { QuoteSource, QuoteText } from './types.js';
 
 export type TierDeliveryOptions = {
   membership: TierMembership;
@@ -31,12 +31,25 @@ export type DeliveryCounts = { updates: number; deliveries: number; framesEncode
 type LaneSent = { quote: Map<string, Cell>; at: Map<string, number>; prompted: Map<string, number> };
 
 /**
- * A symbol's newest quote and what delivery made of it: its parts, encoded once whatever the number of tiers,
- * lanes and groups it goes to, and the tiers it went out on. A new cell per arrival, so a lane knows a symbol
- * changed by identity. (WeakMaps keyed by quote did the same at a microsecond more per quote: every scavenge
- * walks their ephemeron tables.)
+ * A symbol's newest arrival and what delivery made of it: the quote (decoded when first sent, for a source
+ * that hands over text), its parts, encoded once whatever the number of tiers, lanes and groups it goes to,
+ * and the tiers it went out on. A new cell per arrival, so a lane knows a symbol changed by identity.
+ * (WeakMaps keyed by quote did the same at a microsecond more per quote: every scavenge walks their
+ * ephemeron tables.)
  */
-type Cell = { readonly quote: Quote; full?: EncodedQuote; whole?: EncodedQuote; tiers?: number[] };
+type Cell = {
+  readonly arrival: Quote | QuoteText;
+  quote?: Quote;
+  full?: EncodedQuote;
+  whole?: EncodedQuote;
+  tiers?: number[];
+};
+
+/** The cell's quote, decoded on first use; undefined when its text is not a valid quote. */
+function quoteOf(cell: Cell): Quote | undefined {
+  if (cell.quote === undefined && 'decode' in cell.arrival) cell.quote = cell.arrival.decode();
+  return cell.quote;
+}
 
 /**
  * Conflation per rate tier, and the frames. Each watched symbol's newest quote is kept in one cell; each tier
@@ -111,15 +124,15 @@ export class TierDelivery implements MembershipHooks {
     this.work.length = 0;
   }
 
-  private arrive(quote: Quote): void {
-    if (this.latest.get(quote.symbol)?.quote === quote) return;
+  private arrive(arrival: Quote | QuoteText): void {
+    const { symbol } = arrival;
+    if (this.latest.get(symbol)?.arrival === arrival) return;
     const now = this.scheduler.now();
-    const before = this.arrivedAt.get(quote.symbol);
-    this.arrivedAt.set(quote.symbol, now);
-    this.latest.set(quote.symbol, { quote });
+    const before = this.arrivedAt.get(symbol);
+    this.arrivedAt.set(symbol, now);
+    this.latest.set(symbol, 'decode' in arrival ? { arrival } : { arrival, quote: arrival });
     const { promptAfterMs } = this.options;
-    if (promptAfterMs > 0 && (before === undefined || now - before >= promptAfterMs))
-      this.prompt.add(quote.symbol, quote.symbol);
+    if (promptAfterMs > 0 && (before === undefined || now - before >= promptAfterMs)) this.prompt.add(symbol, symbol);
   }
 
   private deliverTick(hz: number, laneIndex: number): void {
@@ -160,6 +173,8 @@ export class TierDelivery implements MembershipHooks {
       const cell = this.latest.get(symbol);
       const previous = sent.quote.get(symbol);
       if (cell === undefined || cell === previous) continue;
+      const quote = quoteOf(cell);
+      if (quote === undefined) continue;
       if (prompt) {
         // Not above the tier's rate: a lane that sent it less than an interval ago leaves it to its clock.
         const at = sent.at.get(symbol);
@@ -174,7 +189,7 @@ export class TierDelivery implements MembershipHooks {
       }
       sent.quote.set(symbol, cell);
       sent.at.set(symbol, now);
-      due.set(symbol, { cell, previous: previous?.quote, delta: undefined });
+      due.set(symbol, { cell, quote, previous: previous?.quote, delta: undefined });
       // Counted once per tier: the lanes of a tier send the same quote to different sockets.
       if (!cell.tiers?.includes(hz)) {
         if (cell.tiers) cell.tiers.push(hz);
@@ -239,10 +254,10 @@ export class TierDelivery implements MembershipHooks {
     for (const socket of group.members) {
       let packet: EncodedPacket;
       const needs = group.deltas ? group.needsBase.get(socket) : undefined;
-      if (needs && mine.some((entry) => needs.has(entry.cell.quote.symbol))) {
+      if (needs && mine.some((entry) => needs.has(entry.quote.symbol))) {
         // A member that just joined: whole updates for the symbols it has no base for yet, in a frame of its own.
         packet = encoding.packet(
-          mine.map((entry) => (needs.delete(entry.cell.quote.symbol) ? this.whole(entry.cell) : this.delta(entry))),
+          mine.map((entry) => (needs.delete(entry.quote.symbol) ? this.whole(entry) : this.delta(entry))),
           'deltas',
         );
         if (needs.size === 0) group.needsBase.delete(socket);
@@ -254,7 +269,7 @@ export class TierDelivery implements MembershipHooks {
                 mine.map((entry) => this.delta(entry)),
                 'deltas',
               )
-            : encoding.packet(mine.map((entry) => this.full(entry.cell)));
+            : encoding.packet(mine.map((entry) => this.full(entry)));
           counts.framesEncoded++;
         }
         packet = shared;
@@ -266,31 +281,31 @@ export class TierDelivery implements MembershipHooks {
   }
 
   /** A quote whole, as `ticks` carry it: encoded once, whatever the number of tiers, lanes and groups. */
-  private full(cell: Cell): EncodedQuote {
-    cell.full ??= this.options.encoding.part(cell.quote);
+  private full({ cell, quote }: Due): EncodedQuote {
+    cell.full ??= this.options.encoding.part(quote);
     return cell.full;
   }
 
   /** A quote whole, as a delta with no base (for a member that has none yet). */
-  private whole(cell: Cell): EncodedQuote {
-    cell.whole ??= this.options.encoding.part(toDelta(cell.quote));
+  private whole({ cell, quote }: Due): EncodedQuote {
+    cell.whole ??= this.options.encoding.part(toDelta(quote));
     return cell.whole;
   }
 
   /** The fields that changed since the lane last sent the symbol: encoded once per lane tick. */
   private delta(entry: Due): EncodedQuote {
     entry.delta ??= entry.previous
-      ? this.options.encoding.part(toDelta(entry.cell.quote, entry.previous))
-      : this.whole(entry.cell);
+      ? this.options.encoding.part(toDelta(entry.quote, entry.previous))
+      : this.whole(entry);
     return entry.delta;
   }
 }
 
 /**
- * What a lane sends of a symbol at a tick: the symbol's cell, the quote it sent before (the base of a delta),
- * and the delta once made (every group after the first reads it here).
+ * What a lane sends of a symbol at a tick: the symbol's cell and its quote, the quote the lane sent before (the
+ * base of a delta), and the delta once made (every group after the first reads it here).
  */
-type Due = { cell: Cell; previous: Quote | undefined; delta?: EncodedQuote };
+type Due = { cell: Cell; quote: Quote; previous: Quote | undefined; delta?: EncodedQuote };
 
 /** A lane tick's frames still to write: its due quotes, its groups, and how far the pump got. */
 type LaneWork = { due: ReadonlyMap<string, Due>; groups: LaneGroup[]; next: number };

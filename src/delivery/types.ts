@@ -71,10 +71,20 @@ export type SocketData = {
 /** Where snapshots come from: the local LastValueCache, or Redis on a cluster gateway. */
 export type SnapshotSource = { snapshot(symbols: readonly string[]): Quote[] | Promise<Quote[]> };
 
+/**
+ * A quote still in the text it came in (a gateway's, from Redis), decoded and checked when delivery first
+ * sends it: a symbol that ticks faster than its rate tier has most of its quotes replaced unread.
+ */
+export type QuoteText = {
+  readonly symbol: string;
+  /** The quote, or undefined when the text is not a valid quote of `symbol` (reported by the source, once). */
+  decode(): Quote | undefined;
+};
+
 /** Where the edge gets quotes: the local ingest part (`serve`) or Redis (`gateway`). */
 export type QuoteSource = {
   /** The symbol's quotes as they come, for as long as subscribed; subscribing is the edge's demand for it. */
-  quotes(symbol: string): Observable<Quote>;
+  quotes(symbol: string): Observable<Quote | QuoteText>;
 };
 
 /** Which symbols may be subscribed. */

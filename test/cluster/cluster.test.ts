@@ -164,6 +164,44 @@ describe.skipIf(!hasRedis).each(backends)('cluster roles over $name', (backend) 
     expect(real(onA).map((q) => q.price)).toEqual(Array.from({ length: 12 }, (_, i) => 100 + i));
   });
 
+  it('counts and skips a message on a quote channel that is not a quote of its symbol', async () => {
+    prefix = uniquePrefix();
+    const upstream = new Subject<RawQuote>();
+    await ingest({}, [{ id: 'manual', quotes$: upstream, symbols: [{ symbol: 'AAA' }, { symbol: 'BBB' }] }]);
+    const gw = await gateway();
+    const socket = await client(gw.url);
+    await knownSymbols(socket);
+    const got: Quote[] = [];
+    socket.on('ticks', (quotes) => got.push(...quotes));
+    expect((await socket.emitWithAck('subscribe', { symbols: ['AAA'], maxHz: 20 })).ok).toBe(true);
+    await waitFor(
+      () => {
+        upstream.next({ symbol: 'AAA', price: 1, ts: Date.now() });
+        return got.length > 0;
+      },
+      10_000,
+      'a first AAA tick',
+    );
+    const notAQuote = async () =>
+      (await gw.metrics.badInputs.get()).values.find((v) => v.labels.reason === 'not_a_quote')?.value ?? 0;
+    const link = RedisLink.open(config('gateway').cluster, silent);
+    try {
+      await link.ready();
+      const channel = quoteChannel(clusterKeys(prefix), 'AAA');
+      const other = JSON.stringify({ symbol: 'BBB', price: 5, ts: Date.now(), epoch: 1, seq: 1 });
+      // Each waits to be the newest at a tick (a message replaced before its tick is dropped unread).
+      for (const [i, text] of ['not json', other].entries()) {
+        await link.command.sPublish(channel, text);
+        await waitFor(async () => (await notAQuote()) === i + 1, 5000, `bad message ${i + 1} counted`);
+      }
+    } finally {
+      await link.close();
+    }
+    upstream.next({ symbol: 'AAA', price: 2, ts: Date.now() });
+    await waitFor(() => got.some((q) => q.price === 2), 5000, 'the next AAA quote');
+    expect(got.every((q) => q.symbol === 'AAA')).toBe(true);
+  });
+
   it('sends a gateway only the symbols its clients watch, each on its own sharded channel', async () => {
     prefix = uniquePrefix();
     await ingest();

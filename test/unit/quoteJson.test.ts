@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeQuote } from '../../src/cluster/quoteCodec.js';
+import { ChannelQuote, decodeQuote } from '../../src/cluster/quoteCodec.js';
 import { jsonTicks } from '../../src/delivery/ticksFrame.js';
 import type { Quote } from '../../src/protocol.js';
 import { knownJson, quoteJson } from '../../src/quoteJson.js';
@@ -63,6 +63,25 @@ describe('quoteJson: one JSON text per quote, across the Redis hop', () => {
     const changed = { ...parsed, price: 190 };
     expect(knownJson(changed)).toBeUndefined();
     expect(quoteJson(changed)).toBe('{"symbol":"AAPL","price":190,"ts":1764690000000,"epoch":7,"seq":42}');
+  });
+
+  it('a channel message is decoded when first used, once, and a bad one is reported once', () => {
+    const text = '{"symbol":"AAPL","price":189.5,"ts":1764690000000,"epoch":7,"seq":42}';
+    let invalid = 0;
+    const good = new ChannelQuote('AAPL', text, () => invalid++);
+    const first = good.decode();
+    expect(first).toEqual({ symbol: 'AAPL', price: 189.5, ts: 1764690000000, epoch: 7, seq: 42 });
+    expect(good.decode()).toBe(first);
+    expect(knownJson(first as Quote)).toBe(text);
+    // Not a quote, and a quote of another symbol on this symbol's channel.
+    for (const bad of [
+      new ChannelQuote('AAPL', '{', () => invalid++),
+      new ChannelQuote('MSFT', text, () => invalid++),
+    ]) {
+      expect(bad.decode()).toBeUndefined();
+      expect(bad.decode()).toBeUndefined();
+    }
+    expect(invalid).toBe(2);
   });
 
   it('text that is not a quote is refused and leaves nothing behind', () => {
