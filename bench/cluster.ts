@@ -29,11 +29,14 @@ Options:
   --step-ms N        the simulator's step (default 5)
   --gateways N       gateways in the cluster mode (default 2)
   --modes LIST       serve,cluster (default both, in that order at each client count)
+  --rounds N         measure the modes N times at each client count, alternating (serve, cluster, serve, ...),
+                     and give each round's ratio and their median: on a shared machine one pair of runs
+                     moves by 20% or more (default 1)
   --seconds N        measured seconds per row (default 15; --quick: 5)
   --warmup N         seconds between the last client subscribed and the measurement (default 10, for the cluster to settle; --quick: 2)
   --threads N        load generator threads (default 2)
   --redis URL[,URL]  one Redis, or the nodes of a Redis Cluster (default redis://127.0.0.1:6379)
-  --deadline N       the whole run ends by then, in seconds, with what it measured (default 1200)
+  --deadline N       the whole run ends by then, in seconds, with what it measured (default 1200 per round)
   --results DIR      where the JSON goes (default bench/results)
   --quick            a short run: 300 clients, 5 s
   -h, --help         this text
@@ -57,7 +60,8 @@ function parse() {
         warmup: { type: 'string' },
         threads: { type: 'string', default: '2' },
         redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
-        deadline: { type: 'string', default: '1200' },
+        rounds: { type: 'string', default: '1' },
+        deadline: { type: 'string' },
         results: { type: 'string' },
         quick: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
@@ -96,6 +100,7 @@ const perSocket = positive('per-socket', values['per-socket']);
 const seconds = positive('seconds', values.seconds ?? (values.quick ? '5' : '15'));
 const warmupS = positive('warmup', values.warmup ?? (values.quick ? '2' : '10'));
 const gatewayCount = positive('gateways', values.gateways);
+const rounds = Math.floor(positive('rounds', values.rounds));
 const threads = positive('threads', values.threads);
 const redisNodes = values.redis.split(',').map((url) => url.trim());
 const workload: Workload = {
@@ -164,6 +169,8 @@ async function cleanUp(): Promise<void> {
 type Row = {
   mode: Mode;
   clients: number;
+  /** Which round of --rounds (1-based). */
+  round: number;
   connected: number;
   error?: string;
   demandPerSec?: number;
@@ -221,9 +228,9 @@ async function startServers(
   return { servers, urls: gateways.map((g) => g.url) };
 }
 
-async function measure(mode: Mode, clients: number): Promise<Row> {
+async function measure(mode: Mode, clients: number, round: number): Promise<Row> {
   log(
-    `- ${mode}${mode === 'cluster' ? ` (1 ingest + ${gatewayCount} gateways)` : ''}: ${clients} clients x ${perSocket} symbols at ${workload.hz} Hz`,
+    `- ${rounds > 1 ? `round ${round}: ` : ''}${mode}${mode === 'cluster' ? ` (1 ingest + ${gatewayCount} gateways)` : ''}: ${clients} clients x ${perSocket} symbols at ${workload.hz} Hz`,
   );
   const prefix = `tsbench:${randomUUID().slice(0, 8)}:`;
   if (mode === 'cluster') live.prefixes.add(prefix);
@@ -280,6 +287,7 @@ async function measure(mode: Mode, clients: number): Promise<Row> {
     const row: Row = {
       mode,
       clients,
+      round,
       connected: opened.connected,
       demandPerSec: demand,
       deliveredPerSec: delivered / windowS,
@@ -308,7 +316,7 @@ async function measure(mode: Mode, clients: number): Promise<Row> {
   } catch (err) {
     const error = (err as Error).message;
     log(`  failed: ${error}`);
-    return { mode, clients, connected: 0, error };
+    return { mode, clients, round, connected: 0, error };
   } finally {
     await pool.close().catch(() => undefined);
     live.pools.delete(pool);
@@ -326,40 +334,70 @@ function sampleAll(servers: Map<string, ServerProcess>): Map<string, ProcSample>
 
 const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const pct = (n: number | undefined) => (n === undefined ? '-' : `${(n * 100).toFixed(1)}%`);
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** The cluster's figures against serve's in the same round at the same client count. */
+type Ratio = { round: number; cpu: number; cpuWithRedis: number; delivered: number };
+
+function ratios(rows: Row[], clients: number): Ratio[] {
+  const out: Ratio[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const at = (mode: Mode) =>
+      rows.find((r) => r.mode === mode && r.clients === clients && r.round === round && !r.error);
+    const serve = at('serve');
+    const cluster = at('cluster');
+    if (!serve?.serverCpuMsPer1kUpdates || !cluster?.serverCpuMsPer1kUpdates || !cluster.totalCpuMsPer1kUpdates)
+      continue;
+    out.push({
+      round,
+      cpu: cluster.serverCpuMsPer1kUpdates / serve.serverCpuMsPer1kUpdates,
+      cpuWithRedis: cluster.totalCpuMsPer1kUpdates / serve.serverCpuMsPer1kUpdates,
+      delivered: (cluster.deliveredPerSec ?? 0) / (serve.deliveredPerSec ?? 1),
+    });
+  }
+  return out;
+}
 
 function table(rows: Row[]): string {
   const lines = [
-    '| mode | clients | delivered/s | of demand | frames/client/s | lag p99 | server CPU | CPU ms/1k upd | +Redis | Redis cmd/s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| round | mode | clients | delivered/s | of demand | frames/client/s | lag p99 | server CPU | CPU ms/1k upd | +Redis | Redis cmd/s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     if (r.error) {
-      lines.push(`| ${r.mode} | ${r.clients} | failed: ${r.error} | | | | | | | |`);
+      lines.push(`| ${r.round} | ${r.mode} | ${r.clients} | failed: ${r.error} | | | | | | | |`);
       continue;
     }
     const cpu = Object.entries(r.cpuPct ?? {})
       .map(([n, p]) => `${n} ${p.toFixed(0)}%`)
       .join(', ');
     lines.push(
-      `| ${r.mode} | ${fmt(r.connected)} | ${fmt(r.deliveredPerSec)} | ${pct(r.deliveredOfDemand)} | ${r.framesPerClientPerSec?.toFixed(2)} | ${r.lagMs?.p99} ms | ${cpu} | ${r.serverCpuMsPer1kUpdates?.toFixed(2)} | ${r.mode === 'cluster' ? r.totalCpuMsPer1kUpdates?.toFixed(2) : '-'} | ${r.mode === 'cluster' ? fmt(r.redisCommandsPerSec) : '-'} |`,
+      `| ${r.round} | ${r.mode} | ${fmt(r.connected)} | ${fmt(r.deliveredPerSec)} | ${pct(r.deliveredOfDemand)} | ${r.framesPerClientPerSec?.toFixed(2)} | ${r.lagMs?.p99} ms | ${cpu} | ${r.serverCpuMsPer1kUpdates?.toFixed(2)} | ${r.mode === 'cluster' ? r.totalCpuMsPer1kUpdates?.toFixed(2) : '-'} | ${r.mode === 'cluster' ? fmt(r.redisCommandsPerSec) : '-'} |`,
     );
   }
-  // Side by side: the cluster's CPU per update against serve's at the same client count.
+  // Side by side: the cluster's CPU per update against serve's at the same client count, round by round.
   for (const clients of clientCounts) {
-    const serve = rows.find((r) => r.mode === 'serve' && r.clients === clients && !r.error);
-    const cluster = rows.find((r) => r.mode === 'cluster' && r.clients === clients && !r.error);
-    if (!serve?.serverCpuMsPer1kUpdates || !cluster?.serverCpuMsPer1kUpdates || !cluster.totalCpuMsPer1kUpdates)
-      continue;
+    const each = ratios(rows, clients);
+    if (each.length === 0) continue;
+    const x = (n: number) => `${n.toFixed(2)}x`;
+    const byRound =
+      each.length > 1
+        ? `; medians of ${each.length} rounds, with Redis ${each.map((r) => x(r.cpuWithRedis)).join(', ')}`
+        : '';
     lines.push(
       '',
-      `${clients} clients: cluster CPU per delivered update ${(cluster.serverCpuMsPer1kUpdates / serve.serverCpuMsPer1kUpdates).toFixed(2)}x serve's (` +
-        `${(cluster.totalCpuMsPer1kUpdates / serve.serverCpuMsPer1kUpdates).toFixed(2)}x with Redis); delivered ${((cluster.deliveredPerSec ?? 0) / (serve.deliveredPerSec ?? 1)).toFixed(3)}x serve's`,
+      `${clients} clients: cluster CPU per delivered update ${x(median(each.map((r) => r.cpu)))} serve's (` +
+        `${x(median(each.map((r) => r.cpuWithRedis)))} with Redis${byRound}); delivered ${median(each.map((r) => r.delivered)).toFixed(3)}x serve's`,
     );
   }
   return lines.join('\n');
 }
 
-const deadlineMs = positive('deadline', values.deadline) * 1000;
+const deadlineMs = positive('deadline', values.deadline ?? String(1200 * rounds)) * 1000;
 const rows: Row[] = [];
 let finished = false;
 async function finish(reason?: string): Promise<never> {
@@ -372,7 +410,20 @@ async function finish(reason?: string): Promise<never> {
   const file = resolve(resultsDir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ workload, perSocket, gateways: gatewayCount, seconds, reason, rows }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        workload,
+        perSocket,
+        gateways: gatewayCount,
+        seconds,
+        rounds,
+        reason,
+        rows,
+        ratios: Object.fromEntries(clientCounts.map((c) => [c, ratios(rows, c)])),
+      },
+      null,
+      2,
+    )}\n`,
   );
   log(`results: ${file}`);
   process.exit(reason ? 1 : 0);
@@ -393,5 +444,7 @@ try {
 } catch (err) {
   await finish(`no Redis at ${redisNodes.join(', ')}: ${(err as Error).message}`);
 }
-for (const clients of clientCounts) for (const mode of modes as Mode[]) rows.push(await measure(mode, clients));
+for (const clients of clientCounts)
+  for (let round = 1; round <= rounds; round++)
+    for (const mode of modes as Mode[]) rows.push(await measure(mode, clients, round));
 await finish();
