@@ -9,6 +9,7 @@ import bcrypt from 'bcryptjs';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { LoadPool } from './loadgen/pool.js';
+import { median } from './median.js';
 import { BENCH_DIR, ServerProcess, type Workload } from './serverProcess.js';
 import { socketSubscriptions } from './workload.js';
 
@@ -133,8 +134,6 @@ async function measure(variant: Variant): Promise<{ cpuPct: number; cpuMsPer1k: 
     await server.stop();
   }
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function main(): Promise<void> {
   log(

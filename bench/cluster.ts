@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { LoadPool, type PoolReport } from './loadgen/pool.js';
+import { median } from './median.js';
 import { BENCH_DIR, type ProcSample, ServerProcess, type Workload } from './serverProcess.js';
 import { socketSubscriptions } from './workload.js';
 
@@ -334,11 +335,6 @@ function sampleAll(servers: Map<string, ServerProcess>): Map<string, ProcSample>
 
 const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const pct = (n: number | undefined) => (n === undefined ? '-' : `${(n * 100).toFixed(1)}%`);
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** The cluster's figures against serve's in the same round at the same client count. */
 type Ratio = { round: number; cpu: number; cpuWithRedis: number; delivered: number };

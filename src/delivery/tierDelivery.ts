@@ -45,9 +45,9 @@ type Cell = {
   tiers?: number[];
 };
 
-/** The cell's quote, decoded on first use; undefined when its text is not a valid quote. */
+/** The cell's quote, decoded on first use (only what a lane sends); undefined when its text is not a valid quote. */
 function quoteOf(cell: Cell): Quote | undefined {
-  if (cell.quote === undefined && 'decode' in cell.arrival) cell.quote = cell.arrival.decode();
+  if (cell.quote === undefined) cell.quote = 'decode' in cell.arrival ? cell.arrival.decode() : cell.arrival;
   return cell.quote;
 }
 
@@ -130,7 +130,7 @@ export class TierDelivery implements MembershipHooks {
     const now = this.scheduler.now();
     const before = this.arrivedAt.get(symbol);
     this.arrivedAt.set(symbol, now);
-    this.latest.set(symbol, 'decode' in arrival ? { arrival } : { arrival, quote: arrival });
+    this.latest.set(symbol, { arrival });
     const { promptAfterMs } = this.options;
     if (promptAfterMs > 0 && (before === undefined || now - before >= promptAfterMs)) this.prompt.add(symbol, symbol);
   }
