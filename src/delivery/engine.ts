@@ -16,10 +16,14 @@ type WsSocket = {
   removeListener?: (event: 'error', listener: (...args: unknown[]) => void) => void;
   bufferedAmount?: number;
   terminate?: () => void;
-  _sender?: { sendFrame?: (frame: (string | Buffer)[], cb?: () => void) => void };
+  /** ws' frame queue: frames wait in it only while it deflates or reads a Blob (state other than 0). */
+  _sender?: { _state?: number; _queue?: unknown[] };
   /** The TCP socket under it. */
-  _socket?: object;
+  _socket?: { write(data: string | Buffer, encoding?: BufferEncoding): boolean };
 };
+
+/** ws' Sender state DEFAULT: nothing in progress, so a frame written now goes out in order. */
+const SENDER_IDLE = 0;
 
 /** ws' WebSocket.OPEN. */
 const WS_OPEN = 1;
@@ -59,30 +63,42 @@ export function pendingBytes(socket: TickstreamSocket): number {
   return bytes;
 }
 
-/** A Socket.IO packet already encoded, as a whole WebSocket frame (header, payload) and as an engine.io message. */
+/**
+ * A complete WebSocket frame in one chunk: a Buffer, or a string whose characters are the frame's bytes
+ * (latin1), for ASCII text.
+ */
+export type WsFrame = Buffer | string;
+
+/** A Socket.IO packet already encoded, as a whole WebSocket frame and as an engine.io message. */
 export type EncodedPacket = {
   /** The engine.io message's data (what a polling transport sends, and what pending bytes count). */
   readonly message: string | Buffer;
   /** The same as a complete WebSocket frame, for transports that take one. */
-  wsFrame(): [Buffer, string | Buffer];
+  wsFrame(): WsFrame;
 };
 
 /**
- * Writes an encoded packet to a socket that is open. Over a websocket it goes as a whole WebSocket frame
- * straight to ws' sender, as engine.io's own pre-encoded path ends up doing, but without a packet object,
- * its events and its flush per socket: the fan-out's hot path. The frame may then pass an engine.io packet
- * still queued (an ack, a status): the protocol allows it, and ws keeps every frame whole and in the order
- * written. Elsewhere (polling) it goes through engine.io as a message. Returns whether it was written.
+ * Writes an encoded packet to a socket that is open. Over a websocket it goes as a whole WebSocket frame,
+ * in one write, straight to the TCP socket under ws, when ws' sender has nothing in progress (so the frame
+ * keeps its place among ws' own): no packet object, events and flush per socket as in engine.io, and no
+ * cork and writev of header and payload as in ws. It is the fan-out's hot path. The frame may pass an
+ * engine.io packet still queued (an ack, a status): the protocol allows it. Otherwise (polling, compression,
+ * a busy sender) it goes through engine.io as a message. Returns whether it was written.
  */
 export function writeEncoded(socket: TickstreamSocket, packet: EncodedPacket): boolean {
   const conn = internals(socket.conn);
   if (conn.readyState !== 'open') return false;
   const { transport } = conn;
   const ws = transport.socket;
-  if (transport.name === 'websocket' && !transport.perMessageDeflate && ws?._sender?.sendFrame) {
+  if (transport.name === 'websocket' && !transport.perMessageDeflate && ws) {
     if (ws.readyState !== WS_OPEN) return false;
-    ws._sender.sendFrame(packet.wsFrame());
-    return true;
+    const sender = ws._sender;
+    if (ws._socket && sender?._state === SENDER_IDLE && sender._queue?.length === 0) {
+      const frame = packet.wsFrame();
+      if (typeof frame === 'string') ws._socket.write(frame, 'latin1');
+      else ws._socket.write(frame);
+      return true;
+    }
   }
   conn.write(packet.message);
   return true;
@@ -215,7 +231,8 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     transportName: conn.transport.name === 'websocket',
     wsBufferedAmount: typeof ws?.bufferedAmount === 'number',
     wsTerminate: typeof ws?.terminate === 'function',
-    wsSendFrame: typeof ws?._sender?.sendFrame === 'function',
+    wsSenderIdle: ws?._sender?._state === SENDER_IDLE && Array.isArray(ws._sender._queue),
+    wsTcpWrite: typeof ws?._socket?.write === 'function',
     wsReadyState: ws?.readyState === WS_OPEN,
     request: typeof conn.request === 'object' && conn.request !== null && 'headers' in conn.request,
     cleanupFn: Array.isArray(conn.cleanupFn),

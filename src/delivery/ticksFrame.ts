@@ -1,7 +1,7 @@
 import { encode } from '@msgpack/msgpack';
 import type { Quote, QuoteDelta } from '../protocol.js';
 import { knownJson } from '../quoteJson.js';
-import type { EncodedPacket } from './engine.js';
+import type { EncodedPacket, WsFrame } from './engine.js';
 
 /**
  * Pre-encoded `ticks` packets: each quote is encoded once per update, and a frame is the concatenation of
@@ -13,9 +13,7 @@ export type TicksEncoding = {
   part(quote: Quote | QuoteDelta): EncodedQuote;
   /**
    * The Socket.IO packet (default namespace) `ticks` with these quotes: as engine.io takes a message, and as
-   * a complete WebSocket frame of that message for engine.io's pre-encoded frame path (the header, then the
-   * payload). A JSON payload stays a string: the stream writes it straight into the kernel's buffer, where a
-   * Buffer would cost a JavaScript allocation per frame (frames are above Node's 4 KB pooled size).
+   * a complete WebSocket frame of that message (header and payload in one chunk).
    */
   packet(parts: readonly EncodedQuote[], event?: FrameEvent): EncodedPacket;
 };
@@ -46,20 +44,32 @@ export function wsFrameHeader(opcode: number, payloadLength: number): Buffer {
  * An encoded packet whose WebSocket frame is built on first use (only websocket sockets need it), once for
  * every socket it goes to. A class, not a closure per packet: packets are made at the frame rate.
  */
-class FramedPacket<P extends string | Buffer> implements EncodedPacket {
-  private frame: [Buffer, P] | undefined;
+class FramedPacket implements EncodedPacket {
+  private frame: WsFrame | undefined;
 
   constructor(
     readonly message: string | Buffer,
     private readonly opcode: number,
-    private readonly payload: P,
+    private readonly payload: string | Buffer,
     private readonly payloadLength: number,
   ) {}
 
-  wsFrame(): [Buffer, P] {
-    this.frame ??= [wsFrameHeader(this.opcode, this.payloadLength), this.payload];
+  wsFrame(): WsFrame {
+    this.frame ??= wholeFrame(wsFrameHeader(this.opcode, this.payloadLength), this.payload, this.payloadLength);
     return this.frame;
   }
+}
+
+/**
+ * A frame as one chunk, so that each socket's write is one plain write (no cork, no writev, no copy into a
+ * fresh allocation per socket). ASCII text, as JSON frames are but for names, stays a string: header and
+ * payload as latin1 characters, which the stream copies into its stack buffer on the way to the kernel,
+ * where a Buffer would cost a JavaScript allocation per frame. Other text and binary payloads are one Buffer.
+ */
+function wholeFrame(header: Buffer, payload: string | Buffer, payloadLength: number): WsFrame {
+  if (typeof payload !== 'string') return Buffer.concat([header, payload]);
+  if (payload.length === payloadLength) return header.toString('latin1') + payload;
+  return Buffer.concat([header, Buffer.from(payload)]);
 }
 
 // Socket.IO's default parser: an EVENT packet is `2` + the JSON array of its arguments; engine.io's text

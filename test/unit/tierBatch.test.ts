@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import msgpackParser from 'socket.io-msgpack-parser';
 import { Decoder as JsonDecoder } from 'socket.io-parser';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WsFrame } from '../../src/delivery/engine.js';
 import { jsonTicks, msgpackTicks } from '../../src/delivery/ticksFrame.js';
 import { TurnBatcher } from '../../src/delivery/tierBatch.js';
 import type { Quote } from '../../src/protocol.js';
@@ -147,8 +148,19 @@ describe('pre-encoded ticks frames', () => {
       { symbol: 'SAP', price: 1, ts: 1, epoch: 1, seq: 1, source: 'Zürich €' },
       { symbol: 'A', price: 2, ts: 1, epoch: 1, seq: 2, source: '東京 🚀' },
     ];
-    const { payload } = readWsFrame(jsonTicks.packet(quotes.map(jsonTicks.part)).wsFrame());
+    const frame = jsonTicks.packet(quotes.map(jsonTicks.part)).wsFrame();
+    // Not a latin1 string: its characters would not be its bytes.
+    expect(Buffer.isBuffer(frame)).toBe(true);
+    const { payload } = readWsFrame(frame);
     expect(JSON.parse(payload.toString().slice(2))).toEqual(['ticks', quotes]);
+  });
+
+  it('gives an ASCII text frame as one string of latin1 bytes, built once per packet', () => {
+    const packet = jsonTicks.packet([jsonTicks.part({ symbol: 'ACME', price: 1, ts: 1, epoch: 1, seq: 1 })]);
+    const frame = packet.wsFrame();
+    expect(typeof frame).toBe('string');
+    expect(packet.wsFrame()).toBe(frame);
+    expect(readWsFrame(frame).payload.toString()).toBe(`4${packet.message}`);
   });
 
   it('uses each of the three WebSocket length forms (7-bit, 16-bit, 64-bit)', () => {
@@ -164,12 +176,13 @@ describe('pre-encoded ticks frames', () => {
 });
 
 /** RFC 6455 5.2, the server-to-client subset: FIN, opcode, no mask, 7/16/64-bit payload length. */
-function readWsFrame([header, data]: [Buffer, string | Buffer]): {
+function readWsFrame(whole: WsFrame): {
   opcode: number;
   payload: Buffer;
   headerLength: number;
 } {
-  const frame = Buffer.concat([header, Buffer.from(data)]);
+  if (typeof whole === 'string') expect([...whole].every((c) => c.charCodeAt(0) < 256)).toBe(true); // latin1 bytes
+  const frame = typeof whole === 'string' ? Buffer.from(whole, 'latin1') : whole;
   const first = frame[0] as number;
   const second = frame[1] as number;
   expect(first & 0x80).toBe(0x80); // FIN
