@@ -54,9 +54,13 @@ describe('engine.io and ws internals', () => {
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
       client.on('ticks', (quotes) => received.push(quotes));
+      const next = (seq: number): Quote => ({ ...quote, seq });
+      // A frame written in one chunk keeps its place among the packets engine.io and ws write.
       expect(writeEncoded(socket, encoding.packet([encoding.part(quote)]))).toBe(true);
-      await until(() => received.length === 1, 2000, 'the frame at the client');
-      expect(received).toEqual([[quote]]);
+      socket.emit('ticks', [next(4)]);
+      expect(writeEncoded(socket, encoding.packet([encoding.part(next(5))]))).toBe(true);
+      await until(() => received.length === 3, 2000, 'the frames at the client');
+      expect(received).toEqual([[quote], [next(4)], [next(5)]]);
     },
   );
 });
