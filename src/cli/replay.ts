@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
+import { DateTime } from 'luxon';
 import { tap } from 'rxjs';
-import { ConfigError, parseConfig } from '../config/load.js';
+import { ConfigError, invalidConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { type ReplayFeedConfig, replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
@@ -102,6 +103,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new ConfigError('replay: expected FILE (a recording), or several');
   const { config, feedConfig } = replayConfig(values, positionals);
   const files = replayFiles(feedConfig);
+  // Before anything says it is indexing or opening them.
+  for (const file of files) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(`replay: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
   const logger = createLogger(config.log.level);
 
   let tape: ReplayTape;
@@ -115,7 +124,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);
   }
   if (tape.records === 0) throw new ConfigError(`replay: ${files.join(', ')} holds no records`);
-  checkBounds(feedConfig, tape);
+  await checkBounds(feedConfig, tape);
 
   const source = replayFeed(feedConfig, tape);
   const counter = { replayed: 0 };
@@ -143,35 +152,88 @@ export async function replayCommand(argv: string[]): Promise<number> {
 function replayConfig(values: ReplayFlagValues, files: string[]): { config: Config; feedConfig: ReplayFeedConfig } {
   const base = configFromFlags(values);
   // The recording replaces the configured feeds.
-  const config = parseConfig({
-    ...base,
-    feeds: [
-      {
-        type: 'replay',
-        id: 'replay',
-        file: files.length === 1 ? files[0] : files,
-        speed: parseSpeed(values.speed),
-        loop: values.loop ?? false,
-        ...(values.from !== undefined ? { from: values.from } : {}),
-        ...(values.to !== undefined ? { to: values.to } : {}),
-        ...(values.zone !== undefined ? { zone: values.zone } : {}),
-        ...(values['max-gap'] !== undefined ? { maxGapMs: Number(values['max-gap']) } : {}),
-      },
-    ],
-  });
+  const config = withFlagNames(() =>
+    parseConfig({
+      ...base,
+      feeds: [
+        {
+          type: 'replay',
+          id: 'replay',
+          file: files.length === 1 ? files[0] : files,
+          speed: parseSpeed(values.speed),
+          loop: values.loop ?? false,
+          ...(values.from !== undefined ? { from: values.from } : {}),
+          ...(values.to !== undefined ? { to: values.to } : {}),
+          ...(values.zone !== undefined ? { zone: values.zone } : {}),
+          ...(values['max-gap'] !== undefined ? { maxGapMs: Number(values['max-gap']) } : {}),
+        },
+      ],
+    }),
+  );
   const feedConfig = config.feeds[0];
   if (feedConfig?.type !== 'replay') throw new Error('unreachable: the replay feed config');
   return { config, feedConfig };
 }
 
-/** Checked before the server starts, so a bad --from/--to fails naming the flag. */
-function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): void {
+/** The replay feed's fields, as the flags that set them: an error names what the user typed. */
+const FEED_FLAGS: Readonly<Record<string, string>> = {
+  file: 'FILE',
+  speed: '--speed',
+  loop: '--loop',
+  from: '--from',
+  to: '--to',
+  zone: '--zone',
+  maxGapMs: '--max-gap',
+};
+
+/** `parse()`, with the replay feed's field in each issue named by its flag (`--speed: ...`, not `feeds.0.speed: ...`). */
+function withFlagNames<T>(parse: () => T): T {
   try {
-    if (feedConfig.from) resolveReplayTime(feedConfig.from, feedConfig.zone, tape.first, '--from');
-    if (feedConfig.to) resolveReplayTime(feedConfig.to, feedConfig.zone, tape.first, '--to');
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.issues.length === 0) throw err;
+    throw invalidConfig(
+      err.issues.map((issue) => {
+        const field = /^feeds\.0\.(\w+):/.exec(issue);
+        const flag = field && FEED_FLAGS[field[1] as string];
+        return flag ? `${flag}${issue.slice(field[0].length - 1)}` : issue;
+      }),
+    );
+  }
+}
+
+/**
+ * Checked before the server starts: a bad --from/--to fails naming the flag, and so does a range that holds
+ * no record (a demo that would start on a silent, already ended replay).
+ */
+async function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): Promise<void> {
+  const { zone } = feedConfig;
+  let from: number | undefined;
+  let to: number | undefined;
+  try {
+    if (feedConfig.from) from = resolveReplayTime(feedConfig.from, zone, tape.first, '--from');
+    if (feedConfig.to) to = resolveReplayTime(feedConfig.to, zone, tape.first, '--to');
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  if (from === undefined && to === undefined) return;
+  const { cursor } = await tape.seek(from ?? tape.first, false);
+  const batch = await cursor.next();
+  cursor.close();
+  const next = batch?.times[0];
+  if (next !== undefined && (to === undefined || next <= to)) return;
+  const at = (ms: number) => DateTime.fromMillis(ms, { zone }).toFormat('HH:mm:ss');
+  const { from: fromText, to: toText } = feedConfig;
+  const range =
+    fromText && toText
+      ? `between --from ${fromText} and --to ${toText}`
+      : fromText
+        ? `after --from ${fromText}`
+        : `before --to ${toText}`;
+  const after = fromText && next !== undefined ? `; the first record after --from is at ${at(next)}` : '';
+  throw new ConfigError(
+    `replay: no records ${range} (${zone}): the recording runs ${at(tape.first)} to ${at(tape.last)}${after}`,
+  );
 }
 
 /** The progress line: records out, the head's position in the range, and at a set speed the time left. */

@@ -44,8 +44,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.flatMap(describeIssue);
-  throw new ConfigError(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`, issues);
+  throw invalidConfig(result.error.issues.flatMap(describeIssue));
+}
+
+/** The error for a configuration that failed its checks: one line per issue, each naming its field. */
+export function invalidConfig(issues: string[]): ConfigError {
+  return new ConfigError(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`, issues);
 }
 
 /** Settings of earlier versions, and what to do instead: a config that still has one is told so. */

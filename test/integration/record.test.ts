@@ -135,9 +135,58 @@ describe('tickstream record / verify (real processes)', () => {
     const bad = await run(['record', '--out', join(dir, 'x.ndjson'), '--duration', 'soon']).done;
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/duration "soon"/);
+    // Named by the flag, not by the config field the flag fills.
     const speed = await run(['replay', join(dir, 'torn.ndjson'), '--speed', '500', '--port', '0']).done;
     expect(speed.code).toBe(2);
-    expect(speed.stderr).toMatch(/feeds\.0\.speed/);
+    expect(speed.stderr).toMatch(/- --speed: .*50/);
+    expect(speed.stderr).not.toMatch(/feeds\.0/);
+    // A missing file is said to be missing before anything is indexed.
+    const missing = await run(['replay', join(dir, 'missing.ndjson'), '--port', '0']).done;
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/replay: cannot read .*missing\.ndjson: ENOENT/);
+    expect(missing.stderr).not.toMatch(/indexing/);
+  });
+
+  it('replay refuses a --from/--to range that holds no record, saying where the records are', async () => {
+    // 2023-11-14 17:13:21 to 17:16:40 in New York, a record a second.
+    const header = '{"type":"header","version":1,"createdAt":"2023-11-14T22:13:00.000Z","sources":["sim"]}';
+    const line = (i: number) =>
+      `{"symbol":"AAPL","price":${100 + i},"ts":${1_700_000_001_000 + i * 1000},"recvTs":${1_700_000_001_000 + i * 1000}}`;
+    const file = join(dir, 'window.ndjson');
+    writeFileSync(file, `${header}\n${Array.from({ length: 200 }, (_, i) => line(i)).join('\n')}\n`);
+    const args = (...range: string[]) => [
+      'replay',
+      file,
+      ...range,
+      ...['--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--set', 'server.dashboard=false'],
+    ];
+
+    const before = await run(args('--from', '09:30', '--to', '10:00')).done;
+    expect(before.code).toBe(2);
+    expect(before.stderr).toContain(
+      'replay: no records between --from 09:30 and --to 10:00 (America/New_York): the recording runs 17:13:21 to' +
+        ' 17:16:40; the first record after --from is at 17:13:21',
+    );
+    const after = await run(args('--from', '18:00')).done;
+    expect(after.code).toBe(2);
+    expect(after.stderr).toContain('replay: no records after --from 18:00 (America/New_York)');
+    const early = await run(args('--to', '17:00', '--zone', 'America/New_York')).done;
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain('replay: no records before --to 17:00');
+
+    // A range with records starts.
+    const { child, done } = run(args('--from', '17:14', '--to', '17:15'));
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += String(chunk);
+    });
+    await until(
+      () => stderr.includes('tickstream: replaying'),
+      15_000,
+      () => `the replay starting, got: ${stderr}`,
+    );
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
   });
 });
 
