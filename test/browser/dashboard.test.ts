@@ -172,7 +172,11 @@ describe('dashboard in Chromium', () => {
 
     // The chart of the first symbol has the backfilled hours, not an empty canvas.
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart')?.dataset.bars) >= 240);
-    expect(await page.textContent('#chart-title')).toContain('AAPL');
+    // Titled with the company's name, which the symbol list brings after the first chart opened.
+    await page.waitForFunction(
+      () => document.querySelector('#chart-title')?.textContent === 'AAPL · Apple Inc. · 1 min',
+    );
+    expect(await page.$eval('#chart', (e) => (e as HTMLElement).dataset.zone)).toBe('America/New_York');
     // ...then live: the last candle follows the grid's price.
     await page.waitForFunction(() => {
       const close = Number(document.querySelector<HTMLElement>('#chart')?.dataset.lastClose);
@@ -255,6 +259,11 @@ describe('dashboard in Chromium', () => {
     await page.press('#add-symbol', 'Enter');
     await page.waitForSelector('#grid tr[data-symbol="ZZZZ"][data-refused="UNKNOWN_SYMBOL"]');
     expect(await page.textContent('#grid tr[data-symbol="ZZZZ"] .refusal')).toBe('unknown symbol');
+    // It has no chart to open: its symbol does nothing (no request for a history that is not there).
+    const charted = await page.$eval('#chart', (e) => (e as HTMLElement).dataset.symbol);
+    await page.click('#grid tr[data-symbol="ZZZZ"] button.symbol');
+    expect(await page.$eval('#chart', (e) => (e as HTMLElement).dataset.symbol)).toBe(charted);
+    expect(await page.textContent('#errors')).not.toContain('ZZZZ');
     await page.click('#grid tr[data-symbol="ZZZZ"] button.remove');
     await page.waitForSelector('#grid tr[data-symbol="ZZZZ"]', { state: 'detached' });
 

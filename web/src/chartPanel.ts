@@ -84,6 +84,19 @@ export class ChartPanel {
     return this.symbol;
   }
 
+  /**
+   * The shown symbol's name and exchange zone, once the symbol list has them: the first chart opens before
+   * the list arrives. The history stays; the time axis is drawn again in the zone.
+   */
+  describe(symbol: string, zone: string, name?: string): void {
+    if (symbol !== this.symbol) return;
+    this.title.textContent = chartTitle(symbol, name);
+    if (zone === this.zone) return;
+    this.zone = zone;
+    container(this.chart).dataset.zone = zone;
+    this.chart.applyOptions({});
+  }
+
   /** Shows `symbol`: its history, then live updates. Calling it again for the same symbol reloads history. */
   async show(symbol: string, zone: string, name?: string): Promise<void> {
     this.loading?.abort();
@@ -95,8 +108,9 @@ export class ChartPanel {
     this.last = undefined;
     this.lastVolume = undefined;
     this.dayVolume = undefined;
-    this.title.textContent = name ? `${symbol} · ${name} · 1 min` : `${symbol} · 1 min`;
+    this.title.textContent = chartTitle(symbol, name);
     container(this.chart).dataset.symbol = symbol;
+    container(this.chart).dataset.zone = zone;
     try {
       const res = await fetch(`/api/history?symbol=${encodeURIComponent(symbol)}`, {
         signal: loading.signal,
@@ -198,4 +212,8 @@ export class ChartPanel {
 
 function container(chart: IChartApi): HTMLElement {
   return chart.chartElement().parentElement as HTMLElement;
+}
+
+function chartTitle(symbol: string, name: string | undefined): string {
+  return name ? `${symbol} · ${name} · 1 min` : `${symbol} · 1 min`;
 }

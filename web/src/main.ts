@@ -83,6 +83,8 @@ type Page = {
   status: StatusPanel;
   replay: ReplayControls;
   selectChart(symbol: string): void;
+  /** Gives the open chart its symbol's name and zone, once the symbol list has them. */
+  describeChart(): void;
 };
 
 /** Wires the page: one SDK connection, the watchlist, the grid, the chart, status and replay controls. */
@@ -134,6 +136,10 @@ function buildPage(client: TickstreamClient, token: string | undefined): Page {
   const selectChart = (symbol: string) => {
     void chart.show(symbol, zoneOf(symbol), directory.get(symbol)?.name);
   };
+  const describeChart = () => {
+    const symbol = chart.current;
+    if (symbol) chart.describe(symbol, zoneOf(symbol), directory.get(symbol)?.name);
+  };
   const grid = new QuoteGrid(byId<HTMLTableElement>('grid'), {
     onRemove: (symbol) => watchlist.remove(symbol),
     onSelect: selectChart,
@@ -153,16 +159,32 @@ function buildPage(client: TickstreamClient, token: string | undefined): Page {
     client,
     showError,
   );
-  return { client, token, url, watchlist, directory, latency, errors, chart, grid, clock, status, replay, selectChart };
+  return {
+    client,
+    token,
+    url,
+    watchlist,
+    directory,
+    latency,
+    errors,
+    chart,
+    grid,
+    clock,
+    status,
+    replay,
+    selectChart,
+    describeChart,
+  };
 }
 
 /** Symbol suggestions and names. */
-function loadSymbolDirectory({ client, directory, errors }: Page): void {
+function loadSymbolDirectory({ client, directory, errors, describeChart }: Page): void {
   const options = byId<HTMLDataListElement>('symbol-options');
   client.symbols().then(
     (symbols) => {
       for (const info of symbols) directory.set(info.symbol, info);
       options.replaceChildren(...symbols.map((s) => new Option(s.name ?? s.symbol, s.symbol)));
+      describeChart();
     },
     (err: unknown) => errors.show(`symbol list: ${err instanceof Error ? err.message : String(err)}`),
   );

@@ -351,8 +351,9 @@ export class QuoteGrid {
   private onClick(event: Event): void {
     const target = event.target as HTMLElement;
     if (!target.closest('button.symbol')) return;
-    const symbol = target.closest('tr')?.dataset.symbol;
-    if (symbol) this.options.onSelect(symbol);
+    const row = target.closest('tr');
+    // A refused symbol has no chart to open: its row already says why.
+    if (row?.dataset.symbol && row.dataset.refused === undefined) this.options.onSelect(row.dataset.symbol);
   }
 
   private onKey(event: KeyboardEvent): void {
