@@ -406,6 +406,19 @@ describe('client SDK against a real server', () => {
     expect(await firstValueFrom(websocket.connectFailures$)).toMatchObject({ reason: 'reset', attempt: 1 });
   });
 
+  it('says that a URL with a path names a namespace the server does not have', async () => {
+    const svc = await service({});
+    const ts = connect(`${svc.url}/nothere`, { transports: ['websocket'] });
+    clients.push(ts);
+    const error: unknown = await firstValueFrom(ts.watch(['AAPL'])).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'BAD_REQUEST',
+      message:
+        'the server has no namespace /nothere: give its URL without a path (behind a proxy at a path, set the `path`' +
+        ' option, e.g. "/nothere/socket.io")',
+    });
+  });
+
   it('says why the server refused the token', async () => {
     const svc = await service({ auth: { tokens: [{ token: 'a-test-token-of-some-length' }] } });
     const refused = connect(svc.url, { transports: ['websocket'], token: 'wrong-token-wrong-token' });

@@ -164,7 +164,7 @@ export class SocketTickstreamClient implements TickstreamClient {
       },
       (rejection) => this.rejections.next(rejection),
     );
-    this.listen();
+    this.listen(url);
   }
 
   watch(symbols: readonly string[], options: WatchOptions = {}): Observable<Quote> {
@@ -244,7 +244,7 @@ export class SocketTickstreamClient implements TickstreamClient {
     return send();
   }
 
-  private listen(): void {
+  private listen(url: string): void {
     const { socket } = this;
     socket.on('connect', () => {
       this.deltas.reset();
@@ -267,6 +267,18 @@ export class SocketTickstreamClient implements TickstreamClient {
         return;
       }
       // The server refused the handshake itself (a token, in middleware): retrying cannot help.
+      if (err.message === 'Invalid namespace') {
+        // A path in the URL is a Socket.IO namespace to the client; tickstream serves only the root one.
+        const namespace = new URL(url, 'http://localhost').pathname;
+        this.fail(
+          new TickstreamError(
+            'BAD_REQUEST',
+            `the server has no namespace ${namespace}: give its URL without a path (behind a proxy at a path, set ` +
+              `the \`path\` option, e.g. "${namespace}/socket.io")`,
+          ),
+        );
+        return;
+      }
       const code = err.message === 'unauthorized' ? 'UNAUTHORIZED' : (errorCodeOf(err.message) ?? 'INTERNAL');
       const reason = refusalReason(err);
       this.fail(
