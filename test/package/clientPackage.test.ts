@@ -13,7 +13,7 @@ import { launchChromium } from '../helpers/chromium.js';
 import { startTestService } from '../helpers/service.js';
 
 /**
- * @tickstream/client as a user gets it: `npm pack` (which builds it through `prepare`), then installed from the
+ * @tickstream/client as a user gets it: `npm pack` (which builds it through `prepack`), then installed from the
  * tarball into a fresh project outside the repository, and used from plain Node (ESM and CommonJS), from
  * TypeScript (nodenext and bundler resolution) and from a page built by Vite, each against a real server.
  */
@@ -62,6 +62,10 @@ beforeAll(async () => {
     cwd: app,
     env: cleanEnv(),
   });
+  // Nothing for npm to run, or to list as an install script, on the user's machine.
+  const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@tickstream/client/package.json'), 'utf8'));
+  const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'];
+  expect(Object.keys(manifest.scripts ?? {}).filter((name) => lifecycle.includes(name))).toEqual([]);
   console.log(
     `@tickstream/client: tarball ${(sizeOf(join(work, tarball)) / 1024).toFixed(1)} KB, installed with its ` +
       `dependencies ${(sizeOf(join(app, 'node_modules')) / 1024 / 1024).toFixed(1)} MB in ` +
