@@ -25,6 +25,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (args: string[]) => runTickstream(args, children);
 
+const HEADER = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
+/** A second apart from 2023-11-14 17:13:20 in New York (received 1 ms later), AAPL and MSFT in turn. */
+const record = (i: number) =>
+  `{"symbol":"${i % 2 ? 'AAPL' : 'MSFT'}","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_001 + i * 1000}}`;
+/** A recording of `count` such records. */
+const writeRecording = (file: string, count: number) =>
+  writeFileSync(file, `${HEADER}\n${Array.from({ length: count }, (_, i) => record(i)).join('\n')}\n`);
+
 describe('tickstream record / verify (real processes)', () => {
   for (const ext of ['.ndjson.gz', '.ndjson']) {
     it(`${ext}: a SIGKILL mid-recording leaves a file that verifies and replays`, async () => {
@@ -108,11 +116,8 @@ describe('tickstream record / verify (real processes)', () => {
   });
 
   it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
-    const header = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
-    const line = (i: number) =>
-      `{"symbol":"${i % 2 ? 'AAPL' : 'MSFT'}","price":${100 + i},"ts":${1_700_000_000_000 + i * 1000},"recvTs":${1_700_000_000_001 + i * 1000}}`;
     const file = join(dir, 'to-index.ndjson');
-    writeFileSync(file, `${header}\n${Array.from({ length: 200 }, (_, i) => line(i)).join('\n')}\n`);
+    writeRecording(file, 200);
     expect((await run(['verify', file]).done).stdout).toContain('index: none yet');
     const indexed = await run(['index', file]).done;
     expect(indexed.code).toBe(0);
@@ -120,11 +125,11 @@ describe('tickstream record / verify (real processes)', () => {
     expect(indexed.stdout).toMatch(/to-index\.ndjson\.idx: \d+ checkpoints/);
     expect(existsSync(`${file}.idx`)).toBe(true);
     expect((await run(['verify', file]).done).stdout).toMatch(/index: .*to-index\.ndjson\.idx, current/);
-    writeFileSync(file, `${readFileSync(file, 'utf8')}${line(200)}\n`);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${record(200)}\n`);
     expect((await run(['verify', file]).done).stdout).toMatch(/index: .* is stale/);
 
     const corrupt = join(dir, 'corrupt-index.ndjson');
-    writeFileSync(corrupt, `${header}\n${line(1)}\nGARBAGE\n${line(3)}\n`);
+    writeFileSync(corrupt, `${HEADER}\n${record(1)}\nGARBAGE\n${record(3)}\n`);
     const refused = await run(['index', corrupt]).done;
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/line 3: not JSON/);
@@ -148,12 +153,9 @@ describe('tickstream record / verify (real processes)', () => {
   });
 
   it('replay refuses a --from/--to range that holds no record, saying where the records are', async () => {
-    // 2023-11-14 17:13:21 to 17:16:40 in New York, a record a second.
-    const header = '{"type":"header","version":1,"createdAt":"2023-11-14T22:13:00.000Z","sources":["sim"]}';
-    const line = (i: number) =>
-      `{"symbol":"AAPL","price":${100 + i},"ts":${1_700_000_001_000 + i * 1000},"recvTs":${1_700_000_001_000 + i * 1000}}`;
+    // 17:13:20 to 17:16:39 in New York.
     const file = join(dir, 'window.ndjson');
-    writeFileSync(file, `${header}\n${Array.from({ length: 200 }, (_, i) => line(i)).join('\n')}\n`);
+    writeRecording(file, 200);
     const args = (...range: string[]) => [
       'replay',
       file,
@@ -164,8 +166,8 @@ describe('tickstream record / verify (real processes)', () => {
     const before = await run(args('--from', '09:30', '--to', '10:00')).done;
     expect(before.code).toBe(2);
     expect(before.stderr).toContain(
-      'replay: no records between --from 09:30 and --to 10:00 (America/New_York): the recording runs 17:13:21 to' +
-        ' 17:16:40; the first record after --from is at 17:13:21',
+      'replay: no records between --from 09:30 and --to 10:00 (America/New_York): the recording runs 17:13:20 to' +
+        ' 17:16:39; the first record after --from is at 17:13:20',
     );
     const after = await run(args('--from', '18:00')).done;
     expect(after.code).toBe(2);
