@@ -121,6 +121,11 @@ export class Metrics {
   constructor(options: { redis?: boolean } = {}) {
     // prom-client's own names already start with process_ or nodejs_: tickstream_process_cpu_seconds_total...
     collectDefaultMetrics({ register: this.registry, prefix: 'tickstream_' });
+    // prom-client's totals of active handles, requests and resources are gauges named like counters, which
+    // promtool faults; each is the sum over `type` of the gauge beside it, so they go.
+    for (const kind of ['handles', 'requests', 'resources']) {
+      this.registry.removeSingleMetric(`tickstream_nodejs_active_${kind}_total`);
+    }
     this.loopDelay.enable();
     if (!options.redis) return;
     const registers = [this.registry];

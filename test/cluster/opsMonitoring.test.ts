@@ -138,6 +138,24 @@ describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
     expect(byRole.gateway).toContain('tickstream_redis_up');
   });
 
+  it.skipIf(!hasPromtool)("promtool finds nothing to fault in each role's /metrics", async () => {
+    const serve = await startTestService();
+    nodes.push(serve);
+    const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
+    nodes.push(ingest);
+    const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix), logger: silent });
+    nodes.push(gateway);
+    for (const node of [serve, ingest, gateway]) {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect({ url: node.url, status: check.status, problems: `${check.stdout}${check.stderr}`.trim() }).toEqual({
+        url: node.url,
+        status: 0,
+        problems: '',
+      });
+    }
+  });
+
   it('tickstream_feed_state follows a feed from live to down', async () => {
     const input = new Subject<unknown>();
     const serve = await startTestService(
