@@ -12,6 +12,7 @@ import {
   Subject,
   Subscription,
   scan,
+  switchMap,
   timer,
 } from 'rxjs';
 import type { QuoteSource, QuoteText } from '../delivery/types.js';
@@ -97,9 +98,9 @@ export function channelMessages(link: RedisLink, channel: string): Observable<st
  * Ingest side: the symbols some gateway watches. The source of truth is Redis's own table of sharded
  * subscriptions (PUBSUB SHARDCHANNELS on every primary): a gateway subscribes to a symbol's channel while its
  * clients watch it, so the set heals itself when a gateway dies (its subscriptions go with its connection)
- * or Redis restarts (the gateways subscribe again). It is read every `pollMs`; a symbol a gateway announces
- * counts at once, until a poll issued after the announcement says otherwise. While Redis is down the last
- * set is kept.
+ * or Redis restarts (the gateways subscribe again). It is read as soon as Redis is up, then every `pollMs`;
+ * a symbol a gateway announces counts at once, until a poll issued after the announcement says otherwise.
+ * While Redis is down the last set is kept.
  */
 export function gatewayDemand(
   link: RedisLink,
@@ -108,9 +109,10 @@ export function gatewayDemand(
   scheduler: SchedulerLike = asyncScheduler,
 ): Observable<ReadonlySet<string>> {
   const pattern = quoteChannelPattern(keys);
-  const polled$ = timer(0, pollMs, scheduler).pipe(
+  // Read the moment Redis is up (a restarted ingest publishes at once, not a poll later); not while it is down.
+  const polled$ = link.up$.pipe(
+    switchMap((up) => (up ? timer(0, pollMs, scheduler) : EMPTY)),
     exhaustMap(() => {
-      if (!link.isUp()) return EMPTY;
       const at = scheduler.now();
       return from(withTimeout(link.shardChannels(pattern), PERIODIC_DEADLINE_MS, 'demand poll')).pipe(
         map((channels): DemandEvent => {

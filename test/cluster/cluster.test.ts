@@ -1,7 +1,8 @@
-import { concat, NEVER, of, Subject } from 'rxjs';
+import { concat, filter, firstValueFrom, NEVER, of, Subject, throwError, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys, quoteChannel } from '../../src/cluster/keys.js';
 import { RedisLink } from '../../src/cluster/redisLink.js';
+import { gatewayDemand } from '../../src/cluster/redisQuotes.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { Quote, RawQuote, StreamPosition, SubscribeAck, SymbolsAck } from '../../src/protocol.js';
@@ -225,6 +226,26 @@ describe.skipIf(!hasRedis).each(backends)('cluster roles over $name', (backend) 
     } finally {
       await link.close();
     }
+  });
+
+  it("reads the gateways' demand as soon as Redis is up, not a poll later (a restarted ingest publishes at once)", async () => {
+    prefix = uniquePrefix();
+    const keys = clusterKeys(prefix);
+    const watcher = RedisLink.open(config('gateway').cluster, silent);
+    nodes.push(watcher);
+    await watcher.ready();
+    await watcher.sub.sSubscribe(quoteChannel(keys, 'AAA'), () => {});
+    // A minute between polls: only the first read, once the new link is up, can see AAA in time.
+    const starting = RedisLink.open(config('ingest').cluster, silent);
+    nodes.push(starting);
+    expect(starting.isUp()).toBe(false);
+    const demand = await firstValueFrom(
+      gatewayDemand(starting, keys, 60_000).pipe(
+        filter((symbols) => symbols.has('AAA')),
+        timeout({ first: 5000, with: () => throwError(() => new Error('AAA not in the demand within 5 s')) }),
+      ),
+    );
+    expect([...demand]).toEqual(['AAA']);
   });
 
   it('stops publishing a symbol once no gateway watches it', async () => {
