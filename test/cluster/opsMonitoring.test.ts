@@ -111,14 +111,19 @@ describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
     for (const node of nodes.splice(0).reverse()) await node.close();
     await dropPrefix(prefix);
   });
-
-  it('every metric a rule or a panel names is on the /metrics of a real serve, ingest or gateway', async () => {
+  /** A real serve, ingest and gateway, closed after the test. */
+  async function everyRole() {
     const serve = await startTestService();
     nodes.push(serve);
     const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
     nodes.push(ingest);
     const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix), logger: silent });
     nodes.push(gateway);
+    return { serve, ingest, gateway };
+  }
+
+  it('every metric a rule or a panel names is on the /metrics of a real serve, ingest or gateway', async () => {
+    const { serve, ingest, gateway } = await everyRole();
     // Labelled counters have no series until counted once: wait for the ticks that make them.
     await until(async () => (await scrape(serve.url)).has('tickstream_ticks_in_total'), 5000, 'ticks on serve');
     const byRole = {
@@ -139,12 +144,7 @@ describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
   });
 
   it.skipIf(!hasPromtool)("promtool finds nothing to fault in each role's /metrics", async () => {
-    const serve = await startTestService();
-    nodes.push(serve);
-    const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
-    nodes.push(ingest);
-    const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix), logger: silent });
-    nodes.push(gateway);
+    const { serve, ingest, gateway } = await everyRole();
     for (const node of [serve, ingest, gateway]) {
       const text = await (await fetch(`${node.url}/metrics`)).text();
       const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
