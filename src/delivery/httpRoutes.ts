@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Metrics } from '../metrics.js';
 import { type ErrorCode, errorAck, normalizeSymbol, type Status } from '../protocol.js';
 import {
@@ -225,21 +225,48 @@ export function serveStatic(root: string | undefined, pathname: string, res: Ser
     return;
   }
   const base = resolve(root);
-  let file = normalize(join(base, decodeURIComponent(pathname)));
-  if (!file.startsWith(base)) {
-    sendJson(res, 404, errorAck('BAD_REQUEST', 'not found'));
+  const named = fileUnder(base, pathname);
+  if (!named.ok) {
+    const [status, message] = named.reason === 'malformed' ? [400, 'malformed URL path'] : [404, 'not found'];
+    sendJson(res, status, errorAck('BAD_REQUEST', message));
     return;
   }
+  let file = named.file;
   if (!existsSync(file) || statSync(file).isDirectory()) file = join(base, 'index.html');
   if (!existsSync(file)) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('dashboard not built: run `npm run build:web`');
     return;
   }
-  const immutable = file.includes(`${join(base, 'assets')}`);
+  const immutable = isWithin(join(base, 'assets'), file);
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   createReadStream(file).pipe(res);
+}
+
+/**
+ * The file a URL path names under `base`. A path whose percent-encoding does not decode is malformed (an
+ * uncaught URIError here would end the request's process); one that leaves `base`, through `..` or an encoded
+ * slash, is outside, even where it lands in a sibling folder whose name starts with base's.
+ */
+function fileUnder(
+  base: string,
+  pathname: string,
+): { ok: true; file: string } | { ok: false; reason: 'malformed' | 'outside' } {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  const file = join(base, decoded);
+  return isWithin(base, file) ? { ok: true, file } : { ok: false, reason: 'outside' };
+}
+
+/** Whether `file` is the folder `dir` or below it (not a sibling whose name shares its prefix). */
+function isWithin(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }

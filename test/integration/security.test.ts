@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -187,6 +190,41 @@ describe('the HTTP API with auth on (the README static tokens)', () => {
     expect((await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${limited}` } })).status).toBe(
       403,
     );
+  });
+});
+
+describe("the dashboard's files", () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Found on main: GET /%E0%A4%A threw a URIError out of the request handler (the process ended), and
+  // /..%2f<root>-secret%2fkey.txt served a file from a sibling folder whose name starts with the root's.
+  it('answers a malformed path 400 and a path outside the folder 404, and goes on serving', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tickstream-web-'));
+    const sibling = `${root}-secret`;
+    folders.push(root, sibling);
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>dashboard</title>');
+    mkdirSync(sibling);
+    writeFileSync(join(sibling, 'key.txt'), 'not for the web');
+    service = await startTestService({}, { webRoot: root });
+    const get = async (path: string) => {
+      const res = await fetch(`${service!.url}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    const malformed = await get('/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.body)).toEqual({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: 'malformed URL path' },
+    });
+    for (const path of [`/..%2f${basename(sibling)}%2fkey.txt`, '/..%2f..%2fetc%2fpasswd']) {
+      const outside = await get(path);
+      expect(outside.status, path).toBe(404);
+      expect(outside.body, path).not.toContain('not for the web');
+    }
+    expect(await get('/')).toEqual({ status: 200, body: '<!doctype html><title>dashboard</title>' });
   });
 });
 
