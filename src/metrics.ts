@@ -50,10 +50,15 @@ export class Metrics {
     help: 'Connected sockets',
     registers: [this.registry],
   });
-  readonly subscriptions = new Gauge({
+  /** What the subscriptions gauge reads at each scrape: the edge's tier membership, the one owner of the fact. */
+  private subscriptionCount: () => number = () => 0;
+  readonly subscriptions: Gauge = new Gauge({
     name: 'tickstream_subscriptions',
     help: 'Symbol subscriptions across all sockets',
     registers: [this.registry],
+    collect: () => {
+      this.subscriptions.set(this.subscriptionCount());
+    },
   });
   readonly requests = new Counter({
     name: 'tickstream_requests_total',
@@ -155,6 +160,10 @@ export class Metrics {
       help: 'Ingest: symbols some gateway watches (published to Redis)',
       registers,
     });
+  }
+  /** Reads the subscriptions gauge from `count` (the edge's membership) rather than keeping a second tally. */
+  countSubscriptions(count: () => number): void {
+    this.subscriptionCount = count;
   }
 
   /** Where `tickstream_feed_state` is read from at each scrape: the feeds of the ingest part. */

@@ -177,10 +177,8 @@ export class ClientRequests {
       }
       accepted.push(symbol);
     }
-    const before = current.size;
     // Joined before the snapshot is read: a tick may then arrive before the ack, never fall between the two.
     membership.subscribe(socket, accepted, hz);
-    this.deps.metrics.subscriptions.inc(membership.subscriptions(socket).size - before);
     const snapshot = (await sources.lastValues.snapshot(accepted)).filter((quote) => {
       const known = resume.get(quote.symbol);
       return known === undefined || isNewer([quote.epoch, quote.seq], known);
@@ -189,14 +187,11 @@ export class ClientRequests {
   }
 
   private unsubscribe(socket: TickstreamSocket, payload: unknown): UnsubscribeAck {
-    const { membership, limits, metrics } = this.deps;
+    const { membership, limits } = this.deps;
     const parsed = parseUnsubscribe(payload, limits.maxSymbolsPerSocket);
     if (!parsed.ok) return parsed;
-    const before = membership.subscriptions(socket).size;
     membership.unsubscribe(socket, parsed.value.symbols.map(normalizeSymbol));
-    const after = membership.subscriptions(socket);
-    metrics.subscriptions.dec(before - after.size);
-    return { ok: true, subscribed: [...after.keys()] };
+    return { ok: true, subscribed: [...membership.subscriptions(socket).keys()] };
   }
 
   private async replay(payload: unknown): Promise<ReplayAck> {

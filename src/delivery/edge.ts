@@ -66,6 +66,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   releaseUpgradeRequests(io.engine);
 
   const membership = new TierMembership(config.pipeline.lanes);
+  metrics.countSubscriptions(() => membership.size);
   const delivery = tierDelivery(options, membership, scheduler);
   membership.follow(delivery);
   protection.attach(io, http, membership);
@@ -164,7 +165,6 @@ function acceptSockets(
     metrics.disconnects.inc({ reason: why });
     if (logger.isLevelEnabled('debug')) requests.logOf(this).debug({ reason: why }, 'disconnected');
     metrics.connections.dec();
-    metrics.subscriptions.dec(membership.subscriptions(this).size);
     membership.leave(this);
   };
   io.on('connection', (socket) => {

@@ -121,8 +121,13 @@ export class TierMembership {
     return Math.max(1, Math.min(this.lanes, Math.floor(1000 / hz / MIN_LANE_SPACING_MS)));
   }
 
-  /** Subscribes `socket` to `symbols` at the tier `hz` (a symbol it already has moves to that tier). */
+  /**
+   * Subscribes `socket` to `symbols` at the tier `hz` (a symbol it already has moves to that tier). A socket
+   * that has disconnected is not taken back: a subscribe that awaited the symbol directory may end after the
+   * socket's `leave`, and nothing would remove it again.
+   */
   subscribe(socket: TickstreamSocket, symbols: readonly string[], hz: number): void {
+    if (!socket.connected) return;
     const member = this.memberOf(socket);
     for (const symbol of symbols) member.requested.set(symbol, hz);
     this.regroup(member);
@@ -149,6 +154,7 @@ export class TierMembership {
    * whose delivered tier changed.
    */
   throttle(socket: TickstreamSocket, hz: number | undefined): string[] {
+    if (!socket.connected) return [];
     const member = this.memberOf(socket);
     if (member.throttledHz === hz) return [];
     const before = member.throttledHz;

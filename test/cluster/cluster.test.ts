@@ -355,6 +355,34 @@ describe.skipIf(!hasRedis)('gateway readiness and protection (single Redis)', ()
     await waitFor(async () => (await ready()).status === 200, 10_000, 'the gateway to be ready');
   });
 
+  // Found on main: a socket that left while its subscribe waited for the directory was put back in the tier
+  // membership when the wait ended, and stayed there (and in the subscriptions gauge) for good.
+  it('forgets a socket that leaves while its early subscribe waits for the directory', async () => {
+    prefix = uniquePrefix();
+    const gw = await gateway();
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      return Number(
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`${name} `))
+          ?.split(' ')[1],
+      );
+    };
+    const leaving = await connectTestClient(gw.url);
+    leaving.emit('subscribe', { symbols: ['AAPL'], maxHz: 4 }, () => {});
+    // Answered at once and in order, so the subscribe is waiting on the server when the socket leaves.
+    await leaving.timeout(5000).emitWithAck('unsubscribe', { symbols: ['MSFT'] });
+    leaving.disconnect();
+    await waitFor(async () => (await metric('tickstream_connections')) === 0, 10_000, 'the gateway to see it leave');
+    await ingest();
+    const staying = await connectTestClient(gw.url);
+    clients.push(staying);
+    const ack = await staying.timeout(10_000).emitWithAck('subscribe', { symbols: ['MSFT'], maxHz: 4 });
+    expect(ack).toMatchObject({ ok: true, subscribed: ['MSFT'] });
+    expect(await metric('tickstream_subscriptions')).toBe(1);
+  });
+
   it('protects a gateway as the all-in-one server: tokens and foreign origins refused', async () => {
     prefix = uniquePrefix();
     const gw = await gateway({ auth: { tokens: [{ token: 'gateway-token-0123456789' }] } });

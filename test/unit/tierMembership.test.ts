@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { laneOf, TierMembership } from '../../src/delivery/tierMembership.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
 
-/** TierMembership reads a socket's id and data only; a real socket needs a server, which the integration tests run. */
-const socket = (id: string, data: { deltas?: boolean } = {}) => ({ id, data }) as TickstreamSocket;
+/** TierMembership reads a socket's id, data and whether it is connected; a real socket needs a server, which the integration tests run. */
+const socket = (id: string, data: { deltas?: boolean } = {}, connected = true) =>
+  ({ id, data, connected }) as TickstreamSocket;
 
 function tracked(lanes = 1) {
   const membership = new TierMembership(lanes);
@@ -19,6 +20,16 @@ function tracked(lanes = 1) {
 }
 
 describe('TierMembership', () => {
+  it('does not take back a socket that has disconnected (a subscribe that ended after its leave)', () => {
+    const { membership, events } = tracked();
+    const gone = socket('gone', {}, false);
+    membership.subscribe(gone, ['AAPL'], 4);
+    expect(membership.throttle(gone, 1)).toEqual([]);
+    expect(membership.size).toBe(0);
+    expect(membership.lane(4, 0)).toBeUndefined();
+    expect(events).toEqual([]);
+  });
+
   it('groups the sockets of a lane that watch the same set, and tells delivery what is watched', () => {
     const { membership, events } = tracked();
     const [a, b, c] = [socket('a'), socket('b'), socket('c')];
