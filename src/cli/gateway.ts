@@ -1,8 +1,7 @@
 import { describeRedis } from '../cluster/redisLink.js';
 import { createLogger } from '../log.js';
-import { startNode } from '../roles/index.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
-import { untilSignal } from './signals.js';
+import { runNode } from './runNode.js';
 import { ensureDashboardBuilt } from './webBuild.js';
 
 export const GATEWAY_HELP = `tickstream gateway: hold client connections; ticks, snapshots and symbols come from Redis
@@ -24,10 +23,8 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   const config = configFromFlags({ ...values, set: [...(values.set ?? []), 'cluster.role=gateway'] });
   const logger = createLogger(config.log.level, 'tickstream-gateway');
   const webRoot = config.server.dashboard ? await ensureDashboardBuilt(logger) : undefined;
-  const node = await startNode({ config, logger, webRoot });
-  console.error(`tickstream: gateway serving on ${node.url} (${describeRedis(config.cluster)}); Ctrl-C stops`);
-  const signal = await untilSignal();
-  logger.info({ signal }, 'shutting down');
-  await node.close();
-  return 0;
+  return runNode(
+    { config, logger, webRoot },
+    (node) => `tickstream: gateway serving on ${node.url} (${describeRedis(config.cluster)}); Ctrl-C stops`,
+  );
 }

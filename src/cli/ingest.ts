@@ -1,8 +1,7 @@
 import { describeRedis } from '../cluster/redisLink.js';
 import { createLogger } from '../log.js';
-import { startNode } from '../roles/index.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
-import { untilSignal } from './signals.js';
+import { runNode } from './runNode.js';
 
 export const INGEST_HELP = `tickstream ingest: run feeds and pipeline, publishing each rate tier's updates through Redis
 
@@ -23,12 +22,8 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   }
   const config = configFromFlags({ ...values, set: [...(values.set ?? []), 'cluster.role=ingest'] });
   const logger = createLogger(config.log.level, 'tickstream-ingest');
-  const node = await startNode({ config, logger });
-  console.error(
-    `tickstream: ingest publishing through ${describeRedis(config.cluster)}; metrics on ${node.url}/metrics`,
+  return runNode(
+    { config, logger },
+    (node) => `tickstream: ingest publishing through ${describeRedis(config.cluster)}; metrics on ${node.url}/metrics`,
   );
-  const signal = await untilSignal();
-  logger.info({ signal }, 'shutting down');
-  await node.close();
-  return 0;
 }

@@ -124,7 +124,7 @@ describe('closing the edge', () => {
 describe('process guards', () => {
   it('log and count a stray rejection and exception, keep running, and still exit cleanly', async () => {
     const script = `
-      import { guardProcess } from './src/cli/serve.ts';
+      import { guardProcess } from './src/cli/runNode.ts';
       import { createLogger } from './src/log.ts';
       import { Metrics } from './src/metrics.ts';
       const metrics = new Metrics();
@@ -154,7 +154,7 @@ describe('process guards', () => {
 
   it('exit 1 on a storm of errors rather than limping on', async () => {
     const script = `
-      import { guardProcess } from './src/cli/serve.ts';
+      import { guardProcess } from './src/cli/runNode.ts';
       import { createLogger } from './src/log.ts';
       import { Metrics } from './src/metrics.ts';
       guardProcess(createLogger('fatal'), new Metrics());
