@@ -5,10 +5,11 @@ import type { Config } from '../config/schema.js';
 import { createFeed } from '../feeds/index.js';
 import type { FeedSource } from '../feeds/types.js';
 import { createLogger, type Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { configuredPipeline } from '../pipeline/configuredPipeline.js';
 import { Epochs } from '../pipeline/epochs.js';
 import { FeedHealth } from '../pipeline/feedHealth.js';
 import { LastValueCache } from '../pipeline/lastValueCache.js';
-import { quotePipeline } from '../pipeline/quotePipeline.js';
 import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import { recordTo } from '../record/recordTo.js';
 import { RecordingWriter } from '../record/writer.js';
@@ -89,9 +90,16 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const started = Date.now();
   let position: number | undefined;
   const subscription = new Subscription();
+  let writeFailed: (err: unknown) => void = () => {};
+  const failure = new Promise<{ failed: unknown }>((resolve) => {
+    writeFailed = (failed) => resolve({ failed });
+  });
   subscription.add(
-    quotes$.pipe(recordTo(writer)).subscribe((quote) => {
-      position = quote.ts;
+    quotes$.pipe(recordTo(writer)).subscribe({
+      next: (quote) => {
+        position = quote.ts;
+      },
+      error: writeFailed,
     }),
   );
   const progress = startProgress(
@@ -105,34 +113,46 @@ export async function recordCommand(argv: string[]): Promise<number> {
   );
   console.error(`tickstream: recording ${feeds.map((f) => f.id).join(', ')} to ${out}; Ctrl-C stops`);
 
-  const stopReason = await untilStopped(durationMs);
+  const stopped = await untilStopped(durationMs, failure);
   subscription.unsubscribe();
   progress.stop();
+  if (typeof stopped === 'object') {
+    const why = stopped.failed instanceof Error ? stopped.failed.message : String(stopped.failed);
+    console.error(`record: cannot write ${writer.files.at(-1) ?? out}: ${why}`);
+    return 1;
+  }
+  const stopReason = stopped;
   console.error(
     `tickstream: recorded ${writer.records} records to ${writer.files.join(', ') || out} (${stopReason === 'duration' ? 'duration reached' : stopReason})`,
   );
   return 0;
 }
 
-/** The configured feeds through the live pipeline (its checks and day statistics), as they are recorded. */
+/**
+ * The configured feeds through the pipeline a serving role runs (checks, day statistics, merging several feeds
+ * by priority, a new epoch on a jump), so `record` writes what `serve` with `record.enabled` would.
+ */
 function recordedPipeline(config: Config, feeds: FeedSource[], logger: Logger) {
-  const epochs = new Epochs();
-  return quotePipeline(feeds, {
+  return configuredPipeline(feeds, {
+    config,
+    metrics: new Metrics(),
+    logger,
     health: new FeedHealth(config.staleAfterMs),
     cache: new LastValueCache(),
     directory: new SymbolDirectory(),
-    zone: config.market.zone,
-    epochNow: () => epochs.current,
-    onInvalid: (feed, invalid) => logger.debug({ feed, reason: invalid.reason }, 'bad upstream value skipped'),
-    onFeedError: (feed, err) => logger.error({ feed, err }, 'feed failed'),
+    epochs: new Epochs(),
   });
 }
 
-/** The signal that stopped the recording, or `duration` once `durationMs` is up. */
-async function untilStopped(durationMs: number | undefined): Promise<NodeJS.Signals | 'duration'> {
+/** The signal that stopped the recording, `duration` once `durationMs` is up, or the write that failed. */
+async function untilStopped<F>(
+  durationMs: number | undefined,
+  failure: Promise<F>,
+): Promise<NodeJS.Signals | 'duration' | F> {
   let timer: NodeJS.Timeout | undefined;
   const stopReason = await Promise.race([
     untilSignal(),
+    failure,
     new Promise<'duration'>((resolve) => {
       if (durationMs !== undefined) timer = setTimeout(() => resolve('duration'), durationMs);
     }),

@@ -116,7 +116,11 @@ export class IngestPart {
     const running = new Subscription();
     // The router subscribes first: a feed may emit synchronously on the first subscription.
     running.add(this.quotes$.subscribe((quote) => this.bySymbol.get(quote.symbol)?.next(quote)));
-    running.add(this.quotes$.pipe(intoHistory(this.history)).subscribe());
+    running.add(
+      this.quotes$
+        .pipe(intoHistory(this.history))
+        .subscribe({ error: (err: unknown) => logger.error({ err }, 'chart history stopped; quotes go on') }),
+    );
     if (config.record.enabled) {
       const writer = new RecordingWriter({
         out: config.record.out,
@@ -124,7 +128,13 @@ export class IngestPart {
         sources: this.feeds.map((feed) => feed.id),
         symbols: this.feeds.flatMap((feed) => feed.symbols),
       });
-      running.add(this.quotes$.pipe(recordTo(writer)).subscribe());
+      // A recording that cannot be written (disk full, permissions) ends; the service goes on serving.
+      running.add(
+        this.quotes$.pipe(recordTo(writer)).subscribe({
+          error: (err: unknown) =>
+            logger.error({ err, out: config.record.out, records: writer.records }, 'recording stopped: cannot write'),
+        }),
+      );
       logger.info({ out: config.record.out }, 'recording the merged quote stream');
     }
     return running;

@@ -47,6 +47,8 @@ export class RecordingWriter {
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private builder: IndexBuilder | undefined;
+  /** The write that failed (disk full, permissions): the recording is over, and every later write throws it. */
+  private failure: Error | undefined;
   private readonly gzip: boolean;
   private readonly now: () => number;
   readonly files: string[] = [];
@@ -57,7 +59,15 @@ export class RecordingWriter {
     this.now = options.now ?? Date.now;
     const flushMs = options.flushMs ?? 200;
     if (flushMs > 0) {
-      this.timer = setInterval(() => this.flush(), flushMs);
+      // A failed flush is kept for the next write to throw, where the recorder's subscriber hears it: thrown
+      // from the timer, it would be an uncaught exception every flushMs.
+      this.timer = setInterval(() => {
+        try {
+          this.flush();
+        } catch {
+          this.stopTimer();
+        }
+      }, flushMs);
       this.timer.unref();
     }
   }
@@ -68,6 +78,7 @@ export class RecordingWriter {
   }
 
   write(quote: Quote | RawQuote, recvTs: number = this.now()): void {
+    if (this.failure) throw this.failure;
     if (this.fd === undefined) this.open();
     else if (this.shouldRotate()) this.rotate();
     const record = recordOf(quote, recvTs);
@@ -90,11 +101,27 @@ export class RecordingWriter {
     this.pendingBytes = 0;
   }
 
+  /** Flushes and closes the file, with its index; after a failed write, only lets the file go. */
   close(): void {
+    this.stopTimer();
+    if (this.fd === undefined) return;
+    if (!this.failure) {
+      this.closeFile();
+      return;
+    }
+    const fd = this.fd;
+    this.fd = undefined;
+    this.pending = [];
+    try {
+      closeSync(fd);
+    } catch {
+      // The failure that ended the recording is the one to report.
+    }
+  }
+
+  private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.fd === undefined) return;
-    this.closeFile();
   }
 
   private shouldRotate(): boolean {
@@ -143,7 +170,12 @@ export class RecordingWriter {
     if (this.fd === undefined) return;
     const data = this.gzip ? gzipSync(text, { level: this.options.gzipLevel ?? 6 }) : Buffer.from(text);
     let offset = 0;
-    while (offset < data.length) offset += writeSync(this.fd, data, offset);
+    try {
+      while (offset < data.length) offset += writeSync(this.fd, data, offset);
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      throw this.failure;
+    }
     this.fileBytes += data.length;
   }
 }

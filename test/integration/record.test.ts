@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { replayFeed } from '../../src/feeds/replay.js';
@@ -86,6 +87,15 @@ describe('tickstream record / verify (real processes)', () => {
     expect(report.records).toBeGreaterThan(0);
     expect(report.torn).toBeUndefined();
     expect(report.corrupt).toBeUndefined();
+  });
+
+  // Found on main: a recording that could not be written ended the command with an unhandled error's stack.
+  it('a file it cannot write (disk full) stops it with exit 1, naming the file and the error', async () => {
+    const args = ['--duration', '60s', '--log-level', 'silent', '--set', `feeds=${BUSY_FEED}`];
+    const result = await run(['record', '--out', '/dev/full', ...args]).done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^record: cannot write \/dev\/full: ENOSPC: no space left on device/m);
+    expect(result.stderr).not.toMatch(/recorded \d+ records/);
   });
 
   it('verify: a torn last line exits 0, a corrupt middle line exits 1 naming the line; bad usage exits 2', async () => {
@@ -219,6 +229,29 @@ describe('recording while serving (config record section)', () => {
     const first = recording.records[0];
     expect(first).toMatchObject({ seq: 1, source: 'sim', open: expect.any(Number), recvTs: expect.any(Number) });
     expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+  });
+
+  // Found on main: the recorder's write error went unhandled (an uncaught exception; in `serve`, one every
+  // 200 ms from the flush timer until the process guard gave up and exited).
+  it('a recording it cannot write (disk full) stops, says so, and the service goes on', async () => {
+    const lines: { msg?: string; out?: string; err?: { code?: string } }[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    service = await startTestService({ record: { enabled: true, out: '/dev/full' } }, { logger });
+    const s = service;
+    await until(
+      () => lines.some((line) => line.msg === 'recording stopped: cannot write'),
+      10_000,
+      () => `a 'recording stopped' log line, got ${JSON.stringify(lines)}`,
+    );
+    expect(lines[0]).toMatchObject({ out: '/dev/full', err: { code: 'ENOSPC' } });
+    const seqNow = () => s.cache.snapshot(['AAPL'])[0]?.seq ?? 0;
+    const after = seqNow();
+    await until(
+      () => seqNow() > after + 5,
+      10_000,
+      () => `AAPL to go on ticking past seq ${after}`,
+    );
+    expect(lines).toHaveLength(1);
   });
 });
 
