@@ -158,7 +158,12 @@ export class RedisQuoteSource implements QuoteSource {
   constructor(
     private readonly link: RedisLink,
     private readonly keys: ClusterKeys,
-    private readonly hooks: { onMessage?: () => void; onInvalid?: (channel: string) => void } = {},
+    private readonly hooks: {
+      onMessage?: () => void;
+      onInvalid?: (channel: string) => void;
+      /** The channel's subscribe or the demand announce failed: its quotes may not come until it is asked again. */
+      onSubscribeFailed?: (channel: string, err: unknown) => void;
+    } = {},
   ) {}
 
   quotes(symbol: string): Observable<QuoteText> {
@@ -190,7 +195,7 @@ export class RedisQuoteSource implements QuoteSource {
     link.sub
       .sSubscribe(channel, listener)
       .then(() => (link.isUp() ? link.command.publish(this.keys.demand, symbol) : 0))
-      .catch(() => {});
+      .catch((err: unknown) => this.hooks.onSubscribeFailed?.(channel, err));
     return entry;
   }
 }

@@ -97,6 +97,10 @@ function redisSources(
     quotes: new RedisQuoteSource(link, keys, {
       onMessage: () => metrics.redisMessagesIn?.inc(),
       onInvalid: () => metrics.badInputs.inc({ feed: 'redis', reason: 'not_a_quote' }),
+      onSubscribeFailed: (channel, err) => {
+        metrics.redisPublishFailures?.inc({ kind: 'subscribe' });
+        logger.warn({ err, channel }, 'redis subscribe failed');
+      },
     }),
     lastValues: new RedisLastValues(link, keys.lastValues, (err) => logger.warn({ err }, 'redis snapshot failed')),
     history: new RedisHistory(

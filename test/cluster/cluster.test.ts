@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { concat, filter, firstValueFrom, NEVER, of, Subject, throwError, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys, quoteChannel } from '../../src/cluster/keys.js';
@@ -14,6 +15,7 @@ import {
   dropPrefix,
   type LocalRedisCluster,
   REDIS_URL,
+  rawRedis,
   redisAvailable,
   startRedisCluster,
   uniquePrefix,
@@ -381,6 +383,41 @@ describe.skipIf(!hasRedis)('gateway readiness and protection (single Redis)', ()
     const ack = await staying.timeout(10_000).emitWithAck('subscribe', { symbols: ['MSFT'], maxHz: 4 });
     expect(ack).toMatchObject({ ok: true, subscribed: ['MSFT'] });
     expect(await metric('tickstream_subscriptions')).toBe(1);
+  });
+
+  // Found on main: a quote channel's failed SSUBSCRIBE was dropped unseen; its watchers got nothing, silently.
+  it('counts and logs a quote channel subscribe that Redis refuses', async () => {
+    prefix = uniquePrefix();
+    await ingest();
+    const user = `ts-nochannels-${prefix}`;
+    const admin = await rawRedis();
+    // Every command and key, no pub/sub channel: SSUBSCRIBE and the demand PUBLISH are refused (NOPERM).
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '+@all', 'resetchannels']);
+    try {
+      const url = new URL(REDIS_URL);
+      url.username = user;
+      url.password = 'pw';
+      const lines: { msg?: string; channel?: string }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const gw = await startGateway({ config: clusterTestConfig('gateway', prefix, {}, url.href), logger });
+      nodes.push(gw);
+      await gw.link.ready();
+      const socket = await connectTestClient(gw.url);
+      clients.push(socket);
+      const ack = await socket.timeout(10_000).emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: 4 });
+      expect(ack).toMatchObject({ ok: true, subscribed: ['AAPL'] });
+      const failures = async () => {
+        const text = await (await fetch(`${gw.url}/metrics`)).text();
+        return /tickstream_redis_publish_failures_total\{kind="subscribe"\} (\d+)/.exec(text)?.[1];
+      };
+      await waitFor(async () => (await failures()) === '1', 10_000, 'the refused subscribe to be counted');
+      expect(lines.find((line) => line.msg === 'redis subscribe failed')).toMatchObject({
+        channel: quoteChannel(clusterKeys(prefix), 'AAPL'),
+      });
+    } finally {
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+      await admin.quit();
+    }
   });
 
   it('protects a gateway as the all-in-one server: tokens and foreign origins refused', async () => {
