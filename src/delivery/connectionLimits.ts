@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export type RefusalReason = 'origin' | 'ip_limit';
 
@@ -95,6 +96,22 @@ export class ConnectionGuard {
     callback: (err: string | null, success: boolean) => void,
   ): void {
     this.options.onRefused?.(reason, req);
-    callback(reason === 'origin' ? 'origin not allowed' : 'too many connections from this address', false);
+    const message = reason === 'origin' ? 'origin not allowed' : 'too many connections from this address';
+    // Node marks a websocket upgrade request (`upgrade`, missing from its typings).
+    if ('upgrade' in req && req.upgrade === true) refuseUpgrade(req.socket, message);
+    callback(message, false);
   }
+}
+
+/**
+ * Answers a refused websocket upgrade `403` with the body polling gets (engine.io's FORBIDDEN, code 4), as the
+ * protocol says: engine.io would answer every refused upgrade `400`. Ended here, the socket is no longer
+ * writable, so engine.io only lets it go.
+ */
+function refuseUpgrade(socket: Duplex, message: string): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify({ code: 4, message });
+  socket.end(
+    `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
@@ -228,6 +229,38 @@ describe("the dashboard's files", () => {
   });
 });
 
+/** The HTTP answer to a raw engine.io websocket upgrade (no Socket.IO client in between, to see the status). */
+function upgradeAnswer(url: string, headers: Record<string, string> = {}): Promise<{ status?: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/socket.io/?EIO=4&transport=websocket`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error('the upgrade was accepted'));
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => {
+        const json = res.headers['content-type']?.startsWith('application/json');
+        resolve({ status: res.statusCode, body: json ? JSON.parse(text) : text });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('origins and connection limits', () => {
   it('refuses a foreign Origin on websocket and polling, and admits allowed and same-host ones', async () => {
     service = await startTestService({
@@ -247,6 +280,11 @@ describe('origins and connection limits', () => {
     expect(await metric(service.url, 'tickstream_connections_refused_total')).toContain(
       'tickstream_connections_refused_total{reason="origin"} 2',
     );
+    // Found on main: a refused websocket upgrade was answered 400 (engine.io's answer to any refused upgrade).
+    expect(await upgradeAnswer(service.url, { origin: 'https://evil.example.net' })).toEqual({
+      status: 403,
+      body: { code: 4, message: 'origin not allowed' },
+    });
   });
 
   it('caps connections per address, and frees the slot when one leaves', async () => {
@@ -261,8 +299,12 @@ describe('origins and connection limits', () => {
     // The per-address count drops when the engine.io connection closes, as the engine's own count does.
     await until(() => running.io.engine.clientsCount === 2, 5000, 'the closed connection to be gone');
     expect(await attempt(service.url)).toMatchObject({ ok: true });
+    expect(await upgradeAnswer(service.url)).toEqual({
+      status: 403,
+      body: { code: 4, message: 'too many connections from this address' },
+    });
     expect(await metric(service.url, 'tickstream_connections_refused_total')).toContain(
-      'tickstream_connections_refused_total{reason="ip_limit"} 2',
+      'tickstream_connections_refused_total{reason="ip_limit"} 3',
     );
   });
 });
