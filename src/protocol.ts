@@ -115,7 +115,10 @@ export type UnsubscribeAck = { ok: true; subscribed: string[] } | ErrorAck;
 
 export type SymbolsAck = { ok: true; symbols: SymbolInfo[] } | ErrorAck;
 
-/** A feed is `live`, `stale` (silent for `staleAfterMs`), `down` (stopped or not connected) or a `replay`. */
+/**
+ * A feed is `live`, `stale` (silent for `staleAfterMs`, as a feed that has not connected yet or is retrying its
+ * connection), `down` (failed for good or ended) or a `replay`.
+ */
 export type FeedState = 'live' | 'stale' | 'down' | 'replay';
 /** One upstream feed's state. */
 export type FeedStatus = {
