@@ -86,7 +86,7 @@ export type SymbolInfo = {
 
 /** One symbol of a subscribe request that the server refused, and why. */
 export type Rejection = {
-  /** The symbol as asked for. */
+  /** The symbol asked for, as the server reads it: trimmed and upper-cased (`' aapl'` is `AAPL`). */
   symbol: string;
   /** The protocol's reason: `UNKNOWN_SYMBOL`, `UNAUTHORIZED` (not allowed by the token), `LIMIT_EXCEEDED`, ... */
   code: ErrorCode;
