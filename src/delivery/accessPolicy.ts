@@ -73,7 +73,11 @@ export function decide(rule: AccessRule, credential: AuthResult): Access {
   if (rule.audience === 'anyone') return { ok: true, grant, mayWatch: everySymbol };
   if (!credential.ok) return { ok: false, refusal: { kind: 'unauthenticated', reason: credential.reason } };
   if (rule.audience === 'admin' && credential.grant.role !== 'admin') {
-    return { ok: false, refusal: { kind: 'forbidden', reason: 'not_admin' } };
+    // Without a token, the answer is "bring one" (401), as when a token is required; a token that does not
+    // reach is refused (403).
+    return credential.grant.anonymous
+      ? { ok: false, refusal: { kind: 'unauthenticated', reason: 'missing' } }
+      : { ok: false, refusal: { kind: 'forbidden', reason: 'not_admin' } };
   }
   const granted = rule.symbols === 'granted' ? credential.grant.symbols : undefined;
   return { ok: true, grant, mayWatch: granted ? (symbol) => granted.has(symbol) : everySymbol };

@@ -102,7 +102,9 @@ export class TokenVerifier {
   verify(token: unknown): AuthResult {
     if (!this.enabled) return { ok: true, grant: { role: 'admin' } };
     if (token === undefined || token === null || token === '') {
-      return this.config.required ? { ok: false, reason: 'missing' } : { ok: true, grant: { role: 'user' } };
+      return this.config.required
+        ? { ok: false, reason: 'missing' }
+        : { ok: true, grant: { role: 'user', anonymous: true } };
     }
     if (typeof token !== 'string' || token.length > 8192) return { ok: false, reason: 'malformed' };
     const given = digest(token);

@@ -44,6 +44,8 @@ export type Grant = {
   expiresAt?: number;
   /** Who holds it, for logs (JWT `sub` or the static token's name). */
   subject?: string;
+  /** No token came (`auth.required` false): an entry point beyond it asks for one (401), not refuses it (403). */
+  anonymous?: true;
 };
 
 export type TickstreamServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

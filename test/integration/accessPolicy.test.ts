@@ -55,6 +55,8 @@ type Outcome = 'allowed' | 'unauthenticated' | 'forbidden';
 function promised(rule: AccessRule, mode: Mode, credential: Credential): Outcome {
   if (mode === 'off' || rule.audience === 'anyone') return 'allowed';
   if (credential === 'wrong' || (credential === 'none' && mode === 'required')) return 'unauthenticated';
+  // Found on main: no token at all on an admin entry point (auth.required false) was a 403, not a 401.
+  if (rule.audience === 'admin' && credential === 'none') return 'unauthenticated';
   if (rule.audience === 'admin' && credential !== 'admin') return 'forbidden';
   return 'allowed';
 }

@@ -124,7 +124,7 @@ describe('TokenVerifier', () => {
     expect(strict.verify(signJwt({ exp: inAnHour - 7200 }, SECRET))).toEqual({ ok: false, reason: 'expired' });
     expect(strict.verify('not-a-jwt')).toEqual({ ok: false, reason: 'unknown_token' });
     const open = new TokenVerifier(authConfig({ jwtSecret: SECRET, required: false }), () => NOW);
-    expect(open.verify(undefined)).toEqual({ ok: true, grant: { role: 'user' } });
+    expect(open.verify(undefined)).toEqual({ ok: true, grant: { role: 'user', anonymous: true } });
     expect(open.verify('wrong')).toEqual({ ok: false, reason: 'unknown_token' });
   });
 
