@@ -50,8 +50,12 @@ export type HttpRoute = keyof typeof HTTP_ACCESS;
 
 const isRoute = (path: string): path is HttpRoute => Object.hasOwn(HTTP_ACCESS, path);
 
-/** The route a request path falls under: its own row, else `/*` (the dashboard's files). */
-export const routeOf = (pathname: string): HttpRoute => (isRoute(pathname) ? pathname : '/*');
+/**
+ * The route a request path falls under: its own row, else `/*` (the dashboard's files), except an unknown
+ * `/api/` path, which is none (a mistyped API call gets a JSON 404, not the dashboard's page).
+ */
+export const routeOf = (pathname: string): HttpRoute | undefined =>
+  isRoute(pathname) ? pathname : pathname.startsWith('/api/') ? undefined : '/*';
 
 /** `server.metricsPort`: /metrics alone, open, on an address of its own (its network placement is its guard). */
 export const METRICS_PORT_ACCESS = { '/metrics': OPEN } as const satisfies Partial<Record<HttpRoute, AccessRule>>;

@@ -104,8 +104,8 @@ function router(
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routeOf(url.pathname);
-    const handle = handlers[route];
-    const rule = rules[route];
+    const handle = route && handlers[route];
+    const rule = route && rules[route];
     if (!handle || !rule) {
       sendJson(res, 404, errorAck('BAD_REQUEST', 'not found'));
       return;

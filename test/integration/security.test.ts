@@ -225,6 +225,10 @@ describe("the dashboard's files", () => {
       expect(outside.status, path).toBe(404);
       expect(outside.body, path).not.toContain('not for the web');
     }
+    // Found on main: a mistyped API path got the dashboard's page, 200.
+    const mistyped = await get('/api/snapshots?symbols=AAPL');
+    expect(mistyped.status).toBe(404);
+    expect(JSON.parse(mistyped.body)).toEqual({ ok: false, error: { code: 'BAD_REQUEST', message: 'not found' } });
     expect(await get('/')).toEqual({ status: 200, body: '<!doctype html><title>dashboard</title>' });
   });
 });

@@ -57,6 +57,7 @@ describe('decide', () => {
     expect(routeOf('/api/snapshot')).toBe('/api/snapshot');
     expect(routeOf('/assets/index-abc.js')).toBe('/*');
     expect(routeOf('/toString')).toBe('/*'); // own keys only, not the prototype's
+    expect(routeOf('/api/nothing')).toBeUndefined(); // a mistyped API path is not the dashboard's
     expect(HTTP_ACCESS['/healthz'].audience).toBe('anyone');
   });
 });
