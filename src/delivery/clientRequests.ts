@@ -68,6 +68,9 @@ export class ClientRequests {
     replay: this.handler('replay', (_socket, payload) => this.replay(payload)),
   };
 
+  /** Every event a socket sends, known or not: one outside the protocol is answered here, if it asks for an answer. */
+  private readonly anyEvent = this.unknownEventListener();
+
   constructor(private readonly deps: ClientRequestsDeps) {}
 
   /** Registers the request handlers of a socket just accepted. */
@@ -77,6 +80,24 @@ export class ClientRequests {
     socket.on('unsubscribe', this.listeners.unsubscribe);
     socket.on('symbols', this.listeners.symbols);
     socket.on('replay', this.listeners.replay);
+    socket.onAny(this.anyEvent);
+  }
+
+  /**
+   * An event the protocol does not have gets a BAD_REQUEST ack naming the ones it has (a client's typo would
+   * otherwise wait for its ack timeout); without an ack it is only counted, as a known event would be.
+   */
+  private unknownEventListener(): (this: TickstreamSocket, event: unknown, ...args: unknown[]) => void {
+    const known = new Set<unknown>(Object.keys(this.listeners));
+    const names = [...known].join(', ');
+    const deps = () => this.deps; // set by the constructor, after the fields that call this
+    return function (this: TickstreamSocket, event: unknown, ...args: unknown[]) {
+      if (known.has(event)) return;
+      const ack = args.at(-1);
+      deps().metrics.requests.inc({ event: 'unknown', outcome: typeof ack === 'function' ? 'error' : 'no_ack' });
+      if (typeof ack === 'function')
+        ack(errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`));
+    };
   }
 
   /** A socket's logger, made when it first logs: most sockets never do, and a child logger is kept per socket. */

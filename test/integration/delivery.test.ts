@@ -194,6 +194,28 @@ describe('subscribe', () => {
     expect(median).toBeLessThan(190);
   });
 
+  // Found on main: an event outside the protocol got no answer; the client waited for its ack timeout.
+  it('answers an unknown event BAD_REQUEST, naming the events there are', async () => {
+    service = await startTestService();
+    const c = await client(service.url);
+    const untyped = c as unknown as {
+      timeout(ms: number): { emitWithAck(event: string, p: unknown): Promise<unknown> };
+    };
+    expect(await untyped.timeout(5000).emitWithAck('subscibe', { symbols: ['AAPL'] })).toEqual({
+      ok: false,
+      error: {
+        code: 'BAD_REQUEST',
+        message: 'unknown event subscibe: the events are subscribe, unsubscribe, symbols, replay',
+      },
+    });
+    // The known events are not answered twice.
+    const acks: unknown[] = [];
+    c.emit('symbols', {}, (ack) => acks.push(ack));
+    await until(() => acks.length > 0, 5000, 'the symbols ack');
+    expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 4 })).toMatchObject({ ok: true, subscribed: ['AAPL'] });
+    expect(acks).toHaveLength(1);
+  });
+
   // Found on main: the socket named a malformed symbol as sent ('bad symbol!'), /api/snapshot and the SDK
   // upper-cased ('BAD SYMBOL!').
   it('rejects unknown and malformed symbols one by one while the others succeed, named alike on socket and HTTP', async () => {
