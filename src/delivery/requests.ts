@@ -10,8 +10,10 @@ import {
 // Symbols are checked one by one later (so one bad symbol does not fail the rest): here only their shape.
 const symbolList = z.array(z.string().max(64)).min(1, 'at least one symbol');
 
-// Per symbol, the position of the newest quote the client already has: [epoch, seq].
-const resume = z.record(z.string().max(64), z.tuple([z.number().finite(), z.number().finite()]));
+// Per symbol, the position of the newest quote the client already has: [epoch, seq], whole numbers as the
+// server gives them (a fraction or a negative cannot be a position it sent).
+const position = z.number().int().nonnegative();
+const resume = z.record(z.string().max(64), z.tuple([position, position]));
 const subscribeSchema = z.object({
   symbols: symbolList,
   maxHz: z.number().positive().finite().optional(),

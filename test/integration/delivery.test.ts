@@ -357,10 +357,22 @@ describe('subscribe', () => {
     // An older epoch is behind whatever its seq.
     const again = await subscribe(c, { symbols: ['AAPL'], resume: { AAPL: [aapl!.epoch - 1, 10 ** 9] } });
     expect(again.ok && again.snapshot.map((q) => q.symbol)).toEqual(['AAPL']);
-    const bad = await subscribe(c, { symbols: ['AAPL'], resume: { AAPL: ['x', 1] } });
-    expect(bad).toMatchObject({
+    // Found on main: [epoch, -1] and [epoch, 1.5] were taken as positions.
+    for (const at of [
+      ['x', 1],
+      [aapl!.epoch, -1],
+      [aapl!.epoch, 1.5],
+    ]) {
+      const bad = await subscribe(c, { symbols: ['AAPL'], resume: { AAPL: at } });
+      expect(bad, JSON.stringify(at)).toMatchObject({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: expect.stringContaining('resume.AAPL') },
+      });
+    }
+    const many = Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`S${i}`, [aapl!.epoch, 1]]));
+    expect(await subscribe(c, { symbols: ['AAPL'], resume: many })).toEqual({
       ok: false,
-      error: { code: 'BAD_REQUEST', message: expect.stringContaining('resume') },
+      error: { code: 'LIMIT_EXCEEDED', message: 'at most 500 resume positions per request' },
     });
   });
 
