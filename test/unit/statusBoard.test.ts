@@ -69,4 +69,42 @@ describe('statusChanges', () => {
       [1500, 'stale'],
     ]);
   });
+
+  // Found on main: the position was compared in whole recorded seconds, so at 4x and more every 250 ms check
+  // sent a status (20 in 5 s at 10x) where the protocol says once a second.
+  it('sends a moving replay position once a second of wall time at any speed, and a pause at once', () => {
+    const scheduler = new TestScheduler((a, e) => expect(a).toEqual(e));
+    const observed: [number, number, boolean][] = [];
+    scheduler.run(({ flush }) => {
+      const health = new FeedHealth(300, () => scheduler.now());
+      health.register('replay', { replay: true });
+      const startedAt = DateTime.fromISO('2026-11-20T10:15', { zone: 'America/New_York' }).toMillis();
+      let paused = false;
+      let position = startedAt;
+      // 10x: every 250 ms of wall time the recording moves 2.5 s, until the pause at 2600 ms.
+      for (let t = 250; t <= 4000; t += 250)
+        scheduler.schedule(() => {
+          if (!paused) position += 2500;
+        }, t);
+      scheduler.schedule(() => {
+        paused = true;
+      }, 2600);
+      const replay = (): ReplayStatus => ({ speed: 10, paused, position });
+      const subscription = statusChanges(
+        () => currentStatus({ health, market, now: () => nySaturday, replay }),
+        250,
+        scheduler,
+      ).subscribe((s) =>
+        observed.push([scheduler.now(), (s.replay?.position ?? 0) - startedAt, s.replay?.paused ?? false]),
+      );
+      scheduler.schedule(() => subscription.unsubscribe(), 4000);
+      flush();
+    });
+    expect(observed).toEqual([
+      [0, 0, false],
+      [1000, 10_000, false],
+      [2000, 20_000, false],
+      [2750, 25_000, true],
+    ]);
+  });
 });
