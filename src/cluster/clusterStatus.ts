@@ -11,7 +11,7 @@ import {
   timer,
 } from 'rxjs';
 import type { MarketCalendarConfig } from '../config/schema.js';
-import { marketSession } from '../market/session.js';
+import { shownSession } from '../market/session.js';
 import type { FeedStatus, Status } from '../protocol.js';
 import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.js';
 
@@ -48,9 +48,8 @@ const NO_INGEST: FeedStatus[] = [{ id: 'ingest', state: 'down' }];
 function parseStatus(text: string | null): IngestStatus | undefined {
   if (!text) return undefined;
   try {
-    const value = JSON.parse(text) as Partial<IngestStatus> | unknown[];
-    // A bare array is what an ingest of an earlier version wrote: its feeds.
-    if (Array.isArray(value)) return { feeds: value as FeedStatus[] };
+    // Written by an ingest's publishStatus (same code, same shape); anything else reads as no status.
+    const value: Partial<IngestStatus> = JSON.parse(text);
     return value && Array.isArray(value.feeds) ? { feeds: value.feeds, replay: value.replay } : undefined;
   } catch {
     return undefined;
@@ -91,7 +90,7 @@ export class GatewayStatus {
     const { feeds, replay } = this.ingest;
     const status: Status = {
       feeds,
-      session: marketSession(this.market, replay?.position || this.now()),
+      session: shownSession(this.market, replay, this.now()),
       cluster: { role: 'gateway', redis: this.link.isUp() ? 'up' : 'down' },
     };
     if (replay) status.replay = replay;

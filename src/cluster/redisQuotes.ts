@@ -84,7 +84,7 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 /** Messages on a plain pub/sub channel, for as long as the Observable is subscribed. */
-export function channelMessages(link: RedisLink, channel: string): Observable<string> {
+function channelMessages(link: RedisLink, channel: string): Observable<string> {
   return new Observable<string>((subscriber) => {
     const listener: RedisListener = (message) => subscriber.next(String(message));
     link.sub.subscribe(channel, listener).catch((err: unknown) => subscriber.error(err));

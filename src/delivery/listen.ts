@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The URL clients use for a server listening on `host` (a wildcard address is shown as localhost). */
-export function listeningAt(http: HttpServer, host: string): { url: string; port: number } {
+function listeningAt(http: HttpServer, host: string): { url: string; port: number } {
   const port = (http.address() as AddressInfo).port;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return { url: `http://${shown}:${port}`, port };

@@ -78,9 +78,14 @@ function groupKey(sorted: readonly string[], deltas: boolean): string {
   return deltas ? `Δ${sorted.join(',')}` : sorted.join(',');
 }
 
-/** The lane of a socket among `lanes`. */
+/** The lane of a socket among `lanes` (members keep their id's hash, so membership asks `laneAt`). */
 export function laneOf(socketId: string, lanes: number): number {
-  return idHash(socketId) % lanes;
+  return laneAt(idHash(socketId), lanes);
+}
+
+/** The lane of an id's hash among `lanes`: the one rule for where a socket ticks. */
+function laneAt(hash: number, lanes: number): number {
+  return hash % lanes;
 }
 
 /** The tier a subscription at `hz` is delivered at, while the socket is held at `throttledHz`. */
@@ -246,7 +251,7 @@ export class TierMembership {
       this.tiers.set(hz, lanes);
       this.hooks.tierOpened(hz);
     }
-    const lane = lanes[member.hash % lanes.length] as Lane;
+    const lane = lanes[laneAt(member.hash, lanes.length)] as Lane;
     const deltas = member.socket.data.deltas === true;
     const key = groupKey(symbols, deltas);
     let group = lane.groups.get(key);
@@ -264,7 +269,7 @@ export class TierMembership {
     group.leave(member.socket);
     const lanes = this.tiers.get(hz);
     if (!lanes || group.members.size > 0) return;
-    const lane = lanes[member.hash % lanes.length] as Lane;
+    const lane = lanes[laneAt(member.hash, lanes.length)] as Lane;
     lane.groups.delete(group.key);
     for (const symbol of group.symbols) {
       const n = (lane.symbols.get(symbol) ?? 1) - 1;

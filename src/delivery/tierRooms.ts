@@ -4,7 +4,7 @@ import type { TickstreamSocket } from './types.js';
 const PREFIX = 'q:';
 
 /** The display room of a symbol delivered at a tier: `q:AAPL@4`. */
-export function tierRoom(symbol: string, hz: number): string {
+function tierRoom(symbol: string, hz: number): string {
   return `${PREFIX}${symbol}@${hz}`;
 }
 

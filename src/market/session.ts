@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { SessionState, SessionStatus } from '../protocol.js';
+import type { ReplayStatus, SessionState, SessionStatus } from '../protocol.js';
 
 export type MarketCalendar = {
   exchange: string;
@@ -28,7 +28,7 @@ function boundariesOf(calendar: MarketCalendar, day: DateTime): Boundary[] {
   ];
 }
 
-export function isTradingDay(calendar: MarketCalendar, day: DateTime): boolean {
+function isTradingDay(calendar: MarketCalendar, day: DateTime): boolean {
   return day.weekday <= 5 && !calendar.holidays.includes(day.toISODate() ?? '');
 }
 
@@ -75,4 +75,9 @@ function computeSession(calendar: MarketCalendar, instant: number): SessionStatu
 export function tradingDay(zone: string, instant: number): { key: string; start: number; end: number } {
   const start = DateTime.fromMillis(instant, { zone }).startOf('day');
   return { key: start.toISODate() ?? '', start: start.toMillis(), end: start.plus({ days: 1 }).toMillis() };
+}
+
+/** The session a status shows: a replay's is that of the recorded moment, not of the wall clock. */
+export function shownSession(calendar: MarketCalendar, replay: ReplayStatus | undefined, now: number): SessionStatus {
+  return marketSession(calendar, replay?.position || now);
 }

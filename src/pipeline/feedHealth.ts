@@ -52,10 +52,6 @@ export class FeedHealth {
     if (err !== undefined) entry.error = err instanceof Error ? err.message : String(err);
   }
 
-  markUp(id: string): void {
-    this.entry(id).down = false;
-  }
-
   recordGap(id: string): void {
     this.entry(id).gaps++;
   }
@@ -66,11 +62,6 @@ export class FeedHealth {
     if (entry.replay) return 'replay';
     if (entry.lastSeen === undefined || this.now() - entry.lastSeen > this.staleAfterMs) return 'stale';
     return 'live';
-  }
-
-  isFresh(id: string): boolean {
-    const state = this.state(id);
-    return state === 'live' || state === 'replay';
   }
 
   statuses(): FeedStatus[] {

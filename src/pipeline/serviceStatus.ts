@@ -1,5 +1,5 @@
 import type { MarketCalendarConfig } from '../config/schema.js';
-import { marketSession } from '../market/session.js';
+import { shownSession } from '../market/session.js';
 import type { ReplayStatus, Status } from '../protocol.js';
 import type { FeedHealth } from './feedHealth.js';
 
@@ -16,8 +16,7 @@ export function currentStatus(sources: StatusSources): Status {
   const replay = sources.replay?.();
   const status: Status = {
     feeds: sources.health.statuses(),
-    // A replay shows the session of the recorded moment, not of the wall clock.
-    session: marketSession(sources.market, replay?.position || now()),
+    session: shownSession(sources.market, replay, now()),
   };
   if (replay) status.replay = replay;
   return status;

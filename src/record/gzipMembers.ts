@@ -12,7 +12,7 @@ const FCOMMENT = 16;
 const TRAILER_BYTES = 8;
 
 /** The length of the gzip member header at `at` (RFC 1952), or undefined when `buf` ends before it does. */
-export function gzipHeaderLength(buf: Buffer, at: number): number | undefined {
+function gzipHeaderLength(buf: Buffer, at: number): number | undefined {
   if (buf.length - at < 10) return undefined;
   const flags = buf[at + 3] as number;
   let length = 10;

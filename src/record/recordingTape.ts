@@ -299,7 +299,7 @@ class MergeCursor implements Cursor<RecordedQuote> {
 }
 
 /** Several recordings played as one, merged by time: split files (rotation), or one file per symbol or feed. */
-export function mergeTapes(tapes: readonly ReplayTape[]): ReplayTape {
+function mergeTapes(tapes: readonly ReplayTape[]): ReplayTape {
   const [only] = tapes;
   if (only && tapes.length === 1) return only;
   const seen = new Set<string>();

@@ -12,7 +12,7 @@ import type { EdgeSources, Readiness } from '../delivery/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
-import { feedsReadiness } from './serve.js';
+import { feedsReadiness } from './readiness.js';
 
 export type GatewayOptions = {
   config: Config;

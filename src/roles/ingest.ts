@@ -18,7 +18,7 @@ import { Metrics } from '../metrics.js';
 import { IngestPart } from '../pipeline/ingestPart.js';
 import { CHART_BARS } from '../pipeline/intradayHistory.js';
 import type { Status } from '../protocol.js';
-import { feedsReadiness } from './serve.js';
+import { feedsReadiness } from './readiness.js';
 
 export type IngestOptions = {
   config: Config;

@@ -3,13 +3,14 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { startEdge } from '../delivery/edge.js';
 import type { TierMembership } from '../delivery/tierMembership.js';
-import type { Readiness, TickstreamServer } from '../delivery/types.js';
+import type { TickstreamServer } from '../delivery/types.js';
 import type { FeedSource } from '../feeds/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { FeedHealth } from '../pipeline/feedHealth.js';
 import { IngestPart } from '../pipeline/ingestPart.js';
 import type { LastValueCache } from '../pipeline/lastValueCache.js';
+import { feedsReadiness } from './readiness.js';
 
 export type ServeOptions = {
   config: Config;
@@ -35,13 +36,6 @@ export type Tickstream = {
   readonly health: FeedHealth;
   close(): Promise<void>;
 };
-
-/** Ready once a feed is live (or replaying). */
-export function feedsReadiness(feeds: readonly { state: string }[]): Readiness {
-  return feeds.some((f) => f.state === 'live' || f.state === 'replay')
-    ? { ready: true }
-    : { ready: false, reason: 'no feed is live' };
-}
 
 /** `serve`: the ingest part and the edge part in one process, joined by the ingest part as the quote source. */
 export async function startServe(options: ServeOptions): Promise<Tickstream> {

@@ -1,6 +1,7 @@
 import { concat, lastValueFrom, of, Subject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { FeedHealth } from '../../src/pipeline/feedHealth.js';
+import { feedsReadiness } from '../../src/roles/readiness.js';
 
 const tick = (ts: number) => ({ symbol: 'AAPL', ts });
 
@@ -48,7 +49,7 @@ describe('FeedHealth', () => {
     expect(h.state('c')).toBe('down');
   });
 
-  it('a down feed is live again when it is seen or marked up', () => {
+  it('a down feed is live again when it is seen', () => {
     const { clock, health: h } = health();
     h.markSeen('a', 1);
     h.markDown('a', new Error('x'));
@@ -56,11 +57,7 @@ describe('FeedHealth', () => {
     h.markSeen('a'); // seen without a ts: the last ts stays
     expect(h.state('a')).toBe('live');
     expect(h.statuses()).toStrictEqual([{ id: 'a', state: 'live', lastTs: 1 }]);
-    h.markDown('a');
-    h.markUp('a');
-    expect(h.state('a')).toBe('live');
     clock.now += 5000;
-    h.markUp('a'); // up is not seen: it goes stale all the same
     expect(h.state('a')).toBe('stale');
   });
 
@@ -73,21 +70,22 @@ describe('FeedHealth', () => {
     expect(h.statuses()).toStrictEqual([{ id: 'a', state: 'live', lastTs: 1, gaps: 2 }]);
   });
 
-  it('a replay feed is in state replay whatever its ticks, down if it fails; fresh means live or replay', () => {
+  it('a replay feed is in state replay whatever its ticks, down if it fails; ready means live or replay', () => {
     const { clock, health: h } = health();
     h.register('rec', { replay: true });
     h.register('rec'); // registering again keeps what it was
     h.register('sim');
     h.markSeen('sim', 1);
     expect(h.state('rec')).toBe('replay');
-    expect(h.isFresh('rec')).toBe(true);
-    expect(h.isFresh('sim')).toBe(true);
+    const ready = () => feedsReadiness(h.statuses()).ready;
+    expect(ready()).toBe(true);
     clock.now += 5000;
     expect(h.state('rec')).toBe('replay');
-    expect(h.isFresh('sim')).toBe(false);
+    expect(h.state('sim')).toBe('stale');
+    expect(ready()).toBe(true);
     h.markDown('rec');
     expect(h.state('rec')).toBe('down');
-    expect(h.isFresh('rec')).toBe(false);
+    expect(feedsReadiness(h.statuses())).toEqual({ ready: false, reason: 'no feed is live' });
     expect(h.statuses().map((s) => s.id)).toEqual(['rec', 'sim']);
   });
 
