@@ -1,7 +1,13 @@
 import { asyncScheduler, interval, map, mergeMap, Observable, type SchedulerLike } from 'rxjs';
+import type { FeedConfig } from '../config/schema.js';
+import { marketSession } from '../market/session.js';
 import type { RawQuote } from '../protocol.js';
 import { seededRandom } from './random.js';
-import type { Listing } from './universe.js';
+import { simulatedHistory } from './simulatedHistory.js';
+import type { FeedContext, FeedSource } from './types.js';
+import { type Listing, listings } from './universe.js';
+
+export type SimulatedFeedConfig = Extract<FeedConfig, { type: 'simulated' }>;
 
 export type SimulatorOptions = {
   seed: number;
@@ -145,6 +151,38 @@ export function simulatedFeed(
       )
       .subscribe(subscriber);
   });
+}
+
+/** A `type: simulated` feed: its listings, a backfill up to now, and quotes thinned outside the open session. */
+export function simulatedFeedFromConfig(config: SimulatedFeedConfig, context: FeedContext): FeedSource {
+  const universe = listings(config.symbols);
+  let cachedUntil = 0;
+  let factor = 1;
+  const activityAt = (now: number) => {
+    // The market session changes a few times a day: recompute it once a second at most.
+    if (now >= cachedUntil) {
+      const state = marketSession(context.market, now).state;
+      factor = state === 'open' ? 1 : config.offHoursFactor;
+      cachedUntil = now + 1000;
+    }
+    return factor;
+  };
+  return {
+    id: config.id,
+    symbols: universe.map(({ symbol, name, exchange, currency }) => ({ symbol, name, exchange, currency })),
+    history: simulatedHistory({ seed: config.seed, listings: universe, endTs: (context.scheduler ?? Date).now() }),
+    quotes$: simulatedFeed(
+      {
+        seed: config.seed,
+        listings: universe,
+        ticksPerSecond: config.ticksPerSecond,
+        source: config.id,
+        intervalMs: config.intervalMs,
+        activityAt,
+      },
+      context.scheduler,
+    ),
+  };
 }
 
 function roundCents(value: number): number {

@@ -1,13 +1,16 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import {
   asyncScheduler,
+  catchError,
   defer,
+  EMPTY,
   filter,
+  map,
   mergeMap,
   Observable,
   retry,
   type SchedulerLike,
-  Subject,
+  share,
   throwError,
   timer,
 } from 'rxjs';
@@ -20,6 +23,15 @@ import type { FeedContext, FeedSource } from './types.js';
 
 /** One dispatched event, with the stream's last event ID as it stood then (WHATWG `lastEventId`). */
 export type SseMessage = { data: string; event?: string; lastEventId: string };
+
+/**
+ * What an SSE feed yields: Quote-shaped values for the pipeline to validate, and `alive` when a connection
+ * opens or bytes arrive (quotes, other events, keep-alive comments).
+ */
+export type SseFeedOutput = { kind: 'quote'; value: unknown } | { kind: 'alive' };
+
+/** What one connection yields: its messages, and `alive` on open and on every chunk. */
+type SseConnectionOutput = { kind: 'message'; message: SseMessage } | { kind: 'alive' };
 
 /** Why a connection ended; `retryable` ones reconnect with backoff, the others stop the feed. */
 export type SseFailure =
@@ -121,8 +133,6 @@ export type SseFeedOptions = {
   /** Reconnect when not a byte (not even a comment) arrives for this long: a dead link that stays open. */
   idleTimeoutMs?: number;
   onConnection?: (event: SseConnectionEvent) => void;
-  /** Called whenever bytes arrive (quotes, other events, keep-alive comments): the link is alive. */
-  onAlive?: () => void;
   scheduler?: SchedulerLike;
   /** 0..1; jitter of the reconnect delay. */
   random?: () => number;
@@ -136,6 +146,18 @@ export type SseFeedOptions = {
  * content type. Events whose type is neither absent nor `message` are not quotes and are ignored.
  */
 export function sseFeed(options: SseFeedOptions): Observable<unknown> {
+  return quotesOf(sseFeedOutputs(options));
+}
+
+function quotesOf(outputs$: Observable<SseFeedOutput>): Observable<unknown> {
+  return outputs$.pipe(
+    filter((output): output is Extract<SseFeedOutput, { kind: 'quote' }> => output.kind === 'quote'),
+    map((output) => output.value),
+  );
+}
+
+/** The feed's quotes and its signs of life (see sseFeed). */
+export function sseFeedOutputs(options: SseFeedOptions): Observable<SseFeedOutput> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const random = options.random ?? Math.random;
   const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
@@ -154,8 +176,12 @@ export function sseFeed(options: SseFeedOptions): Observable<unknown> {
           return timer(delayMs, scheduler);
         },
       }),
-      filter((message) => message.event === undefined || message.event === 'message'),
-      mergeMap((message) => decodeUpstreamText(options.format, message.data)),
+      mergeMap((output): SseFeedOutput[] => {
+        if (output.kind === 'alive') return [output];
+        const { message } = output;
+        if (message.event !== undefined && message.event !== 'message') return [];
+        return decodeUpstreamText(options.format, message.data).map((value) => ({ kind: 'quote', value }));
+      }),
     );
   });
 }
@@ -164,10 +190,10 @@ export function sseFeed(options: SseFeedOptions): Observable<unknown> {
 type SseSession = { lastEventId: string; retryMs?: number };
 
 /** One HTTP connection's messages; ends with an SseError (a clean end of stream included). */
-function sseConnection(options: SseFeedOptions, session: SseSession): Observable<SseMessage> {
+function sseConnection(options: SseFeedOptions, session: SseSession): Observable<SseConnectionOutput> {
   const fetchImpl = options.fetch ?? fetch;
   const maxLineBytes = options.maxLineBytes ?? 1_048_576;
-  return new Observable<SseMessage>((subscriber) => {
+  return new Observable<SseConnectionOutput>((subscriber) => {
     const abort = new AbortController();
     const fail = (failure: SseFailure) => new SseError(failure, options.url);
     const { idleTimeoutMs } = options;
@@ -195,11 +221,13 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
         throw fail(failure ?? { kind: 'ended' });
       }
       options.onConnection?.({ type: 'open', url: options.url, lastEventId: session.lastEventId });
+      const alive = () => subscriber.next({ kind: 'alive' });
+      alive();
       const decoder = new SseDecoder(
         {
           onMessage: (message) => {
             session.lastEventId = message.lastEventId;
-            subscriber.next(message);
+            subscriber.next({ kind: 'message', message });
           },
           onRetry: (ms) => {
             session.retryMs = ms;
@@ -207,7 +235,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
         },
         { maxBufferSize: maxLineBytes, lastEventId: session.lastEventId },
       );
-      await readEvents(response.body, decoder, { fail, maxLineBytes, onChunk: watchIdle, onAlive: options.onAlive });
+      await readEvents(response.body, decoder, { fail, maxLineBytes, onChunk: watchIdle, onAlive: alive });
     };
     run().catch((err: unknown) => {
       clearTimeout(idle);
@@ -226,7 +254,7 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
 async function readEvents(
   body: ReadableStream<Uint8Array>,
   decoder: SseDecoder,
-  hooks: { fail: (failure: SseFailure) => SseError; maxLineBytes: number; onChunk: () => void; onAlive?: () => void },
+  hooks: { fail: (failure: SseFailure) => SseError; maxLineBytes: number; onChunk: () => void; onAlive: () => void },
 ): Promise<never> {
   const { fail, maxLineBytes } = hooks;
   const reader = body.getReader();
@@ -238,7 +266,7 @@ async function readEvents(
       if (chunk.done) throw fail({ kind: 'ended' });
       hooks.onChunk();
       if (!decoder.push(chunk.value)) throw fail({ kind: 'overflow', maxLineBytes });
-      hooks.onAlive?.();
+      hooks.onAlive();
     }
   } finally {
     reader.cancel().catch(() => {});
@@ -268,32 +296,29 @@ function refusal(response: Response): SseFailure | undefined {
 /** The `sse` feed of a config file. Connection changes are logged; a stop also marks the feed down. */
 export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): FeedSource {
   const log = context.logger?.child({ feed: config.id });
-  // Bridges the connection's callbacks to FeedSource.alive$: an idle upstream sending keep-alives stays live.
-  const alive = new Subject<void>();
+  const outputs$ = sseFeedOutputs({
+    url: config.url,
+    format: config.format,
+    headers: config.headers,
+    maxLineBytes: config.maxLineBytes,
+    reconnect: config.reconnect,
+    idleTimeoutMs: config.idleTimeoutMs,
+    scheduler: context.scheduler,
+    onConnection: (event) => {
+      if (event.type === 'open') log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');
+      else if (event.type === 'reconnecting')
+        log?.warn({ reason: event.error.message, attempt: event.attempt, delayMs: event.delayMs }, 'SSE reconnecting');
+      else log?.error({ reason: event.error.message }, 'SSE stopped: not reconnecting');
+    },
+  }).pipe(share());
   return {
     id: config.id,
-    alive$: alive.asObservable(),
+    // An idle upstream sending keep-alives stays live. The connection's failures are the quotes' to report.
+    alive$: outputs$.pipe(
+      filter((output) => output.kind === 'alive'),
+      catchError(() => EMPTY),
+    ),
     symbols: (config.symbols ?? []).map((symbol) => ({ symbol: normalizeSymbol(symbol) })),
-    quotes$: sseFeed({
-      url: config.url,
-      format: config.format,
-      headers: config.headers,
-      maxLineBytes: config.maxLineBytes,
-      reconnect: config.reconnect,
-      idleTimeoutMs: config.idleTimeoutMs,
-      scheduler: context.scheduler,
-      onAlive: () => alive.next(),
-      onConnection: (event) => {
-        if (event.type === 'open') {
-          alive.next();
-          log?.info({ url: event.url, lastEventId: event.lastEventId }, 'SSE connected');
-        } else if (event.type === 'reconnecting')
-          log?.warn(
-            { reason: event.error.message, attempt: event.attempt, delayMs: event.delayMs },
-            'SSE reconnecting',
-          );
-        else log?.error({ reason: event.error.message }, 'SSE stopped: not reconnecting');
-      },
-    }),
+    quotes$: quotesOf(outputs$),
   };
 }

@@ -13,7 +13,6 @@ import {
   range,
   retry,
   type SchedulerLike,
-  Subject,
   type Subscriber,
   type Subscription,
   share,
@@ -67,8 +66,6 @@ export type WsFeedOptions = {
   /** No frame, heartbeat or pong for this long (or no auth answer): the connection is dead, reconnect. */
   heartbeatTimeoutMs?: number;
   onEvent?: (event: WsFeedEvent) => void;
-  /** Any traffic on an authenticated connection (frames, heartbeats, pongs). */
-  onTraffic?: () => void;
   random?: () => number;
   scheduler?: SchedulerLike;
 };
@@ -98,8 +95,14 @@ export class WsFeedError extends Error {
   }
 }
 
-/** What a feed yields: Quote-shaped values for the pipeline to validate, and symbols the vendor lists. */
-export type WsFeedOutput = { kind: 'quote'; value: unknown } | { kind: 'symbols'; symbols: SymbolInfo[] };
+/**
+ * What a feed yields: Quote-shaped values for the pipeline to validate, symbols the vendor lists, and `alive`
+ * for any traffic on an authenticated connection (frames, heartbeats, pongs).
+ */
+export type WsFeedOutput =
+  | { kind: 'quote'; value: unknown }
+  | { kind: 'symbols'; symbols: SymbolInfo[] }
+  | { kind: 'alive' };
 
 /** The feed's quotes alone (see wsFeedOutputs). */
 export function wsFeed(options: WsFeedOptions): Observable<unknown> {
@@ -152,7 +155,7 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
       concatMap((output): Observable<WsFeedOutput> => {
         if (output.kind === 'tick') return of({ kind: 'quote', value: { ...output.tick, source: options.id } });
         if (output.kind === 'malformed') return of({ kind: 'quote', value: output.frame });
-        if (output.kind === 'symbols') return of(output);
+        if (output.kind === 'symbols' || output.kind === 'alive') return of(output);
         return EMPTY;
       }),
     ),
@@ -211,12 +214,12 @@ function wsSession(
     const alive = () => {
       liveness.touch();
       // Authenticated traffic shows the upstream alive even when no one watches anything yet.
-      if (ready) options.onTraffic?.();
+      if (ready) subscriber.next({ kind: 'alive' });
     };
     const becomeReady = () => {
       if (ready) return;
       ready = true;
-      options.onTraffic?.();
+      subscriber.next({ kind: 'alive' });
       options.onEvent?.({ kind: 'ready' });
       subscriber.next({ kind: 'ready' });
       send(codec.readyFrames?.(options.symbols ?? []) ?? []);
@@ -493,8 +496,6 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
   const codec = vendorCodec(config.format);
   const symbols = config.symbols?.map(normalizeSymbol) ?? defaultListings(config).map((l) => l.symbol);
   const listed = config.symbols === undefined;
-  // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
-  const traffic = new Subject<void>();
   const outputs$ = wsFeedOutputs({
     id: config.id,
     url: config.url,
@@ -509,13 +510,17 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
     reconnect: config.reconnect,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     scheduler: context.scheduler,
-    onTraffic: () => traffic.next(),
     onEvent: (event) => logFeedEvent(log, event),
   }).pipe(share());
   const listing = codec.symbolListing;
   return {
     id: config.id,
-    alive$: traffic.asObservable(),
+    // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
+    alive$: outputs$.pipe(
+      filter((output) => output.kind === 'alive'),
+      // As for the listing: the connection's failures are the quotes' to report.
+      catchError(() => EMPTY),
+    ),
     symbols: symbols.map((symbol) => {
       const listing = NAMED.get(symbol);
       return listing

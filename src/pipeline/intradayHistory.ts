@@ -21,8 +21,9 @@ export type BarFold = 'merged' | 'opened' | 'late' | 'reset';
 export type BarQuote = Pick<Quote, 'price' | 'ts' | 'size' | 'volume'>;
 
 /**
- * One symbol's 1-minute bars as quotes fold into them: the one place the bar rules live (the chart history
- * and the recording index both fold with it).
+ * One symbol's 1-minute bars as quotes fold into them: the one place the server's bar rules live (the chart
+ * history and the recording index both fold with it). The dashboard's live candle (web/src/chartPanel.ts)
+ * folds conflated quotes, so it grows volume by the day's cumulative volume first; see its comment.
  */
 export class BarSeries {
   constructor(

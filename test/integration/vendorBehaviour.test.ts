@@ -7,7 +7,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { listings } from '../../src/feeds/universe.js';
 import { cryptoListings } from '../../src/feeds/vendors/cryptoListings.js';
 import type { VendorFormat } from '../../src/feeds/vendors/index.js';
-import { type WsFeedEvent, wsFeed } from '../../src/feeds/wsFeed.js';
+import { type WsFeedEvent, wsFeedOutputs } from '../../src/feeds/wsFeed.js';
 import type { Quote, SubscribeAck, SymbolsAck } from '../../src/protocol.js';
 import { DEMO_KEY, DEMO_SECRET, startWsUpstream, type WsUpstreamOptions } from '../../src/upstream/wsUpstream.js';
 import { ownedPerTest, until } from '../helpers/lifecycle.js';
@@ -38,7 +38,7 @@ function runFeed(format: VendorFormat, url: string, demand: ReadonlySet<string>,
   let traffic = 0;
   const demand$ = new BehaviorSubject(demand);
   ownedSubscription(
-    wsFeed({
+    wsFeedOutputs({
       id: format,
       url,
       format,
@@ -49,8 +49,10 @@ function runFeed(format: VendorFormat, url: string, demand: ReadonlySet<string>,
       reconnect: { initialMs: 50, maxMs: 400 },
       heartbeatTimeoutMs: 3000,
       onEvent: (event) => events.push(event),
-      onTraffic: () => traffic++,
-    }).subscribe((q) => quotes.push(q as { symbol?: unknown })),
+    }).subscribe((output) => {
+      if (output.kind === 'alive') traffic++;
+      else if (output.kind === 'quote') quotes.push(output.value as { symbol?: unknown });
+    }),
   );
   return { events, quotes, demand$, traffic: () => traffic };
 }

@@ -11,11 +11,11 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { DateTime } from 'luxon';
-import type { Bar, ErrorAck, Quote } from '../../src/protocol.js';
+import { BAR_MS, type Bar, type ErrorAck, type Quote } from '../../src/protocol.js';
+import { authHeaders } from './credentials.js';
 
 type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
-const BAR_MS = 60_000;
 /** A US trading session, in 1-minute bars: the most the chart shows at once. */
 const SESSION_BARS = 390;
 const MIN_VISIBLE_BARS = 60;
@@ -114,7 +114,7 @@ export class ChartPanel {
     try {
       const res = await fetch(`/api/history?symbol=${encodeURIComponent(symbol)}`, {
         signal: loading.signal,
-        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+        headers: authHeaders(this.token),
       });
       const body = (await res.json()) as HistoryResponse;
       if (!body.ok) throw new Error(`${body.error.code}: ${body.error.message}`);
@@ -156,7 +156,13 @@ export class ChartPanel {
     this.chart.timeScale().setVisibleLogicalRange({ from: bars - width - 0.5, to: bars + 1.5 });
   }
 
-  /** Folds the newest quote of the shown symbol into the last candle (or a new one). */
+  /**
+   * Folds the newest quote of the shown symbol into the last candle (or a new one). Not BarSeries
+   * (src/pipeline/intradayHistory.ts) on purpose: the dashboard sees conflated quotes (latest per frame), so
+   * a bar's volume grows by the day's cumulative volume first and a quote's size only without one (summing
+   * sizes would lose the skipped quotes'), and a late quote is dropped, never a reset: a jump back reloads
+   * the history instead.
+   */
   update(quote: Quote | undefined): void {
     if (!quote || quote.symbol !== this.symbol || !this.loaded) return;
     const time = toTime(Math.floor(quote.ts / BAR_MS) * BAR_MS);

@@ -30,6 +30,7 @@ import { ReplayClock } from './replayClock.js';
 import { ReplayControls } from './replayControls.js';
 import { StatusPanel } from './statusPanel.js';
 import {
+  DEFAULT_RATE,
   initialRate,
   initialSymbols,
   MAX_SYMBOLS,
@@ -216,7 +217,7 @@ function chosenRate(url: URL): Observable<number> {
   const rateSelect = byId<HTMLSelectElement>('rate');
   rateSelect.value = String(initialRate(url, localStorage));
   return fromEvent(rateSelect, 'change').pipe(
-    map(() => parseRate(rateSelect.value) ?? 4),
+    map(() => parseRate(rateSelect.value) ?? DEFAULT_RATE),
     startWith(Number(rateSelect.value)),
     distinctUntilChanged(),
   );

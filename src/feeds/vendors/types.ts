@@ -53,9 +53,13 @@ export type VendorEvent =
   | { kind: 'vendor_error'; code?: number; message: string; fatal: boolean }
   | { kind: 'malformed'; reason: string };
 
-/** What one feed connection yields: ready (authenticated), ticks, and frames it could not decode. */
+/**
+ * What one feed connection yields: ready (authenticated), traffic on it once ready (frames, heartbeats, pongs),
+ * ticks, and frames it could not decode.
+ */
 export type SessionOutput =
   | { kind: 'ready' }
+  | { kind: 'alive' }
   | { kind: 'tick'; tick: VendorTick }
   | { kind: 'symbols'; symbols: SymbolInfo[] }
   | TradeAmendment
