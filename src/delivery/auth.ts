@@ -3,9 +3,6 @@ import type { AuthConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import type { Access, AuthResult, Grant, Refusal, TickstreamSocket } from './types.js';
 
-// Callers of verifyJwt read its result's types here too.
-export type { AuthFailure, AuthResult, Grant } from './types.js';
-
 export type JwtClaims = {
   sub?: string;
   exp: number;

@@ -2,9 +2,6 @@ import { type MonoTypeOperatorFunction, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/types.js';
 import { BAR_MS, type Bar, type Quote } from '../protocol.js';
 
-export type { Bar };
-export { BAR_MS };
-
 export type IntradayHistoryOptions = {
   /** Bars kept per symbol; the oldest go first. */
   maxBars: number;

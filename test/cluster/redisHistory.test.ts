@@ -3,8 +3,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHistory, writeHistory } from '../../src/cluster/redisHistory.js';
 import { RedisLink } from '../../src/cluster/redisLink.js';
 import { createLogger } from '../../src/log.js';
-import { BAR_MS, IntradayHistory, intoHistory } from '../../src/pipeline/intradayHistory.js';
+import { IntradayHistory, intoHistory } from '../../src/pipeline/intradayHistory.js';
 import type { Bar, Quote } from '../../src/protocol.js';
+import { BAR_MS } from '../../src/protocol.js';
 import { clusterTestConfig, dropPrefix, rawRedis, redisAvailable, uniquePrefix, waitFor } from './helpers.js';
 
 const hasRedis = await redisAvailable();

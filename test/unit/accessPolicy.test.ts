@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AccessRule, decide, HTTP_ACCESS, routeOf, SOCKET_ACCESS } from '../../src/delivery/accessPolicy.js';
-import type { AuthFailure, AuthResult } from '../../src/delivery/auth.js';
+import type { AuthFailure, AuthResult } from '../../src/delivery/types.js';
 
 const FAILURES: AuthFailure[] = ['missing', 'malformed', 'bad_signature', 'expired', 'not_yet_valid', 'unknown_token'];
 const rule = fc.record<AccessRule>({

@@ -31,6 +31,3 @@ export function cryptoListings(venue: CryptoVenue): Listing[] {
     };
   });
 }
-
-/** Coinbase's spelling: the default of a `coinbase` feed. */
-export const CRYPTO_LISTINGS: readonly Listing[] = cryptoListings('coinbase');
