@@ -1,7 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { rateTier } from '../pipeline/rateTier.js';
 import {
   type ClientToServerEvents,
   type ErrorAck,
@@ -15,6 +14,7 @@ import {
   type UnsubscribeAck,
 } from '../protocol.js';
 import type { AccessPolicy } from './accessPolicy.js';
+import { rateTier } from './rateTier.js';
 import { parseReplayCommand, parseSubscribe, parseUnsubscribe } from './requests.js';
 import { checkSymbol } from './symbolChecks.js';
 import type { TierMembership } from './tierMembership.js';

@@ -2,9 +2,9 @@ import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 
 import type { SlowConsumerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { rateTier } from '../pipeline/rateTier.js';
 import type { Status } from '../protocol.js';
 import { pendingBytes, terminate } from './engine.js';
+import { rateTier } from './rateTier.js';
 import type { TierMembership } from './tierMembership.js';
 import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 

@@ -1,10 +1,10 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { steadyClock } from '../pipeline/steadyClock.js';
 import { type Quote, toDelta } from '../protocol.js';
 import { type EncodedPacket, writeEncoded } from './engine.js';
+import { steadyClock } from './steadyClock.js';
 import type { EncodedQuote, TicksEncoding } from './ticksFrame.js';
-import { TurnBatcher } from './tierBatch.js';
 import type { Lane, LaneGroup, MembershipHooks, TierMembership } from './tierMembership.js';
+import { TurnBatcher } from './turnBatcher.js';
 import type { QuoteSource, QuoteText } from './types.js';
 
 export type TierDeliveryOptions = {

@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { from, lastValueFrom, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import { rateTier } from '../../src/delivery/rateTier.js';
 import { assignSeq } from '../../src/pipeline/assignSeq.js';
 import { Epochs } from '../../src/pipeline/epochs.js';
 import { intoCache, LastValueCache } from '../../src/pipeline/lastValueCache.js';
 import { type InvalidInput, normalizeQuote, validateQuote } from '../../src/pipeline/normalizeQuote.js';
-import { rateTier } from '../../src/pipeline/rateTier.js';
 import { withDayStats } from '../../src/pipeline/withDayStats.js';
 import { isNewer, type RawQuote } from '../../src/protocol.js';
 

@@ -2,7 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { steadyClock } from '../../src/pipeline/steadyClock.js';
+import { steadyClock } from '../../src/delivery/steadyClock.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 

@@ -5,7 +5,7 @@ import { Decoder as JsonDecoder } from 'socket.io-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WsFrame } from '../../src/delivery/engine.js';
 import { jsonTicks, msgpackTicks } from '../../src/delivery/ticksFrame.js';
-import { TurnBatcher } from '../../src/delivery/tierBatch.js';
+import { TurnBatcher } from '../../src/delivery/turnBatcher.js';
 import type { Quote } from '../../src/protocol.js';
 
 const quote = (symbol: string, price: number, seq = 1): Quote => ({

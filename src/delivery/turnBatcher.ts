@@ -1,11 +1,8 @@
 /**
- * Collects the symbol-tier updates that fall due in the same event-loop turn and hands them over once, at
- * the end of the turn (setImmediate runs after every timer of the turn), so that delivery can write one
- * frame per socket instead of one per update. Conflation stays where it is (throttleTime per symbol and
- * tier): this only groups what is already due, adding no more than the rest of the current turn.
- *
- * Throttle windows that end in the same turn restart together, so their symbols stay grouped afterwards:
- * the busier the server (the longer a turn), the larger the groups.
+ * Collects the values that fall due in one event-loop turn and hands them over once, at the end of the turn
+ * (setImmediate runs after every timer of the turn). Delivery uses it for prompt quotes (a quiet symbol's
+ * update, docs/PROTOCOL.md): those that arrive in the same turn share one frame per socket instead of one
+ * each, adding no more than the rest of the current turn. Steady updates wait for their lane's clock instead.
  */
 export class TurnBatcher<T> {
   private pending = new Map<string, T>();
