@@ -71,7 +71,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
 
   const running = new Subscription();
   running.add(link.up$.subscribe((up) => metrics.redisUp?.set(up ? 1 : 0)));
-  // The writers subscribe before the pipeline starts: a feed may emit synchronously on the first subscription.
+  // The Redis writers subscribe first, and so start the shared pipeline; the router and the history follow in
+  // ingest.start(). The feeds emit from timers, after all of them have subscribed.
   running.add(writeQuotes(writes));
   running.add(ingest.start());
   running.add(publishState(writes));
