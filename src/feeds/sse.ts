@@ -5,7 +5,6 @@ import {
   defer,
   EMPTY,
   filter,
-  map,
   mergeMap,
   Observable,
   retry,
@@ -17,6 +16,7 @@ import {
 import type { SseFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
+import { quoteValues } from './feedOutputs.js';
 import { failureText } from './fetchFailure.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -146,14 +146,7 @@ export type SseFeedOptions = {
  * content type. Events whose type is neither absent nor `message` are not quotes and are ignored.
  */
 export function sseFeed(options: SseFeedOptions): Observable<unknown> {
-  return quotesOf(sseFeedOutputs(options));
-}
-
-function quotesOf(outputs$: Observable<SseFeedOutput>): Observable<unknown> {
-  return outputs$.pipe(
-    filter((output): output is Extract<SseFeedOutput, { kind: 'quote' }> => output.kind === 'quote'),
-    map((output) => output.value),
-  );
+  return sseFeedOutputs(options).pipe(quoteValues());
 }
 
 /** The feed's quotes and its signs of life (see sseFeed). */
@@ -319,6 +312,6 @@ export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): 
       catchError(() => EMPTY),
     ),
     symbols: (config.symbols ?? []).map((symbol) => ({ symbol: normalizeSymbol(symbol) })),
-    quotes$: quotesOf(outputs$),
+    quotes$: outputs$.pipe(quoteValues()),
   };
 }

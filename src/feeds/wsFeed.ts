@@ -26,6 +26,7 @@ import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { demandShards } from './demandShards.js';
+import { quoteValues } from './feedOutputs.js';
 import { FramePacer } from './framePacer.js';
 import { fetchSymbolListing } from './symbolListing.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -106,14 +107,7 @@ export type WsFeedOutput =
 
 /** The feed's quotes alone (see wsFeedOutputs). */
 export function wsFeed(options: WsFeedOptions): Observable<unknown> {
-  return quotesOf(wsFeedOutputs(options));
-}
-
-function quotesOf(outputs$: Observable<WsFeedOutput>): Observable<unknown> {
-  return outputs$.pipe(
-    filter((output): output is Extract<WsFeedOutput, { kind: 'quote' }> => output.kind === 'quote'),
-    map((output) => output.value),
-  );
+  return wsFeedOutputs(options).pipe(quoteValues());
 }
 
 /**
@@ -527,7 +521,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
         ? { symbol, name: listing.name, exchange: listing.exchange, currency: listing.currency }
         : { symbol };
     }),
-    quotes$: quotesOf(outputs$),
+    quotes$: outputs$.pipe(quoteValues()),
     symbols$: merge(
       outputs$.pipe(
         filter((output): output is Extract<WsFeedOutput, { kind: 'symbols' }> => output.kind === 'symbols'),
