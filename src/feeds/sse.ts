@@ -1,22 +1,9 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
-import {
-  asyncScheduler,
-  catchError,
-  defer,
-  EMPTY,
-  filter,
-  mergeMap,
-  Observable,
-  retry,
-  type SchedulerLike,
-  share,
-  throwError,
-  timer,
-} from 'rxjs';
+import { asyncScheduler, defer, mergeMap, Observable, retry, type SchedulerLike, share, throwError, timer } from 'rxjs';
 import type { SseFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
-import { quoteValues } from './feedOutputs.js';
+import { aliveSignals, quoteValues } from './feedOutputs.js';
 import { failureText } from './fetchFailure.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -306,11 +293,8 @@ export function sseFeedFromConfig(config: SseFeedConfig, context: FeedContext): 
   }).pipe(share());
   return {
     id: config.id,
-    // An idle upstream sending keep-alives stays live. The connection's failures are the quotes' to report.
-    alive$: outputs$.pipe(
-      filter((output) => output.kind === 'alive'),
-      catchError(() => EMPTY),
-    ),
+    // An idle upstream sending keep-alives stays live.
+    alive$: outputs$.pipe(aliveSignals()),
     symbols: (config.symbols ?? []).map((symbol) => ({ symbol: normalizeSymbol(symbol) })),
     quotes$: outputs$.pipe(quoteValues()),
   };

@@ -26,7 +26,7 @@ import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { demandShards } from './demandShards.js';
-import { quoteValues } from './feedOutputs.js';
+import { aliveSignals, quoteValues } from './feedOutputs.js';
 import { FramePacer } from './framePacer.js';
 import { fetchSymbolListing } from './symbolListing.js';
 import type { FeedContext, FeedSource } from './types.js';
@@ -510,11 +510,7 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
   return {
     id: config.id,
     // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
-    alive$: outputs$.pipe(
-      filter((output) => output.kind === 'alive'),
-      // As for the listing: the connection's failures are the quotes' to report.
-      catchError(() => EMPTY),
-    ),
+    alive$: outputs$.pipe(aliveSignals()),
     symbols: symbols.map((symbol) => {
       const listing = NAMED.get(symbol);
       return listing
