@@ -1,4 +1,12 @@
-import { asyncScheduler, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
+import {
+  asyncScheduler,
+  type Connectable,
+  connectable,
+  Observable,
+  type SchedulerLike,
+  Subject,
+  Subscription,
+} from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { createFeed } from '../feeds/index.js';
 import type { FeedSource, ReplayControl } from '../feeds/types.js';
@@ -39,7 +47,11 @@ export class IngestPart {
   readonly epochs = new Epochs();
   readonly feeds: readonly FeedSource[];
   readonly replay?: ReplayControl;
-  /** Every quote the pipeline numbers, while `start()`'s subscription runs. */
+  /**
+   * Every quote the pipeline numbers, while `start()`'s subscription runs. Subscribing does not start the
+   * pipeline, `start()` does, once its own consumers listen: a feed may emit on its first subscription, and
+   * every consumer (router, history, recording, Redis writers subscribed before `start()`) sees that quote.
+   */
   readonly quotes$: Observable<Quote>;
   /** Each time a feed jumped in time (a replay seek or loop), after the epoch moved on and the caches were reset. */
   readonly discontinuities$: Observable<string>;
@@ -47,6 +59,7 @@ export class IngestPart {
   private readonly demand = new SymbolDemand();
   private readonly bySymbol = new Map<string, Subject<Quote>>();
   private readonly jumps = new Subject<string>();
+  private readonly pipeline: Connectable<Quote>;
 
   constructor(private readonly options: IngestPartOptions) {
     const { config, metrics, logger } = options;
@@ -61,7 +74,7 @@ export class IngestPart {
     this.replay = this.feeds.find((feed) => feed.control)?.control;
     this.history = chartHistory(this.feeds);
     this.discontinuities$ = this.jumps.asObservable();
-    this.quotes$ = configuredPipeline(this.feeds, {
+    const numbered = configuredPipeline(this.feeds, {
       config,
       metrics,
       logger,
@@ -78,6 +91,9 @@ export class IngestPart {
         this.jumps.next(feed);
       },
     });
+    // A new Subject per connection, so that a part started again after a stop runs the feeds again.
+    this.pipeline = connectable(numbered, { connector: () => new Subject<Quote>(), resetOnDisconnect: true });
+    this.quotes$ = this.pipeline;
   }
 
   /** The quotes of one symbol as the pipeline numbers them, for as long as someone listens (its demand). */
@@ -114,7 +130,6 @@ export class IngestPart {
   start(): Subscription {
     const { config, logger } = this.options;
     const running = new Subscription();
-    // The router subscribes first: a feed may emit synchronously on the first subscription.
     running.add(this.quotes$.subscribe((quote) => this.bySymbol.get(quote.symbol)?.next(quote)));
     running.add(
       this.quotes$
@@ -137,6 +152,8 @@ export class IngestPart {
       );
       logger.info({ out: config.record.out }, 'recording the merged quote stream');
     }
+    // Last, once every consumer listens (see quotes$).
+    running.add(this.pipeline.connect());
     return running;
   }
 }

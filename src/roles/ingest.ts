@@ -71,8 +71,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
 
   const running = new Subscription();
   running.add(link.up$.subscribe((up) => metrics.redisUp?.set(up ? 1 : 0)));
-  // The Redis writers subscribe first, and so start the shared pipeline; the router and the history follow in
-  // ingest.start(). The feeds emit from timers, after all of them have subscribed.
+  // The Redis writers listen before ingest.start() runs the pipeline, so they see its first quotes.
   running.add(writeQuotes(writes));
   running.add(ingest.start());
   running.add(publishState(writes));

@@ -1,0 +1,58 @@
+import { concat, NEVER, of } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics.js';
+import { IngestPart } from '../../src/pipeline/ingestPart.js';
+import type { Quote } from '../../src/protocol.js';
+import { testConfig } from '../helpers/service.js';
+
+const TS = Date.UTC(2026, 11, 7, 15, 0, 0);
+
+/** A feed that emits its first quotes while it is being subscribed (as `from(array)` does), then stays open. */
+function synchronousFeed() {
+  return {
+    id: 'sync',
+    symbols: [{ symbol: 'AAPL' }],
+    quotes$: concat(
+      of({ symbol: 'AAPL', price: 100, ts: TS, size: 10 }, { symbol: 'AAPL', price: 101, ts: TS + 1000, size: 20 }),
+      NEVER,
+    ),
+  };
+}
+
+describe('IngestPart', () => {
+  const metrics: Metrics[] = [];
+  afterEach(() => {
+    for (const m of metrics.splice(0)) m.close();
+  });
+
+  it('every consumer sees a feed that emits as it is subscribed: router, history and the stream itself', () => {
+    const m = new Metrics();
+    metrics.push(m);
+    const ingest = new IngestPart({
+      config: testConfig(),
+      metrics: m,
+      logger: createLogger('silent'),
+      feeds: [synchronousFeed()],
+    });
+    const routed: Quote[] = [];
+    const streamed: Quote[] = [];
+    // As the edge and the ingest role's Redis writers do: listen first, then start.
+    const watching = ingest.quotes('AAPL').subscribe((quote) => routed.push(quote));
+    const writer = ingest.quotes$.subscribe((quote) => streamed.push(quote));
+    const running = ingest.start();
+
+    expect(routed.map((q) => [q.price, q.seq])).toEqual([
+      [100, 1],
+      [101, 2],
+    ]);
+    expect(streamed.map((q) => q.seq)).toEqual([1, 2]);
+    expect(ingest.history.bars('AAPL')).toHaveLength(1);
+    expect(ingest.history.bars('AAPL')[0]).toMatchObject({ open: 100, close: 101 });
+    // One run of the pipeline, not one per consumer: the seq of each quote is the same for all.
+    expect(ingest.cache.get('AAPL')?.seq).toBe(2);
+    running.unsubscribe();
+    watching.unsubscribe();
+    writer.unsubscribe();
+  });
+});
