@@ -1,4 +1,3 @@
-import { Duration } from 'luxon';
 import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -14,6 +13,7 @@ import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import { recordTo } from '../record/recordTo.js';
 import { RecordingWriter } from '../record/writer.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
+import { DURATION_FORMS, parseDuration } from './duration.js';
 import { startProgress } from './progress.js';
 import { untilSignal } from './signals.js';
 
@@ -23,7 +23,7 @@ Usage: tickstream record --out FILE [--duration 10m] [options]
 
 Options:
   --out FILE           the recording: .ndjson, or .ndjson.gz for gzip (format in docs/PROTOCOL.md)
-  --duration D         stop after D: 30s, 10m, 1h, 1h30m or ISO 8601 (PT10M); default until Ctrl-C
+  --duration D         stop after D: ${DURATION_FORMS}; default until Ctrl-C
   --rotate-bytes N     start a new file (FILE.1.ndjson.gz...) once this many bytes are written
   --rotate-minutes N   start a new file every N minutes
   --progress           show progress on stderr even when it is not a terminal
@@ -31,23 +31,6 @@ ${CONFIG_FLAGS_HELP}
 
 By default it records the embedded simulator. Lines reach the file at least every 200 ms; a crash loses at
 most that, and leaves a file that \`tickstream verify\` accepts and \`tickstream replay\` plays.`;
-
-/** "30s", "10m", "1h30m", "250ms", or ISO 8601 ("PT10M"), in milliseconds. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  if (/^P/i.test(trimmed)) {
-    const iso = Duration.fromISO(trimmed.toUpperCase());
-    if (iso.isValid && iso.toMillis() > 0) return iso.toMillis();
-  } else if (/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(trimmed)) {
-    const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    let total = 0;
-    for (const [, value, , suffix] of trimmed.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) {
-      total += Number(value) * (unit[suffix as string] as number);
-    }
-    if (total > 0) return total;
-  }
-  throw new ConfigError(`duration "${text}": expected e.g. 30s, 10m, 1h30m or PT10M`);
-}
 
 function positiveNumber(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -72,6 +55,8 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const out = values.out;
   if (!out) throw new ConfigError('record: --out FILE is required');
   const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
+  if (values.duration !== undefined && durationMs === undefined)
+    throw new ConfigError(`--duration "${values.duration}": expected a duration: ${DURATION_FORMS}`);
   const rotate = {
     maxBytes: positiveNumber('rotate-bytes', values['rotate-bytes']),
     maxMinutes: positiveNumber('rotate-minutes', values['rotate-minutes']),

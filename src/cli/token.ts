@@ -1,6 +1,7 @@
-import { type JwtClaims, parseDuration, signJwt } from '../delivery/auth.js';
+import { type JwtClaims, signJwt } from '../delivery/auth.js';
 import { normalizeSymbol, SYMBOL_PATTERN } from '../protocol.js';
 import { parseCommandArgs } from './args.js';
+import { DURATION_FORMS, parseDuration } from './duration.js';
 
 export const TOKEN_HELP = `tickstream token: mint an HS256 JWT for clients of a server with auth.jwtSecret
 
@@ -9,7 +10,7 @@ Usage: tickstream token --secret SECRET [--symbols AAPL,MSFT] [--ttl 1h] [--admi
 Options:
   --secret SECRET   the server's auth.jwtSecret, at least 32 characters (also TICKSTREAM_AUTH__JWT_SECRET)
   --symbols LIST    comma-separated symbols the token may subscribe to (default: all)
-  --ttl DURATION    lifetime: 90s, 15m, 1h, 7d (default 1h)
+  --ttl DURATION    lifetime: ${DURATION_FORMS} (default 1h)
   --admin           the admin role: replay controls
   --sub NAME        who the token is for (shows in the server's logs)
   -h, --help        this help
@@ -38,8 +39,9 @@ export async function tokenCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   const secret = values.secret ?? env.TICKSTREAM_AUTH__JWT_SECRET;
   if (!secret) return fail('--secret: required (or TICKSTREAM_AUTH__JWT_SECRET)');
   if (secret.length < 32) return fail('--secret: at least 32 characters, as the server requires of auth.jwtSecret');
-  const ttl = parseDuration(values.ttl ?? '1h');
-  if (ttl === undefined) return fail(`--ttl: expected a duration like 90s, 15m, 1h or 7d, got "${values.ttl}"`);
+  // A JWT's exp is in whole seconds.
+  const ttl = Math.round((parseDuration(values.ttl ?? '1h') ?? 0) / 1000);
+  if (ttl < 1) return fail(`--ttl "${values.ttl}": expected a duration of 1s or more: ${DURATION_FORMS}`);
   const claims: JwtClaims = { exp: Math.floor(Date.now() / 1000) + ttl, iat: Math.floor(Date.now() / 1000) };
   if (values.symbols !== undefined) {
     const symbols = values.symbols.split(',').map(normalizeSymbol).filter(Boolean);

@@ -130,15 +130,6 @@ export function presentedToken(handshake: { auth: unknown; headers: Record<strin
   return bearerToken(handshake.headers.authorization);
 }
 
-/** Parses durations like `90s`, `15m`, `1h`, `7d` (or plain seconds) into seconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  const seconds = Math.round(Number(match[1]) * unit);
-  return seconds > 0 ? seconds : undefined;
-}
-
 /** setTimeout's longest delay; a grant that outlives it is not timed (about 24 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

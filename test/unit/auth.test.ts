@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import {
-  bearerToken,
-  parseDuration,
-  presentedToken,
-  signJwt,
-  TokenVerifier,
-  verifyJwt,
-} from '../../src/delivery/auth.js';
+import { bearerToken, presentedToken, signJwt, TokenVerifier, verifyJwt } from '../../src/delivery/auth.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const NOW = 1_750_000_000_000;
@@ -162,16 +155,5 @@ describe('helpers', () => {
     expect(presentedToken({ auth: { token: 't1' }, headers: { authorization: 'Bearer t2' } })).toBe('t1');
     expect(presentedToken({ auth: {}, headers: { authorization: 'Bearer t2' } })).toBe('t2');
     expect(presentedToken({ auth: {}, headers: {} })).toBeUndefined();
-  });
-
-  it('parseDuration reads s, m, h, d and refuses the rest', () => {
-    expect(parseDuration('90')).toBe(90);
-    expect(parseDuration('15m')).toBe(900);
-    expect(parseDuration('1h')).toBe(3600);
-    expect(parseDuration('7d')).toBe(604_800);
-    expect(parseDuration('1.5h')).toBe(5400);
-    expect(parseDuration('0s')).toBeUndefined();
-    expect(parseDuration('1w')).toBeUndefined();
-    expect(parseDuration('')).toBeUndefined();
   });
 });
