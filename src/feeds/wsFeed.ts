@@ -54,7 +54,7 @@ export type WsFeedOptions = {
   secret?: string;
   /**
    * The symbols clients watch; the feed subscribes upstream to exactly these, following every change. It must
-   * give its current set on subscribe (SymbolDemand's does): each new connection subscribes to it afresh.
+   * give its current set on subscribe (the ingest part's does): each new connection subscribes to it afresh.
    */
   demand$?: Observable<ReadonlySet<string>>;
   /** The feed's declared symbols: subscribed to when there is no `demand$`; the first keeps Coinbase open. */

@@ -1,5 +1,6 @@
 import {
   asyncScheduler,
+  BehaviorSubject,
   type Connectable,
   connectable,
   Observable,
@@ -21,7 +22,6 @@ import { FeedHealth } from './feedHealth.js';
 import { chartHistory, type IntradayHistory, intoHistory } from './intradayHistory.js';
 import { LastValueCache } from './lastValueCache.js';
 import { currentStatus } from './serviceStatus.js';
-import { SymbolDemand } from './symbolDemand.js';
 import { SymbolDirectory } from './symbolDirectory.js';
 
 export type IngestPartOptions = {
@@ -56,21 +56,28 @@ export class IngestPart {
   /** Each time a feed jumped in time (a replay seek or loop), after the epoch moved on and the caches were reset. */
   readonly discontinuities$: Observable<string>;
 
-  private readonly demand = new SymbolDemand();
+  /**
+   * The symbols someone listens to (`quotes(symbol)`), as they change; a new subscriber gets the current set
+   * first. Feeds whose vendor lets them choose subscribe upstream only to these.
+   */
+  readonly demand$: Observable<ReadonlySet<string>>;
+
+  /** Each listened symbol's hub: the one record of who listens to what, which the demand is read from. */
   private readonly bySymbol = new Map<string, Subject<Quote>>();
+  // A BehaviorSubject because feeds subscribe at any time and need the current set first.
+  private readonly demand = new BehaviorSubject<ReadonlySet<string>>(new Set());
   private readonly jumps = new Subject<string>();
   private readonly pipeline: Connectable<Quote>;
 
   constructor(private readonly options: IngestPartOptions) {
     const { config, metrics, logger } = options;
     const scheduler = options.scheduler ?? asyncScheduler;
+    this.demand$ = this.demand.asObservable();
     this.health = new FeedHealth(config.staleAfterMs);
     metrics.followFeeds(() => this.health.statuses());
     this.feeds =
       options.feeds ??
-      config.feeds.map((feed) =>
-        createFeed(feed, { scheduler, market: config.market, demand$: this.demand.demand$, logger }),
-      );
+      config.feeds.map((feed) => createFeed(feed, { scheduler, market: config.market, demand$: this.demand$, logger }));
     this.replay = this.feeds.find((feed) => feed.control)?.control;
     this.history = chartHistory(this.feeds);
     this.discontinuities$ = this.jumps.asObservable();
@@ -103,7 +110,7 @@ export class IngestPart {
       if (!hub) {
         hub = new Subject<Quote>();
         this.bySymbol.set(symbol, hub);
-        this.demand.add(symbol);
+        this.demandChanged();
       }
       const inner = hub.subscribe(subscriber);
       const owner = hub;
@@ -111,9 +118,14 @@ export class IngestPart {
         inner.unsubscribe();
         if (owner.observed || this.bySymbol.get(symbol) !== owner) return;
         this.bySymbol.delete(symbol);
-        this.demand.remove(symbol);
+        this.demandChanged();
       };
     });
+  }
+
+  /** A new set each time: feeds may keep the one they got. */
+  private demandChanged(): void {
+    this.demand.next(new Set(this.bySymbol.keys()));
   }
 
   /** The feeds' states and the market session (of the recorded moment during a replay). */

@@ -55,4 +55,30 @@ describe('IngestPart', () => {
     watching.unsubscribe();
     writer.unsubscribe();
   });
+
+  it('demands a symbol while someone listens to it: a set on the first listener and after the last, not between', () => {
+    const m = new Metrics();
+    metrics.push(m);
+    const ingest = new IngestPart({ config: testConfig(), metrics: m, logger: createLogger('silent'), feeds: [] });
+    const seen: ReadonlySet<string>[] = [];
+    ingest.demand$.subscribe((symbols) => seen.push(symbols));
+    const sets = () => seen.map((symbols) => [...symbols].sort());
+
+    const first = ingest.quotes('AAPL').subscribe();
+    const second = ingest.quotes('AAPL').subscribe(); // a second listener: no change
+    const msft = ingest.quotes('MSFT').subscribe();
+    first.unsubscribe(); // one AAPL listener left: no change
+    expect(sets()).toEqual([[], ['AAPL'], ['AAPL', 'MSFT']]);
+    second.unsubscribe();
+    second.unsubscribe(); // twice: nothing more
+    msft.unsubscribe();
+    expect(sets()).toEqual([[], ['AAPL'], ['AAPL', 'MSFT'], ['MSFT'], []]);
+    // Each set is new (a feed may keep the one it got), and a late subscriber gets the current one first.
+    expect(new Set(seen).size).toBe(seen.length);
+    const again = ingest.quotes('NVDA').subscribe();
+    const late: string[][] = [];
+    ingest.demand$.subscribe((symbols) => late.push([...symbols]));
+    expect(late).toEqual([['NVDA']]);
+    again.unsubscribe();
+  });
 });
