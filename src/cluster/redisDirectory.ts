@@ -68,16 +68,19 @@ export class RedisDirectoryMirror {
   private sorted: SymbolInfo[] = [];
   private loaded = false;
   private readonly whenLoaded: Promise<void>;
-  private markLoaded!: () => void;
+  private readonly markLoaded: () => void;
 
   constructor(
     private readonly link: RedisLink,
     private readonly key: string,
     private readonly waitMs = 2000,
   ) {
+    // The executor runs at once, so markLoaded is the promise's resolve before the constructor returns.
+    let markLoaded = () => {};
     this.whenLoaded = new Promise((resolve) => {
-      this.markLoaded = resolve;
+      markLoaded = resolve;
     });
+    this.markLoaded = markLoaded;
   }
 
   /** Whether a copy of the directory (with at least one symbol) has arrived. */

@@ -506,16 +506,14 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
     scheduler: context.scheduler,
     onEvent: (event) => logFeedEvent(log, event),
   }).pipe(share());
-  const listing = codec.symbolListing;
+  const vendorListing = codec.symbolListing;
   return {
     id: config.id,
     // Liveness apart from quotes: with no demand there are no ticks, yet the upstream is fine.
     alive$: outputs$.pipe(aliveSignals()),
     symbols: symbols.map((symbol) => {
-      const listing = NAMED.get(symbol);
-      return listing
-        ? { symbol, name: listing.name, exchange: listing.exchange, currency: listing.currency }
-        : { symbol };
+      const named = NAMED.get(symbol);
+      return named ? { symbol, name: named.name, exchange: named.exchange, currency: named.currency } : { symbol };
     }),
     quotes$: outputs$.pipe(quoteValues()),
     symbols$: merge(
@@ -525,10 +523,10 @@ export function wsFeedFromConfig(config: WsFeedConfig, context: FeedContext): Fe
         // The connection's failures are the quotes' to report (and the feed's status to show), not the listing's.
         catchError(() => EMPTY),
       ),
-      listed && listing
+      listed && vendorListing
         ? fetchSymbolListing({
-            url: config.symbolsUrl ?? listing.url,
-            decode: listing.decode,
+            url: config.symbolsUrl ?? vendorListing.url,
+            decode: vendorListing.decode,
             scheduler: context.scheduler,
             onFailure: (reason, attempt) => log?.warn({ reason, attempt }, 'symbol listing failed'),
           })

@@ -23,10 +23,10 @@ export function withDayStats(zone: string): OperatorFunction<Numbered<RawQuote>,
     defer(() => {
       const days = new Map<string, DayState>();
       // Luxon is too slow to call per tick: keep the current day's bounds and recompute only outside them.
-      let day = { key: '', start: 0, end: -1 };
+      let bounds = { key: '', start: 0, end: -1 };
       const dayOf = (ts: number) => {
-        if (ts < day.start || ts >= day.end) day = tradingDay(zone, ts);
-        return day.key;
+        if (ts < bounds.start || ts >= bounds.end) bounds = tradingDay(zone, ts);
+        return bounds.key;
       };
       return source.pipe(
         map(({ value: raw, epoch, seq }) => {

@@ -28,15 +28,20 @@ class SymbolEntry {
   private readonly order = new QuoteOrder();
   private readonly updates = new Subject<Quote>();
   private last: Quote | undefined;
-  private resolve!: (outcome: SymbolOutcome) => void;
+  private readonly resolve: (outcome: SymbolOutcome) => void;
   settled = false;
-  readonly ready = new Promise<SymbolOutcome>((resolve) => {
-    this.resolve = resolve;
-  });
+  readonly ready: Promise<SymbolOutcome>;
   /** The newest quote (the snapshot) first, then every newer one. */
   readonly quotes$: Observable<Quote> = defer(() => (this.last ? concat(of(this.last), this.updates) : this.updates));
 
-  constructor(readonly symbol: string) {}
+  constructor(readonly symbol: string) {
+    // The executor runs at once, so resolve is the promise's before the constructor returns.
+    let resolve = (_outcome: SymbolOutcome) => {};
+    this.ready = new Promise<SymbolOutcome>((settle) => {
+      resolve = settle;
+    });
+    this.resolve = resolve;
+  }
 
   get refs(): number {
     return this.rates.length;
