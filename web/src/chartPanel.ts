@@ -19,6 +19,10 @@ type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 /** A US trading session, in 1-minute bars: the most the chart shows at once. */
 const SESSION_BARS = 390;
 const MIN_VISIBLE_BARS = 60;
+/** The volume's pane, under the candles' (0); the panes share the height 4 to 1. */
+const VOLUME_PANE = 1;
+const CANDLE_STRETCH = 4;
+const VOLUME_STRETCH = 1;
 const toTime = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 const UP = '#3fb950';
 const DOWN = '#f85149';
@@ -52,13 +56,21 @@ export class ChartPanel {
     const inZone = (time: Time) => DateTime.fromSeconds(Number(time), { zone: this.zone });
     this.chart = createChart(container, {
       autoSize: true,
-      layout: { background: { type: ColorType.Solid, color: '#0f141b' }, textColor: '#c9d4e0', attributionLogo: false },
+      layout: {
+        background: { type: ColorType.Solid, color: '#0f141b' },
+        textColor: '#c9d4e0',
+        attributionLogo: false,
+        panes: { separatorColor: '#2a3645' },
+      },
       grid: { vertLines: { color: '#1b2430' }, horzLines: { color: '#1b2430' } },
       rightPriceScale: { borderColor: '#2a3645' },
       timeScale: {
         borderColor: '#2a3645',
         timeVisible: true,
         secondsVisible: false,
+        // The first bar is the left edge: nothing to scroll to before the history, and the library keeps the
+        // labels at a fixed edge whole (without it, a tick on the first bar was cut in half: "5:15").
+        fixLeftEdge: true,
         tickMarkFormatter: (time: Time) => inZone(time).toFormat('HH:mm'),
       },
       localization: { timeFormatter: (time: Time) => inZone(time).toFormat('ccc dd LLL HH:mm ZZZZ') },
@@ -70,14 +82,18 @@ export class ChartPanel {
       wickDownColor: DOWN,
       borderVisible: false,
     });
-    this.series.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
-    this.volume = this.chart.addSeries(HistogramSeries, {
-      priceScaleId: 'volume',
-      priceFormat: { type: 'volume' },
-      lastValueVisible: false,
-      priceLineVisible: false,
-    });
-    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+    this.series.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.08 } });
+    // The volume in a pane of its own (index 1), with its own scale: an overlay in the candles' pane put the
+    // candles' price labels and grid lines over the volume bars, prices for a histogram that has none.
+    this.volume = this.chart.addSeries(
+      HistogramSeries,
+      { priceFormat: { type: 'volume' }, lastValueVisible: false, priceLineVisible: false },
+      VOLUME_PANE,
+    );
+    this.volume.priceScale().applyOptions({ scaleMargins: { top: 0.15, bottom: 0 } });
+    // Stretch factors are relative, and the library gives its first pane 2: both set here.
+    this.chart.panes()[0]?.setStretchFactor(CANDLE_STRETCH);
+    this.chart.panes()[VOLUME_PANE]?.setStretchFactor(VOLUME_STRETCH);
   }
 
   get current(): string | undefined {
@@ -149,7 +165,7 @@ export class ChartPanel {
 
   /**
    * Shows the last bars: a trading session's worth at most (390), at least an hour's width, so a replayed day
-   * fills the chart up to its position and a few bars do not huddle at the right edge.
+   * fills the chart up to its position and a few bars keep a candle's width (from the left edge, which is fixed).
    */
   private showRecent(bars: number): void {
     const width = Math.min(SESSION_BARS, Math.max(MIN_VISIBLE_BARS, bars));
