@@ -121,7 +121,12 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
   );
   subscriptions.add(showLatencyEverySecond(page));
   subscriptions.add(followStatus(page));
-  subscriptions.add(client.connection$.subscribe((state) => page.status.connection(state)));
+  subscriptions.add(
+    client.connection$.subscribe((state) => {
+      page.status.connection(state);
+      page.grid.setOffline(state !== 'connected');
+    }),
+  );
   return subscriptions;
 }
 

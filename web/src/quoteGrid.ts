@@ -307,6 +307,15 @@ export class QuoteGrid {
     return painted;
   }
 
+  /**
+   * Without a connection the prices stop where they were: the grid says they are not live (styles.css dims
+   * them and stops the flashes) until the connection is back.
+   */
+  setOffline(offline: boolean): void {
+    if (offline) this.table.dataset.offline = '';
+    else delete this.table.dataset.offline;
+  }
+
   toggleSort(key: SortKey): void {
     const direction: SortDirection =
       this.sort?.key === key && this.sort.direction === 'ascending' ? 'descending' : 'ascending';

@@ -21,6 +21,8 @@ function replayState(replay: ReplayStatus | undefined): { icon: 'playing' | 'pau
  */
 export class StatusPanel {
   private status: Status | undefined;
+  /** Without a connection the last status is old news: the feeds' states are unknown until it is back. */
+  private connected = false;
 
   constructor(
     private readonly elements: { connection: HTMLElement; feeds: HTMLElement; session: HTMLElement },
@@ -32,18 +34,44 @@ export class StatusPanel {
     connection.dataset.state = state;
     connection.textContent =
       state === 'connected' ? 'connected' : state === 'connecting' ? 'connecting…' : 'disconnected';
+    const connected = state === 'connected';
+    if (connected === this.connected) return;
+    this.connected = connected;
+    this.renderFeeds();
   }
 
   render(status: Status): void {
     this.status = status;
-    this.elements.feeds.replaceChildren(...status.feeds.map((feed) => this.chip(feed, status.replay)));
+    this.renderFeeds();
     this.renderSession();
   }
 
-  private chip(feed: FeedStatus, replay: ReplayStatus | undefined): HTMLElement {
+  private renderFeeds(): void {
+    const status = this.status;
+    if (!status) return;
+    this.elements.feeds.replaceChildren(
+      ...status.feeds.map((feed) => (this.connected ? this.chip(feed, status.replay) : this.unknownChip(feed))),
+    );
+  }
+
+  /** A feed as the page last heard of it, the connection since lost: never "live" in green. */
+  private unknownChip(feed: FeedStatus): HTMLElement {
+    const chip = this.emptyChip(feed);
+    chip.dataset.state = 'unknown';
+    chip.textContent = `${feed.id}: unknown`;
+    chip.title = `no connection to the server: the feed's state is unknown (it was ${feed.state})`;
+    return chip;
+  }
+
+  private emptyChip(feed: FeedStatus): HTMLElement {
     const chip = document.createElement('span');
     chip.className = 'badge feed';
     chip.dataset.feed = feed.id;
+    return chip;
+  }
+
+  private chip(feed: FeedStatus, replay: ReplayStatus | undefined): HTMLElement {
+    const chip = this.emptyChip(feed);
     chip.dataset.state = feed.state;
     if (feed.state === 'replay') {
       // The feed of `tickstream replay` is called "replay": say it once.
