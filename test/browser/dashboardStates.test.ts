@@ -1,8 +1,14 @@
 /// <reference lib="dom" />
 // The page functions below run in Chromium: they need the DOM types.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { replayFeed } from '../../src/feeds/replay.js';
+import { openRecording } from '../../src/record/recordingTape.js';
+import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { browserPerFile } from '../helpers/browser.js';
 import { until } from '../helpers/lifecycle.js';
@@ -10,6 +16,8 @@ import { type ManualFeed, manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
 const chromium = browserPerFile();
+const recordingDir = mkdtempSync(join(tmpdir(), 'tickstream-dashboard-states-'));
+let recordings = 0;
 let service: Tickstream | undefined;
 let ticking: ReturnType<typeof setInterval> | undefined;
 
@@ -19,6 +27,48 @@ afterEach(async () => {
   await service?.close();
   service = undefined;
 });
+
+afterAll(() => {
+  rmSync(recordingDir, { recursive: true, force: true });
+});
+
+const SESSION_BASE = Date.UTC(2026, 0, 15, 15, 0, 0); // 10:00 New York
+
+/** A real replay of ten recorded minutes of AAPL (a quote a second), playing at `speed`, and its dashboard. */
+async function openReplay(speed: number) {
+  const file = join(recordingDir, `session-${++recordings}.ndjson.gz`);
+  const writer = new RecordingWriter({ out: file, sources: ['rec'], flushMs: 0, symbols: [{ symbol: 'AAPL' }] });
+  for (let i = 0; i < 600; i++) {
+    const ts = SESSION_BASE + i * 1000;
+    writer.write({ symbol: 'AAPL', price: 230 + Math.sin(i / 20), ts, size: 100, source: 'rec' }, ts);
+  }
+  writer.close();
+  const feed = replayFeed(
+    {
+      type: 'replay',
+      id: 'replay',
+      file,
+      speed,
+      loop: true,
+      from: new Date(SESSION_BASE).toISOString(),
+      to: new Date(SESSION_BASE + 599_000).toISOString(),
+      zone: 'UTC',
+      maxGapMs: 5000,
+    },
+    await openRecording(file),
+  );
+  service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
+  const page = await chromium.open(`${service.url}/?symbols=AAPL`);
+  await page.waitForSelector('#replay:not([hidden])');
+  return { page, feed };
+}
+
+/** The seek slider's value and the position it shows. */
+const slider = (page: Page) =>
+  page.$eval('#replay-seek', (input) => ({
+    value: Number((input as HTMLInputElement).value),
+    position: document.querySelector('#replay-position')?.textContent ?? '',
+  }));
 
 /** A server with a feed the test drives, AAPL and MSFT ticking every 100 ms, and the dashboard of both. */
 async function openTicking(
@@ -58,5 +108,37 @@ describe('dashboard states a user must be able to tell apart', () => {
     // The prices stay (the last known), dimmed so they do not pass for live ones.
     expect(await page.$eval('#grid', (grid) => grid.hasAttribute('data-offline'))).toBe(true);
     await until(async () => (await opacity()) < 0.6, 5000, 'the frozen price dimmed');
+  });
+
+  it("after a click on the seek slider's thumb (no move), the slider follows the replay again", async () => {
+    const { page, feed } = await openReplay(5);
+    await page.waitForFunction(() =>
+      /^2026-01-15 10:0/.test(document.querySelector('#replay-position')?.textContent ?? ''),
+    );
+    const jumps = feed.control.status().jumps;
+    // Pressed and released on the thumb, where the value is now: the browser sends no change event.
+    const box = await page.locator('#replay-seek').boundingBox();
+    const range = await page.$eval('#replay-seek', (input) => {
+      const { min, max, value } = input as HTMLInputElement;
+      return { min: Number(min), max: Number(max), value: Number(value) };
+    });
+    if (!box) throw new Error('no seek slider on screen');
+    const thumb = 16; // Chromium's range thumb, in CSS pixels
+    const x = box.x + thumb / 2 + ((range.value - range.min) / (range.max - range.min)) * (box.width - thumb);
+    await page.mouse.move(x, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.up();
+    const released = await slider(page);
+    // The replay plays on (5x): the slider and the position it shows move with it.
+    await until(
+      async () => {
+        const now = await slider(page);
+        return now.value > released.value && now.position !== released.position;
+      },
+      5000,
+      'the slider to follow the replay after the click',
+    );
+    // The click was on the thumb: nothing was sought.
+    expect(feed.control.status().jumps).toBe(jumps);
   });
 });

@@ -34,7 +34,25 @@ export class ReplayControls {
       { signal },
     );
     // Follow the replay head, except while the user holds the slider.
-    seek.addEventListener('pointerdown', () => (this.dragging = true), { signal });
+    let heldAt = '';
+    seek.addEventListener(
+      'pointerdown',
+      () => {
+        this.dragging = true;
+        heldAt = seek.value;
+      },
+      { signal },
+    );
+    // Let go where it was taken (a click on the thumb, a drag back): no change event comes, so the slider
+    // follows the replay again here; otherwise the change below does it, with the seek.
+    window.addEventListener(
+      'pointerup',
+      () => {
+        if (this.dragging && seek.value === heldAt) this.dragging = false;
+      },
+      { signal },
+    );
+    window.addEventListener('pointercancel', () => (this.dragging = false), { signal });
     seek.addEventListener('input', () => this.showPosition(Number(seek.value)), { signal });
     seek.addEventListener(
       'change',
