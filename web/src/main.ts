@@ -76,6 +76,11 @@ type Page = {
   /** What the server says of each symbol (names, exchanges), once its list came. */
   directory: Map<string, SymbolInfo>;
   latency: LatencyWindow;
+  /**
+   * Symbols whose next quote is the subscription's snapshot: the last quote the server has, however long ago it
+   * ticked (seconds, for a quiet symbol). It is painted but is no tick-to-screen latency.
+   */
+  snapshotDue: Set<string>;
   errors: ErrorLine;
   chart: ChartPanel;
   grid: QuoteGrid;
@@ -172,6 +177,7 @@ function buildPage(client: TickstreamClient, token: string | undefined): Page {
     watchlist,
     directory,
     latency,
+    snapshotDue: new Set(),
     errors,
     chart,
     grid,
@@ -259,6 +265,7 @@ function liveQuotes(page: Page, rate$: Observable<number>, visible$: Observable<
     switchMap(([symbols, hz, visible]) => {
       if (!visible || symbols.length === 0) return EMPTY;
       grid.clearRefusals();
+      page.snapshotDue = new Set(symbols);
       return client.watch(symbols, { maxHz: hz }).pipe(
         catchError((err: unknown) => {
           reportWatchFailure(page, err);
@@ -280,13 +287,18 @@ function reportWatchFailure({ grid, errors, token }: Page, err: unknown): void {
   }
 }
 
-function paintQuotes({ grid, chart, clock, latency }: Page, frames$: Observable<Map<string, Quote>>): Subscription {
+function paintQuotes(page: Page, frames$: Observable<Map<string, Quote>>): Subscription {
+  const { grid, chart, clock, latency } = page;
   return frames$.subscribe((batch) => {
     const painted = grid.update(batch.values());
     if (chart.current) chart.update(batch.get(chart.current));
-    // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays).
+    // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays),
+    // a symbol's first quote after subscribing (its snapshot, however old) left out.
     const now = Date.now();
-    if (!clock.replaying) for (const quote of painted) latency.record(now - quote.ts, now);
+    for (const quote of painted) {
+      if (page.snapshotDue.delete(quote.symbol) || clock.replaying) continue;
+      latency.record(now - quote.ts, now);
+    }
   });
 }
 
