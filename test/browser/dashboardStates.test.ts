@@ -165,4 +165,35 @@ describe('dashboard states a user must be able to tell apart', () => {
     // Live ticks reach the screen in a few ms here; the 4 s of the snapshot were never a tick's delay.
     expect(((await reading.jsonValue()) as { p99: number }).p99).toBeLessThan(1000);
   });
+
+  it('keeps the replay bar and the rate selector in place as their words and digits change', async () => {
+    const { page, feed } = await openReplay(1);
+    const left = (selector: string) =>
+      page.$eval(selector, (element) => Math.round(element.getBoundingClientRect().left));
+    const slider = async () =>
+      page.$eval('#replay-seek', (element) => {
+        const { left, right } = element.getBoundingClientRect();
+        return { left: Math.round(left), right: Math.round(right) };
+      });
+    await page.waitForFunction(() => document.querySelector('#replay-state')?.textContent === 'playing 1×');
+    const playing = { speed: await left('#replay-speed'), slider: await slider() };
+    await page.click('#replay-toggle');
+    await until(() => feed.control.status().paused, 5000, 'the replay paused');
+    await page.waitForFunction(() => document.querySelector('#replay-toggle')?.textContent === 'Resume');
+    await page.waitForFunction(() => document.querySelector('#replay-state')?.textContent === 'paused');
+    // "Pause" became "Resume", "playing 1×" became "paused": neither the speed nor the slider moved.
+    expect({ speed: await left('#replay-speed'), slider: await slider() }).toEqual(playing);
+
+    // The latency line as the page writes it, with few digits and with many: the rate selector stays put.
+    const rateAt = (text: string) =>
+      page.evaluate((t) => {
+        const latency = document.querySelector('#latency') as HTMLElement;
+        latency.textContent = t;
+        return Math.round((document.querySelector('#rate') as HTMLElement).getBoundingClientRect().left);
+      }, text);
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      expect(await rateAt('latency p50 2 ms · p99 9 ms')).toBe(await rateAt('latency p50 132 ms · p99 4194 ms'));
+    }
+  });
 });
