@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:soak`: does a server give back what its clients took? Rounds of churn against one tickstream
+ * process: N sockets connect, subscribe (the realistic workload's sets), receive for a while, and go; beside
+ * them a few clients keep subscribing and unsubscribing symbols on the same connection. After each round, once
+ * the server's gauges say every socket and subscription is gone, its JS heap is measured after a full GC. A
+ * heap that grows round after round is a leak per connection or per subscription; the figure is the growth
+ * per churned socket between the second round and the last (the first warms caches and JIT code).
+ */
+import { parseArgs } from 'node:util';
+import { io as connectClient, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
+import { LoadPool } from './loadgen/pool.js';
+import { BENCH_DIR, ServerProcess, type Workload } from './serverProcess.js';
+import { subscriptionsFor } from './workload.js';
+
+const HELP = `npm run bench:soak -- [options]
+
+Options:
+  --rounds N        rounds of churn (default 6)
+  --sockets N       sockets that connect, subscribe and leave each round (default 1000)
+  --hold S          seconds each round's sockets receive before they go (default 5)
+  --churners N      clients that subscribe and unsubscribe on one connection through every round (default 20)
+  -h, --help        this text`;
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        rounds: { type: 'string', default: '6' },
+        sockets: { type: 'string', default: '1000' },
+        hold: { type: 'string', default: '5' },
+        churners: { type: 'string', default: '20' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`bench:soak: ${(err as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+const values = parse();
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const rounds = Number(values.rounds);
+const sockets = Number(values.sockets);
+const holdMs = Number(values.hold) * 1000;
+const churners = Number(values.churners);
+if (!(rounds >= 3) || !(sockets > 0) || !(holdMs > 0) || !(churners >= 0) || !Number.isInteger(churners)) {
+  console.error(`bench:soak: expected --rounds N >= 3, --sockets N > 0, --hold S > 0, --churners N >= 0\n\n${HELP}`);
+  process.exit(2);
+}
+
+const workload: Workload = {
+  symbols: 500,
+  ticksPerSecond: 10_000,
+  stepMs: 5,
+  hz: 4,
+  seed: 42,
+  parser: 'json',
+  lanes: 4,
+  promptAfterMs: 1000,
+};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A gauge's value from the server's /metrics (the sum over its label sets). */
+async function gauge(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/** Waits until `check` holds, or fails naming what it waited for. */
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench:soak: no ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+type Churner = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * Clients that each keep one connection and, every 50 ms, subscribe to a few symbols (some at another rate)
+ * or unsubscribe some they hold: what a dashboard user editing a watchlist does, many times over.
+ */
+function startChurn(url: string, count: number, symbols: string[]) {
+  const clients: Churner[] = [];
+  let requests = 0;
+  let errors = 0;
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < count; i++) {
+    const client: Churner = connectClient(url, { transports: ['websocket'], reconnection: false });
+    clients.push(client);
+  }
+  const timer = setInterval(() => {
+    for (const client of clients) {
+      if (!client.connected) continue;
+      const picked = Array.from({ length: 1 + random(5) }, () => symbols[random(symbols.length)] ?? 'AAPL');
+      requests++;
+      const count = (ack: { ok: boolean }) => {
+        if (!ack.ok) errors++;
+      };
+      if (random(2) === 0) client.emit('subscribe', { symbols: picked, maxHz: [1, 4, 10][random(3)] }, count);
+      else client.emit('unsubscribe', { symbols: picked }, count);
+    }
+  }, 50);
+  return {
+    counts: () => ({ requests, errors }),
+    /** Unsubscribes everything each client holds, then disconnects it. */
+    stop() {
+      clearInterval(timer);
+      for (const client of clients) client.disconnect();
+    },
+  };
+}
+
+const server = await ServerProcess.start('tickstream', workload, `${BENCH_DIR}/results`, { inspect: true });
+const universe = Array.from(
+  new Set(
+    subscriptionsFor('uniform', 200, {
+      perSocket: 20,
+      universe: workload.symbols,
+      seed: 1,
+      watchlistShare: 0,
+      zipfExponent: 1,
+    }).flat(),
+  ),
+);
+const churn = startChurn(server.url, churners, universe);
+const rows: { round: number; heapMB: number; received: number; opened: number }[] = [];
+try {
+  const baseline = await server.collectGarbage();
+  log(`- tickstream: ${(baseline.usedHeapBytes / 2 ** 20).toFixed(1)} MB of JS heap before the first round`);
+  for (let round = 1; round <= rounds; round++) {
+    const pool = new LoadPool();
+    const subscriptions = subscriptionsFor('realistic', sockets, {
+      perSocket: 20,
+      universe: workload.symbols,
+      seed: round,
+      watchlistShare: 0.3,
+      zipfExponent: 1,
+    });
+    const opened = await pool.open(
+      {
+        urls: [server.url.replace('http', 'ws')],
+        protocol: 'socketio',
+        parser: 'json',
+        sockets: subscriptions,
+        hz: workload.hz,
+        connectConcurrency: 50,
+        handshakeTimeoutMs: 15_000,
+        openDeadlineMs: 120_000,
+        threads: 2,
+      },
+      150_000,
+    );
+    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
+    pool.reset();
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    const report = await pool.report();
+    await pool.close();
+    // Gone means gone from the server's own books: connections (the churners' stay) and their subscriptions.
+    await until(
+      async () => (await gauge(server.url, 'tickstream_connections')) <= churners,
+      30_000,
+      'round sockets gone',
+    );
+    const heap = await server.collectGarbage();
+    rows.push({ round, heapMB: heap.usedHeapBytes / 2 ** 20, received: report.received, opened: opened.connected });
+    log(
+      `- round ${round}: ${opened.connected} sockets, ${report.received} updates received, heap after GC ${(heap.usedHeapBytes / 2 ** 20).toFixed(2)} MB, churn ${JSON.stringify(churn.counts())}`,
+    );
+  }
+  churn.stop();
+  await until(async () => (await gauge(server.url, 'tickstream_connections')) === 0, 30_000, 'churners gone');
+  await until(async () => (await gauge(server.url, 'tickstream_subscriptions')) === 0, 30_000, 'subscriptions gone');
+  const end = await server.collectGarbage();
+  const second = rows[1];
+  const last = rows.at(-1);
+  if (!second || !last) throw new Error('bench:soak: fewer than two rounds measured');
+  const perSocket = ((last.heapMB - second.heapMB) * 2 ** 20) / ((rows.length - 2) * sockets);
+  console.log('| round | sockets | updates received | JS heap after GC (MB) |\n|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.round} | ${row.opened} | ${row.received} | ${row.heapMB.toFixed(2)} |`);
+  console.log(
+    `tickstream: ${perSocket.toFixed(1)} bytes of heap kept per churned socket (rounds 2 to ${last.round}); ` +
+      `${(end.usedHeapBytes / 2 ** 20).toFixed(2)} MB with every client gone, ${(baseline.usedHeapBytes / 2 ** 20).toFixed(2)} MB before the first; ` +
+      `${churn.counts().requests} subscribe/unsubscribe requests by ${churners} churners, ${churn.counts().errors} refused`,
+  );
+} finally {
+  churn.stop();
+  await server.stop();
+}
+process.exit(0);
