@@ -110,6 +110,42 @@ describe('dashboard states a user must be able to tell apart', () => {
     await until(async () => (await opacity()) < 0.6, 5000, 'the frozen price dimmed');
   });
 
+  it("dims the rows whose feed went stale, says so in their tooltip, and not the other feed's rows", async () => {
+    const quiet = manualFeed(['MSFT'], 'quiet');
+    const busy = manualFeed(['AAPL'], 'busy');
+    service = await startTestService({ staleAfterMs: 1000 }, { webRoot: chromium.webRoot(), feeds: [busy, quiet] });
+    const page = await chromium.open(`${service.url}/?symbols=AAPL,MSFT`);
+    let quietTicks = true;
+    ticking = setInterval(() => {
+      busy.push('AAPL', 230 + Math.random());
+      if (quietTicks) quiet.push('MSFT', 420 + Math.random());
+    }, 100);
+    const row = (symbol: string) =>
+      page.$eval(`#grid tr[data-symbol="${symbol}"]`, (tr) => ({
+        state: (tr as HTMLElement).dataset.feedState,
+        title: tr.getAttribute('title'),
+        opacity: Number(getComputedStyle(tr.querySelector('td[data-field="price"]') as Element).opacity),
+      }));
+    await page.waitForSelector('.feed[data-feed="quiet"][data-state="live"]');
+    await page.waitForFunction(
+      () => document.querySelector('#grid tr[data-symbol="MSFT"] .price-text')?.textContent !== '–',
+    );
+    expect(await row('MSFT')).toEqual({ state: undefined, title: null, opacity: 1 });
+
+    quietTicks = false;
+    await page.waitForSelector('.feed[data-feed="quiet"][data-state="stale"]');
+    await page.waitForSelector('#grid tr[data-symbol="MSFT"][data-feed-state="stale"]', { timeout: 10_000 });
+    await until(async () => (await row('MSFT')).opacity < 0.6, 5000, 'the stale row dimmed');
+    expect((await row('MSFT')).title).toBe('MSFT: its feed quiet is stale, the price may be old');
+    // AAPL's feed ticks on: its row is live.
+    expect(await row('AAPL')).toEqual({ state: undefined, title: null, opacity: 1 });
+
+    quietTicks = true;
+    await page.waitForSelector('.feed[data-feed="quiet"][data-state="live"]');
+    await page.waitForSelector('#grid tr[data-symbol="MSFT"]:not([data-feed-state])', { timeout: 10_000 });
+    await until(async () => (await row('MSFT')).opacity === 1, 5000, 'the row live again');
+  });
+
   it("after a click on the seek slider's thumb (no move), the slider follows the replay again", async () => {
     const { page, feed } = await openReplay(5);
     await page.waitForFunction(() =>

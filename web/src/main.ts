@@ -317,11 +317,12 @@ function showLatencyEverySecond({ latency, clock, status }: Page): Subscription 
 }
 
 /** Each status from the server: the status panel, the replay controls and clock, and the chart after a jump. */
-function followStatus({ client, clock, status, replay, chart, selectChart }: Page): Subscription {
+function followStatus({ client, clock, status, grid, replay, chart, selectChart }: Page): Subscription {
   let jumps: number | undefined;
   return client.status$.subscribe((s) => {
     clock.set(s.replay);
     status.render(s);
+    grid.setFeedStates(s.feeds);
     replay.render(s.replay, s.session?.zone);
     // The replay jumped (a seek, from here or another admin, or a loop): the chart's candles belong to the
     // old position; the server's history now tells the story up to the new one.

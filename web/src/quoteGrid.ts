@@ -1,4 +1,4 @@
-import type { ErrorCode, Quote, Rejection, SymbolInfo } from '../../src/protocol.js';
+import type { ErrorCode, FeedState, FeedStatus, Quote, Rejection, SymbolInfo } from '../../src/protocol.js';
 import { fitColumns, widestQuotes } from './columnFit.js';
 import { arrow, ClockFormatter, exchangeZone, formatPrice, formatSigned, formatVolume } from './format.js';
 
@@ -90,6 +90,8 @@ class QuoteRow {
   private flip = false;
   /** The server's refusal, shown in the row until a quote comes or the row is subscribed again. */
   private refusal: HTMLElement | undefined;
+  /** The state of the newest quote's feed when it is not live (stale, down): the price may be old. */
+  private feedState: FeedState | undefined;
 
   constructor(
     readonly symbol: string,
@@ -155,6 +157,24 @@ class QuoteRow {
     return true;
   }
 
+  /**
+   * Marks the row while the feed of its newest quote is stale or down (styles.css dims it) and says so in its
+   * tooltip. Another feed's quote (a failover) clears it.
+   */
+  markFeed(notLive: ReadonlyMap<string, FeedState>): void {
+    const source = this.quote?.source;
+    const state = source === undefined ? undefined : notLive.get(source);
+    if (state === this.feedState) return;
+    this.feedState = state;
+    if (state) {
+      this.element.dataset.feedState = state;
+      this.element.title = `${this.symbol}: its feed ${source} is ${state}, the price may be old`;
+    } else {
+      delete this.element.dataset.feedState;
+      this.element.removeAttribute('title');
+    }
+  }
+
   /** Writes the newest quote into the cells, if they do not show it yet. */
   render(context: RowContext): void {
     const quote = this.quote;
@@ -214,6 +234,8 @@ export class QuoteGrid {
   private sort: { key: SortKey; direction: SortDirection } | undefined;
   private lastSort = 0;
   private readonly abort = new AbortController();
+  /** The feeds that are not live (stale, down), from the server's last status. */
+  private notLive = new Map<string, FeedState>();
 
   constructor(
     private readonly table: HTMLTableElement,
@@ -299,12 +321,22 @@ export class QuoteGrid {
     const painted: Quote[] = [];
     for (const quote of quotes) {
       const row = this.rows.get(quote.symbol);
-      if (row?.receive(quote, this.context)) painted.push(quote);
+      if (!row) continue;
+      if (row.receive(quote, this.context)) painted.push(quote);
+      row.markFeed(this.notLive);
     }
     if (this.sort && this.sort.key !== 'symbol' && now - this.lastSort >= (this.options.resortEveryMs ?? 1000)) {
       this.arrange(false, now);
     }
     return painted;
+  }
+
+  /** Takes the feeds' states from the server's status: rows whose quotes come from a feed not live are marked. */
+  setFeedStates(feeds: readonly FeedStatus[]): void {
+    this.notLive = new Map(
+      feeds.filter((feed) => feed.state === 'stale' || feed.state === 'down').map((feed) => [feed.id, feed.state]),
+    );
+    for (const row of this.rows.values()) row.markFeed(this.notLive);
   }
 
   /**
