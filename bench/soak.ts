@@ -5,8 +5,12 @@
  * the server's gauges say every socket and subscription is gone, its JS heap is measured after a full GC. A
  * heap that grows round after round is a leak per connection or per subscription; the figure is the growth
  * per churned socket between the second round and the last (the first warms caches and JIT code).
+ * With `--role gateway` the same runs against a gateway (an ingest beside it, over the local Redis), which
+ * must also end with no quote channel subscribed in Redis.
  */
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
 import { LoadPool } from './loadgen/pool.js';
@@ -20,6 +24,8 @@ Options:
   --sockets N       sockets that connect, subscribe and leave each round (default 1000)
   --hold S          seconds each round's sockets receive before they go (default 5)
   --churners N      clients that subscribe and unsubscribe on one connection through every round (default 20)
+  --role ROLE       serve (default), or gateway: an ingest and one gateway over Redis (--redis URL, default
+                    redis://127.0.0.1:6379), the rounds against the gateway
   -h, --help        this text`;
 
 function parse() {
@@ -30,6 +36,8 @@ function parse() {
         sockets: { type: 'string', default: '1000' },
         hold: { type: 'string', default: '5' },
         churners: { type: 'string', default: '20' },
+        role: { type: 'string', default: 'serve' },
+        redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -47,8 +55,18 @@ const rounds = Number(values.rounds);
 const sockets = Number(values.sockets);
 const holdMs = Number(values.hold) * 1000;
 const churners = Number(values.churners);
-if (!(rounds >= 3) || !(sockets > 0) || !(holdMs > 0) || !(churners >= 0) || !Number.isInteger(churners)) {
-  console.error(`bench:soak: expected --rounds N >= 3, --sockets N > 0, --hold S > 0, --churners N >= 0\n\n${HELP}`);
+const role = values.role;
+if (
+  !(rounds >= 3) ||
+  !(sockets > 0) ||
+  !(holdMs > 0) ||
+  !(churners >= 0) ||
+  !Number.isInteger(churners) ||
+  (role !== 'serve' && role !== 'gateway')
+) {
+  console.error(
+    `bench:soak: expected --rounds N >= 3, --sockets N > 0, --hold S > 0, --churners N >= 0, --role serve|gateway\n\n${HELP}`,
+  );
   process.exit(2);
 }
 
@@ -125,7 +143,42 @@ function startChurn(url: string, count: number, symbols: string[]) {
   };
 }
 
-const server = await ServerProcess.start('tickstream', workload, `${BENCH_DIR}/results`, { inspect: true });
+const resultsDir = `${BENCH_DIR}/results`;
+// A prefix of its own, so the run's keys and channels are told apart from anyone else's, and removed after.
+const prefix = `tssoak:${randomUUID().slice(0, 8)}:`;
+const clusterArgs = ['--set', `cluster.redis=${values.redis}`, '--set', `cluster.keyPrefix=${prefix}`];
+const ingest =
+  role === 'gateway'
+    ? await ServerProcess.start('tickstream', workload, resultsDir, { role: 'ingest', args: clusterArgs })
+    : undefined;
+const server = await ServerProcess.start('tickstream', workload, resultsDir, {
+  inspect: true,
+  ...(role === 'gateway' ? { role: 'gateway', args: clusterArgs } : {}),
+});
+await until(async () => (await fetch(`${server.url}/readyz`)).ok, 30_000, `${role} ready`);
+
+/** The quote channels (sharded pub/sub) that anyone subscribes to in Redis under the run's prefix. */
+async function quoteChannels(): Promise<string[]> {
+  const redis = createClient({ url: values.redis });
+  await redis.connect();
+  try {
+    return await redis.sendCommand<string[]>(['PUBSUB', 'SHARDCHANNELS', `${prefix}q:*`]);
+  } finally {
+    redis.destroy();
+  }
+}
+
+async function dropKeys(): Promise<void> {
+  const redis = createClient({ url: values.redis });
+  await redis.connect();
+  try {
+    for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 }))
+      for (const key of batch) await redis.del(key);
+  } finally {
+    redis.destroy();
+  }
+}
+
 const universe = Array.from(
   new Set(
     subscriptionsFor('uniform', 200, {
@@ -185,6 +238,7 @@ try {
   churn.stop();
   await until(async () => (await gauge(server.url, 'tickstream_connections')) === 0, 30_000, 'churners gone');
   await until(async () => (await gauge(server.url, 'tickstream_subscriptions')) === 0, 30_000, 'subscriptions gone');
+  const channels = role === 'gateway' ? await quoteChannels() : [];
   const end = await server.collectGarbage();
   const second = rows[1];
   const last = rows.at(-1);
@@ -193,12 +247,17 @@ try {
   console.log('| round | sockets | updates received | JS heap after GC (MB) |\n|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.round} | ${row.opened} | ${row.received} | ${row.heapMB.toFixed(2)} |`);
   console.log(
-    `tickstream: ${perSocket.toFixed(1)} bytes of heap kept per churned socket (rounds 2 to ${last.round}); ` +
+    `tickstream ${role}: ${perSocket.toFixed(1)} bytes of heap kept per churned socket (rounds 2 to ${last.round}); ` +
       `${(end.usedHeapBytes / 2 ** 20).toFixed(2)} MB with every client gone, ${(baseline.usedHeapBytes / 2 ** 20).toFixed(2)} MB before the first; ` +
-      `${churn.counts().requests} subscribe/unsubscribe requests by ${churners} churners, ${churn.counts().errors} refused`,
+      `${churn.counts().requests} subscribe/unsubscribe requests by ${churners} churners, ${churn.counts().errors} refused` +
+      (role === 'gateway' ? `; quote channels still subscribed in Redis: ${channels.length}` : ''),
   );
+  if (channels.length)
+    console.log(`bench:soak: the gateway kept its Redis subscriptions: ${channels.slice(0, 10).join(', ')}`);
 } finally {
   churn.stop();
   await server.stop();
+  await ingest?.stop();
+  if (role === 'gateway') await dropKeys();
 }
 process.exit(0);
