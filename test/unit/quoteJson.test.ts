@@ -24,6 +24,8 @@ const quote: fc.Arbitrary<Quote> = fc.record(
   { requiredKeys: ['symbol', 'price', 'ts', 'epoch', 'seq'] },
 );
 
+const SOME_QUOTE: Quote = { symbol: 'AAPL', price: 189.5, ts: 1764690000000, epoch: 7, seq: 42 };
+
 describe('quoteJson: one JSON text per quote, across the Redis hop', () => {
   it('is the quote serialized', () => {
     fc.assert(fc.property(quote, (q) => quoteJson(q) === JSON.stringify(q)));
@@ -82,6 +84,25 @@ describe('quoteJson: one JSON text per quote, across the Redis hop', () => {
       expect(bad.decode()).toBeUndefined();
     }
     expect(invalid).toBe(2);
+  });
+
+  it('refuses a quote whose required field is missing or not a finite number (a positive price)', () => {
+    const notString = fc.constantFrom<unknown>(undefined, null, 1, true, [], {});
+    const notNumber = fc.constantFrom<unknown>(undefined, null, '1', true, [], {}, 'NaN', 'Infinity');
+    const field = fc.oneof(
+      fc.tuple(fc.constant('symbol'), notString),
+      fc.tuple(fc.constantFrom('price', 'ts', 'epoch', 'seq'), notNumber),
+    );
+    fc.assert(
+      fc.property(quote, field, (q, [name, value]) => {
+        // JSON has no NaN or Infinity: what another process could write instead is a string, null or nothing.
+        const bad: Record<string, unknown> = { ...q, [name]: value };
+        if (value === undefined) delete bad[name];
+        expect(decodeQuote(JSON.stringify(bad)), `${name}: ${JSON.stringify(value)}`).toBeUndefined();
+      }),
+    );
+    for (const price of [0, -0.01]) expect(decodeQuote(JSON.stringify({ ...SOME_QUOTE, price }))).toBeUndefined();
+    expect(decodeQuote(JSON.stringify(SOME_QUOTE))).toEqual(SOME_QUOTE);
   });
 
   it('text that is not a quote is refused and leaves nothing behind', () => {
