@@ -376,6 +376,23 @@ describe('subscribe', () => {
     });
   });
 
+  it('resumes at the very position a client has: that quote is not sent again, one behind it is', async () => {
+    const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
+    service = await startTestService({}, { feeds: [feed] });
+    for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
+    await cached(service, ['AAPL', 'MSFT', 'NVDA']);
+    // Nothing ticks after this: the positions below are exactly the last values'.
+    const [aapl, msft, nvda] = service.cache.snapshot(['AAPL', 'MSFT', 'NVDA']) as Quote[];
+    const c = await client(service.url);
+    const ack = await subscribe(c, {
+      symbols: ['AAPL', 'MSFT', 'NVDA'],
+      resume: { AAPL: [aapl!.epoch, aapl!.seq], MSFT: [msft!.epoch, msft!.seq - 1], NVDA: [nvda!.epoch + 1, 0] },
+    });
+    if (!ack.ok) throw new Error(JSON.stringify(ack));
+    // AAPL: the client has it already; MSFT: one behind, it gets the last; NVDA: a later epoch is ahead.
+    expect(ack.snapshot).toEqual([msft]);
+  });
+
   it('numbers quotes in an epoch of the process: a restarted server starts a later one', async () => {
     const first = await startTestService();
     await cached(first, ['AAPL']);
