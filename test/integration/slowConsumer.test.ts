@@ -177,7 +177,8 @@ describe('slow consumers', () => {
   }, 90_000);
 
   it('restore a reader that catches up, without cutting it', async () => {
-    service = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs: 500, throttledHz: 1 });
+    const recoverAfterMs = 2000;
+    service = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs, throttledHz: 1 });
     const s = service;
     const slow = await RawSocketIoClient.connect(s.url);
     raws.push(slow);
@@ -188,8 +189,12 @@ describe('slow consumers', () => {
     await until(() => serverSide !== undefined && s.membership.isThrottled(serverSide), 20_000, 'the throttle');
     expect(tiers().length).toBe(SYMBOLS);
     expect(tiers().every((hz) => hz === 1)).toBe(true);
+    const resumedAt = Date.now();
     slow.resume();
     await until(() => slow.statuses.some((st) => st.throttled === false), 20_000, 'the restore status');
+    // Not before it has been calm for recoverAfterMs, which cannot start before it reads again (a lower bound:
+    // a loaded machine only makes it later).
+    expect(Date.now() - resumedAt).toBeGreaterThanOrEqual(recoverAfterMs);
     expect(slow.statuses.filter((st) => st.throttled !== undefined).map((st) => st.throttled)).toEqual([true, false]);
     expect(serverSide && s.membership.isThrottled(serverSide)).toBe(false);
     expect(tiers().filter((hz) => hz === 20).length).toBe(SYMBOLS);
