@@ -18,6 +18,7 @@ import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { barsOf } from '../helpers/bars.js';
 import { browserPerFile } from '../helpers/browser.js';
+import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -529,7 +530,14 @@ describe('dashboard in Chromium', () => {
     await setVisibility('hidden');
     await vi.waitFor(() => expect(serverSubscriptions().size).toBe(0), { timeout: 5000 });
     const frozen = await priceOf(page, 'NVDA');
-    await page.waitForTimeout(1000);
+    // NVDA moves on at the server, five times: at 20 Hz a visible tab would have painted one of those already.
+    const seqWhenHidden = service!.cache.get('NVDA')?.seq ?? 0;
+    await until(
+      () => (service!.cache.get('NVDA')?.seq ?? 0) >= seqWhenHidden + 5,
+      10_000,
+      'NVDA to tick 5 times at the server while the tab is hidden',
+    );
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     expect(await priceOf(page, 'NVDA')).toBe(frozen);
 
     await setVisibility('visible');
