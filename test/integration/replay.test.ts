@@ -182,14 +182,14 @@ describe('replay feed', () => {
     expect(replayed.map((q) => `${q.symbol}${q.price}`)).toEqual(['AAPL10', 'MSFT10', 'AAPL11', 'MSFT11']);
   });
 
-  it('at 10x keeps the recorded pacing (lateness p50/p99 within generous bounds)', async () => {
+  it('at 10x keeps the recorded pacing: never early, and at 10x, not 1x (how late is bench:replay-pacing)', async () => {
     const feed = replayFeed(feedConfig(shortFile, { speed: 10 }), await openRecording(shortFile));
     const n = 1000; // 10 s recorded = 1 s at 10x
     const lateness: number[] = [];
+    const start = performance.now();
     await new Promise<void>((resolve, reject) => {
       let i = 0;
       // The schedule starts at the subscription: record i is due i * everyMs / 10 after it.
-      const start = performance.now();
       const sub: Subscription = feed.quotes$.pipe(take(n)).subscribe({
         next: () => {
           const now = performance.now();
@@ -201,15 +201,17 @@ describe('replay feed', () => {
       });
       void sub;
     });
+    const took = performance.now() - start;
     lateness.sort((a, b) => a - b);
-    const p50 = percentile(lateness, 0.5);
-    const p99 = percentile(lateness, 0.99);
-    console.log(`replay pacing at 10x: lateness p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms over ${n} records`);
-    // Never early (beyond the millisecond clock's rounding), and not late by much even on a loaded machine.
+    console.log(
+      `replay pacing at 10x: lateness p50 ${percentile(lateness, 0.5).toFixed(2)} ms, ` +
+        `p99 ${percentile(lateness, 0.99).toFixed(2)} ms over ${n} records`,
+    );
+    // Never early (beyond the millisecond clock's rounding): a lower bound, which load cannot break.
     expect(lateness[0]).toBeGreaterThan(-3);
-    // Bounds for a loaded 2-core CI machine; a pacing bug (1x instead of 10x, a drifting schedule) is seconds off.
-    expect(p50).toBeLessThan(100);
-    expect(p99).toBeLessThan(1000);
+    // 10x, not 1x: the 10 recorded seconds took well under 10 s (they take 1 s; 1x would take 10 at least).
+    // A bound on which speed it played at, not on how late it was: that target lives in the bench.
+    expect(took).toBeLessThan((n * SHORT.everyMs) / 2);
   });
 
   it('resolves --from/--to on the recording day in the zone', async () => {
