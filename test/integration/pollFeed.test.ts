@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lastValueFrom, take, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
 import type { Tickstream } from '../../src/roles/serve.js';
@@ -101,6 +102,86 @@ describe('pollFeed', () => {
       pollFeed({ url: upstream.quotesUrl, intervalMs: 50, format: 'iex' }).pipe(take(3), toArray()),
     );
     for (const v of values) expect(v).toMatchObject({ symbol: expect.any(String), price: expect.any(Number) });
+  });
+});
+
+describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
+  /**
+   * The poller's clock is virtual, its requests real: the test counts the requests it starts (a counting
+   * wrapper around the real fetch) and waits for each to be answered and emitted before it moves the clock.
+   */
+  async function virtualPoller(intervalMs: number, respond: (n: number, res: ServerResponse) => void) {
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const server = owned(await endpoint(respond));
+    let started = 0;
+    const prices: number[] = [];
+    ownedSubscription(
+      pollFeed({
+        url: server.url,
+        intervalMs,
+        format: 'tickstream',
+        scheduler,
+        fetch: (input, init) => {
+          started++;
+          return fetch(input, init);
+        },
+      }).subscribe((v) => prices.push((v as { price: number }).price)),
+    );
+    const runTo = (t: number) => {
+      scheduler.schedule(() => {}, t - scheduler.now());
+      scheduler.maxFrames = t;
+      scheduler.flush();
+    };
+    return {
+      server,
+      prices,
+      started: () => started,
+      /** Runs what is due on the poller's clock up to `t` (virtual ms). */
+      runTo,
+      /** Runs the poller's clock to `t`, then waits until every poll started has been answered and emitted. */
+      async advanceTo(t: number) {
+        runTo(t);
+        const answered = started;
+        await until(
+          () => server.requests === started && prices.length === answered && server.inFlight === 0,
+          5000,
+          () => `${answered} polls answered at ${t} ms (started ${started}, seen ${server.requests}, got ${prices})`,
+        );
+      },
+    };
+  }
+
+  it('polls at once, then once per interval, not in between', async () => {
+    const p = await virtualPoller(1000, (n, res) => json(res, { symbol: 'AAPL', price: 100 + n, ts: 1_000 + n }));
+    const seen: [number, number][] = [];
+    for (let t = 0; t <= 5000; t += 250) {
+      await p.advanceTo(t);
+      seen.push([t, p.started()]);
+    }
+    expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => [i * 250, Math.floor((i * 250) / 1000) + 1]));
+    expect(p.prices).toEqual([100, 101, 102, 103, 104, 105]);
+  });
+
+  it('skips the ticks that fall while a poll is unanswered, and polls again at the next one after', async () => {
+    const held: ServerResponse[] = [];
+    const p = await virtualPoller(1000, (n, res) => {
+      if (n === 1) held.push(res);
+      else json(res, { symbol: 'AAPL', price: 100 + n, ts: 1_000 + n });
+    });
+    await p.advanceTo(0);
+    p.runTo(1000);
+    await until(() => held.length === 1, 5000, 'the poll at 1000 to reach the endpoint');
+    // Unanswered: the ticks at 2000 and 3000 start nothing (exhaustMap decides as the tick runs).
+    for (const t of [2000, 3000, 3500]) {
+      p.runTo(t);
+      expect(p.started(), `polls started by ${t}`).toBe(2);
+    }
+    json(held[0] as ServerResponse, { symbol: 'AAPL', price: 101, ts: 1_001 });
+    await p.advanceTo(3999);
+    expect(p.started()).toBe(2);
+    await p.advanceTo(4000);
+    expect(p.started()).toBe(3);
+    expect(p.prices).toEqual([100, 101, 102]);
   });
 });
 
