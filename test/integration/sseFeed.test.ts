@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lastValueFrom, take, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SseConnectionEvent, SseError, sseFeed } from '../../src/feeds/sse.js';
 import type { Tickstream } from '../../src/roles/serve.js';
@@ -146,6 +147,42 @@ describe('sseFeed connection policy', () => {
     expect(reconnects.map((e) => e.error.failure.kind)).toEqual(['http', 'http', 'ended']);
     // Exponential from the default base, then the server's retry: 30 with a fresh count after a success.
     expect(reconnects.map((e) => e.delayMs)).toEqual([10, 20, 30]);
+  });
+
+  it('waits each reconnect delay on its scheduler: no request before it is up, one when it is', async () => {
+    // Every request refused with a 503 (retryable); the delays grow 10, 20, 40 s, then stay at the 40 s cap:
+    // longer than any wait below, so only the virtual clock can bring the next request in time.
+    const server = owned(await scriptedServer((_n, res) => res.writeHead(503).end()));
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const delays: number[] = [];
+    ownedSubscription(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        reconnect: { initialMs: 10_000, maxMs: 40_000 },
+        random: () => 1,
+        scheduler,
+        onConnection: (e) => {
+          if (e.type === 'reconnecting') delays.push(e.delayMs);
+        },
+      }).subscribe({ error: () => {} }),
+    );
+    const runTo = (t: number) => {
+      scheduler.schedule(() => {}, t - scheduler.now());
+      scheduler.maxFrames = t;
+      scheduler.flush();
+    };
+    let at = 0;
+    for (const [k, delay] of [10_000, 20_000, 40_000, 40_000].entries()) {
+      // Request k was refused and its retry is scheduled (a real request, answered asynchronously).
+      await until(() => delays.length === k + 1, 5000, `reconnect ${k + 1} scheduled`);
+      expect(delays[k]).toBe(delay);
+      runTo(at + delay - 1);
+      await quietFor(50, `a request before the ${delay} ms delay is up`, () => server.requests.length > k + 1);
+      runTo(at + delay);
+      await until(() => server.requests.length === k + 2, 5000, `request ${k + 2} once the ${delay} ms are up`);
+      at += delay;
+    }
   });
 
   it('replaces a connection that stays open but silent past idleTimeoutMs, resuming from its last id', async () => {

@@ -1,4 +1,5 @@
 import { BehaviorSubject, type Subscription } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VendorFormat } from '../../src/feeds/vendors/index.js';
 import { WsFeedError, type WsFeedEvent, type WsFeedOptions, wsFeed } from '../../src/feeds/wsFeed.js';
@@ -230,6 +231,32 @@ describe('vendor limits', () => {
     const h = runFeed(u, ['AAPL']);
     await until(() => count(h, 'reconnecting') >= 2, 10_000, 'retries');
     expect(h.events.find((e) => e.kind === 'reconnecting')).toMatchObject({ reason: expect.stringMatching(/429/) });
+    expect(h.error).toBeUndefined();
+  });
+
+  it('waits each reconnect delay on its scheduler: no attempt before it is up, one when it is', async () => {
+    // Every upgrade refused (429, retryable); delays of 10, 20, 40 s, then the 40 s cap: longer than any wait
+    // below, so only the virtual clock can bring the next attempt in time.
+    const u = await upstream('finnhub', { port: 0, maxConnections: 0 });
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const h = runFeed(u, ['AAPL'], { reconnect: { initialMs: 10_000, maxMs: 40_000 }, random: () => 1, scheduler });
+    const runTo = (t: number) => {
+      scheduler.schedule(() => {}, t - scheduler.now());
+      scheduler.maxFrames = t;
+      scheduler.flush();
+    };
+    const delays = () => h.events.flatMap((e) => (e.kind === 'reconnecting' ? [e.delayMs] : []));
+    const attempts = () => count(h, 'connecting');
+    let at = 0;
+    for (const [k, delay] of [10_000, 20_000, 40_000, 40_000].entries()) {
+      await until(() => delays().length === k + 1, 5000, `reconnect ${k + 1} scheduled`);
+      expect(delays()[k]).toBe(delay);
+      runTo(at + delay - 1);
+      await quietFor(50, `an attempt before the ${delay} ms delay is up`, () => attempts() > k + 1);
+      runTo(at + delay);
+      await until(() => attempts() === k + 2, 5000, `attempt ${k + 2} once the ${delay} ms are up`);
+      at += delay;
+    }
     expect(h.error).toBeUndefined();
   });
 });
