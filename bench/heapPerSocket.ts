@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { growth, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
 import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
 
@@ -48,42 +49,6 @@ const top = Number(values.top);
 if (!kind || !(sockets > 0) || !(top > 0)) {
   console.error(`bench:heap: expected --server ${kinds.join('|')}, --sockets N > 0, --top N > 0\n\n${HELP}`);
   process.exit(2);
-}
-
-type Snapshot = {
-  snapshot: { meta: { node_fields: string[]; node_types: (string[] | string)[] } };
-  nodes: number[];
-  strings: string[];
-};
-type Totals = Map<string, { count: number; bytes: number }>;
-
-/** Objects by kind: `Constructor`, `(closure) name`, `(array)`, `(string)`... with their count and self size. */
-export function totalsOf(json: string): Totals {
-  const { snapshot, nodes, strings } = JSON.parse(json) as Snapshot;
-  const fields = snapshot.meta.node_fields;
-  const types = snapshot.meta.node_types[0] as string[];
-  const width = fields.length;
-  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [
-    number,
-    number,
-    number,
-  ];
-  const totals: Totals = new Map();
-  for (let i = 0; i < nodes.length; i += width) {
-    const type = types[nodes[i + typeAt] as number] ?? '?';
-    const name = strings[nodes[i + nameAt] as number] ?? '';
-    const key =
-      type === 'object' || type === 'native'
-        ? name
-        : type === 'closure'
-          ? `(closure) ${name || 'anonymous'}`
-          : `(${type})`;
-    const entry = totals.get(key) ?? { count: 0, bytes: 0 };
-    entry.count += 1;
-    entry.bytes += nodes[i + sizeAt] as number;
-    totals.set(key, entry);
-  }
-  return totals;
 }
 
 const workload: Workload = {
@@ -132,13 +97,7 @@ try {
   await open();
   log(`- ${kind}: snapshot with ${2 * sockets} idle sockets`);
   const second = totalsOf(await snapshot(2 * sockets));
-  const rows = [...second]
-    .map(([key, after]) => {
-      const before = first.get(key) ?? { count: 0, bytes: 0 };
-      return { key, count: (after.count - before.count) / sockets, bytes: (after.bytes - before.bytes) / sockets };
-    })
-    .filter((row) => Math.abs(row.bytes) >= 1)
-    .sort((a, b) => b.bytes - a.bytes);
+  const rows = growth(first, second, sockets);
   const total = rows.reduce((sum, row) => sum + row.bytes, 0);
   console.log(
     `${kind}: ${(total / 1024).toFixed(2)} KB of JavaScript heap per idle socket (snapshots at ${sockets} and ${2 * sockets})`,

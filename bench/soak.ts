@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
+import { growth, type Totals, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
 import { BENCH_DIR, ServerProcess, type Workload } from './serverProcess.js';
 import { subscriptionsFor } from './workload.js';
@@ -24,6 +25,8 @@ Options:
   --sockets N       sockets that connect, subscribe and leave each round (default 1000)
   --hold S          seconds each round's sockets receive before they go (default 5)
   --churners N      clients that subscribe and unsubscribe on one connection through every round (default 20)
+  --diff            also a heap snapshot after round 2 and after the last, and what grew between them by kind
+                    of object (per round)
   --role ROLE       serve (default), or gateway: an ingest and one gateway over Redis (--redis URL, default
                     redis://127.0.0.1:6379), the rounds against the gateway
   -h, --help        this text`;
@@ -37,6 +40,7 @@ function parse() {
         hold: { type: 'string', default: '5' },
         churners: { type: 'string', default: '20' },
         role: { type: 'string', default: 'serve' },
+        diff: { type: 'boolean', default: false },
         redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -192,6 +196,7 @@ const universe = Array.from(
 );
 const churn = startChurn(server.url, churners, universe);
 const rows: { round: number; heapMB: number; received: number; opened: number }[] = [];
+const snapshots: Totals[] = [];
 try {
   const baseline = await server.collectGarbage();
   log(`- tickstream: ${(baseline.usedHeapBytes / 2 ** 20).toFixed(1)} MB of JS heap before the first round`);
@@ -230,6 +235,7 @@ try {
       'round sockets gone',
     );
     const heap = await server.collectGarbage();
+    if (values.diff && (round === 2 || round === rounds)) snapshots.push(totalsOf(await server.heapSnapshot()));
     rows.push({ round, heapMB: heap.usedHeapBytes / 2 ** 20, received: report.received, opened: opened.connected });
     log(
       `- round ${round}: ${opened.connected} sockets, ${report.received} updates received, heap after GC ${(heap.usedHeapBytes / 2 ** 20).toFixed(2)} MB, churn ${JSON.stringify(churn.counts())}`,
@@ -252,6 +258,12 @@ try {
       `${churn.counts().requests} subscribe/unsubscribe requests by ${churners} churners, ${churn.counts().errors} refused` +
       (role === 'gateway' ? `; quote channels still subscribed in Redis: ${channels.length}` : ''),
   );
+  const [afterSecond, afterLast] = snapshots;
+  if (afterSecond && afterLast) {
+    console.log(`\nWhat grew from round 2 to ${rounds}, per round:\n| kind of object | count | bytes |\n|---|---|---|`);
+    for (const row of growth(afterSecond, afterLast, rounds - 2).slice(0, 15))
+      console.log(`| ${row.key} | ${row.count.toFixed(1)} | ${row.bytes.toFixed(0)} |`);
+  }
   if (channels.length)
     console.log(`bench:soak: the gateway kept its Redis subscriptions: ${channels.slice(0, 10).join(', ')}`);
 } finally {
