@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
 import { pendingBytes, terminate } from './engine.js';
 import { rateTier } from './rateTier.js';
+import { slowConsumerVerdict } from './slowConsumerPolicy.js';
 import type { TierMembership } from './tierMembership.js';
 import type { SnapshotSource, TickstreamServer, TickstreamSocket } from './types.js';
 
@@ -23,8 +24,8 @@ export type SlowConsumerDeps = {
 };
 
 /**
- * Looks at every socket's pending output on a timer (not per emit: the fan-out path stays untouched).
- * Past `throttleBytes` a socket's subscriptions move to the throttled tier and it gets `status.throttled: true`;
+ * Looks at every socket's pending output on a timer (not per emit: the fan-out path stays untouched), and
+ * applies the policy's verdict (slowConsumerPolicy.ts). Past `throttleBytes` a socket's subscriptions move to the throttled tier and it gets `status.throttled: true`;
  * once it has stayed under `recoverBytes` for `recoverAfterMs` it is restored. Past `maxPendingBytes` it is
  * told why and cut, so one reader that stopped cannot hold more than about that much of the server's memory.
  */
@@ -64,18 +65,31 @@ export class SlowConsumerMonitor {
   }
 
   private inspect(socket: TickstreamSocket, now: number): void {
-    const { config } = this.deps;
     const bytes = pendingBytes(socket);
-    if (bytes > config.maxPendingBytes) {
-      this.cut(socket, bytes);
-    } else if (!this.deps.membership.isThrottled(socket)) {
-      if (bytes > config.throttleBytes) this.throttle(socket, bytes);
-    } else if (bytes > config.recoverBytes) {
-      this.calmSince.delete(socket);
-    } else {
-      const since = this.calmSince.get(socket);
-      if (since === undefined) this.calmSince.set(socket, now);
-      else if (now - since >= config.recoverAfterMs) this.restore(socket);
+    const verdict = slowConsumerVerdict(
+      this.deps.config,
+      {
+        pendingBytes: bytes,
+        throttled: this.deps.membership.isThrottled(socket),
+        calmSince: this.calmSince.get(socket),
+      },
+      now,
+    );
+    switch (verdict.action) {
+      case 'cut':
+        return this.cut(socket, bytes);
+      case 'throttle':
+        return this.throttle(socket, bytes);
+      case 'restore':
+        return this.restore(socket);
+      case 'calm':
+        this.calmSince.set(socket, verdict.since);
+        return;
+      case 'busy':
+        this.calmSince.delete(socket);
+        return;
+      case 'none':
+        return;
     }
   }
 
