@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { growth, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
 import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
@@ -21,34 +22,24 @@ Options:
                   Chrome DevTools' Memory tab, 'Comparison' view, to see who retains what)
   -h, --help      this text`;
 
-function parse() {
-  try {
-    return parseArgs({
-      options: {
-        server: { type: 'string', default: 'tickstream' },
-        sockets: { type: 'string', default: '2000' },
-        top: { type: 'string', default: '25' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`bench:heap: ${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-}
-const values = parse();
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { values } = parseFlags('bench:heap', HELP, () =>
+  parseArgs({
+    options: {
+      server: { type: 'string', default: 'tickstream' },
+      sockets: { type: 'string', default: '2000' },
+      top: { type: 'string', default: '25' },
+      keep: { type: 'boolean', default: false },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 const kinds: ServerKind[] = ['tickstream', 'naive', 'raw'];
 const kind = kinds.find((k) => k === values.server);
 const sockets = Number(values.sockets);
 const top = Number(values.top);
 if (!kind || !(sockets > 0) || !(top > 0)) {
-  console.error(`bench:heap: expected --server ${kinds.join('|')}, --sockets N > 0, --top N > 0\n\n${HELP}`);
-  process.exit(2);
+  failFlags('bench:heap', HELP, `expected --server ${kinds.join('|')}, --sockets N > 0, --top N > 0`);
 }
 
 const workload: Workload = {

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { io as connectClient, type Socket } from 'socket.io-client';
+import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
 import { growth, type Totals, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
@@ -31,30 +32,21 @@ Options:
                     redis://127.0.0.1:6379), the rounds against the gateway
   -h, --help        this text`;
 
-function parse() {
-  try {
-    return parseArgs({
-      options: {
-        rounds: { type: 'string', default: '6' },
-        sockets: { type: 'string', default: '1000' },
-        hold: { type: 'string', default: '5' },
-        churners: { type: 'string', default: '20' },
-        role: { type: 'string', default: 'serve' },
-        diff: { type: 'boolean', default: false },
-        redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`bench:soak: ${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-}
-const values = parse();
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { values } = parseFlags('bench:soak', HELP, () =>
+  parseArgs({
+    options: {
+      rounds: { type: 'string', default: '6' },
+      sockets: { type: 'string', default: '1000' },
+      hold: { type: 'string', default: '5' },
+      churners: { type: 'string', default: '20' },
+      role: { type: 'string', default: 'serve' },
+      diff: { type: 'boolean', default: false },
+      redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+      help: HELP_FLAG,
+    },
+  }),
+);
+exitOnHelp(HELP, values);
 const rounds = Number(values.rounds);
 const sockets = Number(values.sockets);
 const holdMs = Number(values.hold) * 1000;
@@ -68,10 +60,11 @@ if (
   !Number.isInteger(churners) ||
   (role !== 'serve' && role !== 'gateway')
 ) {
-  console.error(
-    `bench:soak: expected --rounds N >= 3, --sockets N > 0, --hold S > 0, --churners N >= 0, --role serve|gateway\n\n${HELP}`,
+  failFlags(
+    'bench:soak',
+    HELP,
+    'expected --rounds N >= 3, --sockets N > 0, --hold S > 0, --churners N >= 0, --role serve|gateway',
   );
-  process.exit(2);
 }
 
 const workload: Workload = {

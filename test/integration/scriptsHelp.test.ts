@@ -16,6 +16,8 @@ const SCRIPTS: { name: string; args: string[] }[] = [
   { name: 'npm run bench:admin-ui', args: ['--import', 'tsx', 'bench/adminUi.ts'] },
   { name: 'npm run bench:cluster', args: ['--import', 'tsx', 'bench/cluster.ts'] },
   { name: 'npm run bench:latency', args: ['--import', 'tsx', 'bench/quietLatency.ts'] },
+  { name: 'npm run bench:heap', args: ['--import', 'tsx', 'bench/heapPerSocket.ts'] },
+  { name: 'npm run bench:soak', args: ['--import', 'tsx', 'bench/soak.ts'] },
   { name: 'npm run cluster', args: ['--import', 'tsx', 'scripts/cluster.ts'] },
   { name: 'bench/replayPacing.ts', args: ['--import', 'tsx', 'bench/replayPacing.ts'] },
 ];
