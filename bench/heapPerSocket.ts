@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { growth, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
-import { BENCH_DIR, type ServerKind, ServerProcess, type Workload } from './serverProcess.js';
+import { BENCH_DIR, DEFAULT_WORKLOAD, type ServerKind, ServerProcess } from './serverProcess.js';
 
 const HELP = `npm run bench:heap -- [options]
 
@@ -42,16 +42,7 @@ if (!kind || !(sockets > 0) || !(top > 0)) {
   failFlags('bench:heap', HELP, `expected --server ${kinds.join('|')}, --sockets N > 0, --top N > 0`);
 }
 
-const workload: Workload = {
-  symbols: 500,
-  ticksPerSecond: 10_000,
-  stepMs: 5,
-  hz: 4,
-  seed: 42,
-  parser: 'json',
-  lanes: 4,
-  promptAfterMs: 1000,
-};
+const workload = DEFAULT_WORKLOAD;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const server = await ServerProcess.start(kind, workload, `${BENCH_DIR}/results`, { inspect: true });
 const pool = new LoadPool();

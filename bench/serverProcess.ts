@@ -25,6 +25,18 @@ export type Workload = {
   promptAfterMs: number;
 };
 
+/** The benchmarks' usual load: 500 symbols, 10,000 ticks/s in 5 ms steps, watched at 4 Hz (bench:heap, bench:soak). */
+export const DEFAULT_WORKLOAD: Workload = {
+  symbols: 500,
+  ticksPerSecond: 10_000,
+  stepMs: 5,
+  hz: 4,
+  seed: 42,
+  parser: 'json',
+  lanes: 4,
+  promptAfterMs: 1000,
+};
+
 export type ProcSample = { at: number; cpuMs: number; rssBytes: number };
 
 const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ

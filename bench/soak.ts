@@ -16,7 +16,7 @@ import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.j
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
 import { growth, type Totals, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
-import { BENCH_DIR, ServerProcess, type Workload } from './serverProcess.js';
+import { BENCH_DIR, DEFAULT_WORKLOAD, ServerProcess } from './serverProcess.js';
 import { subscriptionsFor } from './workload.js';
 
 const HELP = `npm run bench:soak -- [options]
@@ -67,16 +67,7 @@ if (
   );
 }
 
-const workload: Workload = {
-  symbols: 500,
-  ticksPerSecond: 10_000,
-  stepMs: 5,
-  hz: 4,
-  seed: 42,
-  parser: 'json',
-  lanes: 4,
-  promptAfterMs: 1000,
-};
+const workload = DEFAULT_WORKLOAD;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** A gauge's value from the server's /metrics (the sum over its label sets). */

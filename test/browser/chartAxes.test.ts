@@ -5,11 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { replayFeed } from '../../src/feeds/replay.js';
-import { openRecording } from '../../src/record/recordingTape.js';
-import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { browserPerFile } from '../helpers/browser.js';
+import { replayOfRecords } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
 const chromium = browserPerFile();
@@ -34,29 +32,13 @@ const HOURS = 2;
  */
 async function openTwoHours(): Promise<Page> {
   const file = join(recordingDir, 'two-hours.ndjson.gz');
-  const writer = new RecordingWriter({ out: file, sources: ['rec'], flushMs: 0, symbols: [{ symbol: 'AAPL' }] });
-  const records = (HOURS * 3600) / 15;
-  for (let i = 0; i < records; i++) {
+  const records = Array.from({ length: (HOURS * 3600) / 15 }, (_, i) => {
     const ts = BASE + i * 15_000;
     const price = Math.round((230 + 2 * Math.sin(i / 40)) * 100) / 100;
-    writer.write({ symbol: 'AAPL', price, ts, size: 100 + (i % 7) * 50, source: 'rec' }, ts);
-  }
-  writer.close();
+    return { symbol: 'AAPL', price, ts, size: 100 + (i % 7) * 50, source: 'rec', recvTs: ts };
+  });
   const end = BASE + HOURS * 3_600_000 - 15_000;
-  const feed = replayFeed(
-    {
-      type: 'replay',
-      id: 'replay',
-      file,
-      speed: 1,
-      loop: false,
-      from: new Date(BASE).toISOString(),
-      to: new Date(end).toISOString(),
-      zone: 'UTC',
-      maxGapMs: 5000,
-    },
-    await openRecording(file),
-  );
+  const feed = await replayOfRecords(file, records, { symbols: ['AAPL'], from: BASE, to: end, speed: 1, loop: false });
   service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
   await feed.control.command({ action: 'pause' });
   await feed.control.command({ action: 'seek', position: end });

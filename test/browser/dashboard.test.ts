@@ -9,17 +9,15 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { FeedSource } from '../../src/feeds/index.js';
-import { replayFeed } from '../../src/feeds/replay.js';
 import { listings } from '../../src/feeds/universe.js';
 import type { Bar, RawQuote } from '../../src/protocol.js';
 import type { RecordedQuote } from '../../src/record/format.js';
-import { openRecording } from '../../src/record/recordingTape.js';
-import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { barsOf } from '../helpers/bars.js';
 import { browserPerFile } from '../helpers/browser.js';
 import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
+import { replayOfRecords } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
 const SCREENSHOT = join(PROJECT_ROOT, 'docs/screenshot.png');
@@ -102,33 +100,14 @@ function sessionBars(position: number): Bar[] {
 /** A real replay feed over a recording file of the session, looping, with a seek range. */
 async function recordedSession() {
   const file = join(recordingDir, `session-${++sessions}.ndjson.gz`);
-  const writer = new RecordingWriter({
-    out: file,
-    sources: ['rec'],
-    flushMs: 0,
-    symbols: [{ symbol: 'AAPL' }, { symbol: 'MSFT' }],
+  const records = Array.from({ length: 600 }, (_, i) => [sessionRecord('AAPL', i), sessionRecord('MSFT', i)]).flat();
+  const feed = await replayOfRecords(file, records, {
+    symbols: ['AAPL', 'MSFT'],
+    from: SESSION_BASE,
+    to: SESSION_BASE + 599_000,
+    speed: 1,
+    loop: true,
   });
-  for (let i = 0; i < 600; i++) {
-    for (const symbol of ['AAPL', 'MSFT'] as const) {
-      const { recvTs, ...quote } = sessionRecord(symbol, i);
-      writer.write(quote, recvTs);
-    }
-  }
-  writer.close();
-  const feed = replayFeed(
-    {
-      type: 'replay',
-      id: 'replay',
-      file,
-      speed: 1,
-      loop: true,
-      from: new Date(SESSION_BASE).toISOString(),
-      to: new Date(SESSION_BASE + 599_000).toISOString(),
-      zone: 'UTC',
-      maxGapMs: 5000,
-    },
-    await openRecording(file),
-  );
   return { base: SESSION_BASE, feed };
 }
 

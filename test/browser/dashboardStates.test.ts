@@ -6,13 +6,11 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { replayFeed } from '../../src/feeds/replay.js';
-import { openRecording } from '../../src/record/recordingTape.js';
-import { RecordingWriter } from '../../src/record/writer.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { browserPerFile } from '../helpers/browser.js';
 import { until } from '../helpers/lifecycle.js';
 import { type ManualFeed, manualFeed } from '../helpers/manualFeed.js';
+import { replayOfRecords } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
 const chromium = browserPerFile();
@@ -37,26 +35,17 @@ const SESSION_BASE = Date.UTC(2026, 0, 15, 15, 0, 0); // 10:00 New York
 /** A real replay of ten recorded minutes of AAPL (a quote a second), playing at `speed`, and its dashboard. */
 async function openReplay(speed: number) {
   const file = join(recordingDir, `session-${++recordings}.ndjson.gz`);
-  const writer = new RecordingWriter({ out: file, sources: ['rec'], flushMs: 0, symbols: [{ symbol: 'AAPL' }] });
-  for (let i = 0; i < 600; i++) {
+  const records = Array.from({ length: 600 }, (_, i) => {
     const ts = SESSION_BASE + i * 1000;
-    writer.write({ symbol: 'AAPL', price: 230 + Math.sin(i / 20), ts, size: 100, source: 'rec' }, ts);
-  }
-  writer.close();
-  const feed = replayFeed(
-    {
-      type: 'replay',
-      id: 'replay',
-      file,
-      speed,
-      loop: true,
-      from: new Date(SESSION_BASE).toISOString(),
-      to: new Date(SESSION_BASE + 599_000).toISOString(),
-      zone: 'UTC',
-      maxGapMs: 5000,
-    },
-    await openRecording(file),
-  );
+    return { symbol: 'AAPL', price: 230 + Math.sin(i / 20), ts, size: 100, source: 'rec', recvTs: ts };
+  });
+  const feed = await replayOfRecords(file, records, {
+    symbols: ['AAPL'],
+    from: SESSION_BASE,
+    to: SESSION_BASE + 599_000,
+    speed,
+    loop: true,
+  });
   service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
   const page = await chromium.open(`${service.url}/?symbols=AAPL`);
   await page.waitForSelector('#replay:not([hidden])');
