@@ -100,21 +100,9 @@ async function measure(variant: Variant): Promise<{ cpuPct: number; cpuMsPer1k: 
   let admin: Socket | undefined;
   try {
     if (variant !== 'off') admin = await openAdminUi(server.url);
-    const opened = await pool.open(
-      {
-        urls: [server.url.replace('http', 'ws')],
-        protocol: 'socketio',
-        parser: 'json',
-        sockets: socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed),
-        hz: workload.hz,
-        connectConcurrency: 50,
-        handshakeTimeoutMs: 15_000,
-        openDeadlineMs: 90_000,
-        threads: 2,
-      },
-      120_000,
-    );
-    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
+    await pool.openAll([server.url], socketSubscriptions(sockets, perSocket, workload.symbols, workload.seed), {
+      hz: workload.hz,
+    });
     await sleep(warmupMs);
     pool.reset();
     const before = server.sample();

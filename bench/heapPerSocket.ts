@@ -48,21 +48,11 @@ const server = await ServerProcess.start(kind, workload, `${BENCH_DIR}/results`,
 const pool = new LoadPool();
 try {
   const open = async () => {
-    const opened = await pool.open(
-      {
-        urls: [server.url.replace('http', 'ws')],
-        protocol: kind === 'raw' ? 'raw' : 'socketio',
-        parser: 'json',
-        sockets: Array.from({ length: sockets }, () => []),
-        hz: 4,
-        connectConcurrency: 50,
-        handshakeTimeoutMs: 15_000,
-        openDeadlineMs: 120_000,
-        threads: 2,
-      },
-      150_000,
+    await pool.openAll(
+      [server.url],
+      Array.from({ length: sockets }, () => []),
+      { protocol: kind === 'raw' ? 'raw' : 'socketio', hz: 4 },
     );
-    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
   };
   const snapshot = async (count: number) => {
     const json = await server.heapSnapshot();

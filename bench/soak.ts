@@ -193,21 +193,7 @@ try {
       watchlistShare: 0.3,
       zipfExponent: 1,
     });
-    const opened = await pool.open(
-      {
-        urls: [server.url.replace('http', 'ws')],
-        protocol: 'socketio',
-        parser: 'json',
-        sockets: subscriptions,
-        hz: workload.hz,
-        connectConcurrency: 50,
-        handshakeTimeoutMs: 15_000,
-        openDeadlineMs: 120_000,
-        threads: 2,
-      },
-      150_000,
-    );
-    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
+    const opened = await pool.openAll([server.url], subscriptions, { hz: workload.hz });
     pool.reset();
     await new Promise((resolve) => setTimeout(resolve, holdMs));
     const report = await pool.report();

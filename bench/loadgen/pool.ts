@@ -90,6 +90,33 @@ export class LoadPool {
     };
   }
 
+  /**
+   * `open` with the benches' usual settings (50 handshakes at a time, 15 s each, two threads, JSON): a socket
+   * per entry of `sockets` (its symbols), over `urls` (http: or ws:); throws if any socket did not open.
+   */
+  async openAll(
+    urls: string[],
+    sockets: string[][],
+    options: { protocol?: PoolPlan['protocol']; hz: number; threads?: number },
+  ): Promise<PoolOpened> {
+    const opened = await this.open(
+      {
+        urls: urls.map((url) => url.replace(/^http/, 'ws')),
+        protocol: options.protocol ?? 'socketio',
+        parser: 'json',
+        sockets,
+        hz: options.hz,
+        connectConcurrency: 50,
+        handshakeTimeoutMs: 15_000,
+        openDeadlineMs: 120_000,
+        threads: options.threads ?? 2,
+      },
+      150_000,
+    );
+    if (opened.failed) throw new Error(`${opened.failed} sockets failed to open: ${opened.firstError}`);
+    return opened;
+  }
+
   /** Opens one probe socket per entry of `subscriptions`, evenly spaced over `spanMs`, over the threads. */
   probe(subscriptions: string[][], spanMs: number): void {
     const gap = subscriptions.length ? spanMs / subscriptions.length : 0;
