@@ -6,12 +6,21 @@ const BIN = resolve(PROJECT_ROOT, 'bin/tickstream.js');
 
 export type CliRun = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
-/** `tickstream ARGS` as a real process; `children` holds it so afterEach can kill what is still running. */
+/**
+ * `tickstream ARGS` as a real process; `children` holds it so afterEach can kill what is still running.
+ * `maxFileKiB` limits the size of any file it writes (the shell's `ulimit -f`): a write past it fails with
+ * EFBIG, as on a disk that fills up while it runs.
+ */
 export function runTickstream(
   args: string[],
   children: ChildProcess[],
+  options: { maxFileKiB?: number } = {},
 ): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command: [string, string[]] =
+    options.maxFileKiB === undefined
+      ? [process.execPath, [BIN, ...args]]
+      : ['/bin/sh', ['-c', `ulimit -f ${options.maxFileKiB} && exec "$0" "$@"`, process.execPath, BIN, ...args]];
+  const child = spawn(...command, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';

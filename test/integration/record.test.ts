@@ -98,6 +98,24 @@ describe('tickstream record / verify (real processes)', () => {
     expect(result.stderr).not.toMatch(/recorded \d+ records/);
   });
 
+  it('a disk that fills up while it records (a file size limit) stops it with exit 1; what it wrote verifies', async () => {
+    const out = join(dir, 'filled.ndjson');
+    const quiet = '[{"type":"simulated","id":"sim","seed":3,"ticksPerSecond":100,"offHoursFactor":1}]';
+    // 32 KiB: some flushes (one every 200 ms, a few KiB each) go through before one fails, from the timer.
+    const { done } = runTickstream(
+      ['record', '--out', out, '--duration', '60s', '--log-level', 'silent', '--set', `feeds=${quiet}`],
+      children,
+      { maxFileKiB: 32 },
+    );
+    const result = await done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^record: cannot write .*filled\.ndjson: EFBIG: file too large/m);
+    const report = await scanRecording(out);
+    expect(report.corrupt).toBeUndefined();
+    expect(report.records).toBeGreaterThan(50);
+    expect((await run(['verify', out]).done).code).toBe(0);
+  });
+
   it('verify: a torn last line exits 0, a corrupt middle line exits 1 naming the line; bad usage exits 2', async () => {
     const header = '{"type":"header","version":1,"createdAt":"2026-11-20T14:29:00.000Z","sources":["sim"]}';
     const line = (i: number) =>
