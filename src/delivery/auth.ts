@@ -72,6 +72,13 @@ export function verifyJwt(token: string, secret: string, now = Date.now()): Auth
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /**
+ * The grants that do not depend on a token: one object each for every socket, which keeps its grant for its
+ * whole life (frozen, as they are shared).
+ */
+const OPEN_GRANT: Grant = Object.freeze({ role: 'admin' });
+const ANONYMOUS_GRANT: Grant = Object.freeze({ role: 'user', anonymous: true });
+
+/**
  * Checks handshake tokens against the `auth` config: the static list first (compared as SHA-256 digests
  * with timingSafeEqual, over every entry, so timing tells nothing of which or how much matched), then as a
  * JWT when a secret is set.
@@ -97,11 +104,9 @@ export class TokenVerifier {
   }
 
   verify(token: unknown): AuthResult {
-    if (!this.enabled) return { ok: true, grant: { role: 'admin' } };
+    if (!this.enabled) return { ok: true, grant: OPEN_GRANT };
     if (token === undefined || token === null || token === '') {
-      return this.config.required
-        ? { ok: false, reason: 'missing' }
-        : { ok: true, grant: { role: 'user', anonymous: true } };
+      return this.config.required ? { ok: false, reason: 'missing' } : { ok: true, grant: ANONYMOUS_GRANT };
     }
     if (typeof token !== 'string' || token.length > 8192) return { ok: false, reason: 'malformed' };
     const given = digest(token);
