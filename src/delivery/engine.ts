@@ -182,9 +182,9 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
  *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
  *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
- *   compact layout, with the very same listeners and still no inherited keys. Listener lists (the
- *   Socket.IO decoder's and engine.io's transport cleanups too) are copied to their length: V8 gives a
- *   list grown by push room for 17.
+ *   compact layout, with the very same listeners and still no inherited keys. Listener lists (the Socket.IO
+ *   socket's catch-all listeners, its decoder's and engine.io's transport cleanups too) are copied to their
+ *   length: V8 gives a list grown by push room for 17.
  * Tables that change later may grow again, which is only memory.
  */
 export function compactConnection(socket: TickstreamSocket): void {
@@ -197,12 +197,20 @@ export function compactConnection(socket: TickstreamSocket): void {
     if (owner?._events) owner._events = Object.setPrototypeOf(tightLists(owner._events), null);
   }
   if (conn.cleanupFn) conn.cleanupFn = conn.cleanupFn.slice();
-  const decoder = (socket as unknown as SocketIoInternals).client?.decoder;
+  const sio = socket as unknown as SocketIoInternals;
+  if (sio._anyListeners) sio._anyListeners = sio._anyListeners.slice();
+  const decoder = sio.client?.decoder;
   if (decoder?._callbacks) decoder._callbacks = tightLists(decoder._callbacks);
 }
 
-/** What is read of a Socket.IO socket beyond its typings: its client's packet decoder (a component-emitter). */
-type SocketIoInternals = { client?: { decoder?: { _callbacks?: Record<string, unknown> } } };
+/**
+ * What is read of a Socket.IO socket beyond its typings: its catch-all listeners (`onAny`) and its client's
+ * packet decoder (a component-emitter).
+ */
+type SocketIoInternals = {
+  _anyListeners?: unknown[];
+  client?: { decoder?: { _callbacks?: Record<string, unknown> } };
+};
 
 /** A copy of a listener table with each list cut to its length, and without the keys Node presets to `undefined`. */
 function tightLists(table: Record<string | symbol, unknown>): Record<string | symbol, unknown> {
@@ -225,6 +233,8 @@ export function terminate(socket: TickstreamSocket): void {
 export function engineAssumptions(socket: TickstreamSocket): Record<string, boolean> {
   const conn = internals(socket.conn);
   const ws = conn.transport.socket;
+  const sio = socket as unknown as SocketIoInternals;
+  const decoder = sio.client?.decoder;
   return {
     readyState: typeof conn.readyState === 'string',
     writeBuffer: Array.isArray(conn.writeBuffer),
@@ -236,6 +246,8 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     wsReadyState: ws?.readyState === WS_OPEN,
     request: typeof conn.request === 'object' && conn.request !== null && 'headers' in conn.request,
     cleanupFn: Array.isArray(conn.cleanupFn),
-    decoderCallbacks: typeof (socket as unknown as SocketIoInternals).client?.decoder?._callbacks === 'object',
+    decoderCallbacks: typeof decoder?._callbacks === 'object',
+    // What compactConnection looks for, found (so replaced or dropped) on a connection it compacted:
+    anyListeners: Array.isArray(sio._anyListeners),
   };
 }

@@ -50,6 +50,7 @@ describe('engine.io and ws internals', () => {
         request: true,
         cleanupFn: true,
         decoderCallbacks: true,
+        anyListeners: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
