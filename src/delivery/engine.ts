@@ -9,17 +9,24 @@ import type { TickstreamServer, TickstreamSocket } from './types.js';
 
 type EngineSocket = TickstreamSocket['conn'];
 
+/** A Node EventEmitter's listener table, read and replaced beyond its typings. */
+type EmitterInternals = {
+  _events?: Record<string | symbol, unknown>;
+  rawListeners?(event: string): Listener[];
+  removeListener?(event: string, listener: Listener): unknown;
+};
+
+type Listener = (...args: unknown[]) => unknown;
+
 /** A ws WebSocket as engine.io's websocket transport holds it. */
-type WsSocket = {
+type WsSocket = EmitterInternals & {
   readyState?: number;
-  listeners?: (event: 'error') => ((...args: unknown[]) => void)[];
-  removeListener?: (event: 'error', listener: (...args: unknown[]) => void) => void;
   bufferedAmount?: number;
   terminate?: () => void;
   /** ws' frame queue: frames wait in it only while it deflates or reads a Blob (state other than 0). */
   _sender?: { _state?: number; _queue?: unknown[] };
   /** The TCP socket under it. */
-  _socket?: { write(data: string | Buffer, encoding?: BufferEncoding): boolean };
+  _socket?: EmitterInternals & { write(data: string | Buffer, encoding?: BufferEncoding): boolean };
 };
 
 /** ws' Sender state DEFAULT: nothing in progress, so a frame written now goes out in order. */
@@ -29,13 +36,13 @@ const SENDER_IDLE = 0;
 const WS_OPEN = 1;
 
 /** What is read of an engine.io socket beyond its typings. */
-type EngineInternals = {
+type EngineInternals = EmitterInternals & {
   readyState: string;
   request: IncomingMessage & { _query?: unknown };
   writeBuffer?: { data?: unknown }[];
   /** What undoes the transport's listeners when it goes (engine.io pushes one entry per transport). */
   cleanupFn?: (() => void)[];
-  transport: { name: string; perMessageDeflate?: unknown; socket?: WsSocket };
+  transport: EmitterInternals & { name: string; perMessageDeflate?: unknown; socket?: WsSocket };
   write(data: string | Buffer, options?: { wsPreEncodedFrame?: (string | Buffer)[] }): void;
   close(discard?: boolean): void;
 };
@@ -179,6 +186,8 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  * may still connect another namespace, so what a handshake is built from stays):
  * - engine.io's ws 'error' guard: it drops it when a polling client upgrades, not when a client opened
  *   with a websocket, though the transport has its own error listener by then;
+ * - engine.io's 'headers' listener on a websocket transport, which only a polling transport emits (a
+ *   websocket's headers come through ws' own event, once, before the transport exists);
  * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
  *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
  *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
@@ -189,11 +198,16 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  */
 export function compactConnection(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
-  const ws = conn.transport.socket;
-  const guard = ws?.listeners?.('error').find((listener) => listener.name === UPGRADE_ERROR_GUARD);
+  const { transport } = conn;
+  const ws = transport.socket;
+  const guard = ws?.rawListeners?.('error').find((listener) => listener.name === UPGRADE_ERROR_GUARD);
   if (guard) ws?.removeListener?.('error', guard);
-  for (const emitter of [socket, socket.conn, conn.transport, ws, ws?._socket]) {
-    const owner = emitter as { _events?: Record<string | symbol, unknown> } | undefined;
+  if (transport.name === 'websocket') {
+    const forward = transport.rawListeners?.('headers').find(isPollingHeadersForward);
+    if (forward) transport.removeListener?.('headers', forward);
+  }
+  for (const emitter of [socket, socket.conn, transport, ws, ws?._socket]) {
+    const owner = emitter as EmitterInternals | undefined;
     if (owner?._events) owner._events = Object.setPrototypeOf(tightLists(owner._events), null);
   }
   if (conn.cleanupFn) conn.cleanupFn = conn.cleanupFn.slice();
@@ -220,6 +234,11 @@ function tightLists(table: Record<string | symbol, unknown>): Record<string | sy
     if (value !== undefined) copy[key] = Array.isArray(value) ? value.slice() : value;
   }
   return copy;
+}
+
+/** The 'headers' listener engine.io's server adds to each transport: it forwards a polling response's headers. */
+function isPollingHeadersForward(listener: unknown): boolean {
+  return typeof listener === 'function' && String(listener).includes('"initial_headers"');
 }
 
 /** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */
@@ -249,5 +268,6 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     decoderCallbacks: typeof decoder?._callbacks === 'object',
     // What compactConnection looks for, found (so replaced or dropped) on a connection it compacted:
     anyListeners: Array.isArray(sio._anyListeners),
+    pollingHeadersDropped: conn.transport.rawListeners?.('headers').length === 0,
   };
 }

@@ -51,6 +51,7 @@ describe('engine.io and ws internals', () => {
         cleanupFn: true,
         decoderCallbacks: true,
         anyListeners: true,
+        pollingHeadersDropped: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
