@@ -37,6 +37,9 @@ const WS_OPEN = 1;
 
 /** What is read of an engine.io socket beyond its typings. */
 type EngineInternals = EmitterInternals & {
+  id: string;
+  /** engine.io's server: its table of open connections. */
+  server: { clients: Record<string, unknown>; clientsCount: number };
   readyState: string;
   request: IncomingMessage & { _query?: unknown };
   writeBuffer?: { data?: unknown }[];
@@ -188,6 +191,8 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  *   with a websocket, though the transport has its own error listener by then;
  * - engine.io's 'headers' listener on a websocket transport, which only a polling transport emits (a
  *   websocket's headers come through ws' own event, once, before the transport exists);
+ * - engine.io's own 'close' listener per connection (a closure and a once-wrapper that take it out of the
+ *   server's table): one shared function does the same, reading the connection from `this`;
  * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
  *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
  *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
@@ -206,6 +211,8 @@ export function compactConnection(socket: TickstreamSocket): void {
     const forward = transport.rawListeners?.('headers').find(isPollingHeadersForward);
     if (forward) transport.removeListener?.('headers', forward);
   }
+  const connEvents = conn._events;
+  if (connEvents?.close !== undefined) connEvents.close = eachListener(connEvents.close, sharedForget);
   for (const emitter of [socket, socket.conn, transport, ws, ws?._socket]) {
     const owner = emitter as EmitterInternals | undefined;
     if (owner?._events) owner._events = Object.setPrototypeOf(tightLists(owner._events), null);
@@ -234,6 +241,48 @@ function tightLists(table: Record<string | symbol, unknown>): Record<string | sy
     if (value !== undefined) copy[key] = Array.isArray(value) ? value.slice() : value;
   }
   return copy;
+}
+
+/** Node's `once` wrapper: a bound function with the listener it wraps as `listener`. */
+type OnceWrapper = Listener & { listener?: Listener };
+
+/** The once-wrapper's name (`onceWrapper.bind(state)`). */
+const ONCE_WRAPPER = 'bound onceWrapper';
+
+function onceWrapped(listener: unknown): Listener | undefined {
+  if (typeof listener !== 'function' || listener.name !== ONCE_WRAPPER) return undefined;
+  const wrapped = (listener as OnceWrapper).listener;
+  return typeof wrapped === 'function' ? wrapped : undefined;
+}
+
+/** An event's entry in a listener table (one function, or a list) with each listener mapped. */
+function eachListener(entry: unknown, map: (listener: unknown) => unknown): unknown {
+  return Array.isArray(entry) ? entry.map(map) : map(entry);
+}
+
+/**
+ * The 'close' listener engine.io's server adds to each connection it opens (server.js, handshake):
+ * `socket.once("close", () => { delete this.clients[id]; this.clientsCount--; })`, whitespace aside.
+ */
+const SERVER_FORGET_CLIENT = '() => { delete this.clients[id]; this.clientsCount--; }';
+
+/** engine.io's per-connection 'close' listener, once-wrapped, becomes the shared one; any other listener stays. */
+function sharedForget(listener: unknown): unknown {
+  const wrapped = onceWrapped(listener);
+  if (!wrapped || String(wrapped).replace(/\s+/g, ' ') !== SERVER_FORGET_CLIENT) return listener;
+  return forgetClient;
+}
+
+/**
+ * engine.io's per-connection 'close' listener for every connection: the server forgets the connection. Once,
+ * as engine.io's once-listener: a connection its server no longer holds is not counted off again.
+ */
+function forgetClient(this: EngineSocket): void {
+  const conn = internals(this);
+  const { server } = conn;
+  if (server.clients[conn.id] !== this) return;
+  delete server.clients[conn.id];
+  server.clientsCount--;
 }
 
 /** The 'headers' listener engine.io's server adds to each transport: it forwards a polling response's headers. */
@@ -269,5 +318,6 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     // What compactConnection looks for, found (so replaced or dropped) on a connection it compacted:
     anyListeners: Array.isArray(sio._anyListeners),
     pollingHeadersDropped: conn.transport.rawListeners?.('headers').length === 0,
+    serverCloseShared: conn.rawListeners?.('close').includes(forgetClient) === true,
   };
 }

@@ -52,6 +52,7 @@ describe('engine.io and ws internals', () => {
         decoderCallbacks: true,
         anyListeners: true,
         pollingHeadersDropped: true,
+        serverCloseShared: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
@@ -133,5 +134,34 @@ describe('what a connection keeps', () => {
     expect(ack).toMatchObject({ ok: true });
     client.close();
     await until(() => svc.io.engine.clientsCount === 0, 5000, 'the connection gone');
+  });
+
+  it('counts a connection off the server once, when it closes, whatever else closes with it', async () => {
+    service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
+    const svc = service;
+    const engine = svc.io.engine as unknown as { clients: Record<string, EventEmitter>; clientsCount: number };
+    client = await connectTestClient(svc.url);
+    const other = await connectTestClient(svc.url);
+    try {
+      await until(() => svc.io.of('/').sockets.size === 2, 2000, 'both server-side sockets');
+      const [first] = svc.io.of('/').sockets.values();
+      if (!first) throw new Error('no socket');
+      const conn = first.conn as unknown as EventEmitter & { id: string };
+      const disconnects: string[] = [];
+      first.on('disconnect', (reason) => disconnects.push(reason));
+      client.close();
+      await until(() => engine.clientsCount === 1, 5000, 'the closed connection counted off');
+      expect(Object.keys(engine.clients)).not.toContain(conn.id);
+      // A 'close' heard again (engine.io's own listener was a once-listener) counts nothing off twice.
+      conn.emit('close', 'transport close');
+      expect(engine.clientsCount).toBe(1);
+      expect(Object.keys(engine.clients)).toHaveLength(1);
+      expect(disconnects).toEqual(['client namespace disconnect']);
+      // The other connection still works.
+      expect(await other.timeout(2000).emitWithAck('symbols', {})).toMatchObject({ ok: true });
+    } finally {
+      other.close();
+    }
+    await until(() => engine.clientsCount === 0, 5000, 'every connection counted off');
   });
 });
