@@ -193,6 +193,9 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  *   websocket's headers come through ws' own event, once, before the transport exists);
  * - engine.io's own 'close' listener per connection (a closure and a once-wrapper that take it out of the
  *   server's table): one shared function does the same, reading the connection from `this`;
+ * - the once-wrappers (a bound function and a state object each) around the websocket transport's 'error'
+ *   and 'close' listeners and ws' 'close' one: ws emits 'close' once, and each listener is engine.io's
+ *   own, which ends the socket (or the transport) and is a no-op or is removed once it has;
  * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
  *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
  *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
@@ -210,6 +213,9 @@ export function compactConnection(socket: TickstreamSocket): void {
   if (transport.name === 'websocket') {
     const forward = transport.rawListeners?.('headers').find(isPollingHeadersForward);
     if (forward) transport.removeListener?.('headers', forward);
+    unwrapOnce(transport, 'error');
+    unwrapOnce(transport, 'close');
+    if (ws) unwrapOnce(ws, 'close');
   }
   const connEvents = conn._events;
   if (connEvents?.close !== undefined) connEvents.close = eachListener(connEvents.close, sharedForget);
@@ -255,9 +261,27 @@ function onceWrapped(listener: unknown): Listener | undefined {
   return typeof wrapped === 'function' ? wrapped : undefined;
 }
 
+/**
+ * Puts an engine.io listener of an event fired once in the place of its once-wrapper (in the same place in
+ * the list, so the listeners still run in order). engine.io removes it by the listener, which matches either.
+ */
+function unwrapOnce(emitter: EmitterInternals, event: 'error' | 'close'): void {
+  const events = emitter._events;
+  if (events?.[event] === undefined) return;
+  events[event] = eachListener(events[event], (listener) => {
+    const wrapped = onceWrapped(listener);
+    return isEngineListener(wrapped) ? wrapped : listener;
+  });
+}
+
 /** An event's entry in a listener table (one function, or a list) with each listener mapped. */
 function eachListener(entry: unknown, map: (listener: unknown) => unknown): unknown {
   return Array.isArray(entry) ? entry.map(map) : map(entry);
+}
+
+/** engine.io's own listeners that it adds with `once`: bound methods (`onError`, `onClose` of its socket or transport). */
+function isEngineListener(listener: Listener | undefined): listener is Listener {
+  return listener?.name === 'bound onError' || listener?.name === 'bound onClose';
 }
 
 /**
@@ -319,5 +343,10 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
     anyListeners: Array.isArray(sio._anyListeners),
     pollingHeadersDropped: conn.transport.rawListeners?.('headers').length === 0,
     serverCloseShared: conn.rawListeners?.('close').includes(forgetClient) === true,
+    onceUnwrapped: [
+      conn.transport.rawListeners?.('error'),
+      conn.transport.rawListeners?.('close'),
+      ws?.rawListeners?.('close'),
+    ].every((listeners) => listeners?.length === 1 && isEngineListener(listeners[0])),
   };
 }

@@ -53,6 +53,7 @@ describe('engine.io and ws internals', () => {
         anyListeners: true,
         pollingHeadersDropped: true,
         serverCloseShared: true,
+        onceUnwrapped: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
@@ -163,5 +164,26 @@ describe('what a connection keeps', () => {
       other.close();
     }
     await until(() => engine.clientsCount === 0, 5000, 'every connection counted off');
+  });
+
+  it('closes a websocket connection whose TCP socket is cut, once, from the transport up', async () => {
+    service = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
+    const svc = service;
+    client = await connectTestClient(svc.url);
+    await until(() => svc.io.of('/').sockets.size === 1, 2000, 'the server-side socket');
+    const [socket] = svc.io.of('/').sockets.values();
+    if (!socket) throw new Error('no socket');
+    const transport = (
+      socket.conn as unknown as { transport: EventEmitter & { socket: { _socket: { destroy(): void } } } }
+    ).transport;
+    let transportCloses = 0;
+    transport.on('close', () => transportCloses++);
+    const disconnects: string[] = [];
+    socket.on('disconnect', (reason) => disconnects.push(reason));
+    transport.socket._socket.destroy();
+    await until(() => disconnects.length === 1, 5000, 'the socket disconnected');
+    await until(() => svc.io.engine.clientsCount === 0, 5000, 'the connection counted off');
+    expect(disconnects).toEqual(['transport close']);
+    expect(transportCloses).toBe(1);
   });
 });
