@@ -25,6 +25,8 @@ type WsSocket = EmitterInternals & {
   terminate?: () => void;
   /** ws' frame queue: frames wait in it only while it deflates or reads a Blob (state other than 0). */
   _sender?: { _state?: number; _queue?: unknown[] };
+  /** ws' frame parser (a Writable stream). */
+  _receiver?: EmitterInternals;
   /** The TCP socket under it. */
   _socket?: EmitterInternals & { write(data: string | Buffer, encoding?: BufferEncoding): boolean };
 };
@@ -197,11 +199,11 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  *   and 'close' listeners and ws' 'close' one: ws emits 'close' once, and each listener is engine.io's
  *   own, which ends the socket (or the transport) and is a no-op or is removed once it has;
  * - Node's EventEmitter keeps its listeners in a prototype-less object, which V8 makes a hash table (a few
- *   hundred bytes each); a connection has five of them (TCP socket, websocket, engine.io's transport and
- *   socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards keeps V8's
- *   compact layout, with the very same listeners and still no inherited keys. Listener lists (the Socket.IO
- *   socket's catch-all listeners, its decoder's and engine.io's transport cleanups too) are copied to their
- *   length: V8 gives a list grown by push room for 17.
+ *   hundred bytes each); a connection has six of them (TCP socket, websocket and its frame parser, engine.io's
+ *   transport and socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards
+ *   keeps V8's compact layout, with the very same listeners and still no inherited keys. Listener lists (the
+ *   Socket.IO socket's catch-all listeners, its decoder's and engine.io's transport cleanups too) are copied
+ *   to their length: V8 gives a list grown by push room for 17.
  * Tables that change later may grow again, which is only memory.
  */
 export function compactConnection(socket: TickstreamSocket): void {
@@ -219,7 +221,7 @@ export function compactConnection(socket: TickstreamSocket): void {
   }
   const connEvents = conn._events;
   if (connEvents?.close !== undefined) connEvents.close = eachListener(connEvents.close, sharedForget);
-  for (const emitter of [socket, socket.conn, transport, ws, ws?._socket]) {
+  for (const emitter of [socket, socket.conn, transport, ws, ws?._receiver, ws?._socket]) {
     const owner = emitter as EmitterInternals | undefined;
     if (owner?._events) owner._events = Object.setPrototypeOf(tightLists(owner._events), null);
   }
@@ -348,5 +350,6 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
       conn.transport.rawListeners?.('close'),
       ws?.rawListeners?.('close'),
     ].every((listeners) => listeners?.length === 1 && isEngineListener(listeners[0])),
+    receiverEvents: typeof ws?._receiver?._events === 'object',
   };
 }

@@ -54,6 +54,7 @@ describe('engine.io and ws internals', () => {
         pollingHeadersDropped: true,
         serverCloseShared: true,
         onceUnwrapped: true,
+        receiverEvents: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
