@@ -24,9 +24,11 @@ type WsSocket = EmitterInternals & {
   bufferedAmount?: number;
   terminate?: () => void;
   /** ws' frame queue: frames wait in it only while it deflates or reads a Blob (state other than 0). */
-  _sender?: { _state?: number; _queue?: unknown[] };
+  _sender?: { _state?: number; _queue?: unknown[]; _extensions?: object };
   /** ws' frame parser (a Writable stream). */
-  _receiver?: EmitterInternals;
+  _receiver?: EmitterInternals & { _extensions?: object };
+  /** The extensions negotiated, one object shared with the sender and receiver. */
+  _extensions?: object;
   /** The TCP socket under it. */
   _socket?: EmitterInternals & { write(data: string | Buffer, encoding?: BufferEncoding): boolean };
 };
@@ -203,7 +205,9 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  *   transport and socket, the Socket.IO socket). A copy made from a literal and given no prototype afterwards
  *   keeps V8's compact layout, with the very same listeners and still no inherited keys. Listener lists (the
  *   Socket.IO socket's catch-all listeners, its decoder's and engine.io's transport cleanups too) are copied
- *   to their length: V8 gives a list grown by push room for 17.
+ *   to their length: V8 gives a list grown by push room for 17;
+ * - ws' empty extensions object (one per connection, shared by the websocket, its sender and receiver): one
+ *   frozen empty object for every connection without an extension, as ws only looks extensions up.
  * Tables that change later may grow again, which is only memory.
  */
 export function compactConnection(socket: TickstreamSocket): void {
@@ -218,6 +222,7 @@ export function compactConnection(socket: TickstreamSocket): void {
     unwrapOnce(transport, 'error');
     unwrapOnce(transport, 'close');
     if (ws) unwrapOnce(ws, 'close');
+    if (ws) shareEmptyExtensions(ws);
   }
   const connEvents = conn._events;
   if (connEvents?.close !== undefined) connEvents.close = eachListener(connEvents.close, sharedForget);
@@ -316,6 +321,18 @@ function isPollingHeadersForward(listener: unknown): boolean {
   return typeof listener === 'function' && String(listener).includes('"initial_headers"');
 }
 
+/** The extensions of every connection that has none: ws only looks them up (per-message deflate). */
+const NO_EXTENSIONS = Object.freeze({});
+
+function shareEmptyExtensions(ws: WsSocket): void {
+  const { _extensions: extensions, _sender: sender, _receiver: receiver } = ws;
+  if (!extensions || Reflect.ownKeys(extensions).length > 0) return;
+  if (sender?._extensions !== extensions || receiver?._extensions !== extensions) return;
+  ws._extensions = NO_EXTENSIONS;
+  sender._extensions = NO_EXTENSIONS;
+  receiver._extensions = NO_EXTENSIONS;
+}
+
 /** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */
 export function terminate(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
@@ -351,5 +368,9 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
       ws?.rawListeners?.('close'),
     ].every((listeners) => listeners?.length === 1 && isEngineListener(listeners[0])),
     receiverEvents: typeof ws?._receiver?._events === 'object',
+    extensionsShared:
+      ws?._extensions === NO_EXTENSIONS &&
+      ws._sender?._extensions === NO_EXTENSIONS &&
+      ws._receiver?._extensions === NO_EXTENSIONS,
   };
 }

@@ -55,6 +55,7 @@ describe('engine.io and ws internals', () => {
         serverCloseShared: true,
         onceUnwrapped: true,
         receiverEvents: true,
+        extensionsShared: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
