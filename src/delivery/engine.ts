@@ -207,7 +207,8 @@ const UPGRADE_ERROR_GUARD = 'onUpgradeError';
  *   Socket.IO socket's catch-all listeners, its decoder's and engine.io's transport cleanups too) are copied
  *   to their length: V8 gives a list grown by push room for 17;
  * - ws' empty extensions object (one per connection, shared by the websocket, its sender and receiver): one
- *   frozen empty object for every connection without an extension, as ws only looks extensions up.
+ *   frozen empty object for every connection without an extension, as ws only looks extensions up;
+ * - socket.io-parser's decoder options, the same for every connection (see DEFAULT_DECODER_OPTIONS).
  * Tables that change later may grow again, which is only memory.
  */
 export function compactConnection(socket: TickstreamSocket): void {
@@ -235,6 +236,20 @@ export function compactConnection(socket: TickstreamSocket): void {
   if (sio._anyListeners) sio._anyListeners = sio._anyListeners.slice();
   const decoder = sio.client?.decoder;
   if (decoder?._callbacks) decoder._callbacks = tightLists(decoder._callbacks);
+  if (decoder && isDefaultDecoderOptions(decoder.opts)) decoder.opts = DEFAULT_DECODER_OPTIONS;
+}
+
+/**
+ * socket.io-parser's decoder options as Socket.IO makes them for each connection (it passes none): one
+ * frozen copy for every connection, as the decoder only reads them.
+ */
+const DEFAULT_DECODER_OPTIONS = Object.freeze({ reviver: undefined, maxAttachments: 10 });
+
+function isDefaultDecoderOptions(opts: unknown): boolean {
+  if (typeof opts !== 'object' || opts === null) return false;
+  const keys = Reflect.ownKeys(opts);
+  const { reviver, maxAttachments } = opts as { reviver?: unknown; maxAttachments?: unknown };
+  return keys.length === 2 && keys.includes('reviver') && reviver === undefined && maxAttachments === 10;
 }
 
 /**
@@ -243,7 +258,7 @@ export function compactConnection(socket: TickstreamSocket): void {
  */
 type SocketIoInternals = {
   _anyListeners?: unknown[];
-  client?: { decoder?: { _callbacks?: Record<string, unknown> } };
+  client?: { decoder?: { _callbacks?: Record<string, unknown>; opts?: object } };
 };
 
 /** A copy of a listener table with each list cut to its length, and without the keys Node presets to `undefined`. */
@@ -372,5 +387,7 @@ export function engineAssumptions(socket: TickstreamSocket): Record<string, bool
       ws?._extensions === NO_EXTENSIONS &&
       ws._sender?._extensions === NO_EXTENSIONS &&
       ws._receiver?._extensions === NO_EXTENSIONS,
+    // The msgpack parser's decoder has no options.
+    decoderOptions: decoder?.opts === undefined || decoder.opts === DEFAULT_DECODER_OPTIONS,
   };
 }

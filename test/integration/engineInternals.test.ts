@@ -56,6 +56,7 @@ describe('engine.io and ws internals', () => {
         onceUnwrapped: true,
         receiverEvents: true,
         extensionsShared: true,
+        decoderOptions: true,
       });
       expect(pendingBytes(socket)).toBeGreaterThanOrEqual(0);
       const received: Quote[][] = [];
