@@ -131,17 +131,36 @@ const UPGRADE_HEADERS = new Set([
  * engine.io keeps a connection's first HTTP request (the upgrade, or the first poll) for the connection's
  * life, with its stream state and raw headers. Once a socket is accepted only what Socket.IO builds a
  * handshake from is kept (a client may still connect another namespace on the same connection): the
- * headers, query, url and whether it was TLS. The headers lose those of the upgrade's own mechanics, in
- * the request and in the socket's handshake alike (one object, as Socket.IO shares it).
+ * headers, query, url and whether it was TLS (one of two shared objects). The headers lose those of the
+ * upgrade's own mechanics, in the request and in the socket's handshake alike (one object, as Socket.IO
+ * shares it). An empty handshake `auth` is shared too (one frozen object).
  */
 export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
   const { headers: all, _query, url, socket: tcp } = conn.request;
   const headers: IncomingMessage['headers'] = {};
   for (const [name, value] of Object.entries(all)) if (!UPGRADE_HEADERS.has(name)) headers[name] = value;
-  const encrypted = (tcp as { encrypted?: boolean } | null)?.encrypted === true;
-  conn.request = { headers, _query, url, connection: { encrypted } } as unknown as EngineInternals['request'];
-  socket.handshake.headers = headers;
+  const connection = (tcp as { encrypted?: boolean } | null)?.encrypted === true ? OVER_TLS : IN_CLEAR;
+  conn.request = { headers, _query, url, connection } as unknown as EngineInternals['request'];
+  const { handshake } = socket;
+  handshake.headers = headers;
+  if (isEmptyRecord(handshake.auth)) handshake.auth = NO_AUTH;
+}
+
+/** What Socket.IO reads of a request's TCP socket: whether it was TLS. */
+const OVER_TLS = Object.freeze({ encrypted: true });
+const IN_CLEAR = Object.freeze({ encrypted: false });
+
+/** The handshake `auth` of every client that sent none (Socket.IO makes an empty object for each). */
+const NO_AUTH = Object.freeze({});
+
+function isEmptyRecord(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Reflect.ownKeys(value).length === 0
+  );
 }
 
 /**
