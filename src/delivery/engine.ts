@@ -133,7 +133,9 @@ const UPGRADE_HEADERS = new Set([
  * handshake from is kept (a client may still connect another namespace on the same connection): the
  * headers, query, url and whether it was TLS (one of two shared objects). The headers lose those of the
  * upgrade's own mechanics, in the request and in the socket's handshake alike (one object, as Socket.IO
- * shares it). An empty handshake `auth` is shared too (one frozen object).
+ * shares it). The handshake's values that most sockets have alike are shared too: an empty `auth` (one
+ * frozen object), and its `time` (a date of some 60 characters, to the second) with the socket accepted
+ * before it when they are the same.
  */
 export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
@@ -145,6 +147,8 @@ export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const { handshake } = socket;
   handshake.headers = headers;
   if (isEmptyRecord(handshake.auth)) handshake.auth = NO_AUTH;
+  if (handshake.time === lastHandshakeTime) handshake.time = lastHandshakeTime;
+  else lastHandshakeTime = handshake.time;
 }
 
 /** What Socket.IO reads of a request's TCP socket: whether it was TLS. */
@@ -153,6 +157,9 @@ const IN_CLEAR = Object.freeze({ encrypted: false });
 
 /** The handshake `auth` of every client that sent none (Socket.IO makes an empty object for each). */
 const NO_AUTH = Object.freeze({});
+
+/** The `time` of the last handshake slimmed: the next socket accepted within the same second shares it. */
+let lastHandshakeTime = '';
 
 function isEmptyRecord(value: unknown): boolean {
   return (
