@@ -1,5 +1,16 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
-import { asyncScheduler, defer, mergeMap, Observable, retry, type SchedulerLike, share, throwError, timer } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  mergeMap,
+  Observable,
+  retry,
+  type SchedulerLike,
+  type Subscription,
+  share,
+  throwError,
+  timer,
+} from 'rxjs';
 import type { SseFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
@@ -143,7 +154,7 @@ export function sseFeedOutputs(options: SseFeedOptions): Observable<SseFeedOutpu
   const { initialMs, maxMs } = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
   return defer(() => {
     const session: SseSession = { lastEventId: '' };
-    return sseConnection(options, session).pipe(
+    return sseConnection(options, session, scheduler).pipe(
       retry({
         resetOnSuccess: true,
         delay: (error: unknown, attempt: number) => {
@@ -170,19 +181,24 @@ export function sseFeedOutputs(options: SseFeedOptions): Observable<SseFeedOutpu
 type SseSession = { lastEventId: string; retryMs?: number };
 
 /** One HTTP connection's messages; ends with an SseError (a clean end of stream included). */
-function sseConnection(options: SseFeedOptions, session: SseSession): Observable<SseConnectionOutput> {
+function sseConnection(
+  options: SseFeedOptions,
+  session: SseSession,
+  scheduler: SchedulerLike,
+): Observable<SseConnectionOutput> {
   const fetchImpl = options.fetch ?? fetch;
   const maxLineBytes = options.maxLineBytes ?? 1_048_576;
   return new Observable<SseConnectionOutput>((subscriber) => {
     const abort = new AbortController();
     const fail = (failure: SseFailure) => new SseError(failure, options.url);
     const { idleTimeoutMs } = options;
-    let idle: ReturnType<typeof setTimeout> | undefined;
+    // On the feed's scheduler, as its reconnect delays are.
+    let idle: Subscription | undefined;
     let idled = false;
     const watchIdle = () => {
       if (!idleTimeoutMs) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => {
+      idle?.unsubscribe();
+      idle = scheduler.schedule(() => {
         idled = true;
         abort.abort();
       }, idleTimeoutMs);
@@ -218,13 +234,13 @@ function sseConnection(options: SseFeedOptions, session: SseSession): Observable
       await readEvents(response.body, decoder, { fail, maxLineBytes, onChunk: watchIdle, onAlive: alive });
     };
     run().catch((err: unknown) => {
-      clearTimeout(idle);
+      idle?.unsubscribe();
       if (idled) subscriber.error(fail({ kind: 'idle', idleTimeoutMs: idleTimeoutMs ?? 0 }));
       // After unsubscribe the abort makes fetch fail; nobody listens any more.
       else if (!abort.signal.aborted) subscriber.error(err);
     });
     return () => {
-      clearTimeout(idle);
+      idle?.unsubscribe();
       abort.abort();
     };
   });

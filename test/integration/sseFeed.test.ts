@@ -185,6 +185,47 @@ describe('sseFeed connection policy', () => {
     }
   });
 
+  it('times a silent connection out on its scheduler: idleTimeoutMs after its last byte, not before', async () => {
+    // Each connection sends one event, then nothing; a minute of silence is the timeout, on the virtual clock.
+    const server = owned(
+      await scriptedServer((n, res) => {
+        eventStream(res);
+        res.write(`id: ${n + 1}\ndata: {"symbol":"AAPL","price":${n + 1},"ts":${n + 1}}\n\n`);
+      }),
+    );
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const prices: number[] = [];
+    const idled: number[] = [];
+    ownedSubscription(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        idleTimeoutMs: 60_000,
+        reconnect: { initialMs: 1, maxMs: 1 },
+        random: () => 1,
+        scheduler,
+        onConnection: (e) => {
+          if (e.type === 'reconnecting' && e.error.failure.kind === 'idle') idled.push(scheduler.now());
+        },
+      }).subscribe((v) => prices.push((v as { price: number }).price)),
+    );
+    const runTo = (t: number) => {
+      scheduler.schedule(() => {}, t - scheduler.now());
+      scheduler.maxFrames = t;
+      scheduler.flush();
+    };
+    await until(() => prices.length === 1, 5000, 'the first event');
+    // The clock has not moved since the event: the timeout is due at 60 s.
+    runTo(59_999);
+    await quietFor(50, 'a timeout before 60 s of silence', () => idled.length > 0);
+    expect(server.requests).toHaveLength(1);
+    runTo(60_000);
+    await until(() => idled.length === 1, 5000, 'the timeout at 60 s');
+    runTo(60_001); // the 1 ms reconnect delay
+    await until(() => prices.length === 2, 5000, 'the second connection, resumed');
+    expect(server.requests.map((h) => h['last-event-id'])).toEqual([undefined, '1']);
+  });
+
   it('replaces a connection that stays open but silent past idleTimeoutMs, resuming from its last id', async () => {
     const server = owned(
       await scriptedServer((n, res) => {
