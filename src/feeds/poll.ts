@@ -64,7 +64,7 @@ export function pollFeed(options: PollFeedOptions): Observable<unknown> {
       return true;
     };
     return timer(0, options.intervalMs, scheduler).pipe(
-      exhaustMap(() => pollOnce(options)),
+      exhaustMap(() => pollOnce(options, scheduler)),
       mergeMap((items) => items),
       filter(isNew),
       map(withoutSequence),
@@ -80,13 +80,14 @@ function withoutSequence(item: unknown): unknown {
 }
 
 /** One request: its decoded items, or none when it failed in a way the next poll may not. */
-function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
+function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observable<unknown[]> {
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Observable<unknown[]>((subscriber) => {
     const abort = new AbortController();
     let timedOut = false;
-    const timeout = setTimeout(() => {
+    // On the feed's scheduler, as its polls are.
+    const timeout = scheduler.schedule(() => {
       timedOut = true;
       abort.abort();
     }, timeoutMs);
@@ -132,7 +133,7 @@ function pollOnce(options: PollFeedOptions): Observable<unknown[]> {
       },
     );
     return () => {
-      clearTimeout(timeout);
+      timeout.unsubscribe();
       abort.abort();
     };
   });

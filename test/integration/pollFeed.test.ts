@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
-import { ownedPerTest, until } from '../helpers/lifecycle.js';
+import { ownedPerTest, quietFor, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
 
 type Endpoint = { url: string; requests: number; inFlight: number; maxInFlight: number; close(): Promise<void> };
@@ -110,7 +110,11 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
    * The poller's clock is virtual, its requests real: the test counts the requests it starts (a counting
    * wrapper around the real fetch) and waits for each to be answered and emitted before it moves the clock.
    */
-  async function virtualPoller(intervalMs: number, respond: (n: number, res: ServerResponse) => void) {
+  async function virtualPoller(
+    intervalMs: number,
+    respond: (n: number, res: ServerResponse) => void,
+    more: Pick<Parameters<typeof pollFeed>[0], 'timeoutMs' | 'onPollError'> = {},
+  ) {
     const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
     const server = owned(await endpoint(respond));
     let started = 0;
@@ -121,6 +125,7 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
         intervalMs,
         format: 'tickstream',
         scheduler,
+        ...more,
         fetch: (input, init) => {
           started++;
           return fetch(input, init);
@@ -182,6 +187,30 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
     await p.advanceTo(4000);
     expect(p.started()).toBe(3);
     expect(p.prices).toEqual([100, 101, 102]);
+  });
+
+  it('gives up on an unanswered poll at timeoutMs on its scheduler, not before, and polls again at the next tick', async () => {
+    const held: ServerResponse[] = [];
+    const failures: string[] = [];
+    const p = await virtualPoller(
+      1000,
+      (n, res) => (n === 0 ? held.push(res) : json(res, { symbol: 'AAPL', price: 100 + n, ts: 1_000 + n })),
+      // A minute: longer than any wait below, so only the virtual clock can bring the timeout in time.
+      { timeoutMs: 60_000, onPollError: (err) => failures.push(err.failure.kind) },
+    );
+    p.runTo(0);
+    await until(() => held.length === 1, 5000, 'the first poll to reach the endpoint');
+    // Its ticks meanwhile start nothing (the poll is still unanswered).
+    p.runTo(59_999);
+    await quietFor(50, 'a timeout before 60 s', () => failures.length > 0);
+    expect(p.started()).toBe(1);
+    p.runTo(60_000);
+    await until(() => failures.length === 1, 5000, 'the timeout at 60 s');
+    expect(failures).toEqual(['timeout']);
+    p.runTo(61_000);
+    await until(() => p.prices.length === 1, 5000, 'the poll at 61 s answered');
+    expect(p.started()).toBe(2);
+    expect(p.prices).toEqual([101]);
   });
 });
 
