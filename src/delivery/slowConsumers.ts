@@ -77,19 +77,22 @@ export class SlowConsumerMonitor {
     );
     switch (verdict.action) {
       case 'cut':
-        return this.cut(socket, bytes);
+        this.cut(socket, bytes);
+        break;
       case 'throttle':
-        return this.throttle(socket, bytes);
+        this.throttle(socket, bytes);
+        break;
       case 'restore':
-        return this.restore(socket);
+        this.restore(socket);
+        break;
       case 'calm':
         this.calmSince.set(socket, verdict.since);
-        return;
+        break;
       case 'busy':
         this.calmSince.delete(socket);
-        return;
+        break;
       case 'none':
-        return;
+        break;
     }
   }
 
