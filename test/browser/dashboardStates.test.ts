@@ -33,7 +33,7 @@ afterAll(() => {
 const SESSION_BASE = Date.UTC(2026, 0, 15, 15, 0, 0); // 10:00 New York
 
 /** A real replay of ten recorded minutes of AAPL (a quote a second), playing at `speed`, and its dashboard. */
-async function openReplay(speed: number) {
+async function openReplay(speed: number, viewport = { width: 1280, height: 800 }) {
   const file = join(recordingDir, `session-${++recordings}.ndjson.gz`);
   const records = Array.from({ length: 600 }, (_, i) => {
     const ts = SESSION_BASE + i * 1000;
@@ -47,7 +47,7 @@ async function openReplay(speed: number) {
     loop: true,
   });
   service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
-  const page = await chromium.open(`${service.url}/?symbols=AAPL`);
+  const page = await chromium.open(`${service.url}/?symbols=AAPL`, viewport);
   await page.waitForSelector('#replay:not([hidden])');
   return { page, feed };
 }
@@ -189,6 +189,28 @@ describe('dashboard states a user must be able to tell apart', () => {
     });
     // Live ticks reach the screen in a few ms here; the 4 s of the snapshot were never a tick's delay.
     expect(((await reading.jsonValue()) as { p99: number }).p99).toBeLessThan(1000);
+  });
+
+  it('shows the replay position on one line, with the slider beside or under it, on a phone-sized screen', async () => {
+    const { page } = await openReplay(1, { width: 390, height: 844 });
+    await page.waitForFunction(() =>
+      /^2026-01-15 10:0/.test(document.querySelector('#replay-position')?.textContent ?? ''),
+    );
+    const layout = await page.evaluate(() => {
+      const position = document.querySelector('#replay-position') as HTMLElement;
+      const seek = document.querySelector('#replay-seek') as HTMLElement;
+      const lineHeight = Number.parseFloat(getComputedStyle(position).lineHeight) || 20;
+      const box = position.getBoundingClientRect();
+      return {
+        lines: Math.round(box.height / lineHeight),
+        right: box.right,
+        sliderWidth: seek.getBoundingClientRect().width,
+      };
+    });
+    expect(layout.lines).toBe(1);
+    expect(layout.right).toBeLessThanOrEqual(390);
+    // The slider keeps a usable width.
+    expect(layout.sliderWidth).toBeGreaterThan(150);
   });
 
   it('keeps the replay bar and the rate selector in place as their words and digits change', async () => {
