@@ -1,13 +1,13 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PollError, pollFeed } from '../../src/feeds/poll.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { startSseUpstream } from '../../src/upstream/sseUpstream.js';
 import { ownedPerTest, quietFor, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 type Endpoint = { url: string; requests: number; inFlight: number; maxInFlight: number; close(): Promise<void> };
 
@@ -115,7 +115,7 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
     respond: (n: number, res: ServerResponse) => void,
     more: Pick<Parameters<typeof pollFeed>[0], 'timeoutMs' | 'onPollError'> = {},
   ) {
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { scheduler, runTo } = virtualClock();
     const server = owned(await endpoint(respond));
     let started = 0;
     const prices: number[] = [];
@@ -132,11 +132,6 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
         },
       }).subscribe((v) => prices.push((v as { price: number }).price)),
     );
-    const runTo = (t: number) => {
-      scheduler.schedule(() => {}, t - scheduler.now());
-      scheduler.maxFrames = t;
-      scheduler.flush();
-    };
     return {
       server,
       prices,

@@ -1,13 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SseConnectionEvent, SseError, sseFeed } from '../../src/feeds/sse.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { type SseDemoUpstream, startSseUpstream } from '../../src/upstream/sseUpstream.js';
 import { ownedPerTest, quietFor, until } from '../helpers/lifecycle.js';
 import { startTestService } from '../helpers/service.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 type Scripted = { url: string; requests: IncomingHttpHeaders[]; close(): Promise<void> };
 
@@ -153,7 +153,7 @@ describe('sseFeed connection policy', () => {
     // Every request refused with a 503 (retryable); the delays grow 10, 20, 40 s, then stay at the 40 s cap:
     // longer than any wait below, so only the virtual clock can bring the next request in time.
     const server = owned(await scriptedServer((_n, res) => res.writeHead(503).end()));
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { scheduler, runTo } = virtualClock();
     const delays: number[] = [];
     ownedSubscription(
       sseFeed({
@@ -167,11 +167,6 @@ describe('sseFeed connection policy', () => {
         },
       }).subscribe({ error: () => {} }),
     );
-    const runTo = (t: number) => {
-      scheduler.schedule(() => {}, t - scheduler.now());
-      scheduler.maxFrames = t;
-      scheduler.flush();
-    };
     let at = 0;
     for (const [k, delay] of [10_000, 20_000, 40_000, 40_000].entries()) {
       // Request k was refused and its retry is scheduled (a real request, answered asynchronously).
@@ -193,7 +188,7 @@ describe('sseFeed connection policy', () => {
         res.write(`id: ${n + 1}\ndata: {"symbol":"AAPL","price":${n + 1},"ts":${n + 1}}\n\n`);
       }),
     );
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { scheduler, runTo } = virtualClock();
     const prices: number[] = [];
     const idled: number[] = [];
     ownedSubscription(
@@ -209,11 +204,6 @@ describe('sseFeed connection policy', () => {
         },
       }).subscribe((v) => prices.push((v as { price: number }).price)),
     );
-    const runTo = (t: number) => {
-      scheduler.schedule(() => {}, t - scheduler.now());
-      scheduler.maxFrames = t;
-      scheduler.flush();
-    };
     await until(() => prices.length === 1, 5000, 'the first event');
     // The clock has not moved since the event: the timeout is due at 60 s.
     runTo(59_999);

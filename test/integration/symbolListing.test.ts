@@ -1,10 +1,10 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { fetchSymbolListing } from '../../src/feeds/symbolListing.js';
 import type { SymbolInfo } from '../../src/protocol.js';
 import { ownedPerTest, quietFor, until } from '../helpers/lifecycle.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 const { owned, ownedSubscription } = ownedPerTest();
 
@@ -34,7 +34,7 @@ const decode = (body: unknown): SymbolInfo[] | undefined =>
  */
 async function virtualListing(respond: (n: number, res: ServerResponse) => void, attempts: number) {
   const server = await listingServer(respond);
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  const { scheduler, runTo } = virtualClock();
   const listed: SymbolInfo[][] = [];
   const failures: number[] = [];
   let completed = false;
@@ -49,11 +49,6 @@ async function virtualListing(respond: (n: number, res: ServerResponse) => void,
       onFailure: (_reason, attempt) => failures.push(attempt),
     }).subscribe({ next: (symbols) => listed.push(symbols), complete: () => (completed = true) }),
   );
-  const runTo = (t: number) => {
-    scheduler.schedule(() => {}, t - scheduler.now());
-    scheduler.maxFrames = t;
-    scheduler.flush();
-  };
   return { server, listed, failures, completed: () => completed, runTo };
 }
 

@@ -1,4 +1,3 @@
-import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { Quote } from '../../src/protocol.js';
@@ -6,6 +5,7 @@ import type { Tickstream } from '../../src/roles/serve.js';
 import { until } from '../helpers/lifecycle.js';
 import { type ManualFeed, manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 /**
  * Conflation per rate tier on the scheduler's clock: a real service and real clients, with the service's
@@ -26,7 +26,7 @@ afterEach(async () => {
 type Frame = { at: number; prices: number[] };
 
 async function virtualService(pipeline: ConfigInput['pipeline']) {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  const { scheduler, runTo } = virtualClock();
   const feed: ManualFeed = manualFeed(['AAPL']);
   service = await startTestService({ pipeline }, { feeds: [feed], scheduler });
   const svc = service;
@@ -51,9 +51,7 @@ async function virtualService(pipeline: ConfigInput['pipeline']) {
     now: () => scheduler.now(),
     /** Runs what is due on the service's clocks up to `t` (virtual ms), and waits for the frames it wrote. */
     async advanceTo(t: number) {
-      scheduler.schedule(() => {}, t - scheduler.now()); // so that the clock reads `t` after the flush
-      scheduler.maxFrames = t;
-      scheduler.flush();
+      runTo(t);
       expect(scheduler.now()).toBe(t);
       await settle();
     },

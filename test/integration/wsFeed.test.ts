@@ -1,5 +1,4 @@
 import { BehaviorSubject, type Subscription } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VendorFormat } from '../../src/feeds/vendors/index.js';
 import { WsFeedError, type WsFeedEvent, type WsFeedOptions, wsFeed } from '../../src/feeds/wsFeed.js';
@@ -7,6 +6,7 @@ import { type InvalidReason, normalizeQuote } from '../../src/pipeline/normalize
 import type { RawQuote } from '../../src/protocol.js';
 import { DEMO_KEY, DEMO_SECRET, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
 import { quietFor, until } from '../helpers/lifecycle.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 /** A feed under test: its validated quotes, refusals, events and how it ended. */
 type Harness = {
@@ -238,13 +238,8 @@ describe('vendor limits', () => {
     // Every upgrade refused (429, retryable); delays of 10, 20, 40 s, then the 40 s cap: longer than any wait
     // below, so only the virtual clock can bring the next attempt in time.
     const u = await upstream('finnhub', { port: 0, maxConnections: 0 });
-    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { scheduler, runTo } = virtualClock();
     const h = runFeed(u, ['AAPL'], { reconnect: { initialMs: 10_000, maxMs: 40_000 }, random: () => 1, scheduler });
-    const runTo = (t: number) => {
-      scheduler.schedule(() => {}, t - scheduler.now());
-      scheduler.maxFrames = t;
-      scheduler.flush();
-    };
     const delays = () => h.events.flatMap((e) => (e.kind === 'reconnecting' ? [e.delayMs] : []));
     const attempts = () => count(h, 'connecting');
     let at = 0;
