@@ -15,7 +15,7 @@ import type { ReplayAck } from '../src/protocol.js';
 import { indexFileOf, readIndex } from '../src/record/recordingIndex.js';
 import { startReplayServer } from './replayServer.js';
 import { generateSession } from './replaySession.js';
-import { sampleProc } from './serverProcess.js';
+import { sampleProc, seriesSum } from './serverProcess.js';
 
 const HELP = `bench/replayDay.ts: a full trading day replayed (seek times, RSS at 10x and at max, throughput at max)
 
@@ -134,9 +134,7 @@ try {
   const fast = await startReplayServer({ files: [file], args: ['--speed', 'max'] });
   try {
     const ticksIn = async () => {
-      const text = await (await fetch(`${fast.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('tickstream_ticks_in_total'));
-      return Number(line?.split(' ').at(-1) ?? 0);
+      return seriesSum(await (await fetch(`${fast.url}/metrics`)).text(), 'tickstream_ticks_in_total');
     };
     const rss: number[] = [];
     const started = performance.now();

@@ -94,6 +94,16 @@ export function tickstreamConfig(workload: Workload) {
   };
 }
 
+/** A series of a Prometheus text page (`/metrics`), summed over its label sets; 0 when it is absent. */
+export function seriesSum(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
 /** An answer of the V8 inspector's protocol. */
 type Reply = { id?: number; result?: { usedSize?: number }; error?: { message: string } };
 
@@ -265,12 +275,10 @@ export class ServerProcess {
     const get = (path: string) => fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(5000) });
     try {
       if (this.kind === 'tickstream') {
-        const lines = (await (await get('/metrics')).text()).split('\n');
-        const sum = (prefix: string) =>
-          lines.filter((l) => l.startsWith(prefix)).reduce((total, l) => total + Number(l.split(' ').at(-1)), 0);
+        const text = await (await get('/metrics')).text();
         return {
-          sent: sum('tickstream_deliveries_out_total'),
-          slowConsumerActions: sum('tickstream_slow_consumer_actions_total'),
+          sent: seriesSum(text, 'tickstream_deliveries_out_total'),
+          slowConsumerActions: seriesSum(text, 'tickstream_slow_consumer_actions_total'),
         };
       }
       const stats = (await (await get('/bench/stats')).json()) as { sent: number };

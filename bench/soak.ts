@@ -16,7 +16,7 @@ import { exitOnHelp, failFlags, HELP_FLAG, parseFlags } from '../scripts/flags.j
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/protocol.js';
 import { growth, type Totals, totalsOf } from './heapTotals.js';
 import { LoadPool } from './loadgen/pool.js';
-import { BENCH_DIR, DEFAULT_WORKLOAD, ServerProcess } from './serverProcess.js';
+import { BENCH_DIR, DEFAULT_WORKLOAD, ServerProcess, seriesSum } from './serverProcess.js';
 import { subscriptionsFor } from './workload.js';
 
 const HELP = `npm run bench:soak -- [options]
@@ -72,13 +72,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** A gauge's value from the server's /metrics (the sum over its label sets). */
 async function gauge(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
+  return seriesSum(await (await fetch(`${url}/metrics`)).text(), name);
 }
 
 /** Waits until `check` holds, or fails naming what it waited for. */
