@@ -4,20 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Tickstream } from '../../src/roles/serve.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { browserPerFile } from '../helpers/browser.js';
+import { ownedPerTest } from '../helpers/lifecycle.js';
 import { replayOfRecords } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
 const chromium = browserPerFile();
 const recordingDir = mkdtempSync(join(tmpdir(), 'tickstream-chart-axes-'));
-let service: Tickstream | undefined;
-
-afterEach(async () => {
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
 
 afterAll(() => {
   rmSync(recordingDir, { recursive: true, force: true });
@@ -39,7 +34,7 @@ async function openTwoHours(): Promise<Page> {
   });
   const end = BASE + HOURS * 3_600_000 - 15_000;
   const feed = await replayOfRecords(file, records, { symbols: ['AAPL'], from: BASE, to: end, speed: 1, loop: false });
-  service = await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] });
+  const service = owned(await startTestService({}, { webRoot: chromium.webRoot(), feeds: [feed] }));
   await feed.control.command({ action: 'pause' });
   await feed.control.command({ action: 'seek', position: end });
   const page = await chromium.open(`${service.url}/?symbols=AAPL`, { width: 1280, height: 800 });

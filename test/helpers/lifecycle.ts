@@ -94,7 +94,7 @@ export function ownedPerTest() {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   return {
-    owned<T extends { close(): Promise<void> }>(thing: T): T {
+    owned<T extends { close(): unknown }>(thing: T): T {
       cleanups.push(() => thing.close());
       return thing;
     },

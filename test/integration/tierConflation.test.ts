@@ -1,10 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { Quote } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/roles/serve.js';
-import { until } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { type ManualFeed, manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { connectTestClient, startTestService } from '../helpers/service.js';
 import { virtualClock } from '../helpers/virtualClock.js';
 
 /**
@@ -14,22 +13,14 @@ import { virtualClock } from '../helpers/virtualClock.js';
  * the frames, their contents and their times are exact, whatever the load of the machine.
  */
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
 
 type Frame = { at: number; prices: number[] };
 
 async function virtualService(pipeline: ConfigInput['pipeline']) {
   const { scheduler, runTo } = virtualClock();
   const feed: ManualFeed = manualFeed(['AAPL']);
-  service = await startTestService({ pipeline }, { feeds: [feed], scheduler });
-  const svc = service;
+  const svc = owned(await startTestService({ pipeline }, { feeds: [feed], scheduler }));
   const frames: Frame[][] = [];
   const written = async () => (await svc.metrics.framesWritten.get()).values[0]?.value ?? 0;
   const received = () => frames.reduce((sum, list) => sum + list.length, 0);
@@ -58,8 +49,7 @@ async function virtualService(pipeline: ConfigInput['pipeline']) {
     settle,
     /** A client watching AAPL at `maxHz`: the frames it gets, each stamped with the virtual time. */
     async watcher(maxHz: number): Promise<Frame[]> {
-      const c = await connectTestClient(svc.url);
-      clients.push(c);
+      const c = owned(await connectTestClient(svc.url));
       const list: Frame[] = [];
       frames.push(list);
       c.on('ticks', (quotes: Quote[]) => list.push({ at: scheduler.now(), prices: quotes.map((q) => q.price) }));
