@@ -293,12 +293,12 @@ function paintQuotes(page: Page, frames$: Observable<Map<string, Quote>>): Subsc
     const painted = grid.update(batch.values());
     if (chart.current) chart.update(batch.get(chart.current));
     // Tick-to-screen: this frame's paint time against each painted quote's event time (meaningless for replays),
-    // a symbol's first quote after subscribing (its snapshot, however old) left out.
+    // a symbol's first quote after subscribing (its snapshot, however old) left out, painted or not (a row off
+    // screen gets its snapshot too: its first painted quote may be a live one).
     const now = Date.now();
-    for (const quote of painted) {
-      if (page.snapshotDue.delete(quote.symbol) || clock.replaying) continue;
-      latency.record(now - quote.ts, now);
-    }
+    const due = page.snapshotDue;
+    if (!clock.replaying) for (const quote of painted) if (!due.has(quote.symbol)) latency.record(now - quote.ts, now);
+    if (due.size > 0) for (const symbol of batch.keys()) due.delete(symbol);
   });
 }
 
