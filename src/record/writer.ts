@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Quote, RawQuote, SymbolInfo } from '../protocol.js';
 import { headerLine, isGzipName, recordLine, recordOf } from './format.js';
 import { IndexBuilder, type IndexBuilderOptions } from './indexBuilder.js';
@@ -18,6 +19,8 @@ export type RecordingWriterOptions = {
   /** ...or as soon as this many bytes are buffered. */
   flushBytes?: number;
   now?: () => number;
+  /** The clock the flush timer runs on (a TestScheduler in tests). */
+  scheduler?: SchedulerLike;
   /** zlib level of .gz files (default zlib's, 6); 1 is about 4x faster and a third larger. */
   gzipLevel?: number;
   /** Write each file's index (FILE.idx) when it is closed; on by default. */
@@ -45,7 +48,7 @@ export class RecordingWriter {
   private fileOpenedAt = 0;
   private pending: string[] = [];
   private pendingBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private flushTimer: Subscription | undefined;
   private builder: IndexBuilder | undefined;
   /** The write that failed (disk full, permissions): the recording is over, and every later write throws it. */
   private failure: Error | undefined;
@@ -61,14 +64,13 @@ export class RecordingWriter {
     if (flushMs > 0) {
       // A failed flush is kept for the next write to throw, where the recorder's subscriber hears it: thrown
       // from the timer, it would be an uncaught exception every flushMs.
-      this.timer = setInterval(() => {
+      this.flushTimer = interval(flushMs, options.scheduler ?? asyncScheduler).subscribe(() => {
         try {
           this.flush();
         } catch {
           this.stopTimer();
         }
-      }, flushMs);
-      this.timer.unref();
+      });
     }
   }
 
@@ -120,8 +122,8 @@ export class RecordingWriter {
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.flushTimer?.unsubscribe();
+    this.flushTimer = undefined;
   }
 
   private shouldRotate(): boolean {

@@ -8,6 +8,7 @@ import { parseLine, recordLine, recordOf } from '../../src/record/format.js';
 import { RecordingError, readHeaderSync, scanRecording } from '../../src/record/reader.js';
 import { RecordingWriter, rotatedName } from '../../src/record/writer.js';
 import { readRecording as loadRecording } from '../helpers/recordings.js';
+import { virtualClock } from '../helpers/virtualClock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-record-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -180,6 +181,30 @@ describe('recording files', () => {
     }
     writer.close();
     expect(writer.files).toEqual([out, join(dir, 'age', 'session.1.ndjson'), join(dir, 'age', 'session.2.ndjson')]);
+  });
+
+  it('buffered lines reach the file every flushMs on the writer clock, without a further write', () => {
+    const { scheduler, runTo } = virtualClock();
+    const out = tempFile('.ndjson');
+    const writer = new RecordingWriter({ out, sources: ['sim'], flushMs: 200, flushBytes: 1 << 30, scheduler });
+    const recordLines = () =>
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"price"')).length;
+    writer.write(QUOTES[0] as RawQuote);
+    writer.write(QUOTES[1] as RawQuote);
+    runTo(199);
+    expect(recordLines()).toBe(0);
+    runTo(200);
+    expect(recordLines()).toBe(2);
+    writer.write(QUOTES[2] as RawQuote);
+    runTo(399);
+    expect(recordLines()).toBe(2);
+    runTo(400);
+    expect(recordLines()).toBe(3);
+    writer.close();
+    // Closed, the writer leaves no timer behind.
+    expect(scheduler.actions).toHaveLength(0);
   });
 
   it('names rotated files before the extension', () => {
