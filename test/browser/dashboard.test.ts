@@ -187,7 +187,8 @@ describe('dashboard in Chromium', () => {
     );
 
     if (process.env.TICKSTREAM_SCREENSHOT || !existsSync(SCREENSHOT)) {
-      await page.waitForTimeout(1500);
+      // The picture shows the grid as it ticks: taken while a price flash is running.
+      await page.waitForFunction(() => document.getAnimations().some((a) => a.playState === 'running'));
       await page.screenshot({ path: SCREENSHOT });
     }
   });
