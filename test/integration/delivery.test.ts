@@ -1,28 +1,20 @@
 import { IncomingMessage } from 'node:http';
 import { io as ioClient } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeltaStream } from '../../packages/client/src/deltaStream.js';
 import { laneOf } from '../../src/delivery/tierMembership.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { until } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
+const { owned } = ownedPerTest();
+/** A test's service, closed after the test (its clients first). */
+const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await service?.close();
-  service = undefined;
-});
-
-const client = async (url: string, options: Parameters<typeof connectTestClient>[1] = {}) => {
-  const c = await connectTestClient(url, options);
-  clients.push(c);
-  return c;
-};
+const client = async (url: string, options: Parameters<typeof connectTestClient>[1] = {}) =>
+  owned(await connectTestClient(url, options));
 /** Waits until every one of `symbols` has a last value (the simulator has ticked it). */
 const cached = (svc: Tickstream, symbols: string[]) =>
   until(() => svc.cache.snapshot(symbols).length === symbols.length, 5000, `last values of ${symbols.join(', ')}`);
@@ -33,7 +25,7 @@ const counter = async (svc: Tickstream, name: 'updatesOut' | 'framesEncoded' | '
 
 describe('subscribe', () => {
   it('answers with the snapshot in the ack, then ticks newer than it', async () => {
-    service = await startTestService();
+    const service = await start();
     await cached(service, ['AAPL', 'MSFT']);
     const c = await client(service.url);
     const ticks: Quote[] = [];
@@ -54,7 +46,7 @@ describe('subscribe', () => {
   });
 
   it('respects the rate per symbol over several seconds, and seq only grows', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     const arrivals = new Map<string, { at: number; seq: number }[]>();
     c.on('ticks', (batch) => {
@@ -87,7 +79,7 @@ describe('subscribe', () => {
   });
 
   it('sends one frame per interval with every changed symbol of the socket, not one per symbol update', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     const symbols = (await c.timeout(5000).emitWithAck('symbols', {})).ok
       ? ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META', 'JPM', 'V', 'KO']
@@ -108,7 +100,7 @@ describe('subscribe', () => {
 
   it('sends a quote that ends a silence at once, then no faster than the rate', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({}, { feeds: [feed] });
+    const service = await start({}, { feeds: [feed] });
     const c = await client(service.url);
     const arrivals: { at: number; price: number }[] = [];
     c.on('ticks', (batch) => {
@@ -128,7 +120,7 @@ describe('subscribe', () => {
 
   it("holds a quiet symbol for its lane's tick when prompt delivery is off", async () => {
     const feed = manualFeed(['ACME', 'BUSY']);
-    service = await startTestService({ pipeline: { promptAfterMs: 0 } }, { feeds: [feed] });
+    const service = await start({ pipeline: { promptAfterMs: 0 } }, { feeds: [feed] });
     const c = await client(service.url);
     const frames: { at: number; symbols: string[] }[] = [];
     c.on('ticks', (batch) => frames.push({ at: performance.now(), symbols: batch.map((q) => q.symbol) }));
@@ -148,7 +140,7 @@ describe('subscribe', () => {
 
   it('always delivers the newest value within one interval when the feed goes quiet', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({}, { feeds: [feed] });
+    const service = await start({}, { feeds: [feed] });
     const c = await client(service.url);
     const ticks: Quote[] = [];
     c.on('ticks', (batch) => ticks.push(...batch));
@@ -161,7 +153,7 @@ describe('subscribe', () => {
 
   it('spreads the sockets of a tier over lanes: different phases, one frame per interval each', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ pipeline: { lanes: 2 } }, { feeds: [feed] });
+    const service = await start({ pipeline: { lanes: 2 } }, { feeds: [feed] });
     // One client in each lane (a socket's lane is a hash of its id).
     const byLane = new Map<number, TestClient>();
     for (let i = 0; i < 40 && byLane.size < 2; i++) {
@@ -196,7 +188,7 @@ describe('subscribe', () => {
 
   // Found on main: an event outside the protocol got no answer; the client waited for its ack timeout.
   it('answers an unknown event BAD_REQUEST, naming the events there are', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     const untyped = c as unknown as {
       timeout(ms: number): { emitWithAck(event: string, p: unknown): Promise<unknown> };
@@ -219,7 +211,7 @@ describe('subscribe', () => {
   // Found on main: the socket named a malformed symbol as sent ('bad symbol!'), /api/snapshot and the SDK
   // upper-cased ('BAD SYMBOL!').
   it('rejects unknown and malformed symbols one by one while the others succeed, named alike on socket and HTTP', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     const ack = await subscribe(c, { symbols: ['AAPL', 'nope', 'bad symbol!', 'msft'], maxHz: 4 });
     const rejected = [
@@ -233,7 +225,7 @@ describe('subscribe', () => {
   });
 
   it('changes the rate when subscribing again with another maxHz, clamped to the tiers', async () => {
-    service = await startTestService();
+    const service = await start();
     const svc = service;
     const c = await client(svc.url);
     expect(await subscribe(c, { symbols: ['AAPL'], maxHz: 20 })).toMatchObject({ ok: true, hz: 20 });
@@ -250,7 +242,7 @@ describe('subscribe', () => {
 
   it('conflates once per symbol and tier, and encodes one frame for the sockets that watch the same set', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ pipeline: { lanes: 1 } }, { feeds: [feed] });
+    const service = await start({ pipeline: { lanes: 1 } }, { feeds: [feed] });
     const svc = service;
     const many = await Promise.all(Array.from({ length: 20 }, () => client(svc.url)));
     const received = many.map(() => [] as number[]);
@@ -271,7 +263,7 @@ describe('subscribe', () => {
 
   it('counts an update once per tier, whatever the number of lanes its sockets are spread over', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ pipeline: { lanes: 4 } }, { feeds: [feed] });
+    const service = await start({ pipeline: { lanes: 4 } }, { feeds: [feed] });
     const svc = service;
     const many = await Promise.all(Array.from({ length: 12 }, () => client(svc.url)));
     const lanes = new Set(many.map((c) => laneOf(c.id ?? '', 4)));
@@ -290,7 +282,7 @@ describe('subscribe', () => {
 
   it('sends field deltas to a client that asks in its handshake, whole first, and they rebuild the very quotes', async () => {
     const feed = manualFeed(['ACME', 'INIT']);
-    service = await startTestService({ pipeline: { lanes: 1 } }, { feeds: [feed] });
+    const service = await start({ pipeline: { lanes: 1 } }, { feeds: [feed] });
     const svc = service;
     const plain = await client(svc.url);
     const delta = await client(svc.url, { auth: { deltas: true } });
@@ -341,7 +333,7 @@ describe('subscribe', () => {
   });
 
   it('resumes: a snapshot brings only the symbols newer than the positions the client sends', async () => {
-    service = await startTestService();
+    const service = await start();
     await cached(service, ['AAPL', 'MSFT', 'NVDA']);
     const [aapl, msft] = service.cache.snapshot(['AAPL', 'MSFT']);
     const c = await client(service.url);
@@ -378,7 +370,7 @@ describe('subscribe', () => {
 
   it('resumes at the very position a client has: that quote is not sent again, one behind it is', async () => {
     const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
-    service = await startTestService({}, { feeds: [feed] });
+    const service = await start({}, { feeds: [feed] });
     for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
     await cached(service, ['AAPL', 'MSFT', 'NVDA']);
     // Nothing ticks after this: the positions below are exactly the last values'.
@@ -398,7 +390,7 @@ describe('subscribe', () => {
     await cached(first, ['AAPL']);
     const before = first.cache.snapshot(['AAPL'])[0]!;
     await first.close();
-    service = await startTestService();
+    const service = await start();
     await cached(service, ['AAPL']);
     const after = service.cache.snapshot(['AAPL'])[0]!;
     expect(after.epoch).toBeGreaterThan(before.epoch);
@@ -408,7 +400,7 @@ describe('subscribe', () => {
 
 describe('bad requests', () => {
   it('answers malformed payloads with error acks and keeps serving others', async () => {
-    service = await startTestService();
+    const service = await start();
     const bad = await client(service.url);
     const good = await client(service.url);
     const ask = (payload: unknown) => bad.timeout(5000).emitWithAck('subscribe', payload as never);
@@ -444,7 +436,7 @@ describe('bad requests', () => {
   });
 
   it('limits requests per second with RATE_LIMITED and symbols per socket with LIMIT_EXCEEDED', async () => {
-    service = await startTestService({ limits: { requestsPerSecond: 5, requestBurst: 5, maxSymbolsPerSocket: 3 } });
+    const service = await start({ limits: { requestsPerSecond: 5, requestBurst: 5, maxSymbolsPerSocket: 3 } });
     const c = await client(service.url);
     const acks = await Promise.all(
       Array.from({ length: 8 }, () => c.timeout(5000).emitWithAck('symbols', {} as never)),
@@ -473,7 +465,7 @@ describe('bad requests', () => {
 
 describe('unsubscribe, symbols and status', () => {
   it('stops delivery after unsubscribe and reports the remaining set', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     await subscribe(c, { symbols: ['AAPL', 'MSFT'], maxHz: 10 });
     const ack = await c.timeout(5000).emitWithAck('unsubscribe', { symbols: ['AAPL', 'NOTSUBSCRIBED'] });
@@ -488,7 +480,7 @@ describe('unsubscribe, symbols and status', () => {
   });
 
   it('lists symbols with names and exchanges', async () => {
-    service = await startTestService();
+    const service = await start();
     const c = await client(service.url);
     const ack = await c.timeout(5000).emitWithAck('symbols', {});
     if (!ack.ok) throw new Error('not ok');
@@ -497,10 +489,10 @@ describe('unsubscribe, symbols and status', () => {
   });
 
   it('sends status on connect with feed states and the market session', async () => {
-    service = await startTestService();
+    const service = await start();
     // Listen before connecting: the server sends status as soon as the socket is accepted.
     const socket: TestClient = ioClient(service.url, { transports: ['websocket'], reconnection: false });
-    clients.push(socket);
+    owned(socket);
     const status = await new Promise((resolve) => socket.once('status', resolve));
     expect(status).toMatchObject({
       feeds: [{ id: 'sim', state: expect.stringMatching(/live|stale/) }],
@@ -518,14 +510,14 @@ describe('unsubscribe, symbols and status', () => {
   ] as const)(
     'keeps only the handshake fields of the first request once a socket is accepted (%s)',
     async (_, transports) => {
-      service = await startTestService();
+      const service = await start();
       const socket: TestClient = ioClient(service.url, {
         transports: [...transports],
         reconnection: false,
         extraHeaders: { 'x-trace': 'idle-memory' },
         query: { probe: '1' },
       });
-      clients.push(socket);
+      owned(socket);
       await new Promise((resolve) => socket.once('status', resolve));
       if (socket.io.engine.transport.name !== 'websocket')
         await new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
@@ -552,7 +544,7 @@ describe('unsubscribe, symbols and status', () => {
 
   it('sends a new status when a feed goes stale', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ staleAfterMs: 300 }, { feeds: [feed] });
+    const service = await start({ staleAfterMs: 300 }, { feeds: [feed] });
     const c = await client(service.url);
     const states: string[] = [];
     c.on('status', (s) => states.push(s.feeds[0]!.state));
@@ -571,10 +563,10 @@ describe('unsubscribe, symbols and status', () => {
 
 describe('HTTP', () => {
   it('serves health, readiness, symbols and snapshots', async () => {
-    service = await startTestService();
+    const service = await start();
     await cached(service, ['AAPL', 'MSFT']);
     const get = async (path: string) => {
-      const res = await fetch(`${service!.url}${path}`);
+      const res = await fetch(`${service.url}${path}`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     expect(await get('/healthz')).toEqual({ status: 200, body: { ok: true } });
@@ -595,7 +587,7 @@ describe('HTTP', () => {
 
   it('is not ready while no feed is live', async () => {
     const feed = manualFeed(['ACME']);
-    service = await startTestService({ staleAfterMs: 200 }, { feeds: [feed] });
+    const service = await start({ staleAfterMs: 200 }, { feeds: [feed] });
     expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
     feed.push('ACME', 1);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);

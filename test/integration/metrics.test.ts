@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Tickstream } from '../../src/roles/serve.js';
-import { until } from '../helpers/lifecycle.js';
+import { describe, expect, it } from 'vitest';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { connectTestClient, startTestService } from '../helpers/service.js';
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
+/** A test's service, closed after the test (its clients first). */
+const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
 
 /** Scrapes /metrics over HTTP and reads one sample (labels as written by prom-client, e.g. `{feed="a"}`). */
 async function scrape(url: string): Promise<(name: string, labels?: string) => number | undefined> {
@@ -31,7 +25,7 @@ async function scrape(url: string): Promise<(name: string, labels?: string) => n
 describe('/metrics', () => {
   it('moves with connections, subscriptions, ticks in, bad inputs, updates and deliveries out', async () => {
     const feed = manualFeed(['AAPL', 'MSFT']);
-    service = await startTestService({}, { feeds: [feed] });
+    const service = await start({}, { feeds: [feed] });
     const url = service.url;
     let read = await scrape(url);
     expect(read('tickstream_connections')).toBe(0);
@@ -40,7 +34,8 @@ describe('/metrics', () => {
 
     const a = await connectTestClient(url);
     const b = await connectTestClient(url);
-    clients.push(a, b);
+    owned(a);
+    owned(b);
     await a.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL', 'MSFT'], maxHz: 20 });
     await b.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: 20 });
     read = await scrape(url);
@@ -99,9 +94,9 @@ describe('/metrics', () => {
   });
 
   it('counts request outcomes: rate limited, bad requests and requests without an ack', async () => {
-    service = await startTestService({ limits: { requestsPerSecond: 1, requestBurst: 2 } });
+    const service = await start({ limits: { requestsPerSecond: 1, requestBurst: 2 } });
     const c = await connectTestClient(service.url);
-    clients.push(c);
+    owned(c);
     const raw = c as unknown as {
       emit(event: string, ...args: unknown[]): void;
       timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };

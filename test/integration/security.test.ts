@@ -7,8 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { signJwt } from '../../src/delivery/auth.js';
 import type { Quote, ReplayAck, Status, SubscribeAck } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/roles/serve.js';
-import { until } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { startTestService, type TestClient } from '../helpers/service.js';
 
 const SECRET = 'integration-secret-0123456789-abcdefghij';
@@ -22,14 +21,9 @@ const AUTH: ConfigInput['auth'] = {
   jwtSecret: SECRET,
 };
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
+/** A test's service, closed after the test (its clients first). */
+const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -39,7 +33,7 @@ type Outcome = { ok: true; socket: TestClient } | { ok: false; message: string; 
 /** Connects and reports whether the server let the client in (and if not, the connect_error). */
 function attempt(url: string, options: ConnectOptions = {}): Promise<Outcome> {
   const socket: TestClient = ioClient(url, { transports: ['websocket'], reconnection: false, ...options });
-  clients.push(socket);
+  owned(socket);
   return new Promise((resolve) => {
     socket.once('connect', () => resolve({ ok: true, socket }));
     socket.once('connect_error', (err: Error & { data?: unknown }) =>
@@ -69,7 +63,7 @@ async function metric(url: string, name: string): Promise<string[]> {
 
 describe('auth', () => {
   it('refuses a missing, unknown, forged or expired token with connect_error "unauthorized"', async () => {
-    service = await startTestService({ auth: AUTH });
+    const service = await start({ auth: AUTH });
     const cases: [string, ConnectOptions][] = [
       ['missing', {}],
       ['unknown_token', { auth: { token: 'wrong-token-0123456789' } }],
@@ -90,7 +84,7 @@ describe('auth', () => {
   });
 
   it("restricts subscribe to the token's symbols and replay controls to admins", async () => {
-    service = await startTestService({ auth: AUTH });
+    const service = await start({ auth: AUTH });
     const jwt = signJwt({ sub: 'ana', exp: nowSeconds() + 600, symbols: ['MSFT', 'NVDA'] }, SECRET);
     const viaJwt = await connected(service.url, { auth: { token: jwt } });
     const ack = await subscribe(viaJwt, { symbols: ['MSFT', 'AAPL', 'nvda'] });
@@ -121,7 +115,7 @@ describe('auth', () => {
   });
 
   it('closes a connection when its token expires, saying why', async () => {
-    service = await startTestService({ auth: AUTH });
+    const service = await start({ auth: AUTH });
     const c = await connected(service.url, { auth: { token: signJwt({ exp: nowSeconds() + 2 }, SECRET) } });
     const statuses: Status[] = [];
     c.on('status', (s) => statuses.push(s));
@@ -134,7 +128,7 @@ describe('auth', () => {
   });
 
   it('lets anonymous clients in when auth is not required, without admin or restricted symbols', async () => {
-    service = await startTestService({ auth: { ...AUTH, required: false } });
+    const service = await start({ auth: { ...AUTH, required: false } });
     const anonymous = await connected(service.url);
     expect(await subscribe(anonymous, { symbols: ['AAPL', 'MSFT'] })).toMatchObject({ ok: true, rejected: [] });
     expect(await anonymous.timeout(5000).emitWithAck('replay', { action: 'pause' })).toMatchObject({
@@ -157,14 +151,14 @@ describe('the HTTP API with auth on (the README static tokens)', () => {
     jwtSecret: 'at-least-32-characters-of-secret........',
     required: true,
   };
-  const get = async (path: string, token?: string) => {
-    const res = await fetch(`${service!.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
 
   // Found on main: /api/snapshot, /api/history and /api/symbols answered 200 with live data without a token.
   it('asks for a token as the socket does, and holds a token to its symbols', async () => {
-    service = await startTestService({ auth: README_AUTH });
+    const service = await start({ auth: README_AUTH });
+    const get = async (path: string, token?: string) => {
+      const res = await fetch(`${service.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
     for (const path of ['/api/snapshot?symbols=NVDA', '/api/history?symbol=NVDA', '/api/symbols']) {
       expect(await get(path), path).toMatchObject({
         status: 401,
@@ -209,9 +203,9 @@ describe("the dashboard's files", () => {
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>dashboard</title>');
     mkdirSync(sibling);
     writeFileSync(join(sibling, 'key.txt'), 'not for the web');
-    service = await startTestService({}, { webRoot: root });
+    const service = await start({}, { webRoot: root });
     const get = async (path: string) => {
-      const res = await fetch(`${service!.url}${path}`);
+      const res = await fetch(`${service.url}${path}`);
       return { status: res.status, body: await res.text() };
     };
     const malformed = await get('/%E0%A4%A');
@@ -267,7 +261,7 @@ function upgradeAnswer(url: string, headers: Record<string, string> = {}): Promi
 
 describe('origins and connection limits', () => {
   it('refuses a foreign Origin on websocket and polling, and admits allowed and same-host ones', async () => {
-    service = await startTestService({
+    const service = await start({
       server: { host: '127.0.0.1', port: 0, dashboard: false, allowedOrigins: ['https://app.example.com'] },
     });
     const evil = { extraHeaders: { origin: 'https://evil.example.net' } };
@@ -292,7 +286,7 @@ describe('origins and connection limits', () => {
   });
 
   it('caps connections per address, and frees the slot when one leaves', async () => {
-    service = await startTestService({ limits: { maxConnectionsPerIp: 3 } });
+    const service = await start({ limits: { maxConnectionsPerIp: 3 } });
     const first = await connected(service.url);
     await connected(service.url, { transports: ['polling'] });
     await connected(service.url);
@@ -315,7 +309,7 @@ describe('origins and connection limits', () => {
 
 describe('oversized frames', () => {
   it('close the sender only; others stay connected and keep receiving', async () => {
-    service = await startTestService({
+    const service = await start({
       server: { host: '127.0.0.1', port: 0, dashboard: false, maxHttpBufferSize: 16_384 },
     });
     const bystander = await connected(service.url);

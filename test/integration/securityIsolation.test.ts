@@ -1,20 +1,14 @@
 import { Observable } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FeedSource } from '../../src/feeds/index.js';
 import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
-import type { Tickstream } from '../../src/roles/serve.js';
-import { until } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { connectTestClient, startTestService } from '../helpers/service.js';
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
+/** A test's service, closed after the test (its clients first). */
+const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
 
 describe('errors stay where they happen', () => {
   it('a handler that throws acks INTERNAL; the socket and the others keep working', async () => {
@@ -26,10 +20,11 @@ describe('errors stay where they happen', () => {
         throw new Error('replay controller bug');
       },
     };
-    service = await startTestService({}, { feeds: [feed] });
+    const service = await start({}, { feeds: [feed] });
     const a = await connectTestClient(service.url);
     const b = await connectTestClient(service.url);
-    clients.push(a, b);
+    owned(a);
+    owned(b);
     expect(await a.timeout(5000).emitWithAck('replay', { action: 'pause' })).toEqual({
       ok: false,
       error: { code: 'INTERNAL', message: 'internal error' },
@@ -58,9 +53,9 @@ describe('errors stay where they happen', () => {
         throw new Error('adapter bug on subscribe');
       }),
     };
-    service = await startTestService({}, { feeds: [healthy, failing, broken] });
+    const service = await start({}, { feeds: [healthy, failing, broken] });
     const c = await connectTestClient(service.url);
-    clients.push(c);
+    owned(c);
     const statuses: Status[] = [];
     c.on('status', (s) => statuses.push(s));
     const ticks: Quote[] = [];

@@ -1,12 +1,12 @@
 import type { Socket as NetSocket } from 'node:net';
 import { Subject } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { pendingBytes } from '../../src/delivery/engine.js';
 import { createFeed, type FeedSource } from '../../src/feeds/index.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { observeFor, until } from '../helpers/lifecycle.js';
+import { observeFor, ownedPerTest, until } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient, testConfig } from '../helpers/service.js';
 
 /**
@@ -82,16 +82,9 @@ class RawSocketIoClient {
   }
 }
 
-let service: Tickstream | undefined;
-const clients: TestClient[] = [];
-const raws: RawSocketIoClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const r of raws.splice(0)) r.close();
-  await service?.close();
-  service = undefined;
-});
+const { owned } = ownedPerTest();
+/** A test's service, closed after the test (its clients first). */
+const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
 
 async function actions(s: Tickstream): Promise<Record<string, number>> {
   const values = (await s.metrics.slowConsumerActions.get()).values;
@@ -107,7 +100,7 @@ function p99(values: number[]): number {
 // fill loopback's kernel buffers (several MB) within seconds even on a loaded machine.
 const SYMBOLS = 1000;
 const busyService = (slowConsumer: Record<string, number>) =>
-  startTestService({
+  start({
     feeds: [{ type: 'simulated', id: 'sim', seed: 7, ticksPerSecond: 8000, offHoursFactor: 1, symbols: SYMBOLS }],
     limits: { maxSymbolsPerSocket: SYMBOLS, maxSymbolsPerRequest: SYMBOLS, slowConsumer },
   });
@@ -119,14 +112,14 @@ async function allSymbols(s: Tickstream): Promise<string[]> {
 describe('slow consumers', () => {
   it('throttle a stalled reader, then cut it at the cap, while 100 others keep their latency', async () => {
     const cap = 1_048_576;
-    service = await busyService({ maxPendingBytes: cap, throttleBytes: 262_144, throttledHz: 1 });
-    const s = service;
+    const s = await busyService({ maxPendingBytes: cap, throttleBytes: 262_144, throttledHz: 1 });
     const symbolList = await allSymbols(s);
     expect(symbolList.length).toBe(SYMBOLS);
     const latencies: number[] = [];
+    const others: TestClient[] = [];
     for (let i = 0; i < 100; i++) {
-      const c = await connectTestClient(s.url);
-      clients.push(c);
+      const c = owned(await connectTestClient(s.url));
+      others.push(c);
       c.on('ticks', (batch) => {
         const now = Date.now();
         for (const q of batch) latencies.push(now - q.ts);
@@ -136,7 +129,7 @@ describe('slow consumers', () => {
     }
     // The baseline has the same load: the future slow reader is subscribed to everything and still reading.
     const slow = await RawSocketIoClient.connect(s.url);
-    raws.push(slow);
+    owned(slow);
     const ack = await slow.request('subscribe', { symbols: symbolList, maxHz: 20 });
     expect(ack).toMatchObject({ ok: true, rejected: [] });
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
@@ -168,7 +161,7 @@ describe('slow consumers', () => {
     expect(latencies.length).toBeGreaterThan(1000);
     // Generous: this runs on a loaded 2-core machine next to other suites (real figures: the log line above).
     expect(after).toBeLessThan(Math.max(before * 5, before + 1000));
-    expect(clients.every((c) => c.connected)).toBe(true);
+    expect(others.every((c) => c.connected)).toBe(true);
     const disconnects = (await s.metrics.disconnects.get()).values;
     expect(disconnects.find((v) => v.labels.reason === 'slow_consumer')?.value).toBe(1);
     // The reader wakes up to the connection gone (what was still queued server-side was dropped with it).
@@ -178,10 +171,9 @@ describe('slow consumers', () => {
 
   it('restore a reader that catches up, without cutting it', async () => {
     const recoverAfterMs = 2000;
-    service = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs, throttledHz: 1 });
-    const s = service;
+    const s = await busyService({ throttleBytes: 131_072, recoverBytes: 8192, recoverAfterMs, throttledHz: 1 });
     const slow = await RawSocketIoClient.connect(s.url);
-    raws.push(slow);
+    owned(slow);
     await slow.request('subscribe', { symbols: await allSymbols(s), maxHz: 20 });
     const serverSide = [...s.io.of('/').sockets.values()].at(-1);
     slow.pause();
@@ -216,15 +208,14 @@ describe('slow consumers', () => {
     // A symbol that ticked once, before anyone watched it: only a resync can bring it after the snapshot.
     const quiet = new Subject<unknown>();
     const quietFeed: FeedSource = { id: 'quiet', quotes$: quiet, symbols: [{ symbol: 'QUIET' }] };
-    service = await startTestService(
+    const s = await start(
       { limits: { maxSymbolsPerSocket: SYMBOLS + 1, maxSymbolsPerRequest: SYMBOLS + 1, slowConsumer } },
       { feeds: [createFeed(busy.feeds[0] as (typeof busy.feeds)[number], { market: busy.market }), quietFeed] },
     );
-    const s = service;
     quiet.next({ symbol: 'QUIET', price: 42, ts: Date.now(), size: 1 });
     await until(() => s.cache.snapshot(['QUIET']).length === 1, 5000, 'the quiet quote in the cache');
     const slow = await RawSocketIoClient.connect(s.url);
-    raws.push(slow);
+    owned(slow);
     await slow.request('subscribe', {
       symbols: [...(await allSymbols(s)).filter((x) => x !== 'QUIET'), 'QUIET'],
       maxHz: 20,
