@@ -13,6 +13,7 @@ import {
 import { DateTime } from 'luxon';
 import { BAR_MS, type Bar, type ErrorAck, type Quote } from '../../src/protocol.js';
 import { authHeaders } from './credentials.js';
+import { axisTimeLabel } from './format.js';
 
 type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
@@ -71,7 +72,7 @@ export class ChartPanel {
         // The first bar is the left edge: nothing to scroll to before the history, and the library keeps the
         // labels at a fixed edge whole (without it, a tick on the first bar was cut in half: "5:15").
         fixLeftEdge: true,
-        tickMarkFormatter: (time: Time) => inZone(time).toFormat('HH:mm'),
+        tickMarkFormatter: (time: Time) => axisTimeLabel(Number(time), this.zone),
       },
       localization: { timeFormatter: (time: Time) => inZone(time).toFormat('ccc dd LLL HH:mm ZZZZ') },
     });

@@ -1,4 +1,4 @@
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 
 // Prices, changes, volumes, arrows and clocks are written as `tickstream watch` writes them: one implementation,
 // in the SDK.
@@ -25,4 +25,13 @@ export function formatUntil(to: DateTime, now: DateTime): string {
   const rest = minutes % 60;
   if (days > 0) return `${days}d ${hours}h`;
   return hours > 0 ? `${hours}h ${String(rest).padStart(2, '0')}m` : `${rest}m`;
+}
+
+/**
+ * A time-axis label in the exchange's zone: "HH:mm", or the weekday and date at the zone's midnight ("Tue 8").
+ * The chart library marks day boundaries by UTC (19:00 in New York), so the zone's own midnight is marked here.
+ */
+export function axisTimeLabel(seconds: number, zone: string): string {
+  const at = DateTime.fromSeconds(seconds, { zone });
+  return at.hour === 0 && at.minute === 0 ? at.toFormat('ccc d') : at.toFormat('HH:mm');
 }
