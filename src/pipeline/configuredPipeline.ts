@@ -30,6 +30,9 @@ export type ConfiguredPipelineDeps = {
  */
 export function configuredPipeline(feeds: readonly FeedSource[], deps: ConfiguredPipelineDeps): Observable<Quote> {
   const { config, metrics, logger, scheduler } = deps;
+  // Each feed's tick count exists from the start, at 0: a feed that never ticks reads as a rate of 0
+  // (TickstreamNoTicks), where a counter with no series would read as nothing at all.
+  for (const feed of feeds) metrics.ticksIn.inc({ feed: feed.id }, 0);
   return quotePipeline(feeds, {
     health: deps.health,
     cache: deps.cache,

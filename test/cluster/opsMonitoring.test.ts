@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { startGateway } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
 import { until } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 import { clusterTestConfig, dropPrefix, redisAvailable, uniquePrefix } from './helpers.js';
 
@@ -49,6 +50,48 @@ function exported(text: string): Set<string> {
 }
 
 const scrape = async (url: string) => exported(await (await fetch(`${url}/metrics`)).text());
+
+/**
+ * The samples of a /metrics text that the rules read, as promtool input series of `instance` holding their
+ * value for `minutes` (a process that goes on exactly as it was scraped).
+ */
+function heldAsSeries(metricsText: string, instance: string, minutes: number): { series: string; values: string }[] {
+  const ruleNames = metricNames(rulesText);
+  return [...metricsText.matchAll(/^(tickstream_[a-z0-9_]+)(?:\{(.*)\})? (\S+)$/gm)]
+    .filter(([, name]) => ruleNames.has(name as string))
+    .map(([, name, labels, value]) => ({
+      series: `${name}{${[`instance="${instance}"`, ...(labels ? [labels] : [])].join(',')}}`,
+      values: `${value}x${minutes}`,
+    }));
+}
+
+/** Runs one promtool rules unit test: `series` as input, the alerts `alertname` must have at `evalTime`. */
+function promtoolRuleTest(
+  series: { series: string; values: string }[],
+  check: { alertname: string; evalTime: string; expAlerts: unknown[] },
+): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tickstream-rules-'));
+  try {
+    const test = {
+      rule_files: [RULES],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: series,
+          alert_rule_test: [{ eval_time: check.evalTime, alertname: check.alertname, exp_alerts: check.expAlerts }],
+        },
+      ],
+    };
+    // JSON is YAML: promtool reads it as it is.
+    const file = join(dir, 'test.yml');
+    writeFileSync(file, JSON.stringify(test));
+    const run = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8' });
+    return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('ops/: Prometheus rules and the Grafana dashboard', () => {
   it.skipIf(!hasPromtool)('promtool checks the rules and runs their unit tests', () => {
@@ -154,6 +197,35 @@ describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
         problems: '',
       });
     }
+  });
+
+  it.skipIf(!hasPromtool)('TickstreamNoTicks stays quiet for a gateway whose ingest ticks', async () => {
+    const { gateway } = await everyRole();
+    // A gateway runs no feed: it shows the ingest's feeds (tickstream_feed_state) and counts no ticks of its own.
+    await until(
+      async () =>
+        /^tickstream_feed_state\{feed="sim",state="live"\} 1$/m.test(
+          await (await fetch(`${gateway.url}/metrics`)).text(),
+        ),
+      10_000,
+      "the ingest's feed live on the gateway",
+    );
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const series = heldAsSeries(text, 'gateway', 40);
+    expect(series.map((s) => s.series).join('\n')).toContain('tickstream_feed_state');
+    // 20 minutes of this healthy gateway: past the rule's 10-minute window and its 5 minutes of `for`.
+    expect(promtoolRuleTest(series, { alertname: 'TickstreamNoTicks', evalTime: '20m', expAlerts: [] })).toEqual({
+      status: 0,
+      output: expect.stringContaining('SUCCESS'),
+    });
+  });
+
+  it('a feed that has not ticked yet is counted at 0 from the start (TickstreamNoTicks reads its rate)', async () => {
+    const silentFeed = manualFeed(['AAPL'], 'silent');
+    const serve = await startTestService({}, { feeds: [silentFeed] });
+    nodes.push(serve);
+    const text = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(text).toMatch(/^tickstream_ticks_in_total\{feed="silent"\} 0$/m);
   });
 
   it('tickstream_feed_state follows a feed from live to down', async () => {
