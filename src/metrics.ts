@@ -103,7 +103,7 @@ export class Metrics {
   });
   readonly feedState = new Gauge({
     name: 'tickstream_feed_state',
-    help: 'Processes that run feeds (serve, ingest): 1 for the state each feed is in (live, stale, down, replay), else 0',
+    help: "1 for the state each feed is in (live, stale, down, replay), else 0; on a gateway, the ingest's feeds as last read",
     labelNames: ['feed', 'state'] as const,
     registers: [this.registry],
   });
@@ -172,7 +172,11 @@ export class Metrics {
   }
 
   async render(): Promise<string> {
-    for (const feed of this.feeds?.() ?? []) {
+    const feeds = this.feeds?.();
+    // Only the feeds of now: a gateway's set changes (the placeholder 'ingest' feed before the ingest's first
+    // status or after it stops, the ingest's own feeds otherwise), and a gone feed must not stay at 1.
+    if (feeds) this.feedState.reset();
+    for (const feed of feeds ?? []) {
       for (const state of FEED_STATES) this.feedState.set({ feed: feed.id, state }, feed.state === state ? 1 : 0);
     }
     this.eventLoopLag.set(this.loopDelay.percentile(99) / 1e9);

@@ -228,6 +228,32 @@ describe.skipIf(!hasRedis)('ops/ names only metrics the server exports', () => {
     expect(text).toMatch(/^tickstream_ticks_in_total\{feed="silent"\} 0$/m);
   });
 
+  it("a gateway's tickstream_feed_state shows only the feeds the ingest last reported", async () => {
+    // The gateway first, as docs/CLUSTER.md allows: until the ingest writes its status, its feeds read
+    // { id: 'ingest', state: 'down' }.
+    const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix), logger: silent });
+    nodes.push(gateway);
+    const statesAtOne = async () => {
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      return [...text.matchAll(/^tickstream_feed_state\{feed="(\w+)",state="(\w+)"\} 1$/gm)].map(
+        (m) => `${m[1]} ${m[2]}`,
+      );
+    };
+    expect(await statesAtOne()).toEqual(['ingest down']);
+    const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
+    nodes.push(ingest);
+    await until(
+      async () => (await statesAtOne()).includes('sim live'),
+      10_000,
+      "the ingest's feed live on the gateway",
+    );
+    expect(await statesAtOne()).toEqual(['sim live']);
+    // The ingest goes: past statusTtlMs the gateway's status is { id: 'ingest', state: 'down' } alone again.
+    await ingest.close();
+    await until(async () => (await statesAtOne()).includes('ingest down'), 10_000, 'the ingest down on the gateway');
+    expect(await statesAtOne()).toEqual(['ingest down']);
+  });
+
   it('tickstream_feed_state follows a feed from live to down', async () => {
     const input = new Subject<unknown>();
     const serve = await startTestService(
