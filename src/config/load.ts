@@ -93,6 +93,11 @@ function readJsonFile(file: string): JsonObject {
 }
 
 const ENV_PREFIX = 'TICKSTREAM_';
+/**
+ * TICKSTREAM_* variables that are not settings: the --config file, and `tickstream watch`'s server and token
+ * (README), which the shell that starts the server may well have set too.
+ */
+const NOT_SETTINGS = new Set(['CONFIG', 'URL', 'TOKEN']);
 /** Short names for the settings people change most. */
 const ENV_ALIASES: Record<string, string> = {
   PORT: 'server.port',
@@ -105,7 +110,7 @@ function envOverrides(env: NodeJS.ProcessEnv): [string, Json][] {
   for (const [key, raw] of Object.entries(env)) {
     if (!key.startsWith(ENV_PREFIX) || raw === undefined) continue;
     const name = key.slice(ENV_PREFIX.length);
-    if (name === 'CONFIG') continue;
+    if (NOT_SETTINGS.has(name)) continue;
     const path =
       ENV_ALIASES[name] ??
       name

@@ -68,6 +68,18 @@ describe('loadConfig', () => {
     expect(config.log.level).toBe('warn');
   });
 
+  it('leaves alone the TICKSTREAM_* variables of tickstream watch (TICKSTREAM_URL, TICKSTREAM_TOKEN)', () => {
+    // The shell that runs `tickstream watch` against this server may well start it too.
+    const config = loadConfig({
+      env: {
+        TICKSTREAM_URL: 'http://localhost:3000',
+        TICKSTREAM_TOKEN: 'a-long-random-string-1',
+        TICKSTREAM_PORT: '4001',
+      },
+    });
+    expect(config.server.port).toBe(4001);
+  });
+
   it.each([
     [{ 'server.port': 70000 }, 'server.port: Too big: expected number to be <=65535'],
     [{ 'server.port': 'abc' }, 'server.port: expected number, received string'],
