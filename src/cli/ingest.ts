@@ -24,6 +24,9 @@ export async function ingestCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level, 'tickstream-ingest');
   return runNode(
     { config, logger },
-    (node) => `tickstream: ingest publishing through ${describeRedis(config.cluster)}; metrics on ${node.url}/metrics`,
+    // With server.metricsPort, /metrics is on its own address and the main port has none.
+    (node) =>
+      `tickstream: ingest publishing through ${describeRedis(config.cluster)}; health ${node.url}/readyz, ` +
+      `metrics on ${node.metricsUrl ?? node.url}/metrics`,
   );
 }

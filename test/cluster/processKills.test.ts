@@ -128,3 +128,22 @@ describe.skipIf(!hasRedis)('cluster roles killed and restarted (child processes,
     expect(raw.disconnects()).toBe(0);
   });
 });
+
+describe.skipIf(!hasRedis)('tickstream ingest, the process', () => {
+  const children: ChildProcess[] = [];
+  const prefix = uniquePrefix();
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => stopChild(child)));
+    await dropPrefix(prefix);
+  });
+
+  it('names where /metrics is when server.metricsPort gives it a port of its own', async () => {
+    const ingest = await spawnTickstream(
+      ['ingest', ...roleArgs(prefix), '--set', 'server.metricsPort=0'],
+      /metrics on (http:\/\/\S+)\/metrics/,
+    );
+    children.push(ingest.child);
+    // The main port then has no /metrics: the address the banner gives must be the one that answers.
+    expect((await fetch(`${ingest.url}/metrics`)).status).toBe(200);
+  });
+});
