@@ -9,6 +9,17 @@ const httpUrl = urlWith(['http', 'https']);
 const inOrder = (a: string, b: string, ordered: (a: number, b: number) => boolean) =>
   !timeOfDay.safeParse(a).success || !timeOfDay.safeParse(b).success || ordered(minutesOf(a), minutesOf(b));
 
+/** Addresses that take every interface: a listener there and any other on the same port collide. */
+const ANY_INTERFACE = new Set(['0.0.0.0', '::']);
+
+/** Whether `metricsPort` on `metricsHost` is the very address the main listener takes. */
+const sameAddress = (server: { host: string; port: number; metricsHost: string }, metricsPort: number) =>
+  metricsPort === server.port &&
+  (server.host === server.metricsHost || ANY_INTERFACE.has(server.host) || ANY_INTERFACE.has(server.metricsHost));
+
+/** The server port a refinement saw (its `input` is typed unknown). */
+const serverPort = (input: unknown) => z.object({ port: z.number() }).parse(input).port;
+
 /** The market times a refinement saw (its `input` is typed unknown). */
 const sessionTimes = (input: unknown) => z.object({ open: z.string(), close: z.string() }).parse(input);
 
@@ -168,6 +179,11 @@ const configObject = z.strictObject({
       adminUi: z
         .preprocess((value) => (typeof value === 'boolean' ? { enabled: value } : value), adminUi)
         .prefault(false),
+    })
+    // Two listeners on one port of one interface: start-up would die of EADDRINUSE, naming no setting.
+    .refine((s) => s.metricsPort === undefined || s.metricsPort === 0 || !sameAddress(s, s.metricsPort), {
+      path: ['metricsPort'],
+      error: ({ input }) => `expected a port other than server.port (${serverPort(input)}) on the same interface`,
     })
     .prefault({}),
   feeds: z

@@ -96,6 +96,8 @@ describe('loadConfig', () => {
     [{ feeds: [{ type: 'replay', file: 'x.ndjson', zone: 'Nowhere' }] }, 'feeds.0.zone: expected an IANA time zone'],
     [{ 'log.level': 'loud' }, 'log.level: expected one of'],
     [{ 'server.bogus': 1 }, 'server.bogus: unknown field'],
+    // Found on wt-ops: both listened on 3000 and start-up died of EADDRINUSE, naming no setting.
+    [{ 'server.metricsPort': 3000 }, 'server.metricsPort: expected a port other than server.port (3000)'],
     [{ feeds: [{ type: 'sse', id: 'x', url: 'not a url' }] }, 'feeds.0.url'],
     [{ feeds: [{ type: 'carrier-pigeon' }] }, 'feeds.0.type'],
   ])('rejects %j naming the field', (overrides, message) => {
