@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/config/load.js';
+import { PROJECT_ROOT, parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { startGateway } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
@@ -144,6 +144,28 @@ describe('ops/: Prometheus rules and the Grafana dashboard', () => {
         'TickstreamProcessErrorStorm',
       ]),
     );
+  });
+});
+
+/** Whether `value` is an object whose keys can be looked up (a config section). */
+const isSection = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+describe('ops/ names only settings the server takes', () => {
+  it('every setting an alert tells the operator to change is one the config accepts', () => {
+    const defaults: unknown = parseConfig({});
+    const named = [
+      ...rulesText.matchAll(/\b(?:server|pipeline|limits|cluster|auth|market|record|log)(?:\.[a-zA-Z]+)+/g),
+    ].map(([path]) => path);
+    expect(named.length).toBeGreaterThan(0);
+    const notSettings = named.filter((path) => {
+      let node = defaults;
+      for (const key of path.split('.')) {
+        if (!isSection(node) || !(key in node)) return true;
+        node = node[key];
+      }
+      return false;
+    });
+    expect(notSettings).toEqual([]);
   });
 });
 
