@@ -62,15 +62,22 @@ function parseStatus(text: string | null): IngestStatus | undefined {
  */
 export class GatewayStatus {
   private ingest: IngestStatus = { feeds: NO_INGEST };
+  /** When the status key was last read. With Redis down nothing is read, and the last copy must age out too. */
+  private readAt = Number.NEGATIVE_INFINITY;
+  /** How often the key is read: a copy is stale once the key would have expired and a read since was due. */
+  private readEveryMs = 0;
 
   constructor(
     private readonly link: RedisLink,
     private readonly key: string,
     private readonly market: MarketCalendarConfig,
+    /** How long a status the ingest wrote is valid (cluster.statusTtlMs): the key's TTL, and this copy's. */
+    private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
   follow(everyMs: number, scheduler: SchedulerLike = asyncScheduler): Subscription {
+    this.readEveryMs = everyMs;
     return merge(timer(0, everyMs, scheduler), this.link.up$.pipe(filter(Boolean)))
       .pipe(
         exhaustMap(() =>
@@ -83,11 +90,13 @@ export class GatewayStatus {
       )
       .subscribe((text) => {
         this.ingest = parseStatus(text) ?? { feeds: NO_INGEST };
+        this.readAt = this.now();
       });
   }
 
   current(): Status {
-    const { feeds, replay } = this.ingest;
+    const fresh = this.now() - this.readAt <= this.ttlMs + this.readEveryMs;
+    const { feeds, replay } = fresh ? this.ingest : { feeds: NO_INGEST };
     const status: Status = {
       feeds,
       session: shownSession(this.market, replay, this.now()),

@@ -1,9 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
 import type { Quote, Status } from '../../src/protocol.js';
-import { quietFor } from '../helpers/lifecycle.js';
+import { startGateway } from '../../src/roles/gateway.js';
+import { startIngest } from '../../src/roles/ingest.js';
+import { ownedPerTest, quietFor } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
+  clusterTestConfig,
   freePort,
   redisAvailable,
   spawnTickstream,
@@ -18,6 +22,7 @@ import {
 const OUTAGE_MS = Number(process.env.CLUSTER_OUTAGE_MS ?? 3000);
 const HZ = 4;
 const hasRedis = await redisAvailable();
+const silent = createLogger('silent');
 
 /** Flags shared by the ingest and gateway child processes: their own Redis, prefix and a busy simulator. */
 function roleArgs(redisPort: number, prefix: string): string[] {
@@ -132,5 +137,37 @@ describe.skipIf(!hasRedis)('cluster: Redis down and back (child processes)', () 
     const ingestMetrics = await (await fetch(`${ing.url}/metrics`)).text();
     const dropped = /tickstream_redis_publish_failures_total\{kind="tick"\} (\d+)/.exec(ingestMetrics);
     expect(Number(dropped?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!hasRedis)("cluster: a gateway's view of the ingest while Redis is down", () => {
+  const { owned } = ownedPerTest();
+
+  it('shows the ingest down once it has had no word from it for statusTtlMs, as when the ingest dies', async () => {
+    const redisPort = await freePort();
+    const redis = await startRedisServer(redisPort);
+    owned({ close: () => stopChild(redis) });
+    const prefix = uniquePrefix();
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    owned(await startIngest({ config: clusterTestConfig('ingest', prefix, {}, redisUrl), logger: silent }));
+    const gateway = owned(
+      await startGateway({ config: clusterTestConfig('gateway', prefix, {}, redisUrl), logger: silent }),
+    );
+    const feeds = () => gateway.status().feeds.map((f) => `${f.id} ${f.state}`);
+    await waitFor(
+      () => feeds().join() === 'sim live',
+      10_000,
+      () => `the ingest's feed live, got ${feeds()}`,
+    );
+
+    await stopChild(redis, 'SIGKILL');
+    // statusTtlMs is 1000 here, the key read every 1000: past both, what the gateway last read is no word at all.
+    await waitFor(
+      () => feeds().join() === 'ingest down',
+      5000,
+      () => `the ingest down, got ${feeds()}`,
+    );
+    const ready = await fetch(`${gateway.url}/readyz`);
+    expect(ready.status).toBe(503);
   });
 });
