@@ -172,6 +172,9 @@ function writeQuotes({ ingest, link, keys, cluster, metrics, scheduler, failed }
   return writing;
 }
 
+/** How often the ingest writes its status: every second, or twice per statusTtlMs when that is shorter. */
+const STATUS_EVERY_MS = 1000;
+
 /** The symbol directory and the ingest's status, every second, for the gateways. */
 function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisWrites): Subscription {
   const publishing = new Subscription();
@@ -180,7 +183,8 @@ function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisW
   );
   publishing.add(
     publishIngestStatus(() => ingest.status(), link, keys.status, {
-      everyMs: 1000,
+      // A write per TTL would let the key lapse between writes (a gateway reading then sees no ingest at all).
+      everyMs: Math.min(STATUS_EVERY_MS, cluster.statusTtlMs / 2),
       ttlMs: cluster.statusTtlMs,
       onFailure: failed('status'),
       scheduler,

@@ -1,14 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { clusterKeys } from '../../src/cluster/keys.js';
 import { createLogger } from '../../src/log.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import { startGateway } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
-import { ownedPerTest, quietFor } from '../helpers/lifecycle.js';
+import { ownedPerTest, quietFor, sleep } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
   clusterTestConfig,
+  dropPrefix,
   freePort,
+  REDIS_URL,
+  rawRedis,
   redisAvailable,
   spawnTickstream,
   startRedisServer,
@@ -169,5 +173,28 @@ describe.skipIf(!hasRedis)("cluster: a gateway's view of the ingest while Redis 
     );
     const ready = await fetch(`${gateway.url}/readyz`);
     expect(ready.status).toBe(503);
+  });
+
+  it('keeps the status key alive between the ingest writes, even at the shortest statusTtlMs', async () => {
+    const prefix = uniquePrefix();
+    owned({ close: () => dropPrefix(prefix) });
+    const config = clusterTestConfig('ingest', prefix, {
+      cluster: { role: 'ingest', redis: REDIS_URL, keyPrefix: prefix, statusTtlMs: 500 },
+    });
+    const ingest = owned(await startIngest({ config, logger: silent }));
+    await ingest.link.ready();
+    const redis = await rawRedis();
+    owned({ close: () => redis.destroy() });
+    const key = clusterKeys(prefix).status;
+    await waitFor(async () => (await redis.exists(key)) === 1, 5000, 'the first status write');
+    // A measuring window of four of the key's lives, sampled every 50 ms: a gateway reading in a gap
+    // between writes would see no ingest at all.
+    let samples = 0;
+    let missing = 0;
+    for (const end = Date.now() + 2000; Date.now() < end; await sleep(50)) {
+      samples++;
+      if ((await redis.exists(key)) === 0) missing++;
+    }
+    expect({ samples: samples > 20, missing }).toEqual({ samples: true, missing: 0 });
   });
 });
