@@ -161,6 +161,8 @@ export class RedisLink {
   readonly sub: RedisCommands;
   private up = false;
   private readonly watch;
+  /** Each connection's first connect (open() starts them): close() lets one under way end. */
+  private firstConnects: Promise<unknown>[] = [];
 
   private constructor(
     private readonly commandConnection: Connection,
@@ -192,9 +194,9 @@ export class RedisLink {
       connection(config, logger, 'tickstream-sub', false),
       logger,
     );
-    for (const conn of [link.commandConnection, link.subConnection]) {
-      conn.client.connect().catch((err: unknown) => logger.error({ err }, 'redis connect failed'));
-    }
+    link.firstConnects = [link.commandConnection, link.subConnection].map((conn) =>
+      conn.client.connect().catch((err: unknown) => logger.error({ err }, 'redis connect failed')),
+    );
     return link;
   }
 
@@ -260,12 +262,14 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.watch.unsubscribe();
+    // node-redis leaves its socket open when closed in the middle of its handshake (a role that fails to start
+    // closes a link it opened a moment ago): a first connect under way ends first, or a second passes (Redis down).
+    await Promise.race([Promise.allSettled(this.firstConnects), closeDelay(1000)]);
     await Promise.all(
       [this.commandConnection, this.subConnection].map(async ({ client }) => {
         if (!client.isOpen) return;
         // A graceful close waits for pending replies; while Redis is down there are none to wait for.
-        const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
-        await Promise.race([client.close().catch(() => undefined), timeout]);
+        await Promise.race([client.close().catch(() => undefined), closeDelay(1000)]);
         if (client.isOpen) client.destroy();
       }),
     );
@@ -307,4 +311,9 @@ export async function redisAnswers(url: string): Promise<boolean> {
   } finally {
     if (client.isOpen) client.destroy();
   }
+}
+
+/** A bound on a wait in close() that does not itself hold the process open. */
+function closeDelay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
