@@ -9,8 +9,8 @@ import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
 import { compactConnection, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
-import { listen } from './listen.js';
-import { listenForMetrics } from './metricsListener.js';
+import { listen, MAIN_PORT } from './listen.js';
+import { listenForMetrics, type MetricsListener } from './metricsListener.js';
 import { ServerProtection } from './protection.js';
 import { socketInfo, socketOptions } from './socketOptions.js';
 import { statusChanges } from './statusBoard.js';
@@ -84,33 +84,35 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     io.local.emit('status', status),
   );
 
-  const { url, port } = await listen(http, config.server.port, config.server.host);
-  const metricsListener = await listenForMetrics(config.server, { access, metrics });
+  let metricsListener: MetricsListener | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // Stop listening first: a client told to go (and disconnected) must not get back in while the others
+      // drain, only to be dropped without the notice. Open connections stay until they drain or are cut.
+      http.close();
+      statusUpdates.unsubscribe();
+      await protection.shutdown(io);
+      delivery.stop();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections();
+      await metricsListener?.close();
+    })();
+    return closing;
+  };
+  let address: { url: string; port: number };
+  try {
+    address = await listen(http, config.server.port, config.server.host, MAIN_PORT);
+    metricsListener = await listenForMetrics(config.server, { access, metrics });
+  } catch (err) {
+    // An address it cannot take stops the start: what was started goes, so the process can end.
+    await close();
+    throw err;
+  }
+  const { url, port } = address;
   if (config.server.adminUi.enabled) instrumentAdminUi(io, { config, membership, metrics, logger, port });
 
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    metricsUrl: metricsListener?.url,
-    io,
-    http,
-    membership,
-    close() {
-      closing ??= (async () => {
-        // Stop listening first: a client told to go (and disconnected) must not get back in while the others
-        // drain, only to be dropped without the notice. Open connections stay until they drain or are cut.
-        http.close();
-        statusUpdates.unsubscribe();
-        await protection.shutdown(io);
-        delivery.stop();
-        await new Promise<void>((resolve) => io.close(() => resolve()));
-        http.closeAllConnections();
-        await metricsListener?.close();
-      })();
-      return closing;
-    },
-  };
+  return { url, port, metricsUrl: metricsListener?.url, io, http, membership, close };
 }
 
 /** The HTTP server of the edge's routes (and the Admin UI's pages when it is on); Socket.IO attaches to it. */

@@ -17,7 +17,10 @@ export async function listenForMetrics(
 ): Promise<MetricsListener | undefined> {
   if (server.metricsPort === undefined) return undefined;
   const http = createServer(metricsPortRoutes(deps));
-  const { url } = await listen(http, server.metricsPort, server.metricsHost);
+  const { url } = await listen(http, server.metricsPort, server.metricsHost, {
+    port: 'server.metricsPort',
+    host: 'server.metricsHost',
+  });
   return {
     url,
     close: () =>

@@ -57,6 +57,11 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
     return feedsReadiness(status().feeds);
   };
 
+  const stopRedisSide = async () => {
+    running.unsubscribe();
+    await link.close();
+    metrics.close();
+  };
   const edge = await startEdge({
     config,
     metrics,
@@ -64,6 +69,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
     scheduler,
     webRoot: options.webRoot,
     sources: { ...redisSources(link, keys, metrics, logger), directory, status, readiness },
+  }).catch(async (err: unknown) => {
+    // It cannot listen: what runs beside the edge goes too, so the process can end.
+    await stopRedisSide();
+    throw err;
   });
   logger.info({ url: edge.url, redis: describeRedis(config.cluster) }, 'tickstream gateway listening');
 
@@ -77,8 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
       closing ??= (async () => {
         running.unsubscribe();
         await edge.close();
-        await link.close();
-        metrics.close();
+        await stopRedisSide();
         logger.info('tickstream gateway stopped');
       })();
       return closing;

@@ -10,8 +10,8 @@ import { gatewayDemand, publishQuotes } from '../cluster/redisQuotes.js';
 import type { Config } from '../config/schema.js';
 import { AccessPolicy } from '../delivery/accessPolicy.js';
 import { healthRoutes } from '../delivery/httpRoutes.js';
-import { listen } from '../delivery/listen.js';
-import { listenForMetrics } from '../delivery/metricsListener.js';
+import { listen, MAIN_PORT } from '../delivery/listen.js';
+import { listenForMetrics, type MetricsListener } from '../delivery/metricsListener.js';
 import type { FeedSource } from '../feeds/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -79,8 +79,25 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
   // The same access policy as every role's: /metrics needs an admin token while auth is on.
   const access = new AccessPolicy(config.auth);
   const http = healthServer(config.server, { access, metrics, status, ingest, link });
-  const { url, port } = await listen(http, config.server.port, config.server.host);
-  const metricsListener = await listenForMetrics(config.server, { access, metrics });
+  let metricsListener: MetricsListener | undefined;
+  const stop = async () => {
+    running.unsubscribe();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeAllConnections();
+    await metricsListener?.close();
+    await link.close();
+    metrics.close();
+  };
+  let address: { url: string; port: number };
+  try {
+    address = await listen(http, config.server.port, config.server.host, MAIN_PORT);
+    metricsListener = await listenForMetrics(config.server, { access, metrics });
+  } catch (err) {
+    // An address it cannot take stops the start: what was started goes, so the process can end.
+    await stop();
+    throw err;
+  }
+  const { url, port } = address;
   logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
 
   let closing: Promise<void> | undefined;
@@ -94,12 +111,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
     status,
     close() {
       closing ??= (async () => {
-        running.unsubscribe();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeAllConnections();
-        await metricsListener?.close();
-        await link.close();
-        metrics.close();
+        await stop();
         logger.info('tickstream ingest stopped');
       })();
       return closing;

@@ -60,6 +60,9 @@ export async function startServe(options: ServeOptions): Promise<Tickstream> {
       readiness: () => feedsReadiness(status().feeds),
       replay: ingest.replay,
     },
+  }).catch((err: unknown) => {
+    metrics.close();
+    throw err;
   });
   const running = ingest.start();
   logger.info({ url: edge.url, feeds: ingest.feeds.map((f) => f.id) }, 'tickstream listening');
