@@ -13,7 +13,8 @@ export const CONFIG_FLAGS = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const CONFIG_FLAGS_HELP = `  --config FILE        a JSON file layered over config/default.json (also TICKSTREAM_CONFIG)
-  --port N             HTTP and Socket.IO port (default 3000; also TICKSTREAM_PORT)
+  --port N             the port to listen on: HTTP and Socket.IO (ingest: health and metrics only)
+                       (default 3000; also TICKSTREAM_PORT)
   --host HOST          interface to listen on (default 0.0.0.0; also TICKSTREAM_HOST)
   --log-level LEVEL    fatal, error, warn, info, debug, trace or silent
   --set PATH=VALUE     any setting by its dotted path, e.g. --set pipeline.defaultHz=2 (repeatable)

@@ -3,7 +3,7 @@ import { createLogger } from '../log.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
 import { runNode } from './runNode.js';
 
-export const INGEST_HELP = `tickstream ingest: run feeds and pipeline, publishing each rate tier's updates through Redis
+export const INGEST_HELP = `tickstream ingest: run feeds and pipeline, publishing each quote of a symbol gateways watch once, through Redis
 
 Usage: tickstream ingest [options]
 
