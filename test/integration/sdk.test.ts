@@ -296,6 +296,25 @@ describe('client SDK against a real server', () => {
     expect(increasingPerSymbol(slow)).toBe(true);
   });
 
+  it('keeps a watch slower than the lowest tier to its own rate (the server sends maxHz 0.5 at 1 Hz)', async () => {
+    const svc = await service();
+    const arrivals: number[] = [];
+    subscriptions.push(
+      client(svc.url)
+        .watch(['AAPL'], { maxHz: 0.5 })
+        .subscribe(() => arrivals.push(Date.now())),
+    );
+    // The test simulator ticks AAPL dozens of times a second, so each server interval (1 s) carries a quote.
+    await until(
+      () => arrivals.length >= 4,
+      15_000,
+      () => `4 quotes at 0.5 Hz, got ${arrivals.length}`,
+    );
+    const gaps = arrivals.slice(1).map((at, i) => at - (arrivals[i] ?? at));
+    // At 0.5 Hz consecutive quotes are at least 2 s apart (the client's own timer; a little slack for its clock).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1900);
+  });
+
   it('resubscribes after the server restarts on the same port, with a fresh snapshot', async () => {
     const first$ = await service();
     const port = first$.port;

@@ -28,6 +28,8 @@ class SymbolEntry {
   private readonly order = new QuoteOrder();
   private readonly updates = new Subject<Quote>();
   private last: Quote | undefined;
+  /** The rate the server sends this symbol at (its subscribe ack's `hz`): above the rate asked when under its tiers. */
+  private servedHz: number | undefined;
   private readonly resolve: (outcome: SymbolOutcome) => void;
   settled = false;
   readonly ready: Promise<SymbolOutcome>;
@@ -58,9 +60,18 @@ class SymbolEntry {
     return set.length ? Math.max(...set) : undefined;
   }
 
-  /** Whether the server may send this symbol faster than `hz`: some watcher asked for more, or for the default. */
+  /**
+   * Whether the server may send this symbol faster than `hz`: some watcher asked for more, or for the default,
+   * or the server serves it faster than asked (its lowest tier is above `hz`: 0.5 Hz is served at 1).
+   */
   mayExceed(hz: number): boolean {
-    return this.rates.some((rate) => rate === undefined || rate > hz);
+    return (
+      (this.servedHz !== undefined && this.servedHz > hz) || this.rates.some((rate) => rate === undefined || rate > hz)
+    );
+  }
+
+  served(hz: number): void {
+    this.servedHz = hz;
   }
 
   add(hz: number | undefined): void {
@@ -261,6 +272,7 @@ export class SymbolSubscriptions {
         continue;
       }
       if (!entry) continue;
+      entry.served(answer.hz);
       const quote = snapshot.get(symbol);
       if (quote) entry.offer(quote, connection);
       if (!entry.settled) entry.settle({ kind: 'accepted', symbol, quotes$: entry.quotes$ });
