@@ -17,6 +17,7 @@ import type { TickstreamSocket } from '../../src/delivery/types.js';
 import type { RawQuote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { freePort, observeFor, quietFor, until } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
 let services: Tickstream[] = [];
@@ -342,6 +343,39 @@ describe('client SDK against a real server', () => {
     const [socket] = serverSockets(second);
     expect(new Set(subscriptionsOf(second, socket).keys())).toEqual(new Set(['AAPL', 'MSFT']));
     expect(states).toContain('disconnected');
+  });
+
+  it('errors a watch whose every symbol the server refuses after a reconnect, and lets one with others go on', async () => {
+    const first$ = await service();
+    const ts = client(first$.url);
+    const aaplOnly: Quote[] = [];
+    let aaplOnlyEnd: unknown;
+    subscriptions.push(
+      ts.watch(['AAPL']).subscribe({
+        next: (q) => aaplOnly.push(q),
+        error: (err: unknown) => (aaplOnlyEnd = err),
+        complete: () => (aaplOnlyEnd = 'completed'),
+      }),
+    );
+    const both = record(ts.watch(['AAPL', 'MSFT']));
+    const rejected: string[] = [];
+    subscriptions.push(ts.rejected$.subscribe((r) => rejected.push(`${r.symbol} ${r.code}`)));
+    await until(() => aaplOnly.length >= 1 && both.some((q) => q.symbol === 'MSFT'), 10_000, 'quotes of both watches');
+
+    // The server comes back on the same port with another feed: it has MSFT, no longer AAPL.
+    const port = first$.port;
+    await first$.close();
+    services = services.filter((s) => s !== first$);
+    const msftOnly = manualFeed(['MSFT']);
+    await service({ server: { host: '127.0.0.1', port, dashboard: false } }, { feeds: [msftOnly] });
+
+    await until(() => aaplOnlyEnd !== undefined, 15_000, 'the AAPL-only watch to end');
+    expect(aaplOnlyEnd).toBeInstanceOf(TickstreamError);
+    expect(aaplOnlyEnd).toMatchObject({ code: 'UNKNOWN_SYMBOL', message: expect.stringContaining('AAPL') });
+    expect(rejected).toContain('AAPL UNKNOWN_SYMBOL');
+    // The watch that still has a symbol goes on with it.
+    msftOnly.push('MSFT', 123.45);
+    await until(() => both.some((q) => q.price === 123.45), 10_000, 'the new server’s MSFT quote');
   });
 
   it('speaks msgpack when given the parser, to a server configured for it', async () => {

@@ -19,6 +19,13 @@ export type SymbolOutcome =
 
 export type Lease = { readonly ready: Promise<SymbolOutcome[]>; release(): void };
 
+/** How the stream of an accepted symbol ends when the server refuses it later (after a reconnect). */
+export class SymbolRefused extends Error {
+  constructor(readonly rejection: Rejection) {
+    super(`${rejection.symbol}: ${rejection.message}`);
+  }
+}
+
 // Small requests stay under any server's per-request symbol limit (500 by default).
 const SYMBOLS_PER_REQUEST = 100;
 
@@ -98,6 +105,8 @@ class SymbolEntry {
   end(outcome: SymbolOutcome): void {
     if (!this.settled) this.settle(outcome);
     if (outcome.kind === 'failed') this.updates.error(outcome.error);
+    // Refused once running (after a reconnect): each watch decides whether it goes on with its other symbols.
+    else if (outcome.kind === 'rejected') this.updates.error(new SymbolRefused(outcome.rejection));
     else this.updates.complete();
   }
 }

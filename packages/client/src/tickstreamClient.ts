@@ -1,5 +1,6 @@
 import {
   BehaviorSubject,
+  catchError,
   defer,
   distinctUntilChanged,
   EMPTY,
@@ -20,7 +21,7 @@ import { DeltaStream } from './deltaStream.js';
 import { TickstreamError } from './errors.js';
 import { PendingRequests } from './pendingRequests.js';
 import type { ErrorCode, Quote, Rejection, ReplayCommand, ReplayStatus, Status, SymbolInfo } from './protocol.js';
-import { type SymbolOutcome, SymbolSubscriptions } from './symbolSubscriptions.js';
+import { type SymbolOutcome, SymbolRefused, SymbolSubscriptions } from './symbolSubscriptions.js';
 import {
   type ClientToServerEvents,
   ERROR_CODES,
@@ -227,14 +228,23 @@ export class SocketTickstreamClient implements TickstreamClient {
     if (failed) return throwError(() => failed.error);
     const accepted = outcomes.filter((o) => o.kind === 'accepted');
     const rejected = outcomes.flatMap((o) => (o.kind === 'rejected' ? [o.rejection] : []));
-    if (!accepted.length && rejected.length) {
-      const first = rejected[0] as Rejection;
-      const all = rejected.map((r) => `${r.symbol}: ${r.message}`).join('; ');
-      return throwError(() => new TickstreamError(first.code, `every symbol was refused (${all})`, rejected));
-    }
+    if (!accepted.length && rejected.length) return throwError(() => everySymbolRefused(rejected));
     for (const rejection of rejected) this.rejections.next(rejection);
+    // A symbol refused later (after a reconnect) leaves the watch to its others; once none is left, the watch
+    // fails as one refused from the start would, rather than completing as if the client were closed.
+    const refusedLater: Rejection[] = [];
+    const streams = accepted.map((o) =>
+      o.quotes$.pipe(
+        catchError((err: unknown) => {
+          if (!(err instanceof SymbolRefused)) return throwError(() => err);
+          refusedLater.push(err.rejection);
+          if (refusedLater.length < accepted.length) return EMPTY;
+          return throwError(() => everySymbolRefused([...rejected, ...refusedLater]));
+        }),
+      ),
+    );
     // Subscribing each symbol's stream delivers its snapshot synchronously, so all snapshots precede updates.
-    return accepted.length ? merge(...accepted.map((o) => o.quotes$)) : EMPTY;
+    return streams.length ? merge(...streams) : EMPTY;
   }
 
   /** A request that is refused at once when the client has failed or is closed. */
@@ -299,6 +309,13 @@ export class SocketTickstreamClient implements TickstreamClient {
     this.requests.abandonAll(error);
     this.state.next('disconnected');
   }
+}
+
+/** The error of a watch whose every symbol the server refused, with the first refusal's code. */
+function everySymbolRefused(rejected: readonly Rejection[]): TickstreamError {
+  const first = rejected[0] as Rejection;
+  const all = rejected.map((r) => `${r.symbol}: ${r.message}`).join('; ');
+  return new TickstreamError(first.code, `every symbol was refused (${all})`, rejected);
 }
 
 /** The `data.reason` a server's handshake refusal carries ("expired", "unknown_token", ...), if any. */
