@@ -422,6 +422,18 @@ describe('client SDK against a real server', () => {
     }
   });
 
+  it('refuses what a JavaScript caller may pass by mistake with a BAD_REQUEST naming the option', async () => {
+    const ts = client(`http://127.0.0.1:${await freePort()}`);
+    // @ts-expect-error a JavaScript caller passing one symbol as a string
+    const oneString = await firstValueFrom(ts.watch('AAPL')).catch((e: unknown) => e);
+    expect(oneString).toBeInstanceOf(TickstreamError);
+    expect(oneString).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^symbols .*"AAPL"/) });
+    // @ts-expect-error a JavaScript caller passing the rate as a string
+    const textRate = await firstValueFrom(ts.watch(['AAPL'], { maxHz: '4' })).catch((e: unknown) => e);
+    expect(textRate).toBeInstanceOf(TickstreamError);
+    expect(textRate).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^maxHz .*"4"/) });
+  });
+
   it('lists symbols, replays the latest status and reports the replay refusal', async () => {
     const svc = await service();
     const ts = client(svc.url);

@@ -171,9 +171,17 @@ export class SocketTickstreamClient implements TickstreamClient {
   watch(symbols: readonly string[], options: WatchOptions = {}): Observable<Quote> {
     return defer(() => {
       if (this.failure) return throwError(() => this.failure);
+      // Checked at run time too: JavaScript callers have no types to stop `watch('AAPL')` or `maxHz: '4'`.
+      if (!Array.isArray(symbols)) {
+        const got = shown(symbols);
+        return throwError(
+          () => new TickstreamError('BAD_REQUEST', `symbols must be an array such as ['AAPL'], got ${got}`),
+        );
+      }
       const { maxHz } = options;
-      if (maxHz !== undefined && !(Number.isFinite(maxHz) && maxHz > 0)) {
-        return throwError(() => new TickstreamError('BAD_REQUEST', `maxHz must be a positive number, got ${maxHz}`));
+      if (maxHz !== undefined && !(typeof maxHz === 'number' && Number.isFinite(maxHz) && maxHz > 0)) {
+        const got = shown(maxHz);
+        return throwError(() => new TickstreamError('BAD_REQUEST', `maxHz must be a positive number, got ${got}`));
       }
       const wanted = [...new Set(symbols.map((symbol) => normalizeSymbol(String(symbol))))];
       if (!wanted.length)
@@ -309,6 +317,11 @@ export class SocketTickstreamClient implements TickstreamClient {
     this.requests.abandonAll(error);
     this.state.next('disconnected');
   }
+}
+
+/** A value as an error message shows it: a string quoted (so "4" is not taken for the number 4). */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 /** The error of a watch whose every symbol the server refused, with the first refusal's code. */
