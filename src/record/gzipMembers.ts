@@ -30,6 +30,17 @@ function gzipHeaderLength(buf: Buffer, at: number): number | undefined {
   return at + length <= buf.length ? length : undefined;
 }
 
+/** Compressed data that does not inflate: the file is damaged in the gzip member that starts at byte `at`. */
+export class CorruptGzipError extends Error {
+  override name = 'CorruptGzipError';
+  constructor(
+    readonly at: number,
+    cause: string,
+  ) {
+    super(`corrupt gzip member at byte ${at}: ${cause}`);
+  }
+}
+
 export function isGzipMagic(buf: Buffer, at = 0): boolean {
   return buf[at] === 0x1f && buf[at + 1] === 0x8b && buf[at + 2] === 8;
 }
@@ -82,7 +93,7 @@ export async function* gzipMembers(file: string, windowBytes = 1 << 20): AsyncGe
       try {
         result = inflateRawSync(window, { info: true, finishFlush: constants.Z_SYNC_FLUSH });
       } catch (err) {
-        throw new Error(`corrupt gzip member at byte ${at}: ${(err as Error).message}`);
+        throw new CorruptGzipError(at, err instanceof Error ? err.message : String(err));
       }
       if (!isInflateInfo(result)) throw new Error('zlib did not report how much it read');
       const consumed = result.engine.bytesWritten;
@@ -103,8 +114,12 @@ export async function* gzipMembers(file: string, windowBytes = 1 << 20): AsyncGe
       raw.on('data', (chunk) => {
         readBytes += chunk.length;
       });
-      for await (const data of raw.pipe(createGunzip({ finishFlush: constants.Z_SYNC_FLUSH }))) {
-        if (Buffer.isBuffer(data)) yield { member, data, readBytes };
+      try {
+        for await (const data of raw.pipe(createGunzip({ finishFlush: constants.Z_SYNC_FLUSH }))) {
+          if (Buffer.isBuffer(data)) yield { member, data, readBytes };
+        }
+      } catch (err) {
+        throw new CorruptGzipError(member, err instanceof Error ? err.message : String(err));
       }
       return;
     }

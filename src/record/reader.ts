@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { type LineVerdict, parseLine, type RecordedQuote, type RecordingHeader } from './format.js';
-import { isGzipMagic } from './gzipMembers.js';
+import { CorruptGzipError, isGzipMagic } from './gzipMembers.js';
 import { type ScanSummary, scanLines } from './lines.js';
 
 export type BadLine = { line: number; reason: string };
@@ -46,9 +46,11 @@ export async function scanRecording(
 ): Promise<VerifyReport & { scan: ScanSummary }> {
   const report: VerifyReport = { file, records: 0 };
   let heldBad: BadLine | undefined;
-  const scan = await scanLines(
+  let linesRead = 0;
+  const scanning = scanLines(
     file,
     (text, lineNo, complete, offset, skip) => {
+      linesRead = lineNo;
       // An empty line in the middle is harmless (a hand-edited file); an empty tail is just the end.
       if (text.trim() === '') return;
       if (heldBad) {
@@ -67,6 +69,13 @@ export async function scanRecording(
     },
     onProgress,
   );
+  const scan = await scanning.catch((err: unknown) => {
+    // Damaged compressed data in the middle is a corrupt file like a bad line (a torn end inflates what it
+    // holds): the lines before it are valid, and it is corrupt from the line the damaged member starts with.
+    if (!(err instanceof CorruptGzipError)) throw err;
+    report.corrupt = heldBad ?? { line: linesRead + 1, reason: err.message };
+    return { gzip: true, bytes: err.at, largestMemberBytes: 0 };
+  });
   if (heldBad && !report.corrupt) report.torn = heldBad;
   return { ...report, scan };
 }

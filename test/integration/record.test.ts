@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -141,6 +142,26 @@ describe('tickstream record / verify (real processes)', () => {
 
     expect((await run(['verify']).done).code).toBe(2);
     expect((await run(['verify', join(dir, 'missing.ndjson')]).done).code).toBe(2);
+  });
+
+  it('verify and replay: gzip data damaged in the middle is corrupt at the line it starts, not an unreadable file', async () => {
+    const lines = [HEADER, ...Array.from({ length: 300 }, (_, i) => record(i))];
+    // Three gzip members of 100 lines each, as the recorder writes them (a member per checkpoint)...
+    const members = [0, 100, 200].map((from) => gzipSync(`${lines.slice(from, from + 100).join('\n')}\n`));
+    // ...the second one damaged: its first deflate block gets the reserved block type, which no inflater reads.
+    const damaged = members[1];
+    if (!damaged) throw new Error('no second member');
+    damaged[10] = (damaged[10] ?? 0) | 0b110;
+    const file = join(dir, 'damaged.ndjson.gz');
+    writeFileSync(file, Buffer.concat(members));
+
+    const verifyRun = await run(['verify', file]).done;
+    expect(verifyRun.code).toBe(1);
+    expect(verifyRun.stdout).toContain('99 valid records');
+    expect(verifyRun.stdout).toMatch(/CORRUPT at line 101: .*gzip/);
+    const replayRun = await run(['replay', file, '--port', '0', '--log-level', 'silent']).done;
+    expect(replayRun.code).toBe(1);
+    expect(replayRun.stderr).toMatch(/line 101: .*gzip/);
   });
 
   it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
