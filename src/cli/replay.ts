@@ -217,6 +217,8 @@ async function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): Prom
     throw new ConfigError((err as Error).message);
   }
   if (from === undefined && to === undefined) return;
+  if (from !== undefined && to !== undefined && to <= from)
+    throw new ConfigError(`replay: --to ${feedConfig.to} is not after --from ${feedConfig.from} (${zone})`);
   const { cursor } = await tape.seek(from ?? tape.first, false);
   const batch = await cursor.next();
   cursor.close();

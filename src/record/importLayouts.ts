@@ -176,7 +176,8 @@ export function rowReader(
     if (at === -1) {
       // A preset's optional symbol column (Databento without map_symbols) can be given with --symbol.
       if (field === 'symbol' && options.symbol) return undefined;
-      throw new LayoutError(`column "${column}" (for ${field}) is not in the header: ${columns.join(', ')}`);
+      const hint = field === 'symbol' ? '; a file of one symbol can name it with --symbol S' : '';
+      throw new LayoutError(`column "${column}" (for ${field}) is not in the header: ${columns.join(', ')}${hint}`);
     }
     return at;
   };

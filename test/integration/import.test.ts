@@ -151,7 +151,7 @@ describe('tickstream import (real processes)', () => {
     expect(field.code).toBe(2);
     expect(field.stderr).toMatch(/unknown field "prize"/);
     expect(column.code).toBe(2);
-    expect(column.stderr).toMatch(/column "s" \(for symbol\) is not in the header: a, b/);
+    expect(column.stderr).toMatch(/column "s" \(for symbol\) is not in the header: a, b; .* --symbol S/);
     expect(noOut.stderr).toMatch(/--out FILE is required/);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('databento-mbp1');

@@ -221,6 +221,10 @@ describe('tickstream record / verify (real processes)', () => {
     const after = await run(args('--from', '18:00')).done;
     expect(after.code).toBe(2);
     expect(after.stderr).toContain('replay: no records after --from 18:00 (America/New_York)');
+    // A range the wrong way round says so, rather than that it holds no record.
+    const backwards = await run(args('--from', '17:15', '--to', '17:14')).done;
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('replay: --to 17:14 is not after --from 17:15 (America/New_York)');
     const early = await run(args('--to', '17:00', '--zone', 'America/New_York')).done;
     expect(early.code).toBe(2);
     expect(early.stderr).toContain('replay: no records before --to 17:00');
