@@ -292,6 +292,7 @@ function lineSession(
 ): Observable<never> {
   const note = (text: string) => process.stderr.write(`tickstream watch: ${text}\n`);
   let giveUpAt: number | undefined;
+  const refused = new Set<string>();
   // Plain lines wait for the zones (one request) so that every line has its exchange's time; JSON has none.
   const quotes$ =
     request.output === 'json'
@@ -312,6 +313,13 @@ function lineSession(
         note(`cannot reach ${request.url}: ${failure.message}; retrying (attempt ${failure.attempt}${left})`);
       }),
     ),
-    client.rejected$.pipe(tap((r) => note(`${r.symbol} refused: ${r.message} (${r.code}); watching the others`))),
+    client.rejected$.pipe(
+      tap((r) => {
+        refused.add(r.symbol);
+        // The last one refused ends the watch (its error says so): there are no others to watch.
+        const others = request.symbols.some((symbol) => !refused.has(symbol)) ? '; watching the others' : '';
+        note(`${r.symbol} refused: ${r.message} (${r.code})${others}`);
+      }),
+    ),
   ).pipe(ignoreElements());
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { freePort, until } from '../helpers/lifecycle.js';
+import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
 const BIN = new URL('../../bin/tickstream.js', import.meta.url).pathname;
@@ -193,6 +194,26 @@ describe('tickstream watch', () => {
     expect(watch.stderr()).toMatch(/NOPE refused: .*\(UNKNOWN_SYMBOL\); watching the others/);
     watch.child.kill('SIGTERM');
     expect(await watch.exit).toBe(0);
+  });
+
+  // Found on main: the watch went on forever with nothing to watch, saying "watching the others".
+  it('exits 4 when a restarted server refuses the last symbol it watched, without claiming others', async () => {
+    const first = await startTestService({ server: { host: '127.0.0.1', port: 0, dashboard: false } });
+    service = first;
+    const watch = run('node', [BIN, 'watch', 'AAPL', '--json', '--url', first.url]);
+    await untilOutput(
+      () => ndjson(watch.stdout()).length >= 1,
+      () => watch.stdout() + watch.stderr(),
+    );
+    // The server comes back on the same port without AAPL.
+    await first.close();
+    service = await startTestService(
+      { server: { host: '127.0.0.1', port: first.port, dashboard: false } },
+      { feeds: [manualFeed(['MSFT'])] },
+    );
+    expect(await watch.exit).toBe(4);
+    expect(watch.stderr()).toMatch(/AAPL refused: .*\(UNKNOWN_SYMBOL\)\n/);
+    expect(watch.stderr()).not.toContain('watching the others');
   });
 
   it('exits 5 when the server refuses the token, or the token does not allow the symbols', async () => {
