@@ -55,12 +55,18 @@ describe('TurnBatcher', () => {
     const batches: Quote[][] = [];
     const b = make(batches);
     await new Promise<void>((resolve) => {
-      // Same delay, armed in the same turn: Node runs both in one timers phase, before the check phase.
-      setTimeout(() => b.add('AAPL', quote('AAPL', 1)), 20);
+      setTimeout(() => b.add('AAPL', quote('AAPL', 1)), 5);
       setTimeout(() => {
         b.add('MSFT', quote('MSFT', 2));
         setImmediate(resolve);
-      }, 20);
+      }, 5);
+      // Both overdue when the loop gets to its timers phase, so Node runs them in that one phase, before the
+      // check phase (setImmediate). Without the block, the two could be armed a millisecond apart on a loaded
+      // machine (Node reads the clock anew for each) and fall due in two turns: CI saw that once.
+      const armed = performance.now();
+      while (performance.now() - armed < 20) {
+        // the loop is held on purpose: see above
+      }
     });
     expect(batches).toEqual([[quote('AAPL', 1), quote('MSFT', 2)]]);
   });
