@@ -2,25 +2,36 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig, parseScalar } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 
-/** Flags every command that runs the service understands. */
-export const CONFIG_FLAGS = {
+/** Flags every command that reads the configuration understands (`record`, which listens nowhere, has these). */
+export const SETTINGS_FLAGS = {
   config: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
   'log-level': { type: 'string' },
   set: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-export const CONFIG_FLAGS_HELP = `  --config FILE        a JSON file layered over config/default.json (also TICKSTREAM_CONFIG)
-  --port N             the port to listen on: HTTP and Socket.IO (ingest: health and metrics only)
+/** Flags every command that runs the service understands: the settings', and where to listen. */
+export const CONFIG_FLAGS = {
+  ...SETTINGS_FLAGS,
+  port: { type: 'string' },
+  host: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const CONFIG_FILE_HELP = `  --config FILE        a JSON file layered over config/default.json (also TICKSTREAM_CONFIG)`;
+const LISTEN_HELP = `  --port N             the port to listen on: HTTP and Socket.IO (ingest: health and metrics only)
                        (default 3000; also TICKSTREAM_PORT)
-  --host HOST          interface to listen on (default 0.0.0.0; also TICKSTREAM_HOST)
-  --log-level LEVEL    fatal, error, warn, info, debug, trace or silent
+  --host HOST          interface to listen on (default 0.0.0.0; also TICKSTREAM_HOST)`;
+const OTHER_SETTINGS_HELP = `  --log-level LEVEL    fatal, error, warn, info, debug, trace or silent
   --set PATH=VALUE     any setting by its dotted path, e.g. --set pipeline.defaultHz=2 (repeatable)
   -h, --help           this help
 
 Environment: TICKSTREAM_<PATH> with __ between levels, e.g. TICKSTREAM_LIMITS__MAX_SYMBOLS_PER_SOCKET=100.`;
+
+/** The help of SETTINGS_FLAGS. */
+export const SETTINGS_FLAGS_HELP = `${CONFIG_FILE_HELP}\n${OTHER_SETTINGS_HELP}`;
+
+/** The help of CONFIG_FLAGS. */
+export const CONFIG_FLAGS_HELP = `${CONFIG_FILE_HELP}\n${LISTEN_HELP}\n${OTHER_SETTINGS_HELP}`;
 
 type ConfigFlagValues = {
   config?: string;

@@ -12,7 +12,7 @@ import { LastValueCache } from '../pipeline/lastValueCache.js';
 import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import { recordTo } from '../record/recordTo.js';
 import { RecordingWriter } from '../record/writer.js';
-import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, configFromFlags, parseCommandArgs } from './args.js';
+import { configFromFlags, parseCommandArgs, SETTINGS_FLAGS, SETTINGS_FLAGS_HELP } from './args.js';
 import { DURATION_FORMS, parseDuration } from './duration.js';
 import { startProgress } from './progress.js';
 import { untilSignal } from './signals.js';
@@ -27,7 +27,7 @@ Options:
   --rotate-bytes N     start a new file (FILE.1.ndjson.gz...) once this many bytes are written
   --rotate-minutes N   start a new file every N minutes
   --progress           show progress on stderr even when it is not a terminal
-${CONFIG_FLAGS_HELP}
+${SETTINGS_FLAGS_HELP}
 
 By default it records the embedded simulator. Lines reach the file at least every 200 ms; a crash loses at
 most that, and leaves a file that \`tickstream verify\` accepts and \`tickstream replay\` plays.`;
@@ -41,7 +41,7 @@ function positiveNumber(flag: string, text: string | undefined): number | undefi
 
 export async function recordCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
-    ...CONFIG_FLAGS,
+    ...SETTINGS_FLAGS,
     out: { type: 'string', short: 'o' },
     duration: { type: 'string', short: 'd' },
     'rotate-bytes': { type: 'string' },

@@ -189,6 +189,13 @@ describe('tickstream record / verify (real processes)', () => {
     const bad = await run(['record', '--out', join(dir, 'x.ndjson'), '--duration', 'soon']).done;
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--duration "soon": expected a duration/);
+    // record listens nowhere: it neither takes nor lists where to listen.
+    const port = await run(['record', '--out', join(dir, 'x.ndjson'), '--port', '3106']).done;
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/Unknown option '--port'/);
+    const help = await run(['record', '--help']).done;
+    expect(help.stdout).toContain('--out FILE');
+    expect(help.stdout).not.toMatch(/--port|--host/);
     // Named by the flag, not by the config field the flag fills.
     const speed = await run(['replay', join(dir, 'torn.ndjson'), '--speed', '500', '--port', '0']).done;
     expect(speed.code).toBe(2);
