@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { type ReplayFeedConfig, replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
 import type { ReplayStatus } from '../protocol.js';
+import { CorruptGzipError } from '../record/gzipMembers.js';
 import { RecordingError } from '../record/reader.js';
 import { openRecordings, type ReplayTape } from '../record/recordingTape.js';
 import { startServe } from '../roles/serve.js';
@@ -119,6 +120,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof RecordingError) {
       console.error(`tickstream replay: ${err.message} (see tickstream verify ${err.file})`);
+      return 1;
+    }
+    if (err instanceof CorruptGzipError) {
+      const named = files.join(', ');
+      console.error(`tickstream replay: ${named}: ${err.message} (see tickstream verify ${named})`);
       return 1;
     }
     throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);

@@ -30,14 +30,38 @@ function gzipHeaderLength(buf: Buffer, at: number): number | undefined {
   return at + length <= buf.length ? length : undefined;
 }
 
-/** Compressed data that does not inflate: the file is damaged in the gzip member that starts at byte `at`. */
+/**
+ * Compressed data that does not inflate: the file is damaged in the gzip member that starts at byte `at`, or
+ * (`within: 'after'`, a reader that inflates members as one stream) somewhere from that byte on.
+ */
 export class CorruptGzipError extends Error {
   override name = 'CorruptGzipError';
   constructor(
     readonly at: number,
     cause: string,
+    within: 'member' | 'after' = 'member',
   ) {
-    super(`corrupt gzip member at byte ${at}: ${cause}`);
+    super(`corrupt gzip ${within === 'member' ? 'member at' : 'data after'} byte ${at}: ${cause}`);
+  }
+}
+
+/** An error zlib raised on data it cannot inflate (Z_DATA_ERROR, Z_BUF_ERROR...), not one of reading the file. */
+export function isZlibError(err: unknown): err is Error {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('Z_');
+}
+
+/**
+ * The decompressed bytes of the first gzip member of `head` (a file's first bytes; of a member cut off by the
+ * end of `head`, what it holds): what a file's first line is read from, whatever the state of later members.
+ */
+export function firstMember(head: Buffer): Buffer {
+  const header = gzipHeaderLength(head, 0);
+  if (header === undefined) return Buffer.alloc(0);
+  try {
+    // Raw inflate ends with the member's deflate stream; the trailer and the members after it are not read.
+    return inflateRawSync(head.subarray(header), { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (err) {
+    throw new CorruptGzipError(0, err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants, createGunzip } from 'node:zlib';
-import { gzipMembers, isGzipMagic } from './gzipMembers.js';
+import { CorruptGzipError, gzipMembers, isGzipMagic, isZlibError } from './gzipMembers.js';
 
 /**
  * Where a reader can start so that a given line comes first: a byte offset (a line start in a plain file, a
@@ -173,6 +173,10 @@ export async function* linesFrom(
       lines = [];
       yield out;
     }
+  } catch (err) {
+    // Damage found while playing (an index still current for a file changed in place) names where it is.
+    if (gzip && isZlibError(err)) throw new CorruptGzipError(position.offset, err.message, 'after');
+    throw err;
   } finally {
     raw.destroy();
     if (stream !== raw) stream.destroy();

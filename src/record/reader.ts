@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { constants, gunzipSync } from 'node:zlib';
 import { type LineVerdict, parseLine, type RecordedQuote, type RecordingHeader } from './format.js';
-import { CorruptGzipError, isGzipMagic } from './gzipMembers.js';
+import { CorruptGzipError, firstMember, isGzipMagic } from './gzipMembers.js';
 import { type ScanSummary, scanLines } from './lines.js';
 
 export type BadLine = { line: number; reason: string };
@@ -90,9 +89,8 @@ export function readHeaderSync(file: string): RecordingHeader | undefined {
   } finally {
     closeSync(fd);
   }
-  const text = isGzipMagic(head)
-    ? gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8')
-    : head.toString('utf8');
+  // The header is the first member's first line: a member damaged further on is for the reading to report.
+  const text = (isGzipMagic(head) ? firstMember(head) : head).toString('utf8');
   const nl = text.indexOf('\n');
   if (nl === -1) return undefined;
   const verdict = parseLine(text.slice(0, nl), true);

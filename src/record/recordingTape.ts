@@ -1,6 +1,7 @@
 import type { BarSeries } from '../pipeline/intradayHistory.js';
 import type { Bar, SymbolInfo } from '../protocol.js';
 import { parseIndexedLine, type RecordedQuote } from './format.js';
+import { CorruptGzipError } from './gzipMembers.js';
 import { buildIndex } from './indexBuilder.js';
 import { linesFrom, type ReadPosition } from './lines.js';
 import { readHeaderSync } from './reader.js';
@@ -138,11 +139,19 @@ class RecordCursor implements Cursor<RecordedQuote> {
         throw new Error(`${this.file} ended before record ${this.end} (it changed since it was indexed)`);
       }
     } catch (err) {
-      if (!this.closed) this.failure = err instanceof Error ? err : new Error(String(err));
+      if (!this.closed) this.failure = readFailure(this.file, err);
     }
     this.finished = true;
     this.wakeReader?.();
   }
+}
+
+/** Why reading from an index's position failed: data that does not inflate there was not so when indexed. */
+function readFailure(file: string, err: unknown): Error {
+  if (err instanceof CorruptGzipError) {
+    return new Error(`${file} changed since it was indexed: ${err.message} (tickstream verify ${file} names the line)`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** One recording file with its index: seeks restate from the nearest checkpoint, then read on. */

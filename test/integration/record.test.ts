@@ -164,6 +164,34 @@ describe('tickstream record / verify (real processes)', () => {
     expect(replayRun.stderr).toMatch(/line 101: .*gzip/);
   });
 
+  // Found on main: a file damaged in place after it was indexed (its index still current) would not replay at all,
+  // "cannot read ...: invalid block type", though the damage was past its first line: the header was read by
+  // inflating the first MiB whole.
+  it('replay of an indexed file damaged in place plays up to the damage, then names where it is', async () => {
+    const lines = [HEADER, ...Array.from({ length: 300 }, (_, i) => record(i))];
+    const members = [0, 100, 200].map((from) => gzipSync(`${lines.slice(from, from + 100).join('\n')}\n`));
+    const file = join(dir, 'damaged-later.ndjson.gz');
+    writeFileSync(file, Buffer.concat(members));
+    expect((await run(['index', file]).done).code).toBe(0);
+    const damaged = members[1];
+    if (!damaged) throw new Error('no second member');
+    damaged[10] = (damaged[10] ?? 0) | 0b110; // the reserved block type: the same size, so the index looks current
+    writeFileSync(file, Buffer.concat(members));
+
+    const { child, done } = run(['replay', file, '--speed', 'max', '--port', '0', '--host', '127.0.0.1']);
+    let output = '';
+    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (output += String(chunk)));
+    await until(
+      () => output.includes('tickstream: replaying') && output.includes('changed since it was indexed: corrupt gzip'),
+      15_000,
+      () => `the replay to start, then report the damage; got:\n${output}`,
+    );
+    expect(output).toContain(`tickstream: replaying ${file} (299 records)`);
+    expect(output).toContain(`(tickstream verify ${file} names the line)`);
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+  });
+
   it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
     const file = join(dir, 'to-index.ndjson');
     writeRecording(file, 200);
