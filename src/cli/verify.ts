@@ -9,7 +9,8 @@ Usage: tickstream verify FILE [--json]
 Prints how many valid records the file holds, its first bad line (number and why), and whether its index
 (FILE.idx, for replay seeks) is current.
 Exit status: 0 when the file is clean or only its last line is torn (a crash mid-write: replay ignores it),
-1 when a line in the middle is corrupt (replay refuses the file), 2 when it cannot be read.`;
+1 when a line in the middle is corrupt or the file holds no record (replay refuses either), 2 when it cannot
+be read.`;
 
 export function describeIndexLookup(file: string, lookup: IndexLookup): string {
   const name = indexFileOf(file);
@@ -32,7 +33,8 @@ export function describeReport(report: VerifyReport): string {
   }
   if (report.corrupt) lines.push(`  CORRUPT at line ${report.corrupt.line}: ${report.corrupt.reason}`);
   if (report.torn) lines.push(`  torn last line ${report.torn.line} (ignored): ${report.torn.reason}`);
-  if (!report.corrupt && !report.torn) lines.push('  clean');
+  if (report.records === 0 && !report.corrupt) lines.push('  no records: nothing to replay');
+  else if (!report.corrupt && !report.torn) lines.push('  clean');
   return lines.join('\n');
 }
 
@@ -66,5 +68,5 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       ? JSON.stringify({ ...report, index: indexStatus })
       : `${describeReport(report)}\n${describeIndexLookup(file, index)}`,
   );
-  return report.corrupt ? 1 : 0;
+  return report.corrupt || report.records === 0 ? 1 : 0;
 }

@@ -140,6 +140,14 @@ describe('tickstream record / verify (real processes)', () => {
     expect(replayRun.code).toBe(1);
     expect(replayRun.stderr).toMatch(/line 3: not JSON/);
 
+    // A file with no record (a header alone, or nothing) is one replay refuses: verify says so, exit 1.
+    const empty = join(dir, 'header-only.ndjson');
+    writeFileSync(empty, `${header}\n`);
+    const emptyRun = await run(['verify', empty]).done;
+    expect(emptyRun.code).toBe(1);
+    expect(emptyRun.stdout).toContain('no records: nothing to replay');
+    expect(emptyRun.stdout).not.toContain('clean');
+
     expect((await run(['verify']).done).code).toBe(2);
     expect((await run(['verify', join(dir, 'missing.ndjson')]).done).code).toBe(2);
   });
