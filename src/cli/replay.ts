@@ -4,10 +4,9 @@ import { DateTime } from 'luxon';
 import { tap } from 'rxjs';
 import { ConfigError, invalidConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { type ReplayFeedConfig, replayFeed, replayFiles, resolveReplayTime } from '../feeds/replay.js';
+import { type ReplayFeedConfig, replayFeed, replayFiles, replayLimits } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
 import type { ReplayStatus } from '../protocol.js';
-import { CorruptGzipError } from '../record/gzipMembers.js';
 import { RecordingError } from '../record/reader.js';
 import { openRecordings, type ReplayTape } from '../record/recordingTape.js';
 import { startServe } from '../roles/serve.js';
@@ -122,11 +121,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
       console.error(`tickstream replay: ${err.message} (see tickstream verify ${err.file})`);
       return 1;
     }
-    if (err instanceof CorruptGzipError) {
-      const named = files.join(', ');
-      console.error(`tickstream replay: ${named}: ${err.message} (see tickstream verify ${named})`);
-      return 1;
-    }
     throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);
   }
   if (tape.records === 0) throw new ConfigError(`replay: ${files.join(', ')} holds no records`);
@@ -214,17 +208,14 @@ function withFlagNames<T>(parse: () => T): T {
  */
 async function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): Promise<void> {
   const { zone } = feedConfig;
-  let from: number | undefined;
-  let to: number | undefined;
+  let limits: { from?: number; to?: number };
   try {
-    if (feedConfig.from) from = resolveReplayTime(feedConfig.from, zone, tape.first, '--from');
-    if (feedConfig.to) to = resolveReplayTime(feedConfig.to, zone, tape.first, '--to');
+    limits = replayLimits(feedConfig, tape.first, { from: '--from', to: '--to' });
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const { from, to } = limits;
   if (from === undefined && to === undefined) return;
-  if (from !== undefined && to !== undefined && to <= from)
-    throw new ConfigError(`replay: --to ${feedConfig.to} is not after --from ${feedConfig.from} (${zone})`);
   const { cursor } = await tape.seek(from ?? tape.first, false);
   const batch = await cursor.next();
   cursor.close();

@@ -63,7 +63,7 @@ export function replayFeed(
 
   const quotes$: Observable<RecordedQuote> = defer(() => from(open())).pipe(
     switchMap((loaded) => {
-      const limits = replayLimits(config, loaded);
+      const limits = replayLimits(config, loaded.first);
       head.play(
         loaded.records > 0
           ? {
@@ -110,15 +110,22 @@ export function replayFeed(
   };
 }
 
-/** The config's `from` and `to` on the recording's time line; throws when they are unknown or `to` is first. */
-function replayLimits(config: ReplayFeedConfig, loaded: ReplayTape): { from?: number; to?: number } {
-  const start = loaded.first;
+/**
+ * The config's `from` and `to` on the recording's time line (it starts at `first`); throws when either is
+ * unknown or `to` is not after `from` (an empty range plays nothing). `names` are what the messages call them:
+ * the config's fields, or the CLI's flags.
+ */
+export function replayLimits(
+  config: Pick<ReplayFeedConfig, 'from' | 'to' | 'zone'>,
+  first: number,
+  names: { from: string; to: string } = { from: 'from', to: 'to' },
+): { from?: number; to?: number } {
   const limits = {
-    from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, start, 'from'),
-    to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, start, 'to'),
+    from: config.from === undefined ? undefined : resolveReplayTime(config.from, config.zone, first, names.from),
+    to: config.to === undefined ? undefined : resolveReplayTime(config.to, config.zone, first, names.to),
   };
-  if (limits.from !== undefined && limits.to !== undefined && limits.to < limits.from) {
-    throw new Error(`replay to (${config.to}) is before from (${config.from})`);
+  if (limits.from !== undefined && limits.to !== undefined && limits.to <= limits.from) {
+    throw new Error(`replay: ${names.to} ${config.to} is not after ${names.from} ${config.from} (${config.zone})`);
   }
   return limits;
 }

@@ -38,10 +38,11 @@ export class CorruptGzipError extends Error {
   override name = 'CorruptGzipError';
   constructor(
     readonly at: number,
-    cause: string,
+    cause: unknown,
     within: 'member' | 'after' = 'member',
   ) {
-    super(`corrupt gzip ${within === 'member' ? 'member at' : 'data after'} byte ${at}: ${cause}`);
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`corrupt gzip ${within === 'member' ? 'member at' : 'data after'} byte ${at}: ${why}`);
   }
 }
 
@@ -61,7 +62,7 @@ export function firstMember(head: Buffer): Buffer {
     // Raw inflate ends with the member's deflate stream; the trailer and the members after it are not read.
     return inflateRawSync(head.subarray(header), { finishFlush: constants.Z_SYNC_FLUSH });
   } catch (err) {
-    throw new CorruptGzipError(0, err instanceof Error ? err.message : String(err));
+    throw new CorruptGzipError(0, err);
   }
 }
 
@@ -117,7 +118,7 @@ export async function* gzipMembers(file: string, windowBytes = 1 << 20): AsyncGe
       try {
         result = inflateRawSync(window, { info: true, finishFlush: constants.Z_SYNC_FLUSH });
       } catch (err) {
-        throw new CorruptGzipError(at, err instanceof Error ? err.message : String(err));
+        throw new CorruptGzipError(at, err);
       }
       if (!isInflateInfo(result)) throw new Error('zlib did not report how much it read');
       const consumed = result.engine.bytesWritten;
@@ -143,7 +144,7 @@ export async function* gzipMembers(file: string, windowBytes = 1 << 20): AsyncGe
           if (Buffer.isBuffer(data)) yield { member, data, readBytes };
         }
       } catch (err) {
-        throw new CorruptGzipError(member, err instanceof Error ? err.message : String(err));
+        throw new CorruptGzipError(member, err);
       }
       return;
     }

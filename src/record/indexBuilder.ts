@@ -153,10 +153,8 @@ export async function buildIndex(
   };
   const dataBytes = (await stat(file)).size;
   const report = await scanRecording(file, onRecord, (bytes) => options.onProgress?.(bytes, builder.count));
-  if (report.corrupt) throw new RecordingError(file, report.corrupt.line, report.corrupt.reason);
-  return builder.finish({
-    dataBytes,
-    gzip: report.scan.gzip,
-    largestMemberBytes: report.scan.largestMemberBytes,
-  });
+  const { corrupt, scan } = report;
+  if (corrupt) throw new RecordingError(file, corrupt.line, corrupt.reason);
+  if (!scan) throw new RecordingError(file, 1, 'the scan ended without reading the file');
+  return builder.finish({ dataBytes, gzip: scan.gzip, largestMemberBytes: scan.largestMemberBytes });
 }

@@ -175,7 +175,7 @@ export async function* linesFrom(
     }
   } catch (err) {
     // Damage found while playing (an index still current for a file changed in place) names where it is.
-    if (gzip && isZlibError(err)) throw new CorruptGzipError(position.offset, err.message, 'after');
+    if (gzip && isZlibError(err)) throw new CorruptGzipError(position.offset, err, 'after');
     throw err;
   } finally {
     raw.destroy();

@@ -42,7 +42,7 @@ export async function scanRecording(
   file: string,
   onRecord: ScannedRecord = () => {},
   onProgress?: (readBytes: number) => void,
-): Promise<VerifyReport & { scan: ScanSummary }> {
+): Promise<VerifyReport & { scan: ScanSummary | undefined }> {
   const report: VerifyReport = { file, records: 0 };
   let heldBad: BadLine | undefined;
   let linesRead = 0;
@@ -68,12 +68,13 @@ export async function scanRecording(
     },
     onProgress,
   );
+  // `scan` is undefined when damaged compressed data stopped the scan: then `corrupt` says where.
   const scan = await scanning.catch((err: unknown) => {
     // Damaged compressed data in the middle is a corrupt file like a bad line (a torn end inflates what it
     // holds): the lines before it are valid, and it is corrupt from the line the damaged member starts with.
     if (!(err instanceof CorruptGzipError)) throw err;
     report.corrupt = heldBad ?? { line: linesRead + 1, reason: err.message };
-    return { gzip: true, bytes: err.at, largestMemberBytes: 0 };
+    return undefined;
   });
   if (heldBad && !report.corrupt) report.torn = heldBad;
   return { ...report, scan };
@@ -90,7 +91,13 @@ export function readHeaderSync(file: string): RecordingHeader | undefined {
     closeSync(fd);
   }
   // The header is the first member's first line: a member damaged further on is for the reading to report.
-  const text = (isGzipMagic(head) ? firstMember(head) : head).toString('utf8');
+  let text: string;
+  try {
+    text = (isGzipMagic(head) ? firstMember(head) : head).toString('utf8');
+  } catch (err) {
+    if (err instanceof CorruptGzipError) throw new RecordingError(file, 1, err.message);
+    throw err;
+  }
   const nl = text.indexOf('\n');
   if (nl === -1) return undefined;
   const verdict = parseLine(text.slice(0, nl), true);
