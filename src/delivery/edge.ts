@@ -9,8 +9,7 @@ import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
 import { compactConnection, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
-import { listen, MAIN_PORT } from './listen.js';
-import { listenForMetrics, type MetricsListener } from './metricsListener.js';
+import { listenWithMetrics, type MetricsListener } from './metricsListener.js';
 import { ServerProtection } from './protection.js';
 import { socketInfo, socketOptions } from './socketOptions.js';
 import { statusChanges } from './statusBoard.js';
@@ -100,16 +99,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     })();
     return closing;
   };
-  let address: { url: string; port: number };
-  try {
-    address = await listen(http, config.server.port, config.server.host, MAIN_PORT);
-    metricsListener = await listenForMetrics(config.server, { access, metrics });
-  } catch (err) {
-    // An address it cannot take stops the start: what was started goes, so the process can end.
-    await close();
-    throw err;
-  }
-  const { url, port } = address;
+  const listening = await listenWithMetrics(http, config.server, { access, metrics }, close);
+  metricsListener = listening.metricsListener;
+  const { url, port } = listening;
   if (config.server.adminUi.enabled) instrumentAdminUi(io, { config, membership, metrics, logger, port });
 
   return { url, port, metricsUrl: metricsListener?.url, io, http, membership, close };

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/load.js';
 export type ListenSettings = { port: string; host: string };
 
 /** The main listener's settings (HTTP routes, Socket.IO, the ingest's health). */
-export const MAIN_PORT: ListenSettings = { port: 'server.port', host: 'server.host' };
+export const MAIN_LISTENER: ListenSettings = { port: 'server.port', host: 'server.host' };
 
 /** The URL clients use for a server listening on `host` (a wildcard address is shown as localhost). */
 function listeningAt(http: HttpServer, host: string): { url: string; port: number } {

@@ -59,12 +59,14 @@ export class RecordingWriter {
 
   constructor(private readonly options: RecordingWriterOptions) {
     this.gzip = isGzipName(options.out);
-    this.now = options.now ?? Date.now;
+    const scheduler = options.scheduler ?? asyncScheduler;
+    // One clock for the records' times and the flush timer.
+    this.now = options.now ?? (() => scheduler.now());
     const flushMs = options.flushMs ?? 200;
     if (flushMs > 0) {
       // A failed flush is kept for the next write to throw, where the recorder's subscriber hears it: thrown
       // from the timer, it would be an uncaught exception every flushMs.
-      this.flushTimer = interval(flushMs, options.scheduler ?? asyncScheduler).subscribe(() => {
+      this.flushTimer = interval(flushMs, scheduler).subscribe(() => {
         try {
           this.flush();
         } catch {

@@ -44,7 +44,9 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
   running.add(link.up$.subscribe((up) => metrics.redisUp?.set(up ? 1 : 0)));
 
   const directory = new RedisDirectoryMirror(link, keys.symbols);
-  const gatewayStatus = new GatewayStatus(link, keys.status, config.market, config.cluster.statusTtlMs);
+  const gatewayStatus = new GatewayStatus(link, keys.status, config.market, config.cluster.statusTtlMs, () =>
+    scheduler.now(),
+  );
   running.add(directory.follow(2000, scheduler).subscribe());
   running.add(gatewayStatus.follow(1000, scheduler));
   const status = () => gatewayStatus.current();
@@ -84,7 +86,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
     status,
     close() {
       closing ??= (async () => {
-        running.unsubscribe();
         await edge.close();
         await stopRedisSide();
         logger.info('tickstream gateway stopped');

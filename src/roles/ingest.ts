@@ -10,8 +10,7 @@ import { gatewayDemand, publishQuotes } from '../cluster/redisQuotes.js';
 import type { Config } from '../config/schema.js';
 import { AccessPolicy } from '../delivery/accessPolicy.js';
 import { healthRoutes } from '../delivery/httpRoutes.js';
-import { listen, MAIN_PORT } from '../delivery/listen.js';
-import { listenForMetrics, type MetricsListener } from '../delivery/metricsListener.js';
+import { listenWithMetrics, type MetricsListener } from '../delivery/metricsListener.js';
 import type { FeedSource } from '../feeds/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -88,16 +87,9 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
     await link.close();
     metrics.close();
   };
-  let address: { url: string; port: number };
-  try {
-    address = await listen(http, config.server.port, config.server.host, MAIN_PORT);
-    metricsListener = await listenForMetrics(config.server, { access, metrics });
-  } catch (err) {
-    // An address it cannot take stops the start: what was started goes, so the process can end.
-    await stop();
-    throw err;
-  }
-  const { url, port } = address;
+  const listening = await listenWithMetrics(http, config.server, { access, metrics }, stop);
+  metricsListener = listening.metricsListener;
+  const { url, port } = listening;
   logger.info({ url, redis: describeRedis(config.cluster) }, 'tickstream ingest running');
 
   let closing: Promise<void> | undefined;
@@ -184,8 +176,13 @@ function writeQuotes({ ingest, link, keys, cluster, metrics, scheduler, failed }
   return writing;
 }
 
-/** How often the ingest writes its status: every second, or twice per statusTtlMs when that is shorter. */
-const STATUS_EVERY_MS = 1000;
+/**
+ * How often the ingest writes its status key of `ttlMs`: every second, or twice per TTL when that is shorter
+ * (a write per TTL would let the key lapse between writes, and a gateway reading then would see no ingest).
+ */
+export function statusWriteEveryMs(ttlMs: number): number {
+  return Math.min(1000, ttlMs / 2);
+}
 
 /** The symbol directory and the ingest's status, every second, for the gateways. */
 function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisWrites): Subscription {
@@ -195,8 +192,7 @@ function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisW
   );
   publishing.add(
     publishIngestStatus(() => ingest.status(), link, keys.status, {
-      // A write per TTL would let the key lapse between writes (a gateway reading then sees no ingest at all).
-      everyMs: Math.min(STATUS_EVERY_MS, cluster.statusTtlMs / 2),
+      everyMs: statusWriteEveryMs(cluster.statusTtlMs),
       ttlMs: cluster.statusTtlMs,
       onFailure: failed('status'),
       scheduler,
