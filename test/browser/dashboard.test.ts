@@ -186,7 +186,7 @@ describe('dashboard in Chromium', () => {
       /p50 \d+ ms · p99 \d+ ms/.test(document.querySelector('#latency')?.textContent ?? ''),
     );
 
-    if (process.env.TICKSTREAM_SCREENSHOT || !existsSync(SCREENSHOT)) {
+    if (process.env.UPDATE_SCREENSHOTS || !existsSync(SCREENSHOT)) {
       // The picture shows the grid as it ticks: taken while a price flash is running.
       await page.waitForFunction(() => document.getAnimations().some((a) => a.playState === 'running'));
       await page.screenshot({ path: SCREENSHOT });
@@ -455,7 +455,7 @@ describe('dashboard in Chromium', () => {
     // Still in the list and in the address: nothing vanished.
     expect(await rowSymbols(page)).toEqual(['AAPL', 'SPY', 'QQQ', 'NOPE']);
     expect(new URL(page.url()).searchParams.get('symbols')).toBe('AAPL,SPY,QQQ,NOPE');
-    if (process.env.TICKSTREAM_SCREENSHOT) await page.screenshot({ path: join(PROJECT_ROOT, 'docs/refused.png') });
+    if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: join(PROJECT_ROOT, 'docs/refused.png') });
 
     await page.click('#grid tr[data-symbol="NOPE"] button.remove');
     await page.waitForSelector('#grid tr[data-symbol="NOPE"]', { state: 'detached' });

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 import { freePort, until } from '../helpers/lifecycle.js';
 
-export const REDIS_URL = process.env.TICKSTREAM_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Whether the shared test Redis answers; CI must have it, so a missing Redis only skips outside CI. */
 export async function redisAvailable(url = REDIS_URL): Promise<boolean> {

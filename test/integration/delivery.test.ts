@@ -7,11 +7,10 @@ import type { Quote, SubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
+import { connectTestClient, serviceStarter, type TestClient } from '../helpers/service.js';
 
 const { owned } = ownedPerTest();
-/** A test's service, closed after the test (its clients first). */
-const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
+const start = serviceStarter(owned);
 
 const client = async (url: string, options: Parameters<typeof connectTestClient>[1] = {}) =>
   owned(await connectTestClient(url, options));
@@ -386,7 +385,7 @@ describe('subscribe', () => {
   });
 
   it('numbers quotes in an epoch of the process: a restarted server starts a later one', async () => {
-    const first = await startTestService();
+    const first = await start(); // closed here, and again (a no-op) after the test
     await cached(first, ['AAPL']);
     const before = first.cache.snapshot(['AAPL'])[0]!;
     await first.close();

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService } from '../helpers/service.js';
+import { connectTestClient, serviceStarter } from '../helpers/service.js';
 
 const { owned } = ownedPerTest();
-/** A test's service, closed after the test (its clients first). */
-const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
+const start = serviceStarter(owned);
 
 /** Scrapes /metrics over HTTP and reads one sample (labels as written by prom-client, e.g. `{feed="a"}`). */
 async function scrape(url: string): Promise<(name: string, labels?: string) => number | undefined> {

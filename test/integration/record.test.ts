@@ -186,7 +186,10 @@ describe('tickstream record / verify (real processes)', () => {
     damaged[10] = (damaged[10] ?? 0) | 0b110; // the reserved block type: the same size, so the index looks current
     writeFileSync(file, Buffer.concat(members));
 
-    const { child, done } = run(['replay', file, '--speed', 'max', '--port', '0', '--host', '127.0.0.1']);
+    const { child, done } = run([
+      ...['replay', file, '--speed', 'max', '--port', '0', '--host', '127.0.0.1'],
+      ...['--set', 'server.dashboard=false'],
+    ]);
     let output = '';
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (output += String(chunk)));
     await until(

@@ -8,7 +8,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { signJwt } from '../../src/delivery/auth.js';
 import type { Quote, ReplayAck, Status, SubscribeAck } from '../../src/protocol.js';
 import { ownedPerTest, until } from '../helpers/lifecycle.js';
-import { startTestService, type TestClient } from '../helpers/service.js';
+import { serviceStarter, type TestClient } from '../helpers/service.js';
 
 const SECRET = 'integration-secret-0123456789-abcdefghij';
 const USER_TOKEN = 'static-user-token-0123456789';
@@ -22,8 +22,7 @@ const AUTH: ConfigInput['auth'] = {
 };
 
 const { owned } = ownedPerTest();
-/** A test's service, closed after the test (its clients first). */
-const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
+const start = serviceStarter(owned);
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

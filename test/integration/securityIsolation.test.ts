@@ -4,11 +4,10 @@ import type { FeedSource } from '../../src/feeds/index.js';
 import type { Quote, ReplayStatus, Status } from '../../src/protocol.js';
 import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
-import { connectTestClient, startTestService } from '../helpers/service.js';
+import { connectTestClient, serviceStarter } from '../helpers/service.js';
 
 const { owned } = ownedPerTest();
-/** A test's service, closed after the test (its clients first). */
-const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
+const start = serviceStarter(owned);
 
 describe('errors stay where they happen', () => {
   it('a handler that throws acks INTERNAL; the socket and the others keep working', async () => {

@@ -7,7 +7,7 @@ import { createFeed, type FeedSource } from '../../src/feeds/index.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { observeFor, ownedPerTest, until } from '../helpers/lifecycle.js';
-import { connectTestClient, startTestService, type TestClient, testConfig } from '../helpers/service.js';
+import { connectTestClient, serviceStarter, type TestClient, testConfig } from '../helpers/service.js';
 
 /**
  * A Socket.IO client at the wire level (Engine.IO v4 over ws), so the test can stop reading: pausing the TCP
@@ -83,8 +83,7 @@ class RawSocketIoClient {
 }
 
 const { owned } = ownedPerTest();
-/** A test's service, closed after the test (its clients first). */
-const start = async (...args: Parameters<typeof startTestService>) => owned(await startTestService(...args));
+const start = serviceStarter(owned);
 
 async function actions(s: Tickstream): Promise<Record<string, number>> {
   const values = (await s.metrics.slowConsumerActions.get()).values;

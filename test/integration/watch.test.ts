@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
-import { freePort, until } from '../helpers/lifecycle.js';
+import { freePort, until, within } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -211,7 +211,7 @@ describe('tickstream watch', () => {
       { server: { host: '127.0.0.1', port: first.port, dashboard: false } },
       { feeds: [manualFeed(['MSFT'])] },
     );
-    expect(await watch.exit).toBe(4);
+    expect(await within(watch.exit, 15_000, 'tickstream watch with its last symbol refused')).toBe(4);
     expect(watch.stderr()).toMatch(/AAPL refused: .*\(UNKNOWN_SYMBOL\)\n/);
     expect(watch.stderr()).not.toContain('watching the others');
   });
