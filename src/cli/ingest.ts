@@ -9,7 +9,7 @@ Usage: tickstream ingest [options]
 
 The same as \`tickstream serve --set cluster.role=ingest\`. Redis from cluster.redis (default
 redis://127.0.0.1:6379; a JSON list of nodes for a Redis Cluster); the HTTP port serves /healthz, /readyz and
-/metrics only. See docs/CLUSTER.md.
+/metrics only (/metrics goes to its own port when server.metricsPort is set). See docs/CLUSTER.md.
 
 Options:
 ${CONFIG_FLAGS_HELP}`;

@@ -81,8 +81,8 @@ export type SocketIoParser = {
 export type WatchOptions = {
   /**
    * At most this many quotes per symbol per second, always the newest (the server conflates to its nearest rate
-   * tier at or below it, and the client conflates further when it shares a faster subscription). Default: the
-   * server's default rate.
+   * tier at or below it, or to its lowest tier when `maxHz` is below every tier; the client conflates further
+   * when the server sends faster, or when it shares a faster subscription). Default: the server's default rate.
    */
   maxHz?: number;
 };
@@ -93,7 +93,9 @@ export interface TickstreamClient {
    * The quotes of `symbols` (case-insensitive): each symbol's snapshot first, then live updates, in order and
    * without duplicates, across reconnections. Errors with a {@link TickstreamError} when the server refuses
    * every symbol (its code: `UNKNOWN_SYMBOL`, `UNAUTHORIZED`, ...) or the whole request; symbols refused while
-   * others are accepted appear on {@link rejected$} and the watch goes on. Completes when the client is closed.
+   * others are accepted appear on {@link rejected$} and the watch goes on, also when they are refused after a
+   * reconnect (a server restarted without them) until none is left, when it errors as well. Completes when the
+   * client is closed.
    */
   watch(symbols: readonly string[], options?: WatchOptions): Observable<Quote>;
   /** The server's status (feeds, market session, replay): the latest one at once, then each change. */
