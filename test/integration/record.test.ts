@@ -201,6 +201,16 @@ describe('tickstream record / verify (real processes)', () => {
     expect(output).toContain(`(tickstream verify ${file} names the line)`);
     child.kill('SIGTERM');
     expect((await done).code).toBe(0);
+
+    // Damage in the first member, where the header is: refused before it starts, naming this file's line 1.
+    const first = members[0];
+    if (!first) throw new Error('no first member');
+    first[10] = (first[10] ?? 0) | 0b110;
+    writeFileSync(file, Buffer.concat(members));
+    const refused = await run(['replay', file, '--port', '0', '--set', 'server.dashboard=false']).done;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${file}: line 1: corrupt gzip member at byte 0`);
+    expect(refused.stderr).toContain(`(see tickstream verify ${file})`);
   });
 
   it('index: builds FILE.idx and says what it covers; verify tells whether it is current; a corrupt file exits 1', async () => {
