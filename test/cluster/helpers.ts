@@ -182,6 +182,31 @@ export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.
   clearTimeout(timer);
 }
 
+/**
+ * Flags of a role process in the tests: on loopback (`port`, 0 unless given), warnings only, no dashboard (a
+ * stale web/dist would be built first), `redis` (the test Redis unless given) under a key prefix of its own, and
+ * `settings` as more `--set PATH=VALUE`.
+ */
+export function roleFlags(
+  prefix: string,
+  options: { port?: number; redis?: string; settings?: string[] } = {},
+): string[] {
+  const settings = [
+    'server.dashboard=false',
+    `cluster.redis=${options.redis ?? REDIS_URL}`,
+    `cluster.keyPrefix=${prefix}`,
+    ...(options.settings ?? []),
+  ];
+  return [
+    ...['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--log-level', 'warn'],
+    ...settings.flatMap((setting) => ['--set', setting]),
+  ];
+}
+
+/** A busy simulated feed for role processes (1,000 ticks a second, trading hours or not). */
+export const BUSY_SIM_FEED =
+  'feeds=[{"type":"simulated","id":"sim","seed":7,"ticksPerSecond":1000,"offHoursFactor":1}]';
+
 /** Runs `node bin/tickstream.js <args>` and resolves once it printed its URL. */
 export async function spawnTickstream(
   args: string[],

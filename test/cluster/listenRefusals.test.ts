@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runTickstream } from '../helpers/cli.js';
 import { within } from '../helpers/lifecycle.js';
-import { dropPrefix, REDIS_URL, redisAvailable, uniquePrefix } from './helpers.js';
+import { dropPrefix, redisAvailable, roleFlags, uniquePrefix } from './helpers.js';
 
 const hasRedis = await redisAvailable();
 
@@ -28,19 +28,9 @@ describe.skipIf(!hasRedis)('a role that cannot take its address', () => {
     for (const server of servers.splice(0)) server.close();
     await dropPrefix(prefix);
   });
-  const roleArgs = (role: string, port: number, ...more: string[]) => [
+  const roleArgs = (role: string, port: number, ...settings: string[]) => [
     role,
-    ...['--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
-    // No dashboard: a stale web/dist would be built first, inside the time the process has to end.
-    ...[
-      '--set',
-      'server.dashboard=false',
-      '--set',
-      `cluster.redis=${REDIS_URL}`,
-      '--set',
-      `cluster.keyPrefix=${prefix}`,
-    ],
-    ...more,
+    ...roleFlags(prefix, { port, settings }),
   ];
 
   for (const role of ['serve', 'ingest', 'gateway']) {
@@ -58,14 +48,14 @@ describe.skipIf(!hasRedis)('a role that cannot take its address', () => {
 
   it('names server.metricsPort when the metrics port is the one in use', async () => {
     const port = await occupiedPort(servers);
-    const args = roleArgs('ingest', 0, '--set', `server.metricsPort=${port}`);
+    const args = roleArgs('ingest', 0, `server.metricsPort=${port}`);
     const run = await within(runTickstream(args, children).done, 15_000, 'tickstream ingest that could not listen');
     expect(run.stderr).toContain(`server.metricsPort: 127.0.0.1:${port} is in use by another process`);
     expect(run.code).toBe(2);
   });
 
   it('names server.host when the host is not an address of this machine', async () => {
-    const args = roleArgs('serve', 0, '--set', 'server.host=192.0.2.1');
+    const args = roleArgs('serve', 0, 'server.host=192.0.2.1');
     const run = await within(runTickstream(args, children).done, 15_000, 'tickstream serve that could not listen');
     expect(run.stderr).toContain('server.host: 192.0.2.1:0 is not an address of this machine');
     expect(run.code).toBe(2);

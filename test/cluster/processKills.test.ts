@@ -3,33 +3,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient } from '../../packages/client/src/index.js';
 import type { Status } from '../../src/protocol.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
-import { dropPrefix, REDIS_URL, redisAvailable, spawnTickstream, stopChild, uniquePrefix, waitFor } from './helpers.js';
+import {
+  BUSY_SIM_FEED,
+  dropPrefix,
+  redisAvailable,
+  roleFlags,
+  spawnTickstream,
+  stopChild,
+  uniquePrefix,
+  waitFor,
+} from './helpers.js';
 
 const hasRedis = await redisAvailable();
 
 /** Flags of the role processes: the test Redis, a prefix of their own, a busy simulator, fast status expiry. */
-function roleArgs(prefix: string): string[] {
-  return [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-    '--set',
-    `cluster.redis=${REDIS_URL}`,
-    '--set',
-    `cluster.keyPrefix=${prefix}`,
-    '--set',
-    'cluster.demandPollMs=200',
-    '--set',
-    'cluster.statusTtlMs=1000',
-    '--set',
-    'feeds=[{"type":"simulated","id":"sim","seed":7,"ticksPerSecond":1000,"offHoursFactor":1}]',
-    '--set',
-    'server.dashboard=false',
-  ];
-}
+const roleArgs = (prefix: string) =>
+  roleFlags(prefix, { settings: ['cluster.demandPollMs=200', 'cluster.statusTtlMs=1000', BUSY_SIM_FEED] });
 const startIngest = (prefix: string) =>
   spawnTickstream(['ingest', ...roleArgs(prefix)], /metrics on (http:\/\/\S+)\/metrics/);
 const startGateway = (prefix: string) => spawnTickstream(['gateway', ...roleArgs(prefix)], /serving on (http:\/\/\S+)/);

@@ -8,12 +8,14 @@ import { startIngest, statusWriteEveryMs } from '../../src/roles/ingest.js';
 import { ownedPerTest, quietFor, sleep } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
+  BUSY_SIM_FEED,
   clusterTestConfig,
   dropPrefix,
   freePort,
   REDIS_URL,
   rawRedis,
   redisAvailable,
+  roleFlags,
   spawnTickstream,
   startRedisServer,
   stopChild,
@@ -29,28 +31,11 @@ const hasRedis = await redisAvailable();
 const silent = createLogger('silent');
 
 /** Flags shared by the ingest and gateway child processes: their own Redis, prefix and a busy simulator. */
-function roleArgs(redisPort: number, prefix: string): string[] {
-  return [
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-    '--set',
-    `cluster.redis=redis://127.0.0.1:${redisPort}`,
-    '--set',
-    `cluster.keyPrefix=${prefix}`,
-    '--set',
-    'cluster.demandPollMs=200',
-    '--set',
-    'cluster.reconnect={"initialMs":50,"maxMs":500}',
-    '--set',
-    'feeds=[{"type":"simulated","id":"sim","seed":7,"ticksPerSecond":1000,"offHoursFactor":1}]',
-    '--set',
-    'server.dashboard=false',
-  ];
-}
+const roleArgs = (redisPort: number, prefix: string) =>
+  roleFlags(prefix, {
+    redis: `redis://127.0.0.1:${redisPort}`,
+    settings: ['cluster.demandPollMs=200', 'cluster.reconnect={"initialMs":50,"maxMs":500}', BUSY_SIM_FEED],
+  });
 
 describe.skipIf(!hasRedis)('cluster: Redis down and back (child processes)', () => {
   let redis: ChildProcess | undefined;
