@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { browserPerFile } from '../helpers/browser.js';
-import { ownedPerTest } from '../helpers/lifecycle.js';
+import { ownedPerTest, until } from '../helpers/lifecycle.js';
 import { replayOfRecords } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -111,5 +111,23 @@ describe('dashboard chart axes', () => {
     // ...and as wide as the other labels (HH:mm each), not cut in half by the edge.
     const narrowest = Math.min(...others.map((label) => label.width));
     expect(first?.width).toBeGreaterThan(0.85 * narrowest);
+  });
+
+  it('keeps the newest bar in view when the window narrows', async () => {
+    const page = await openTwoHours();
+    // The newest bar's time and the newest in view (epoch ms), as the chart last said.
+    let seen: { newest?: string; inView?: string } = {};
+    const newestInView = async () => {
+      seen = await page.$eval('#chart', (chart) => ({
+        newest: (chart as HTMLElement).dataset.historyLast,
+        inView: (chart as HTMLElement).dataset.visibleLast,
+      }));
+      return seen.newest !== undefined && seen.newest !== '' && seen.newest === seen.inView;
+    };
+    await until(newestInView, 5000, () => `the newest bar in view at 1280 px, got ${JSON.stringify(seen)}`);
+    // A phone's width: the chart goes under the watchlist, a third as wide, and its newest bar stays at the right
+    // edge (the library kept the first bar in place instead, and the newest hour went off the right).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until(newestInView, 5000, () => `the newest bar in view at 390 px, got ${JSON.stringify(seen)}`);
   });
 });

@@ -47,6 +47,8 @@ export class ChartPanel {
   private last: CandlestickData<UTCTimestamp> | undefined;
   private loading: AbortController | undefined;
   private loaded = false;
+  /** Where the view was, in bars from the newest bar to the right edge, and the time axis' width then. */
+  private view: { width: number; fromNewest: number } | undefined;
 
   constructor(
     container: HTMLElement,
@@ -95,6 +97,28 @@ export class ChartPanel {
     // Stretch factors are relative, and the library gives its first pane 2: both set here.
     this.chart.panes()[0]?.setStretchFactor(CANDLE_STRETCH);
     this.chart.panes()[VOLUME_PANE]?.setStretchFactor(VOLUME_STRETCH);
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => this.keepViewOnResize());
+  }
+
+  /**
+   * A resize keeps the view's distance from the newest bar. With the left edge fixed, the library keeps the
+   * first bar in place instead when the history fits: narrowing the window pushed the live candle off the
+   * right edge, and the chart showed the past.
+   */
+  private keepViewOnResize(): void {
+    const timeScale = this.chart.timeScale();
+    const width = timeScale.width();
+    const fromNewest = timeScale.scrollPosition();
+    const before = this.view;
+    if (before && before.width !== width && before.fromNewest !== fromNewest) {
+      this.view = { width, fromNewest: before.fromNewest };
+      timeScale.scrollToPosition(before.fromNewest, false);
+      return;
+    }
+    this.view = { width, fromNewest };
+    // The canvas cannot be read back: say the newest bar in view (epoch ms, as data-history-last).
+    const visible = timeScale.getVisibleRange();
+    container(this.chart).dataset.visibleLast = visible ? String(Number(visible.to) * 1000) : '';
   }
 
   get current(): string | undefined {
