@@ -99,6 +99,36 @@ describe('dashboard states a user must be able to tell apart', () => {
     await until(async () => (await opacity()) < 0.6, 5000, 'the frozen price dimmed');
   });
 
+  // Found on main: after a server restart the chart kept the old server's candles (its history was never asked
+  // for again), and the new quotes went on over them.
+  it('reloads the chart history from the server it connects to again', async () => {
+    // The first server: the simulated feed, with its backfill of the hours before the start.
+    service = await startTestService({ server: { host: '127.0.0.1', port: 0 } }, { webRoot: chromium.webRoot() });
+    const { port } = service;
+    const page = await chromium.open(`${service.url}/?symbols=AAPL`, { width: 1280, height: 800 });
+    let seen = 0;
+    const bars = async () => {
+      seen = await page.$eval('#chart', (chart) => Number((chart as HTMLElement).dataset.bars));
+      return seen;
+    };
+    await until(async () => (await bars()) >= 240, 10_000, 'the backfilled history');
+    await service.close();
+    await page.waitForFunction(() => document.querySelector('#connection')?.textContent !== 'connected');
+    // The second, on the same port: a feed with no history before its first quote.
+    const feed = manualFeed(['AAPL'], 'vendor');
+    service = await startTestService(
+      { server: { host: '127.0.0.1', port } },
+      { webRoot: chromium.webRoot(), feeds: [feed] },
+    );
+    feed.push('AAPL', 500);
+    await page.waitForFunction(() => document.querySelector('#connection')?.textContent === 'connected');
+    await until(
+      async () => (await bars()) <= 1,
+      10_000,
+      () => `the new server's history, got ${seen} bars`,
+    );
+  });
+
   it("dims the rows whose feed went stale, says so in their tooltip, and not the other feed's rows", async () => {
     const quiet = manualFeed(['MSFT'], 'quiet');
     const busy = manualFeed(['AAPL'], 'busy');

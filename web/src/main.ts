@@ -3,6 +3,7 @@ import {
   combineLatest,
   distinctUntilChanged,
   EMPTY,
+  filter,
   fromEvent,
   interval,
   map,
@@ -131,6 +132,20 @@ function start(client: TickstreamClient, token: string | undefined): Subscriptio
       page.status.connection(state);
       page.grid.setOffline(state !== 'connected');
     }),
+  );
+  subscriptions.add(
+    // Connected again (a network drop, a server restart): the candles missed meanwhile, or a restarted server's
+    // other history, come with a fresh history; the old candles would go on under the new quotes.
+    client.connection$
+      .pipe(
+        map((state) => state === 'connected'),
+        distinctUntilChanged(),
+        filter(Boolean),
+        skip(1),
+      )
+      .subscribe(() => {
+        if (page.chart.current) page.selectChart(page.chart.current);
+      }),
   );
   return subscriptions;
 }
