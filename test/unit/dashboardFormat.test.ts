@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { axisTimeLabel, formatUntil, speedText } from '../../web/src/format.js';
+import { axisTimeLabel, dayOpenings, formatUntil, speedText } from '../../web/src/format.js';
 
 const seconds = (iso: string) => DateTime.fromISO(iso, { setZone: true }).toSeconds();
 
@@ -14,6 +14,26 @@ describe("the dashboard's own formatting", () => {
     expect(axisTimeLabel(seconds('2026-07-01T04:00:00Z'), 'America/New_York')).toBe('Wed 1');
     expect(axisTimeLabel(seconds('2026-12-08T00:00:00Z'), 'Asia/Tokyo')).toBe('09:00');
     expect(axisTimeLabel(seconds('2026-12-07T15:00:00Z'), 'Asia/Tokyo')).toBe('Tue 8');
+  });
+
+  it("dates a session's first bar after another day's, however many hours apart (no bar at midnight)", () => {
+    // Monday 15:00-15:02 and Tuesday 09:30-09:31 in New York, 1-minute bars; then the same times in Tokyo.
+    const monday = ['2026-12-07T20:00:00Z', '2026-12-07T20:01:00Z', '2026-12-07T20:02:00Z'].map(seconds);
+    const tuesday = ['2026-12-08T14:30:00Z', '2026-12-08T14:31:00Z'].map(seconds);
+    const bars = [...monday, ...tuesday];
+    const openings = dayOpenings(bars, 'America/New_York');
+    expect([...openings]).toEqual([tuesday[0]]);
+    expect(bars.map((t) => axisTimeLabel(t, 'America/New_York', openings.has(t)))).toEqual([
+      '15:00',
+      '15:01',
+      '15:02',
+      'Tue 8',
+      '09:31',
+    ]);
+    // In Tokyo the same instants are one day: 05:00-05:02 and 23:30-23:31 on Tuesday.
+    expect([...dayOpenings(bars, 'Asia/Tokyo')]).toEqual([]);
+    // The first bar of a history opens nothing: it has no day before it.
+    expect([...dayOpenings(tuesday, 'America/New_York')]).toEqual([]);
   });
 
   it('writes the time to a session change in days, hours and minutes', () => {

@@ -13,7 +13,7 @@ import {
 import { DateTime } from 'luxon';
 import { BAR_MS, type Bar, type ErrorAck, type Quote } from '../../src/protocol.js';
 import { authHeaders } from './credentials.js';
-import { axisTimeLabel } from './format.js';
+import { axisTimeLabel, dayOpenings, exchangeDate } from './format.js';
 
 type HistoryResponse = { ok: true; symbol: string; bars: Bar[] } | ErrorAck;
 
@@ -47,6 +47,8 @@ export class ChartPanel {
   private last: CandlestickData<UTCTimestamp> | undefined;
   private loading: AbortController | undefined;
   private loaded = false;
+  /** The bars (seconds) that open an exchange day after another day's: their axis label is the date. */
+  private dayOpens = new Set<number>();
   /** Where the view was, in bars from the newest bar to the right edge, and the time axis' width then. */
   private view: { width: number; fromNewest: number } | undefined;
 
@@ -74,7 +76,7 @@ export class ChartPanel {
         // The first bar is the left edge: nothing to scroll to before the history, and the library keeps the
         // labels at a fixed edge whole (without it, a tick on the first bar was cut in half: "5:15").
         fixLeftEdge: true,
-        tickMarkFormatter: (time: Time) => axisTimeLabel(Number(time), this.zone),
+        tickMarkFormatter: (time: Time) => axisTimeLabel(Number(time), this.zone, this.dayOpens.has(Number(time))),
       },
       localization: { timeFormatter: (time: Time) => inZone(time).toFormat('ccc dd LLL HH:mm ZZZZ') },
     });
@@ -135,6 +137,10 @@ export class ChartPanel {
     if (zone === this.zone) return;
     this.zone = zone;
     container(this.chart).dataset.zone = zone;
+    this.dayOpens = dayOpenings(
+      this.series.data().map((bar) => Number(bar.time)),
+      zone,
+    );
     this.chart.applyOptions({});
   }
 
@@ -147,6 +153,7 @@ export class ChartPanel {
     this.zone = zone;
     this.loaded = false;
     this.last = undefined;
+    this.dayOpens = new Set();
     this.lastVolume = undefined;
     this.dayVolume = undefined;
     this.title.textContent = chartTitle(symbol, name);
@@ -167,6 +174,10 @@ export class ChartPanel {
         low: bar.low,
         close: bar.close,
       }));
+      this.dayOpens = dayOpenings(
+        data.map((bar) => bar.time),
+        zone,
+      );
       this.series.setData(data);
       const volumes = body.bars.map((bar) => ({ time: toTime(bar.time), value: bar.volume, color: volumeColor(bar) }));
       this.volume.setData(volumes);
@@ -213,6 +224,9 @@ export class ChartPanel {
       last && last.time === time
         ? { ...last, high: Math.max(last.high, quote.price), low: Math.min(last.low, quote.price), close: quote.price }
         : { time, open: quote.price, high: quote.price, low: quote.price, close: quote.price };
+    if (last && time > last.time && exchangeDate(time, this.zone) !== exchangeDate(last.time, this.zone)) {
+      this.dayOpens.add(time);
+    }
     this.series.update(bar);
     this.last = bar;
     const traded = this.traded(quote);
@@ -242,6 +256,7 @@ export class ChartPanel {
     this.loading?.abort();
     this.symbol = undefined;
     this.last = undefined;
+    this.dayOpens = new Set();
     this.lastVolume = undefined;
     this.dayVolume = undefined;
     this.loaded = false;

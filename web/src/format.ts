@@ -28,10 +28,28 @@ export function formatUntil(to: DateTime, now: DateTime): string {
 }
 
 /**
- * A time-axis label in the exchange's zone: "HH:mm", or the weekday and date at the zone's midnight ("Tue 8").
- * The chart library marks day boundaries by UTC (19:00 in New York), so the zone's own midnight is marked here.
+ * A time-axis label in the exchange's zone: "HH:mm", or the weekday and date ("Tue 8") on a bar that opens an
+ * exchange day (`opensDay`: a session's first bar after another day's) or at the zone's midnight. The chart
+ * library marks day boundaries by UTC (19:00 in New York), so the exchange's own days are marked here.
  */
-export function axisTimeLabel(seconds: number, zone: string): string {
+export function axisTimeLabel(seconds: number, zone: string, opensDay = false): string {
   const at = DateTime.fromSeconds(seconds, { zone });
-  return at.hour === 0 && at.minute === 0 ? at.toFormat('ccc d') : at.toFormat('HH:mm');
+  return opensDay || (at.hour === 0 && at.minute === 0) ? at.toFormat('ccc d') : at.toFormat('HH:mm');
+}
+
+/** The date of `seconds` in the exchange's zone ("2026-12-08"). */
+export function exchangeDate(seconds: number, zone: string): string {
+  return DateTime.fromSeconds(seconds, { zone }).toISODate() ?? '';
+}
+
+/** The bars (times in seconds, in order) that open an exchange day after another day's bar: not the first. */
+export function dayOpenings(times: readonly number[], zone: string): Set<number> {
+  const openings = new Set<number>();
+  let previous: string | undefined;
+  for (const time of times) {
+    const date = exchangeDate(time, zone);
+    if (previous !== undefined && date !== previous) openings.add(time);
+    previous = date;
+  }
+  return openings;
 }
