@@ -92,6 +92,20 @@ describe('watchlist columns fit the widest values', () => {
     expect(await overflow(page)).toEqual({ clipped: [], sideways: 0 });
   });
 
+  // Found on main: between the phone layout (it began at 600 px) and the wide one, the page scrolled sideways (the grid
+  // kept all nine columns: 824 px of them in an 800 px window).
+  it('between the phone and the wide layout the page does not scroll sideways, and no cell is cut off', async () => {
+    const { page } = await openWide(1280);
+    const seen: Record<number, Awaited<ReturnType<typeof overflow>>> = {};
+    for (const width of [1180, 1000, 881, 880, 800, 681, 680, 640, 601]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.waitForFunction((w) => window.innerWidth === w, width);
+      seen[width] = await overflow(page);
+    }
+    const clean = { clipped: [], sideways: 0 };
+    expect(seen).toEqual(Object.fromEntries(Object.keys(seen).map((width) => [width, clean])));
+  });
+
   it('a symbol longer than the sample widens its column', async () => {
     const { page } = await openWide(1280);
     const before = await page.$eval('#grid th[data-key="symbol"]', (th) => th.getBoundingClientRect().width);

@@ -258,10 +258,10 @@ export class QuoteGrid {
     }
     this.body.addEventListener('click', (event) => this.onClick(event), { signal });
     this.body.addEventListener('keydown', (event) => this.onKey(event), { signal });
-    // Column widths depend on the font (once loaded) and on the layout (the narrow one is smaller).
+    // Column widths depend on the font (once loaded) and on the layout (the narrow one, styles.css' 680 px, is smaller).
     this.fit();
     void document.fonts?.ready.then(() => this.fit());
-    matchMedia('(max-width: 600px)').addEventListener('change', () => this.fit(), { signal });
+    matchMedia('(max-width: 680px)').addEventListener('change', () => this.fit(), { signal });
   }
 
   /**
