@@ -18,14 +18,22 @@ import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.j
 /** What the ingest tells the gateways of itself: its feeds, and a replay's state. */
 export type IngestStatus = Pick<Status, 'feeds' | 'replay'>;
 
-/** Ingest side: writes its status to `key` every `everyMs`, valid for `ttlMs` (a dead ingest expires). */
+/**
+ * How often a status key of `ttlMs` is written: every second, or twice per TTL when that is shorter (a write
+ * per TTL would let the key lapse between writes, and a gateway reading then would see no ingest).
+ */
+export function statusWriteEveryMs(ttlMs: number): number {
+  return Math.min(1000, ttlMs / 2);
+}
+
+/** Ingest side: writes its status to `key`, valid for `ttlMs` (a dead ingest expires), often enough to stay. */
 export function publishIngestStatus(
   status: () => IngestStatus,
   link: RedisLink,
   key: string,
-  options: { everyMs: number; ttlMs: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
+  options: { ttlMs: number; onFailure: (err: unknown) => void; scheduler?: SchedulerLike },
 ): Subscription {
-  return timer(0, options.everyMs, options.scheduler ?? asyncScheduler)
+  return timer(0, statusWriteEveryMs(options.ttlMs), options.scheduler ?? asyncScheduler)
     .pipe(
       exhaustMap(() => {
         if (!link.isUp()) return EMPTY;

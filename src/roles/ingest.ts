@@ -176,15 +176,7 @@ function writeQuotes({ ingest, link, keys, cluster, metrics, scheduler, failed }
   return writing;
 }
 
-/**
- * How often the ingest writes its status key of `ttlMs`: every second, or twice per TTL when that is shorter
- * (a write per TTL would let the key lapse between writes, and a gateway reading then would see no ingest).
- */
-export function statusWriteEveryMs(ttlMs: number): number {
-  return Math.min(1000, ttlMs / 2);
-}
-
-/** The symbol directory and the ingest's status, every second, for the gateways. */
+/** The symbol directory (every second) and the ingest's status (see statusWriteEveryMs), for the gateways. */
 function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisWrites): Subscription {
   const publishing = new Subscription();
   publishing.add(
@@ -192,7 +184,6 @@ function publishState({ ingest, link, keys, cluster, scheduler, failed }: RedisW
   );
   publishing.add(
     publishIngestStatus(() => ingest.status(), link, keys.status, {
-      everyMs: statusWriteEveryMs(cluster.statusTtlMs),
       ttlMs: cluster.statusTtlMs,
       onFailure: failed('status'),
       scheduler,

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { statusWriteEveryMs } from '../../src/cluster/clusterStatus.js';
 import { clusterKeys } from '../../src/cluster/keys.js';
 import { createLogger } from '../../src/log.js';
 import type { Quote, Status } from '../../src/protocol.js';
 import { startGateway } from '../../src/roles/gateway.js';
-import { startIngest, statusWriteEveryMs } from '../../src/roles/ingest.js';
+import { startIngest } from '../../src/roles/ingest.js';
 import { ownedPerTest, quietFor, sleep } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
