@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -57,6 +57,8 @@ describe('tickstream import (real processes)', () => {
     writeFileSync(a, `sym;when;last;qty\n${odd.join('\n')}\n`);
     writeFileSync(b, gzipSync(`sym;when;last;qty\n${lines(0).join('\n')}`));
     const out = join(dir, 'generic.ndjson.gz');
+    const spill = join(dir, 'spill');
+    mkdirSync(spill);
     const result = await run([
       'import',
       a,
@@ -74,6 +76,10 @@ describe('tickstream import (real processes)', () => {
       '--chunk-rows',
       '64',
       '--progress',
+      // Its sorted runs in a folder of its own: the machine's tmpdir is shared (with a filtered run of this
+      // file, whose folder no afterAll removes, say).
+      '--tmp',
+      spill,
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('imported 400 records of 3 symbols');
@@ -85,9 +91,7 @@ describe('tickstream import (real processes)', () => {
     expect(result.stdout).toContain(`${a}: line 7: time: not a time ("yesterday")`);
     expect(result.stderr).toMatch(/^import .*records/m);
     // No sorted run is left behind.
-    expect(
-      readdirSync(tmpdir()).filter((name) => name.startsWith('tickstream-import-') && name !== dir.split('/').at(-1)),
-    ).toEqual([]);
+    expect(readdirSync(spill)).toEqual([]);
 
     const recording = await readRecording(out);
     expect(recording.records.map((r) => [r.symbol, r.ts, r.recvTs, r.price, r.size])).toEqual(
