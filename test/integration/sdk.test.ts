@@ -14,7 +14,7 @@ import msgpackParser from 'socket.io-msgpack-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Quote, type TickstreamClient, TickstreamError } from '../../packages/client/src/index.js';
 import type { TickstreamSocket } from '../../src/delivery/types.js';
-import type { RawQuote } from '../../src/protocol.js';
+import type { RawQuote, Status } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { freePort, observeFor, quietFor, until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
@@ -445,6 +445,34 @@ describe('client SDK against a real server', () => {
     expect(again).toEqual(status);
     const error = await ts.replay({ action: 'pause' }).catch((e: unknown) => e);
     expect((error as TickstreamError).code).toBe('BAD_REQUEST');
+  });
+
+  it('keeps status$.throttled from the status that throttles the connection to the one that restores it', async () => {
+    const svc = await service();
+    const ts = client(svc.url);
+    const statuses: Status[] = [];
+    subscriptions.push(ts.status$.subscribe((s) => statuses.push(s)));
+    await until(() => statuses.length === 1, 5000, 'the first status');
+    const base = statuses[0] as Status;
+    const serverSide = serverSockets(svc)[0];
+    // What the slow-consumer monitor sends this socket, then a status change broadcast to every socket, which
+    // leaves `throttled` out (docs/PROTOCOL.md: a status without it changes nothing).
+    serverSide?.emit('status', { ...base, throttled: true });
+    svc.io.local.emit('status', base);
+    await until(() => statuses.length === 3, 5000, 'the two statuses');
+    expect(statuses.slice(1).map((s) => s.throttled)).toEqual([true, true]);
+    serverSide?.emit('status', { ...base, throttled: false });
+    svc.io.local.emit('status', base);
+    await until(() => statuses.length === 5, 5000, 'the restore and a broadcast');
+    expect(statuses.slice(3).map((s) => s.throttled)).toEqual([false, undefined]);
+
+    // A new connection starts unthrottled, whatever the last one was.
+    serverSockets(svc)[0]?.emit('status', { ...base, throttled: true });
+    await until(() => statuses.length === 6, 5000, 'the throttle');
+    serverSockets(svc)[0]?.disconnect(true);
+    await until(() => serverSockets(svc).length === 1 && serverSockets(svc)[0] !== serverSide, 5000, 'a reconnect');
+    await until(() => statuses.length === 7, 5000, "the new connection's status");
+    expect(statuses[6]?.throttled).toBeUndefined();
   });
 
   it('reports each failed attempt to connect, and why, while it keeps trying', async () => {

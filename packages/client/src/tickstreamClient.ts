@@ -98,7 +98,11 @@ export interface TickstreamClient {
    * client is closed.
    */
   watch(symbols: readonly string[], options?: WatchOptions): Observable<Quote>;
-  /** The server's status (feeds, market session, replay): the latest one at once, then each change. */
+  /**
+   * The server's status (feeds, market session, replay): the latest one at once, then each change. Its
+   * `throttled` is true from the status that throttled this connection until the one that restores it (the
+   * server's other statuses leave the field out), and false again on a new connection.
+   */
   readonly status$: Observable<Status>;
   /** The connection's state: the current one at once, then each change. */
   readonly connection$: Observable<ConnectionState>;
@@ -133,6 +137,8 @@ export class SocketTickstreamClient implements TickstreamClient {
   private readonly rejections = new Subject<Rejection>();
   private readonly failures = new Subject<ConnectFailure>();
   private connections = 0;
+  /** Whether the server holds this connection at its throttled rate (a slow reader): see {@link withThrottled}. */
+  private throttled = false;
   /** Failed attempts since the last connection. */
   private attempts = 0;
   private failure: TickstreamError | undefined;
@@ -268,6 +274,7 @@ export class SocketTickstreamClient implements TickstreamClient {
     const { socket } = this;
     socket.on('connect', () => {
       this.deltas.reset();
+      this.throttled = false;
       this.attempts = 0;
       this.state.next('connected');
       this.subscriptions.connected(++this.connections);
@@ -308,7 +315,16 @@ export class SocketTickstreamClient implements TickstreamClient {
     socket.io.on('reconnect_attempt', this.reconnecting);
     socket.on('ticks', (quotes) => this.subscriptions.receive(quotes));
     socket.on('deltas', (deltas) => this.subscriptions.receive(this.deltas.apply(deltas)));
-    socket.on('status', (status) => this.status.next(status));
+    socket.on('status', (status) => this.status.next(this.withThrottled(status)));
+  }
+
+  /**
+   * The status as it stands for this connection: only the server's two per-socket statuses carry `throttled`
+   * (docs/PROTOCOL.md, "Slow consumers"), so the flag holds from one of them to the next.
+   */
+  private withThrottled(status: Status): Status {
+    if (status.throttled !== undefined) this.throttled = status.throttled;
+    return this.throttled && status.throttled === undefined ? { ...status, throttled: true } : status;
   }
 
   private readonly reconnecting = () => this.state.next('connecting');
