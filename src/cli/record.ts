@@ -1,15 +1,8 @@
 import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { createFeed } from '../feeds/index.js';
-import type { FeedSource } from '../feeds/types.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import { configuredPipeline } from '../pipeline/configuredPipeline.js';
-import { Epochs } from '../pipeline/epochs.js';
-import { FeedHealth } from '../pipeline/feedHealth.js';
-import { LastValueCache } from '../pipeline/lastValueCache.js';
-import { SymbolDirectory } from '../pipeline/symbolDirectory.js';
+import { IngestPart } from '../pipeline/ingestPart.js';
 import { recordTo } from '../record/recordTo.js';
 import { RecordingWriter } from '../record/writer.js';
 import { configFromFlags, parseCommandArgs, SETTINGS_FLAGS, SETTINGS_FLAGS_HELP } from './args.js';
@@ -64,14 +57,13 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const config = configFromFlags(values);
   const logger = createLogger(config.log.level);
 
-  const feeds = config.feeds.map((feed) => createFeed(feed, { market: config.market }));
-  const quotes$ = recordedPipeline(config, feeds, logger);
-  const writer = new RecordingWriter({
-    out,
-    rotate,
-    sources: feeds.map((feed) => feed.id),
-    symbols: feeds.flatMap((feed) => feed.symbols),
-  });
+  const metrics = new Metrics();
+  // The ingest part a serving role runs (checks, day statistics, merging by priority, a new epoch on a jump,
+  // the feeds' logging), with the recording made here, where its progress and a failed write are reported.
+  const part = new IngestPart({ config: { ...config, record: { ...config.record, enabled: false } }, metrics, logger });
+  const { feeds } = part;
+  const symbols = feeds.flatMap((feed) => feed.symbols);
+  const writer = new RecordingWriter({ out, rotate, sources: feeds.map((feed) => feed.id), symbols });
   const started = Date.now();
   let position: number | undefined;
   const subscription = new Subscription();
@@ -80,13 +72,16 @@ export async function recordCommand(argv: string[]): Promise<number> {
     writeFailed = (failed) => resolve({ failed });
   });
   subscription.add(
-    quotes$.pipe(recordTo(writer)).subscribe({
+    part.quotes$.pipe(recordTo(writer)).subscribe({
       next: (quote) => {
         position = quote.ts;
       },
       error: writeFailed,
     }),
   );
+  // Every declared symbol is demanded: a vendor feed that subscribes to what is watched records them all.
+  for (const { symbol } of symbols) subscription.add(part.quotes(symbol).subscribe());
+  subscription.add(part.start());
   const progress = startProgress(
     () => ({
       count: writer.records,
@@ -100,6 +95,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
 
   const stopped = await untilStopped(durationMs, failure);
   subscription.unsubscribe();
+  metrics.close();
   progress.stop();
   if (typeof stopped === 'object') {
     const why = stopped.failed instanceof Error ? stopped.failed.message : String(stopped.failed);
@@ -111,22 +107,6 @@ export async function recordCommand(argv: string[]): Promise<number> {
     `tickstream: recorded ${writer.records} records to ${writer.files.join(', ') || out} (${stopReason === 'duration' ? 'duration reached' : stopReason})`,
   );
   return 0;
-}
-
-/**
- * The configured feeds through the pipeline a serving role runs (checks, day statistics, merging several feeds
- * by priority, a new epoch on a jump), so `record` writes what `serve` with `record.enabled` would.
- */
-function recordedPipeline(config: Config, feeds: FeedSource[], logger: Logger) {
-  return configuredPipeline(feeds, {
-    config,
-    metrics: new Metrics(),
-    logger,
-    health: new FeedHealth(config.staleAfterMs),
-    cache: new LastValueCache(),
-    directory: new SymbolDirectory(),
-    epochs: new Epochs(),
-  });
 }
 
 /** The signal that stopped the recording, `duration` once `durationMs` is up, or the write that failed. */

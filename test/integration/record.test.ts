@@ -11,7 +11,7 @@ import { scanRecording } from '../../src/record/reader.js';
 import { openRecording } from '../../src/record/recordingTape.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { runTickstream } from '../helpers/cli.js';
-import { until } from '../helpers/lifecycle.js';
+import { freePort, until } from '../helpers/lifecycle.js';
 import { readRecording as loadRecording } from '../helpers/recordings.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -88,6 +88,22 @@ describe('tickstream record / verify (real processes)', () => {
     expect(report.records).toBeGreaterThan(0);
     expect(report.torn).toBeUndefined();
     expect(report.corrupt).toBeUndefined();
+  });
+
+  // Found on main: record built the feeds without its logger, so a feed that could not connect said nothing.
+  it('logs its feeds as serve does: a feed that cannot connect says so', async () => {
+    const port = await freePort();
+    const feed = `[{"type":"sse","id":"up","url":"http://127.0.0.1:${port}/events","format":"tickstream"}]`;
+    const out = join(dir, 'unreachable.ndjson');
+    const { child, done } = run(['record', '--out', out, '--log-level', 'warn', '--set', `feeds=${feed}`]);
+    let logged = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      logged += d.toString();
+    });
+    await until(() => logged.includes('SSE reconnecting'), 15_000, () => `a reconnect warning, got: ${logged}`);
+    expect(logged).toContain('"feed":"up"');
+    child.kill('SIGINT');
+    expect((await done).code).toBe(0);
   });
 
   // Found on main: a recording that could not be written ended the command with an unhandled error's stack.
