@@ -1,19 +1,9 @@
-import {
-  asyncScheduler,
-  catchError,
-  EMPTY,
-  exhaustMap,
-  filter,
-  from,
-  merge,
-  type SchedulerLike,
-  type Subscription,
-  timer,
-} from 'rxjs';
+import { asyncScheduler, filter, merge, type SchedulerLike, type Subscription, timer } from 'rxjs';
 import type { MarketCalendarConfig } from '../config/schema.js';
 import { shownSession } from '../market/session.js';
 import type { FeedStatus, Status } from '../protocol.js';
-import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.js';
+import type { RedisLink } from './redisLink.js';
+import { whileRedisUp } from './whileRedisUp.js';
 
 /** What the ingest tells the gateways of itself: its feeds, and a replay's state. */
 export type IngestStatus = Pick<Status, 'feeds' | 'replay'>;
@@ -35,17 +25,15 @@ export function publishIngestStatus(
 ): Subscription {
   return timer(0, statusWriteEveryMs(options.ttlMs), options.scheduler ?? asyncScheduler)
     .pipe(
-      exhaustMap(() => {
-        if (!link.isUp()) return EMPTY;
-        const { feeds, replay } = status();
-        const write = link.command.set(key, JSON.stringify({ feeds, replay }), { PX: options.ttlMs });
-        return from(withTimeout(write, PERIODIC_DEADLINE_MS, 'status write')).pipe(
-          catchError((err: unknown) => {
-            options.onFailure(err);
-            return EMPTY;
-          }),
-        );
-      }),
+      whileRedisUp(
+        link,
+        'status write',
+        () => {
+          const { feeds, replay } = status();
+          return link.command.set(key, JSON.stringify({ feeds, replay }), { PX: options.ttlMs });
+        },
+        options.onFailure,
+      ),
     )
     .subscribe();
 }
@@ -87,15 +75,7 @@ export class GatewayStatus {
   follow(everyMs: number, scheduler: SchedulerLike = asyncScheduler): Subscription {
     this.readEveryMs = everyMs;
     return merge(timer(0, everyMs, scheduler), this.link.up$.pipe(filter(Boolean)))
-      .pipe(
-        exhaustMap(() =>
-          this.link.isUp()
-            ? from(withTimeout(this.link.command.get(this.key), PERIODIC_DEADLINE_MS, 'status read')).pipe(
-                catchError(() => EMPTY),
-              )
-            : EMPTY,
-        ),
-      )
+      .pipe(whileRedisUp(this.link, 'status read', () => this.link.command.get(this.key)))
       .subscribe((text) => {
         this.ingest = parseStatus(text) ?? { feeds: NO_INGEST };
         this.readAt = this.now();

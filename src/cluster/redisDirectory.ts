@@ -1,19 +1,8 @@
-import {
-  asyncScheduler,
-  catchError,
-  EMPTY,
-  exhaustMap,
-  filter,
-  from,
-  merge,
-  type Observable,
-  type SchedulerLike,
-  Subscription,
-  timer,
-} from 'rxjs';
+import { asyncScheduler, filter, merge, type SchedulerLike, Subscription, timer } from 'rxjs';
 import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
 import type { SymbolInfo } from '../protocol.js';
-import { PERIODIC_DEADLINE_MS, type RedisLink, withTimeout } from './redisLink.js';
+import type { RedisLink } from './redisLink.js';
+import { whileRedisUp } from './whileRedisUp.js';
 
 /**
  * Ingest side: publishes the symbol directory to the Redis hash `key` whenever it grew and whenever Redis
@@ -31,18 +20,17 @@ export function publishDirectory(
   subscription.add(
     timer(0, options.everyMs, options.scheduler ?? asyncScheduler)
       .pipe(
-        exhaustMap(() => {
-          const size = directory.size;
-          if (size === written || size === 0 || !link.isUp()) return EMPTY;
-          const fields = Object.fromEntries(directory.list().map((info) => [info.symbol, JSON.stringify(info)]));
-          const write = link.command.hSet(key, fields).then(() => size);
-          return from(withTimeout(write, PERIODIC_DEADLINE_MS, 'directory write')).pipe(
-            catchError((err: unknown) => {
-              options.onFailure(err);
-              return EMPTY;
-            }),
-          );
-        }),
+        whileRedisUp(
+          link,
+          'directory write',
+          () => {
+            const size = directory.size;
+            if (size === written || size === 0) return undefined;
+            const fields = Object.fromEntries(directory.list().map((info) => [info.symbol, JSON.stringify(info)]));
+            return link.command.hSet(key, fields).then(() => size);
+          },
+          options.onFailure,
+        ),
       )
       .subscribe((size) => (written = size)),
   );
@@ -102,21 +90,22 @@ export class RedisDirectoryMirror {
 
   /**
    * Refreshes now and then every `everyMs` (every 200 ms until it first arrives: a gateway that starts before
-   * its ingest is not ready, and holds subscribes, for as short a time as it can); each refresh emits the
-   * number of symbols.
+   * its ingest is not ready, and holds subscribes, for as short a time as it can), until unsubscribed.
    */
-  follow(everyMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<number> {
+  follow(everyMs: number, scheduler: SchedulerLike = asyncScheduler): Subscription {
     // Also at once whenever Redis (re)connects, rather than at the next tick of the timer.
     const ready$ = this.link.up$.pipe(filter(Boolean));
     const waiting = Math.min(everyMs, 200);
     return merge(
       timer(0, waiting, scheduler).pipe(filter((tick) => !this.loaded || tick % Math.round(everyMs / waiting) === 0)),
       ready$,
-    ).pipe(exhaustMap(() => (this.link.isUp() ? from(this.refresh()).pipe(catchError(() => EMPTY)) : EMPTY)));
+    )
+      .pipe(whileRedisUp(this.link, 'directory read', () => this.refresh()))
+      .subscribe();
   }
 
-  async refresh(): Promise<number> {
-    const all = await withTimeout(this.link.command.hGetAll(this.key), PERIODIC_DEADLINE_MS, 'directory read');
+  private async refresh(): Promise<number> {
+    const all = await this.link.command.hGetAll(this.key);
     const symbols = new Map<string, SymbolInfo>();
     for (const text of Object.values(all)) {
       const info = parseInfo(text);

@@ -1,10 +1,7 @@
 import {
   asyncScheduler,
-  catchError,
   distinctUntilChanged,
   EMPTY,
-  exhaustMap,
-  from,
   map,
   merge,
   Observable,
@@ -20,7 +17,8 @@ import type { Quote } from '../protocol.js';
 import { quoteJson } from '../quoteJson.js';
 import { type ClusterKeys, quoteChannel, quoteChannelPattern, symbolOfChannel } from './keys.js';
 import { ChannelQuote } from './quoteCodec.js';
-import { PERIODIC_DEADLINE_MS, type RedisLink, type RedisListener, withTimeout } from './redisLink.js';
+import type { RedisLink, RedisListener } from './redisLink.js';
+import { whileRedisUp } from './whileRedisUp.js';
 
 /**
  * Ingest side: every quote of each symbol some gateway watches, published once to the symbol's sharded
@@ -112,19 +110,14 @@ export function gatewayDemand(
   // Read the moment Redis is up (a restarted ingest publishes at once, not a poll later); not while it is down.
   const polled$ = link.up$.pipe(
     switchMap((up) => (up ? timer(0, pollMs, scheduler) : EMPTY)),
-    exhaustMap(() => {
+    whileRedisUp(link, 'demand poll', async (): Promise<DemandEvent> => {
       const at = scheduler.now();
-      return from(withTimeout(link.shardChannels(pattern), PERIODIC_DEADLINE_MS, 'demand poll')).pipe(
-        map((channels): DemandEvent => {
-          const symbols = new Set<string>();
-          for (const channel of channels) {
-            const symbol = symbolOfChannel(keys, String(channel));
-            if (symbol) symbols.add(symbol);
-          }
-          return { kind: 'poll', at, symbols };
-        }),
-        catchError(() => EMPTY),
-      );
+      const symbols = new Set<string>();
+      for (const channel of await link.shardChannels(pattern)) {
+        const symbol = symbolOfChannel(keys, String(channel));
+        if (symbol) symbols.add(symbol);
+      }
+      return { kind: 'poll', at, symbols };
     }),
   );
   const announced$ = channelMessages(link, keys.demand).pipe(

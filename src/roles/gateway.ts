@@ -47,7 +47,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayNode
   const gatewayStatus = new GatewayStatus(link, keys.status, config.market, config.cluster.statusTtlMs, () =>
     scheduler.now(),
   );
-  running.add(directory.follow(2000, scheduler).subscribe());
+  running.add(directory.follow(2000, scheduler));
   running.add(gatewayStatus.follow(1000, scheduler));
   const status = () => gatewayStatus.current();
   // The feeds a gateway's clients see are the ingest's, as last read from Redis.
