@@ -7,8 +7,9 @@ import {
   type UnsubscribeRequest,
 } from '../protocol.js';
 
-// Symbols are checked one by one later (so one bad symbol does not fail the rest): here only their shape.
-const symbolList = z.array(z.string().max(64)).min(1, 'at least one symbol');
+// Symbols are checked one by one later (so one bad symbol, an over-long one too, does not fail the rest):
+// here only that they are strings. The message size cap (server.maxHttpBufferSize) bounds their length.
+const symbolList = z.array(z.string()).min(1, 'at least one symbol');
 
 // Per symbol, the position of the newest quote the client already has: [epoch, seq], whole numbers as the
 // server gives them (a fraction or a negative cannot be a position it sent).

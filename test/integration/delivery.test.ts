@@ -223,6 +223,19 @@ describe('subscribe', () => {
     expect(snapshot).toMatchObject({ ok: true, rejected });
   });
 
+  // Found by a client written from the protocol: a symbol over 64 characters failed the whole request
+  // (zod's length cap) instead of being refused one by one as malformed, as one of 33 is.
+  it('rejects an over-long symbol one by one, like any malformed one, and serves the others', async () => {
+    const service = await start();
+    const c = await client(service.url);
+    const long = 'A'.repeat(200);
+    expect(await subscribe(c, { symbols: [long, 'AAPL'], maxHz: 4 })).toMatchObject({
+      ok: true,
+      subscribed: ['AAPL'],
+      rejected: [{ symbol: long, code: 'BAD_REQUEST', message: 'not a valid symbol' }],
+    });
+  });
+
   it('changes the rate when subscribing again with another maxHz, clamped to the tiers', async () => {
     const service = await start();
     const svc = service;
