@@ -178,14 +178,15 @@ export class ClientRequests {
     let count = current.size;
     const rejected: Rejection[] = [];
     const accepted: string[] = [];
-    for (const raw of new Set(parsed.value.symbols)) {
-      const checked = checkSymbol(raw, sources.directory, allowed.mayWatch);
+    // Spellings of one symbol ('AAPL', ' aapl') are one symbol: one snapshot quote or one rejection, as /api/snapshot.
+    for (const requested of new Set(parsed.value.symbols.map(normalizeSymbol))) {
+      const checked = checkSymbol(requested, sources.directory, allowed.mayWatch);
       if (!checked.ok) {
         rejected.push(checked.rejection);
         continue;
       }
       const { symbol } = checked;
-      if (!current.has(symbol) && !accepted.includes(symbol)) {
+      if (!current.has(symbol)) {
         if (count >= limits.maxSymbolsPerSocket) {
           rejected.push({
             symbol,

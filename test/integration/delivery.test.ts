@@ -236,6 +236,22 @@ describe('subscribe', () => {
     });
   });
 
+  // Found by a client written from the protocol: spellings of one symbol ('AAPL', 'aapl', ' AAPL ') each
+  // brought its own snapshot quote and its own rejection; /api/snapshot named each symbol once.
+  it('reads each symbol once however often and however it is spelled in a request', async () => {
+    const service = await start({ limits: { maxSymbolsPerSocket: 1 } });
+    await cached(service, ['AAPL']);
+    const c = await client(service.url);
+    const ack = await subscribe(c, { symbols: ['AAPL', 'aapl', ' AAPL ', 'NOPE', 'nope', 'MSFT', 'msft'] });
+    if (!ack.ok) throw new Error(ack.error.message);
+    expect(ack.subscribed).toEqual(['AAPL']);
+    expect(ack.snapshot.map((q) => q.symbol)).toEqual(['AAPL']);
+    expect(ack.rejected).toEqual([
+      { symbol: 'NOPE', code: 'UNKNOWN_SYMBOL', message: 'unknown symbol NOPE' },
+      { symbol: 'MSFT', code: 'LIMIT_EXCEEDED', message: 'at most 1 symbols per connection' },
+    ]);
+  });
+
   it('changes the rate when subscribing again with another maxHz, clamped to the tiers', async () => {
     const service = await start();
     const svc = service;
