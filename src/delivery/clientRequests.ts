@@ -210,7 +210,7 @@ export class ClientRequests {
 
   private unsubscribe(socket: TickstreamSocket, payload: unknown): UnsubscribeAck {
     const { membership, limits } = this.deps;
-    const parsed = parseUnsubscribe(payload, limits.maxSymbolsPerSocket);
+    const parsed = parseUnsubscribe(payload, limits.maxSymbolsPerRequest);
     if (!parsed.ok) return parsed;
     membership.unsubscribe(socket, parsed.value.symbols.map(normalizeSymbol));
     return { ok: true, subscribed: [...membership.subscriptions(socket).keys()] };

@@ -489,6 +489,20 @@ describe('bad requests', () => {
       rejected: [{ symbol: 'TSLA', code: 'LIMIT_EXCEEDED' }],
     });
   });
+  // Found by a client written from the protocol: unsubscribe was held to maxSymbolsPerSocket, and its
+  // LIMIT_EXCEEDED message called that number the limit per request.
+  it('holds unsubscribe to maxSymbolsPerRequest, as subscribe', async () => {
+    const service = await start({ limits: { maxSymbolsPerRequest: 2, maxSymbolsPerSocket: 10 } });
+    const c = await client(service.url);
+    expect(await c.timeout(5000).emitWithAck('unsubscribe', { symbols: ['AAPL', 'MSFT', 'NVDA'] })).toEqual({
+      ok: false,
+      error: { code: 'LIMIT_EXCEEDED', message: 'at most 2 symbols per request, got 3' },
+    });
+    expect(await c.timeout(5000).emitWithAck('unsubscribe', { symbols: ['AAPL', 'MSFT'] })).toEqual({
+      ok: true,
+      subscribed: [],
+    });
+  });
 });
 
 describe('unsubscribe, symbols and status', () => {
