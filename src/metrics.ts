@@ -86,7 +86,7 @@ export class Metrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'tickstream_connections_refused_total',
-    help: 'Handshakes refused before auth, per reason (origin, ip_limit)',
+    help: 'Handshakes refused before auth, per reason (origin, ip_limit, shutdown)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-export type RefusalReason = 'origin' | 'ip_limit';
+export type RefusalReason = 'origin' | 'ip_limit' | 'shutdown';
+
+const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
+  origin: 'origin not allowed',
+  ip_limit: 'too many connections from this address',
+  shutdown: 'the server is shutting down',
+};
 
 export type ConnectionGuardOptions = {
   /** Origins allowed to connect; empty means any. */
@@ -41,6 +47,7 @@ function normalizeOrigin(origin: string): string {
 export class ConnectionGuard {
   private readonly origins: Set<string>;
   private readonly perIp = new Map<string, number>();
+  private closing = false;
 
   constructor(private readonly options: ConnectionGuardOptions) {
     this.origins = new Set(options.allowedOrigins.map(normalizeOrigin));
@@ -66,11 +73,20 @@ export class ConnectionGuard {
   }
 
   readonly allowRequest = (req: IncomingMessage, callback: (err: string | null, success: boolean) => void): void => {
-    if (!this.originAllowed(req)) this.refuse('origin', req, callback);
+    if (this.closing) this.refuse('shutdown', req, callback);
+    else if (!this.originAllowed(req)) this.refuse('origin', req, callback);
     else if (this.connectionsFrom(clientAddress(req)) >= this.options.maxConnectionsPerIp) {
       this.refuse('ip_limit', req, callback);
     } else callback(null, true);
   };
+
+  /**
+   * Refuses every handshake from now on (the server is shutting down): a client told to go must not get back
+   * in while the others drain. Connections already open go on (a polling client still polls for its last packets).
+   */
+  close(): void {
+    this.closing = true;
+  }
 
   /** Counts open engine.io connections per address (a polling-then-websocket client is one connection). */
   track(engine: EngineLike): void {
@@ -96,7 +112,7 @@ export class ConnectionGuard {
     callback: (err: string | null, success: boolean) => void,
   ): void {
     this.options.onRefused?.(reason, req);
-    const message = reason === 'origin' ? 'origin not allowed' : 'too many connections from this address';
+    const message = REFUSAL_MESSAGES[reason];
     // Node marks a websocket upgrade request (`upgrade`, missing from its typings).
     if ('upgrade' in req && req.upgrade === true) refuseUpgrade(req.socket, message);
     callback(message, false);

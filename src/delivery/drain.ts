@@ -27,18 +27,23 @@ export class ConnectionDrain {
     return this.sockets.size;
   }
 
-  async drain(timeoutMs: number): Promise<void> {
-    // Keep-alive HTTP connections (a /metrics scraper) have nothing to flush.
+  /**
+   * Stops listening once `collected` have settled (long-polling clients fetching their last packets need the
+   * port: each poll may come on a new connection), then waits for the open connections to close; past
+   * `timeoutMs` in all, what is left is destroyed.
+   */
+  async drain(timeoutMs: number, collected: readonly Promise<void>[] = []): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(collected), timeout]);
+    this.http.close();
+    // Keep-alive HTTP connections (a /metrics scraper, a poll answered) have nothing to flush.
     this.http.closeIdleConnections?.();
     const pending = [...this.sockets].map(
       (socket) =>
         new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))),
     );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(pending),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
+    await Promise.race([Promise.all(pending), timeout]);
     clearTimeout(timer);
     for (const socket of this.sockets) socket.destroy();
   }

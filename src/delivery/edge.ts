@@ -87,9 +87,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      // Stop listening first: a client told to go (and disconnected) must not get back in while the others
-      // drain, only to be dropped without the notice. Open connections stay until they drain or are cut.
-      http.close();
+      // Protection refuses new handshakes first: a client told to go (and disconnected) must not get back in
+      // while the others drain, only to be dropped without the notice. It stops listening once the polling
+      // clients have polled for their last packets; open connections stay until they drain or are cut.
       statusUpdates.unsubscribe();
       await protection.shutdown(io);
       delivery.stop();

@@ -374,6 +374,21 @@ function shareEmptyExtensions(ws: WsSocket): void {
   receiver._extensions = NO_EXTENSIONS;
 }
 
+/**
+ * Resolves once a long-polling client has collected what is queued for it (engine.io's 'drain': it polled
+ * again), or its connection closed; at once for a websocket, which is written to without asking, or when
+ * nothing waits. A polling client only gets its last packets (a DISCONNECT) by polling for them.
+ */
+export function queueCollected(socket: TickstreamSocket): Promise<void> {
+  const conn = internals(socket.conn);
+  if (conn.transport.name !== 'polling' || !conn.writeBuffer?.length || conn.readyState === 'closed')
+    return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.conn.once('drain', () => resolve());
+    socket.conn.once('close', () => resolve());
+  });
+}
+
 /** Drops a socket's connection now, queue and all: for a reader that stopped (it would never drain). */
 export function terminate(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);

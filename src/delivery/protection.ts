@@ -8,6 +8,7 @@ import type { AccessPolicy } from './accessPolicy.js';
 import { authMiddleware } from './auth.js';
 import { ConnectionGuard } from './connectionLimits.js';
 import { ConnectionDrain } from './drain.js';
+import { queueCollected } from './engine.js';
 import { SlowConsumerMonitor } from './slowConsumers.js';
 import type { TierMembership } from './tierMembership.js';
 import type { SnapshotSource, TickstreamServer } from './types.js';
@@ -95,17 +96,20 @@ export class ServerProtection {
   }
 
   /**
-   * Tells every client the server is going, disconnects it ("io server disconnect") and waits up to
-   * `drainMs` for the connections to flush and close, cutting what is left. Call before `io.close()`.
+   * Refuses new handshakes, tells every client the server is going, disconnects it ("io server disconnect"),
+   * stops listening once the long-polling clients have polled for that, and waits up to `drainMs` in all for
+   * the connections to flush and close, cutting what is left. Call before `io.close()`.
    */
   async shutdown(io: TickstreamServer, drainMs = 2000): Promise<void> {
     this.slowConsumers?.stop();
+    this.guard.close();
+    const sockets = [...io.of('/').sockets.values()];
     // `local`: with the Redis adapter a plain broadcast would reach, and disconnect, every gateway's clients.
     io.local.emit('status', {
       ...this.deps.status(),
       closing: { code: 'SHUTDOWN', message: 'the server is shutting down' },
     });
     io.local.disconnectSockets(true);
-    await this.drain?.drain(drainMs);
+    await this.drain?.drain(drainMs, sockets.map(queueCollected));
   }
 }

@@ -121,6 +121,25 @@ describe('closing the edge', () => {
   }, 20_000);
 });
 
+describe('closing the edge over long-polling', () => {
+  // Found by a client written from the protocol: a polling client got the SHUTDOWN status, then its next
+  // poll found the port closed, so it saw "transport error" (and reconnected) instead of "io server disconnect".
+  it('tells a polling client and disconnects it with "io server disconnect", as a websocket one', async () => {
+    const service = await startTestService();
+    const polling = await connectTestClient(service.url, { transports: ['polling'], upgrade: false });
+    clients.push(polling);
+    expect(await polling.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: 4 })).toMatchObject({
+      ok: true,
+    });
+    const statuses: Status[] = [];
+    polling.on('status', (s) => statuses.push(s));
+    const reason = new Promise<string>((done) => polling.once('disconnect', done));
+    await service.close();
+    expect(await reason).toBe('io server disconnect');
+    expect(statuses.at(-1)?.closing).toEqual({ code: 'SHUTDOWN', message: expect.any(String) });
+  }, 20_000);
+});
+
 describe('process guards', () => {
   it('log and count a stray rejection and exception, keep running, and still exit cleanly', async () => {
     const script = `
