@@ -150,7 +150,9 @@ export class ClientRequests {
       ack(errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`));
       return;
     }
-    Promise.resolve()
+    // Answered in the order sent: a subscribe that waits (for the symbol directory, a snapshot from Redis)
+    // holds back the socket's requests after it, so an unsubscribe sent after it cannot be applied before it.
+    const answered = (socket.data.answering ?? Promise.resolve())
       .then(() => handler(socket, payload, allowed))
       .then(
         (response) => {
@@ -165,6 +167,11 @@ export class ClientRequests {
           ack(errorAck('INTERNAL', 'internal error'));
         },
       );
+    socket.data.answering = answered;
+    // An idle socket keeps no promise.
+    void answered.then(() => {
+      if (socket.data.answering === answered) socket.data.answering = undefined;
+    });
   }
 
   private async subscribe(socket: TickstreamSocket, payload: unknown, allowed: Allowed): Promise<SubscribeAck> {

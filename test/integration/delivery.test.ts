@@ -1,6 +1,8 @@
 import { IncomingMessage } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { DeltaStream } from '../../packages/client/src/deltaStream.js';
 import { laneOf } from '../../src/delivery/tierMembership.js';
 import type { Quote, SubscribeAck } from '../../src/protocol.js';
@@ -502,6 +504,39 @@ describe('bad requests', () => {
       ok: true,
       subscribed: [],
     });
+  });
+});
+
+describe('order of requests', () => {
+  // Found by a client written from the protocol: a subscribe and an unsubscribe of the same symbol read
+  // together (one TCP read) were applied the other way round (subscribe waits a turn for the symbol
+  // directory): the unsubscribe's ack came first with [], and the socket stayed subscribed.
+  it("applies one socket's requests in the order sent, each ack giving the set after it", async () => {
+    const service = await start();
+    const raw = owned(new WebSocket(`${service.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`));
+    const acks: [id: number, ack: unknown][] = [];
+    await new Promise<void>((connected) =>
+      raw.on('message', (data) => {
+        const text = String(data);
+        if (text.startsWith('0')) raw.send('40');
+        else if (text.startsWith('40')) connected();
+        else if (text === '2') raw.send('3');
+        const ack = /^43(\d+)(\[.*)$/s.exec(text);
+        if (ack) acks.push([Number(ack[1]), (JSON.parse(ack[2] as string) as unknown[])[0]]);
+      }),
+    );
+    // Both frames in one write, so the server reads them in one go.
+    const tcp = (raw as unknown as { _socket: NetSocket })._socket;
+    tcp.cork();
+    raw.send('421["subscribe",{"symbols":["NVDA"]}]');
+    raw.send('422["unsubscribe",{"symbols":["NVDA"]}]');
+    tcp.uncork();
+    await until(() => acks.length === 2, 5000, 'both acks');
+    expect(acks.map(([id]) => id)).toEqual([1, 2]);
+    expect(acks[0]?.[1]).toMatchObject({ ok: true, subscribed: ['NVDA'] });
+    expect(acks[1]?.[1]).toEqual({ ok: true, subscribed: [] });
+    const [socket] = service.io.of('/').sockets.values();
+    expect([...service.membership.subscriptions(socket!).keys()]).toEqual([]);
   });
 });
 
