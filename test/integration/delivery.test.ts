@@ -491,6 +491,27 @@ describe('bad requests', () => {
       rejected: [{ symbol: 'TSLA', code: 'LIMIT_EXCEEDED' }],
     });
   });
+  // docs/PROTOCOL.md: what Socket.IO's parser refuses closes that connection, unanswered; nothing else.
+  it('closes the connection of a packet Socket.IO refuses (a reserved event name), and only that one', async () => {
+    const service = await start();
+    const other = await client(service.url);
+    const raw = owned(new WebSocket(`${service.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`));
+    const frames: string[] = [];
+    await new Promise<void>((connected) =>
+      raw.on('message', (data) => {
+        const text = String(data);
+        frames.push(text);
+        if (text.startsWith('0')) raw.send('40');
+        else if (text.startsWith('40')) connected();
+      }),
+    );
+    const closed = new Promise<void>((done) => raw.once('close', () => done()));
+    raw.send('421["disconnect",{}]');
+    await closed;
+    expect(frames.some((f) => f.startsWith('431'))).toBe(false);
+    expect(await subscribe(other, { symbols: ['AAPL'] })).toMatchObject({ ok: true, subscribed: ['AAPL'] });
+  });
+
   // Found by a client written from the protocol: unsubscribe was held to maxSymbolsPerSocket, and its
   // LIMIT_EXCEEDED message called that number the limit per request.
   it('holds unsubscribe to maxSymbolsPerRequest, as subscribe', async () => {
