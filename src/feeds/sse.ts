@@ -16,6 +16,7 @@ import { normalizeSymbol } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
 import { aliveSignals, quoteValues } from './feedOutputs.js';
 import { failureText } from './fetchFailure.js';
+import { retryAfterMs } from './retryAfter.js';
 import { decodeUpstreamText, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -31,13 +32,17 @@ export type SseFeedOutput = { kind: 'quote'; value: unknown } | { kind: 'alive' 
 /** What one connection yields: its messages, and `alive` on open and on every chunk. */
 type SseConnectionOutput = { kind: 'message'; message: SseMessage } | { kind: 'alive' };
 
-/** Why a connection ended; `retryable` ones reconnect with backoff, the others stop the feed. */
+/**
+ * Why a connection ended; `retryable` ones reconnect with backoff (a 429 or 5xx no sooner than its Retry-After),
+ * the others stop the feed.
+ */
 export type SseFailure =
   | { kind: 'network'; message: string }
   | { kind: 'ended' }
   | { kind: 'overflow'; maxLineBytes: number }
   | { kind: 'idle'; idleTimeoutMs: number }
-  | { kind: 'http'; status: number }
+  /** `retryAfterMs`: the server's Retry-After, the least wait before the next attempt. */
+  | { kind: 'http'; status: number; retryAfterMs?: number }
   | { kind: 'no-content' }
   | { kind: 'content-type'; contentType: string };
 
@@ -52,7 +57,8 @@ export class SseError extends Error {
 
   get retryable(): boolean {
     const { failure } = this;
-    if (failure.kind === 'http') return failure.status >= 500;
+    // A 429 is a rate limit: it passes, where another 4xx (a bad key, a wrong path) will not.
+    if (failure.kind === 'http') return failure.status >= 500 || failure.status === 429;
     return failure.kind !== 'no-content' && failure.kind !== 'content-type';
   }
 }
@@ -68,7 +74,9 @@ function describeFailure(failure: SseFailure): string {
     case 'idle':
       return `nothing received for ${failure.idleTimeoutMs} ms`;
     case 'http':
-      return `HTTP ${failure.status}`;
+      return failure.retryAfterMs === undefined
+        ? `HTTP ${failure.status}`
+        : `HTTP ${failure.status}, retry after ${failure.retryAfterMs} ms`;
     case 'no-content':
       return 'HTTP 204: the server asked us to stop';
     case 'content-type':
@@ -139,9 +147,10 @@ export type SseFeedOptions = {
 
 /**
  * An SSE upstream as a feed: each event's data decoded by `format` into Quote-shaped values. Reconnects
- * after network errors, 5xx and a closed stream with jittered exponential backoff (the server's `retry:` is
- * the base), sending `Last-Event-ID`; errors with an SseError, without reconnecting, on 204, 4xx or a wrong
- * content type. Events whose type is neither absent nor `message` are not quotes and are ignored.
+ * after network errors, 429, 5xx and a closed stream with jittered exponential backoff (the server's `retry:` is
+ * the base; a Retry-After, the least wait), sending `Last-Event-ID`; errors with an SseError, without
+ * reconnecting, on 204, another 4xx or a wrong content type. Events whose type is neither absent nor `message`
+ * are not quotes and are ignored.
  */
 export function sseFeed(options: SseFeedOptions): Observable<unknown> {
   return sseFeedOutputs(options).pipe(quoteValues());
@@ -162,7 +171,10 @@ export function sseFeedOutputs(options: SseFeedOptions): Observable<SseFeedOutpu
             if (error instanceof SseError) options.onConnection?.({ type: 'stopped', error });
             return throwError(() => error);
           }
-          const delayMs = backoffDelay(session.retryMs ?? initialMs, maxMs, attempt, random());
+          const backoffMs = backoffDelay(session.retryMs ?? initialMs, maxMs, attempt, random());
+          const { failure } = error;
+          // The server's Retry-After is the least wait; backoff still applies past it.
+          const delayMs = failure.kind === 'http' ? Math.max(backoffMs, failure.retryAfterMs ?? 0) : backoffMs;
           options.onConnection?.({ type: 'reconnecting', error, attempt, delayMs });
           return timer(delayMs, scheduler);
         },
@@ -280,11 +292,20 @@ function requestHeaders(options: SseFeedOptions, session: SseSession): Record<st
   return headers;
 }
 
-/** Why a response is not an event stream to read (204 says: do not reconnect), if it is not one. */
+/**
+ * Why a response is not an event stream to read (204 says: do not reconnect), if it is not one; a refusal
+ * carries the server's Retry-After.
+ */
 function refusal(response: Response): SseFailure | undefined {
   const contentType = response.headers.get('content-type') ?? '';
   if (response.status === 204) return { kind: 'no-content' };
-  if (response.status !== 200) return { kind: 'http', status: response.status };
+  if (response.status !== 200) {
+    // An HTTP-date in Retry-After is wall-clock time, whatever clock the feed's delays run on.
+    const waitMs = retryAfterMs(response.headers.get('retry-after'), Date.now());
+    return waitMs === undefined
+      ? { kind: 'http', status: response.status }
+      : { kind: 'http', status: response.status, retryAfterMs: waitMs };
+  }
   if (!/^text\/event-stream\s*(;|$)/i.test(contentType)) return { kind: 'content-type', contentType };
   return undefined;
 }

@@ -180,6 +180,49 @@ describe('sseFeed connection policy', () => {
     }
   });
 
+  it('retries a 429 and a 503 after their Retry-After, not at the shorter backoff', async () => {
+    // A rate limit, then an outage that names its own wait, then the stream.
+    const server = owned(
+      await scriptedServer((n, res) => {
+        if (n === 0) return res.writeHead(429, { 'retry-after': '30' }).end('slow down');
+        if (n === 1) return res.writeHead(503, { 'retry-after': '20' }).end();
+        eventStream(res);
+        res.write('data: {"symbol":"AAPL","price":1,"ts":1}\n\n');
+      }),
+    );
+    const { scheduler, runTo } = virtualClock();
+    const events: SseConnectionEvent[] = [];
+    const prices: number[] = [];
+    ownedSubscription(
+      sseFeed({
+        url: server.url,
+        format: 'tickstream',
+        reconnect: { initialMs: 10, maxMs: 40 },
+        random: () => 1,
+        scheduler,
+        onConnection: (e) => events.push(e),
+      }).subscribe({ next: (v) => prices.push((v as { price: number }).price), error: () => {} }),
+    );
+    const reconnects = () => events.filter((e) => e.type === 'reconnecting');
+    await until(() => events.length === 1, 5000, 'the 429 answered');
+    expect(events[0]?.type).toBe('reconnecting');
+    expect(reconnects().map((e) => e.delayMs)).toEqual([30_000]);
+    runTo(29_999);
+    await quietFor(50, 'a request before the 429 Retry-After', () => server.requests.length > 1);
+    runTo(30_000);
+    await until(() => reconnects().length === 2, 5000, 'the 503 answered');
+    expect(reconnects().map((e) => e.delayMs)).toEqual([30_000, 20_000]);
+    expect(reconnects().map((e) => e.error.failure)).toEqual([
+      { kind: 'http', status: 429, retryAfterMs: 30_000 },
+      { kind: 'http', status: 503, retryAfterMs: 20_000 },
+    ]);
+    runTo(49_999);
+    await quietFor(50, 'a request before the 503 Retry-After', () => server.requests.length > 2);
+    runTo(50_000);
+    await until(() => prices.length === 1, 5000, 'the stream after the waits');
+    expect(events.map((e) => e.type)).toEqual(['reconnecting', 'reconnecting', 'open']);
+  });
+
   it('times a silent connection out on its scheduler: idleTimeoutMs after its last byte, not before', async () => {
     // Each connection sends one event, then nothing; a minute of silence is the timeout, on the virtual clock.
     const server = owned(
