@@ -1,7 +1,19 @@
-import { asyncScheduler, defer, exhaustMap, filter, map, mergeMap, Observable, type SchedulerLike, timer } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  exhaustMap,
+  filter,
+  map,
+  mergeMap,
+  Observable,
+  type SchedulerLike,
+  type Subscription,
+  timer,
+} from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
 import { normalizeSymbol } from '../protocol.js';
 import { fetchFailureCause } from './fetchFailure.js';
+import { retryAfterMs } from './retryAfter.js';
 import { decodeUpstreamJson, type UpstreamFormat } from './sseFormats.js';
 import type { FeedContext, FeedSource } from './types.js';
 
@@ -21,7 +33,8 @@ export type PollFeedOptions = {
 export type PollFailure =
   | { kind: 'network'; message: string; cause?: string }
   | { kind: 'timeout'; timeoutMs: number }
-  | { kind: 'http'; status: number };
+  /** `retryAfterMs`: the server's Retry-After; no poll starts before it is over. */
+  | { kind: 'http'; status: number; retryAfterMs?: number };
 
 export class PollError extends Error {
   override name = 'PollError';
@@ -32,7 +45,7 @@ export class PollError extends Error {
     super(
       `poll ${url}: ${
         failure.kind === 'http'
-          ? `HTTP ${failure.status}`
+          ? `HTTP ${failure.status}${failure.retryAfterMs === undefined ? '' : `, retry after ${failure.retryAfterMs} ms`}`
           : failure.kind === 'timeout'
             ? `no answer within ${failure.timeoutMs} ms`
             : `network error: ${failure.message}${failure.cause ? ` (${failure.cause})` : ''}`
@@ -40,15 +53,20 @@ export class PollError extends Error {
     );
   }
 
-  /** A 4xx will not fix itself: the feed stops (and shows `down`) instead of hammering. */
+  /**
+   * A 4xx will not fix itself: the feed stops (and shows `down`) instead of hammering. A 429 is the exception:
+   * a rate limit passes.
+   */
   get fatal(): boolean {
-    return this.failure.kind === 'http' && this.failure.status >= 400 && this.failure.status < 500;
+    const { failure } = this;
+    return failure.kind === 'http' && failure.status >= 400 && failure.status < 500 && failure.status !== 429;
   }
 }
 
 /**
  * Polls a JSON quote endpoint (one quote or an array, in `format`) every `intervalMs`. A poll starts only
- * when the previous one has finished (exhaustMap: a slow endpoint is never asked twice at once). A quote
+ * when the previous one has finished (exhaustMap: a slow endpoint is never asked twice at once), and a poll
+ * refused with a Retry-After (429, 5xx) finishes only once that is over, so the ticks meanwhile ask nothing. A quote
  * identical to the one the previous poll gave for its symbol is not new and is not emitted again.
  */
 export function pollFeed(options: PollFeedOptions): Observable<unknown> {
@@ -92,6 +110,7 @@ function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observabl
       abort.abort();
     }, timeoutMs);
     const fail = (failure: PollFailure) => new PollError(failure, options.url);
+    let retryAfter: Subscription | undefined;
     const run = async (): Promise<unknown[]> => {
       let response: Response;
       let text: string;
@@ -110,7 +129,15 @@ function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observabl
               cause: fetchFailureCause(err),
             });
       }
-      if (!response.ok) throw fail({ kind: 'http', status: response.status });
+      if (!response.ok) {
+        // An HTTP-date in Retry-After is wall-clock time, whatever clock the polls run on.
+        const waitMs = retryAfterMs(response.headers.get('retry-after'), Date.now());
+        throw fail(
+          waitMs === undefined
+            ? { kind: 'http', status: response.status }
+            : { kind: 'http', status: response.status, retryAfterMs: waitMs },
+        );
+      }
       try {
         return decodeUpstreamJson(options.format, JSON.parse(text));
       } catch {
@@ -126,7 +153,9 @@ function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observabl
       (err: unknown) => {
         if (err instanceof PollError && !err.fatal) {
           options.onPollError?.(err);
-          subscriber.complete();
+          const waitMs = err.failure.kind === 'http' ? err.failure.retryAfterMs : undefined;
+          if (waitMs) retryAfter = scheduler.schedule(() => subscriber.complete(), waitMs);
+          else subscriber.complete();
         } else if (!abort.signal.aborted || timedOut) {
           subscriber.error(err);
         }
@@ -134,6 +163,7 @@ function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observabl
     );
     return () => {
       timeout.unsubscribe();
+      retryAfter?.unsubscribe();
       abort.abort();
     };
   });

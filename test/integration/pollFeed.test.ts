@@ -184,6 +184,39 @@ describe('pollFeed on a TestScheduler clock (a real endpoint)', () => {
     expect(p.prices).toEqual([100, 101, 102]);
   });
 
+  it('waits out a 429 or 503 Retry-After, polling again at the first tick after it, and goes on', async () => {
+    const failures: PollError[] = [];
+    const p = await virtualPoller(
+      1000,
+      (n, res) => {
+        if (n === 1) return res.writeHead(429, { 'retry-after': '5' }).end('slow down');
+        if (n === 3) return res.writeHead(503, { 'retry-after': '2' }).end();
+        json(res, { symbol: 'AAPL', price: 100 + n, ts: 1_000 + n });
+      },
+      { onPollError: (err) => failures.push(err) },
+    );
+    await p.advanceTo(0);
+    p.runTo(1000);
+    await until(() => failures.length === 1, 5000, 'the 429 at 1000');
+    expect(failures[0]?.failure).toEqual({ kind: 'http', status: 429, retryAfterMs: 5000 });
+    // The ticks within the five seconds ask nothing.
+    p.runTo(5999);
+    await quietFor(50, 'a poll within the Retry-After', () => p.started() > 2);
+    expect(p.started()).toBe(2);
+    p.runTo(6000);
+    await until(() => p.prices.length === 2, 5000, 'the poll at 6000 answered');
+    expect(p.started()).toBe(3);
+    p.runTo(7000);
+    await until(() => failures.length === 2, 5000, 'the 503 at 7000');
+    expect(failures[1]?.failure).toEqual({ kind: 'http', status: 503, retryAfterMs: 2000 });
+    p.runTo(8999);
+    await quietFor(50, 'a poll within the Retry-After', () => p.started() > 4);
+    p.runTo(9000);
+    await until(() => p.prices.length === 3, 5000, 'the poll at 9000 answered');
+    expect(p.started()).toBe(5);
+    expect(p.prices).toEqual([100, 102, 104]);
+  });
+
   it('gives up on an unanswered poll at timeoutMs on its scheduler, not before, and polls again at the next tick', async () => {
     const held: ServerResponse[] = [];
     const failures: string[] = [];
