@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import type { Quote, Status, SubscribeAck, UnsubscribeAck } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { DEMO_KEY, startWsUpstream, type WsUpstream } from '../../src/upstream/wsUpstream.js';
@@ -98,5 +100,58 @@ describe('tickstream with a ws feed (Polygon-style upstream), end to end', () =>
     // A reconnect loop (backoff in tens of ms) would have connected again within 300 ms.
     await quietFor(300, 'a reconnect after the refused key', () => upstream.stats.connections > 1);
     expect(upstream.stats).toMatchObject({ connections: 1, authFailures: 1, authSuccesses: 0 });
+  });
+});
+
+describe('a Binance feed beside another feed (the priority merge on)', () => {
+  let upstream: WebSocketServer | undefined;
+  let service: Tickstream | undefined;
+  let client: TestClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await service?.close();
+    for (const socket of upstream?.clients ?? []) socket.terminate();
+    await new Promise((resolve) => (upstream ? upstream.close(resolve) : resolve(undefined)));
+    client = service = upstream = undefined;
+  });
+
+  it('serves the trades and 24 h statistics that follow a bookTicker, stamped by the exchange before it arrived', async () => {
+    // A combined stream: each round a bookTicker (no event time), then a trade and a miniTicker whose exchange
+    // times are 150 ms before we get them, as over a real network.
+    upstream = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    upstream.on('connection', (socket) => {
+      socket.on('message', (frame) => {
+        const request = JSON.parse(frame.toString()) as { method: string; id: unknown };
+        socket.send(JSON.stringify({ result: null, id: request.id }));
+        if (request.method !== 'SUBSCRIBE') return;
+        for (const n of [1, 2, 3]) {
+          const book = { u: n, s: 'BTCUSDT', b: `${100 + n}.00`, B: '1', a: `${100 + n}.20`, A: '1' };
+          socket.send(JSON.stringify({ stream: 'btcusdt@bookTicker', data: book }));
+          const at = Date.now() - 150;
+          const trade = { e: 'trade', E: at, s: 'BTCUSDT', t: n, p: `${100 + n}.10`, q: '2', T: at, m: true, M: true };
+          socket.send(JSON.stringify({ stream: 'btcusdt@trade', data: trade }));
+          const mini = { e: '24hrMiniTicker', E: at, s: 'BTCUSDT', c: `${100 + n}.10`, o: '90', h: '110', l: '90' };
+          socket.send(JSON.stringify({ stream: 'btcusdt@miniTicker', data: { ...mini, v: `${1000 + n}`, q: '1' } }));
+        }
+      });
+    });
+    await new Promise((resolve) => upstream?.once('listening', resolve));
+    const { port } = upstream.address() as AddressInfo;
+    service = await startTestService({
+      feeds: [
+        { type: 'ws', id: 'binance', url: `ws://127.0.0.1:${port}/stream`, format: 'binance', symbols: ['BTCUSDT'] },
+        { type: 'simulated', symbols: 3 },
+      ],
+    });
+    const running = service;
+    client = await connectTestClient(running.url);
+    const ack = await client.emitWithAck('subscribe', { symbols: ['BTCUSDT'] });
+    expect(ack.ok).toBe(true);
+    await until(
+      () => running.cache.get('BTCUSDT')?.volume === 1003,
+      5000,
+      () => `the last miniTicker's volume, got ${JSON.stringify(running.cache.get('BTCUSDT'))}`,
+    );
+    expect(running.cache.get('BTCUSDT')).toMatchObject({ price: 103.1, bid: 103, ask: 103.2, high: 110, low: 90 });
   });
 });

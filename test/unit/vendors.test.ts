@@ -307,6 +307,18 @@ describe('vendor specifics', () => {
 });
 
 describe('withLastTradePrice', () => {
+  it("stamps a bid/ask tick with no time of its own with the last trade's, and leaves one that has a time alone", async () => {
+    const outputs: SessionOutput[] = [
+      { kind: 'tick', tick: { symbol: 'BTCUSDT', price: 101.1, ts: 1_000 } },
+      { kind: 'tick', tick: { symbol: 'BTCUSDT', bid: 101, ask: 101.2, ts: undefined } },
+      { kind: 'tick', tick: { symbol: 'BTCUSDT', price: 101.3, ts: 1_005 } },
+      { kind: 'tick', tick: { symbol: 'BTCUSDT', bid: 101.2, ask: 101.4, ts: undefined } },
+      { kind: 'tick', tick: { symbol: 'BTCUSDT', bid: 101.3, ask: 101.5, ts: 1_009 } },
+    ];
+    const got = await firstValueFrom(from(outputs).pipe(withLastTradePrice(), toArray()));
+    expect(got.map((o) => (o.kind === 'tick' ? o.tick.ts : o.kind))).toEqual([1_000, 1_000, 1_005, 1_005, 1_009]);
+  });
+
   it('gives bid/ask ticks the last trade price, trades the last bid/ask, and drops bid/asks before a first trade', async () => {
     const outputs: SessionOutput[] = [
       { kind: 'ready' },

@@ -16,7 +16,7 @@ import {
  * Binance Spot market data streams (github.com/binance/binance-spot-api-docs, web-socket-streams.md), no key:
  * the combined endpoint `wss://stream.binance.com:9443/stream` wraps each event as `{"stream","data"}`. Per
  * symbol the feed subscribes `<symbol>@trade` (each trade: s, p, q decimal strings, T trade time),
- * `<symbol>@bookTicker` (best bid and ask: b, a; no event time, so the receive time stands in) and
+ * `<symbol>@bookTicker` (best bid and ask: b, a; no event time: the feed gives it the last trade's) and
  * `<symbol>@miniTicker` (rolling 24 h statistics each second: c, o, h, l, v), with
  * `{"method":"SUBSCRIBE","params":[..],"id":null}` answered `{"result":null,"id":null}`. Documented limits: 5
  * incoming messages a second (pings, pongs and SUBSCRIBEs count; over that the connection is cut), 1024 streams
@@ -32,7 +32,7 @@ const streamNames = (symbols: readonly string[]) =>
 const request = (method: 'SUBSCRIBE' | 'UNSUBSCRIBE', symbols: readonly string[]) =>
   symbols.length ? [JSON.stringify({ method, params: streamNames(symbols), id: null })] : [];
 
-function decodeEvent(stream: unknown, data: unknown, receivedAt: number | undefined): VendorEvent[] {
+function decodeEvent(stream: unknown, data: unknown): VendorEvent[] {
   if (!isRecord(data)) return [malformed('stream data is not an object')];
   switch (data.e) {
     case 'trade':
@@ -49,7 +49,9 @@ function decodeEvent(stream: unknown, data: unknown, receivedAt: number | undefi
       return [{ kind: 'closing', message: 'serverShutdown' }];
     default:
       if (typeof stream === 'string' && stream.endsWith('@bookTicker')) {
-        return [{ kind: 'tick', tick: { symbol: data.s, bid: decimal(data.b), ask: decimal(data.a), ts: receivedAt } }];
+        // No time of its own, and not the receive time either: that is later than the exchange's times of the
+        // trades that follow, which the merge of several feeds then dropped as older (withLastTradePrice stamps it).
+        return [{ kind: 'tick', tick: { symbol: data.s, bid: decimal(data.b), ask: decimal(data.a), ts: undefined } }];
       }
       // Streams the feed did not ask for (aggTrade, depth...) are not quotes.
       return [];
@@ -67,16 +69,16 @@ export const binanceCodec: VendorCodec = {
   authFrame: () => undefined,
   subscribe: (symbols) => request('SUBSCRIBE', symbols),
   unsubscribe: (symbols) => request('UNSUBSCRIBE', symbols),
-  decode(frame, receivedAt) {
+  decode(frame) {
     const value = parseJson(frame);
     if (!isRecord(value)) return [malformed(value === undefined ? 'not JSON' : 'not a JSON object')];
-    if ('stream' in value) return decodeEvent(value.stream, value.data, receivedAt);
+    if ('stream' in value) return decodeEvent(value.stream, value.data);
     // {"result":null,"id":1}: a SUBSCRIBE or UNSUBSCRIBE succeeded.
     if ('result' in value) return [];
     if (isRecord(value.error)) return [errorEvent(value.error)];
     if (typeof value.code === 'number') return [errorEvent(value)];
     // A raw stream (/ws/<name>) sends the bare event.
-    if (typeof value.e === 'string') return decodeEvent(undefined, value, receivedAt);
+    if (typeof value.e === 'string') return decodeEvent(undefined, value);
     return [malformed('neither a stream event nor an answer')];
   },
   // One frame in reserve for the pong that answers the server's ping. More symbols than a connection takes

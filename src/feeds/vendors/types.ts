@@ -84,7 +84,7 @@ export type VendorCodec = {
   listFrames?(): string[];
   subscribe(symbols: readonly string[]): string[];
   unsubscribe(symbols: readonly string[]): string[];
-  /** `receivedAt` (epoch ms) stands in for the event time of messages that carry none (Binance `bookTicker`). */
+  /** `receivedAt` (epoch ms) stands in for the event time of messages that carry none (a Kraken ticker without one). */
   decode(frame: string, receivedAt?: number): VendorEvent[];
   /** What the vendor documents for one connection; the feed keeps under it. */
   limits?: VendorLimits;
