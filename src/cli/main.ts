@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/load.js';
 import { gatewayCommand } from './gateway.js';
 import { importCommand } from './import.js';
-import { indexCommand } from './index.js';
+import { indexCommand } from './indexCommand.js';
 import { ingestCommand } from './ingest.js';
 import { recordCommand } from './record.js';
 import { replayCommand } from './replay.js';

@@ -41,11 +41,6 @@ type ClusterClient = ReturnType<typeof createCluster>;
 /** One connection's client: a single Redis, or a Redis Cluster (the connections to its nodes). */
 type Connection = { kind: 'single'; client: SingleClient } | { kind: 'cluster'; client: ClusterClient };
 
-/** The Redis nodes to connect to: one URL for a single Redis, a list of nodes for a Redis Cluster. */
-export function redisNodes(config: Pick<ClusterConfig, 'redis'>): string[] {
-  return typeof config.redis === 'string' ? [config.redis] : config.redis;
-}
-
 /** The configured Redis, as people write it in logs: its URL, or the cluster's first node and how many. */
 export function describeRedis(config: Pick<ClusterConfig, 'redis'>): string {
   if (typeof config.redis === 'string') return config.redis;

@@ -25,9 +25,10 @@ export type SlowConsumerDeps = {
 
 /**
  * Looks at every socket's pending output on a timer (not per emit: the fan-out path stays untouched), and
- * applies the policy's verdict (slowConsumerPolicy.ts). Past `throttleBytes` a socket's subscriptions move to the throttled tier and it gets `status.throttled: true`;
- * once it has stayed under `recoverBytes` for `recoverAfterMs` it is restored. Past `maxPendingBytes` it is
- * told why and cut, so one reader that stopped cannot hold more than about that much of the server's memory.
+ * applies the policy's verdict (slowConsumerPolicy.ts). Past `throttleBytes` a socket's subscriptions move to
+ * the throttled tier and it gets `status.throttled: true`; once it has stayed under `recoverBytes` for
+ * `recoverAfterMs` it is restored. Past `maxPendingBytes` it is told why and cut, so one reader that stopped
+ * cannot hold more than about that much of the server's memory.
  */
 export class SlowConsumerMonitor {
   private timer?: Subscription;

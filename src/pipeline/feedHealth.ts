@@ -1,7 +1,7 @@
 import { catchError, EMPTY, type MonoTypeOperatorFunction, type Observable, tap } from 'rxjs';
 import type { FeedState, FeedStatus } from '../protocol.js';
 
-type Entry = { lastTs?: number; lastSeen?: number; down: boolean; replay: boolean; gaps: number; error?: string };
+type Entry = { lastTs?: number; lastSeen?: number; down: boolean; replay: boolean; gaps: number };
 
 /**
  * Tracks each feed's liveness: `live` while it ticked within `staleAfterMs`, `stale` after, `down` when it
@@ -32,7 +32,7 @@ export class FeedHealth {
           complete: () => this.markDown(id),
         }),
         catchError((err: unknown) => {
-          this.markDown(id, err);
+          this.markDown(id);
           onError?.(err);
           return EMPTY;
         }),
@@ -46,10 +46,8 @@ export class FeedHealth {
     entry.down = false;
   }
 
-  markDown(id: string, err?: unknown): void {
-    const entry = this.entry(id);
-    entry.down = true;
-    if (err !== undefined) entry.error = err instanceof Error ? err.message : String(err);
+  markDown(id: string): void {
+    this.entry(id).down = true;
   }
 
   recordGap(id: string): void {

@@ -34,8 +34,7 @@ export function headerLine(header: Omit<RecordingHeader, 'type' | 'version'>): s
   return `${JSON.stringify(full)}\n`;
 }
 
-/** The record a quote is stored as: the quote with when it was received. */
-/** A quote as a record: its epoch is the recording server's own (a replay numbers quotes again), so it is left out. */
+/** A quote as a record, with when it was received: its epoch is the recording server's own (a replay numbers quotes again), so it is left out. */
 export function recordOf(quote: Quote | RawQuote, recvTs: number): RecordedQuote {
   if (!('epoch' in quote)) return { ...quote, recvTs };
   const { epoch: _epoch, ...rest } = quote;

@@ -52,7 +52,7 @@ describe('FeedHealth', () => {
   it('a down feed is live again when it is seen', () => {
     const { clock, health: h } = health();
     h.markSeen('a', 1);
-    h.markDown('a', new Error('x'));
+    h.markDown('a');
     expect(h.state('a')).toBe('down');
     h.markSeen('a'); // seen without a ts: the last ts stays
     expect(h.state('a')).toBe('live');

@@ -11,10 +11,9 @@ import {
 import type { Quote } from './protocol.js';
 
 /**
- * Client-side latest-value conflation, per symbol, at `hz`: a watcher slower than the rate the shared
- * server subscription runs at gets at most `hz` quotes per symbol per second, always the newest (leading
- * and trailing edges, as the server's own conflation). Written here rather than reusing the server's
- * operator so the SDK depends on nothing but rxjs, socket.io-client and the protocol types.
+ * Client-side latest-value conflation, per symbol, at `hz`: a watcher slower than the rate the shared server
+ * subscription runs at (a faster watcher of the same symbol, or a server whose lowest tier is faster) gets at
+ * most `hz` quotes per symbol per second: the first at once, then the newest at the end of each window.
  */
 export function conflatePerSymbol(
   hz: number,
