@@ -1,7 +1,6 @@
 import {
   asyncScheduler,
   catchError,
-  concatMap,
   defer,
   EMPTY,
   filter,
@@ -146,14 +145,26 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
     sessions$.pipe(
       withTradeAmendments(),
       withLastTradePrice(),
-      concatMap((output): Observable<WsFeedOutput> => {
-        if (output.kind === 'tick') return of({ kind: 'quote', value: { ...output.tick, source: options.id } });
-        if (output.kind === 'malformed') return of({ kind: 'quote', value: output.frame });
-        if (output.kind === 'symbols' || output.kind === 'alive') return of(output);
-        return EMPTY;
-      }),
+      map((output) => feedOutput(output, options.id)),
+      filter((output) => output !== undefined),
     ),
   );
+}
+
+/** What the feed yields of a session's output (not an inner Observable per tick: this is the hot path). */
+function feedOutput(output: SessionOutput, source: string): WsFeedOutput | undefined {
+  switch (output.kind) {
+    case 'tick':
+      return { kind: 'quote', value: { ...output.tick, source } };
+    case 'malformed':
+      return { kind: 'quote', value: output.frame };
+    case 'symbols':
+    case 'alive':
+      return output;
+    default:
+      // `ready` is the session's own; trade amendments were applied above.
+      return undefined;
+  }
 }
 
 /**
