@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AdminLogin } from './adminAuth.js';
-import { serveStatic } from './httpRoutes.js';
+import { requestUrl, serveStatic } from './httpRoutes.js';
 import type { TierMembership } from './tierMembership.js';
 import { mirrorTierRooms } from './tierRooms.js';
 import type { TickstreamServer } from './types.js';
@@ -69,8 +69,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export function withAdminUiPages(routes: Handler): Handler {
   const bare = ADMIN_UI_PATH.slice(0, -1);
   return (req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://local').pathname;
-    if (pathname === bare) {
+    const target = requestUrl(req.url);
+    // A target that does not parse is the routes' to refuse.
+    const pathname = target.ok ? target.url.pathname : undefined;
+    if (pathname === undefined) {
+      routes(req, res);
+    } else if (pathname === bare) {
       // Its files are linked relatively (js/app.js): the page must be at the folder's address.
       res.writeHead(301, { location: ADMIN_UI_PATH });
       res.end();

@@ -102,7 +102,12 @@ function router(
       sendJson(res, 405, errorAck('BAD_REQUEST', 'only GET is served'));
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const target = requestUrl(req.url);
+    if (!target.ok) {
+      sendJson(res, 400, errorAck('BAD_REQUEST', 'malformed request target'));
+      return;
+    }
+    const { url } = target;
     const route = routeOf(url.pathname);
     const handle = route && handlers[route];
     const rule = route && rules[route];
@@ -118,6 +123,19 @@ function router(
     }
     handle({ url, res, allowed });
   };
+}
+
+/**
+ * A request's target as a URL. One that does not parse (`GET http://[ HTTP/1.1`, which Node's parser lets
+ * through) is `malformed`, for a 400: a throw here would leave the request unanswered and count as a process
+ * error, and enough of them end the process.
+ */
+export function requestUrl(target: string | undefined): { ok: true; url: URL } | { ok: false; reason: 'malformed' } {
+  try {
+    return { ok: true, url: new URL(target ?? '/', 'http://localhost') };
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
 }
 
 /** Prometheus text of `metrics`. */

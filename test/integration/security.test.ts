@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
@@ -7,7 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { signJwt } from '../../src/delivery/auth.js';
 import type { Quote, ReplayAck, Status, SubscribeAck } from '../../src/protocol.js';
-import { ownedPerTest, until } from '../helpers/lifecycle.js';
+import { startIngest } from '../../src/roles/ingest.js';
+import { clusterTestConfig, dropPrefix, uniquePrefix } from '../cluster/helpers.js';
+import { ADMIN_PASSWORD_HASH } from '../helpers/adminUi.js';
+import { ownedPerTest, until, within } from '../helpers/lifecycle.js';
 import { serviceStarter, type TestClient } from '../helpers/service.js';
 
 const SECRET = 'integration-secret-0123456789-abcdefghij';
@@ -223,6 +227,86 @@ describe("the dashboard's files", () => {
     expect(mistyped.status).toBe(404);
     expect(JSON.parse(mistyped.body)).toEqual({ ok: false, error: { code: 'BAD_REQUEST', message: 'not found' } });
     expect(await get('/')).toEqual({ status: 200, body: '<!doctype html><title>dashboard</title>' });
+  });
+});
+
+/**
+ * The status line and body of a raw HTTP/1.1 request whose target is `target` as written (fetch and
+ * node:http would refuse to send one that does not parse).
+ */
+function rawRequest(url: string, target: string): Promise<{ statusLine: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  const answer = new Promise<{ statusLine: string; body: string }>((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', raw = ''] = text.split('\r\n\r\n');
+      const chunked = /^transfer-encoding: chunked$/im.test(head);
+      resolve({ statusLine: head.split('\r\n')[0] ?? '', body: chunked ? unchunked(raw) : raw });
+    });
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  });
+  return within(answer, 5000, `the answer to GET ${target}`);
+}
+
+/** The body of a chunked HTTP/1.1 message (each chunk: its size in hex, CRLF, the data, CRLF; 0 ends it). */
+function unchunked(raw: string): string {
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = raw.indexOf('\r\n', at);
+    const size = Number.parseInt(raw.slice(at, lineEnd), 16);
+    if (!(size > 0)) return body;
+    body += raw.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+describe('request targets that do not parse', () => {
+  // Found on main: `GET http://[ HTTP/1.1` threw "Invalid URL" out of the request handler: no answer, and an
+  // uncaught exception each, so 51 such requests in a minute made `tickstream serve` exit (any role, any port).
+  const MALFORMED = ['http://[', '//['];
+  const refusedAsMalformed = async (url: string) => {
+    for (const target of MALFORMED) {
+      const { statusLine, body } = await rawRequest(url, target);
+      expect(statusLine, `${url} GET ${target}`).toBe('HTTP/1.1 400 Bad Request');
+      expect(JSON.parse(body)).toEqual({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: 'malformed request target' },
+      });
+    }
+    expect((await fetch(`${url}/healthz`)).status).not.toBe(400);
+  };
+
+  it('are a 400 on the main port (with the Admin UI on) and on the metrics port', async () => {
+    const service = await start({
+      server: {
+        host: '127.0.0.1',
+        port: 0,
+        dashboard: false,
+        metricsPort: 0,
+        adminUi: { passwordHash: ADMIN_PASSWORD_HASH },
+      },
+    });
+    await refusedAsMalformed(service.url);
+    await refusedAsMalformed(`${service.metricsUrl}`);
+  });
+
+  it("are a 400 on the ingest's port", async () => {
+    const prefix = uniquePrefix();
+    const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix) });
+    owned({
+      close: async () => {
+        await ingest.close();
+        await dropPrefix(prefix);
+      },
+    });
+    await refusedAsMalformed(ingest.url);
   });
 });
 
