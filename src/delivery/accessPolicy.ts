@@ -33,8 +33,10 @@ const CLIENT_OWN_SYMBOLS: AccessRule = { audience: 'client', symbols: 'granted' 
 const ADMIN: AccessRule = { audience: 'admin', symbols: 'all' };
 
 /**
- * The HTTP routes of a process's main port (an ingest serves the first three only). `/*` is every other
- * path: the dashboard's files. A route the code serves must be here: the router's handlers are keyed by it.
+ * The HTTP routes of a process's main port (an ingest serves the first three only). `/admin-ui/*` is the
+ * Admin UI's files (only with `server.adminUi`: its login is on the `/admin` namespace, not on its files);
+ * `/*` is every other path: the dashboard's files. A route the code serves must be here: the router's
+ * handlers are keyed by it.
  */
 export const HTTP_ACCESS = {
   '/healthz': OPEN,
@@ -44,18 +46,26 @@ export const HTTP_ACCESS = {
   '/api/symbols': CLIENT_OWN_SYMBOLS,
   '/api/snapshot': CLIENT_OWN_SYMBOLS,
   '/api/history': CLIENT_OWN_SYMBOLS,
+  '/admin-ui/*': OPEN,
   '/*': OPEN,
 } as const satisfies Record<string, AccessRule>;
 export type HttpRoute = keyof typeof HTTP_ACCESS;
 
+/** Where the Admin UI's files are served (`/admin-ui/*`); the bare folder name redirects here. */
+export const ADMIN_UI_PATH = '/admin-ui/';
+
 const isRoute = (path: string): path is HttpRoute => Object.hasOwn(HTTP_ACCESS, path);
 
 /**
- * The route a request path falls under: its own row, else `/*` (the dashboard's files), except an unknown
- * `/api/` path, which is none (a mistyped API call gets a JSON 404, not the dashboard's page).
+ * The route a request path falls under: its own row, the Admin UI's folder, else `/*` (the dashboard's
+ * files), except an unknown `/api/` path, which is none (a mistyped API call gets a JSON 404, not the
+ * dashboard's page).
  */
-export const routeOf = (pathname: string): HttpRoute | undefined =>
-  isRoute(pathname) ? pathname : pathname.startsWith('/api/') ? undefined : '/*';
+export function routeOf(pathname: string): HttpRoute | undefined {
+  if (isRoute(pathname)) return pathname;
+  if (pathname.startsWith(ADMIN_UI_PATH) || pathname === ADMIN_UI_PATH.slice(0, -1)) return '/admin-ui/*';
+  return pathname.startsWith('/api/') ? undefined : '/*';
+}
 
 /** `server.metricsPort`: /metrics alone, open, on an address of its own (its network placement is its guard). */
 export const METRICS_PORT_ACCESS = { '/metrics': OPEN } as const satisfies Partial<Record<HttpRoute, AccessRule>>;

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,17 +5,17 @@ import { instrument } from '@socket.io/admin-ui';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { ADMIN_UI_PATH } from './accessPolicy.js';
 import { AdminLogin } from './adminAuth.js';
-import { requestUrl, serveStatic } from './httpRoutes.js';
 import type { TierMembership } from './tierMembership.js';
 import { mirrorTierRooms } from './tierRooms.js';
 import type { TickstreamServer } from './types.js';
 
 /** The namespace the Admin UI connects to (its default). */
 export const ADMIN_NAMESPACE = '/admin';
-/** Where the edge serves the Admin UI's own files (the package's `ui/dist`), so no outside site is needed. */
-export const ADMIN_UI_PATH = '/admin-ui/';
-/** The package's built UI. */
+/** Where the edge serves the Admin UI's own files (a route of the access table), so no outside site is needed. */
+export { ADMIN_UI_PATH };
+/** The package's built UI (served at ADMIN_UI_PATH). */
 export const ADMIN_UI_ROOT = join(
   dirname(createRequire(import.meta.url).resolve('@socket.io/admin-ui/package.json')),
   'ui/dist',
@@ -57,31 +56,4 @@ export function instrumentAdminUi(io: TickstreamServer, deps: AdminUiDeps): void
     serverId: `${role} ${hostname()}:${deps.port}`,
   });
   logger.info({ mode: settings.mode, readonly: settings.readonly, ui: ADMIN_UI_PATH }, 'socket.io admin ui enabled');
-}
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/**
- * `routes`, with the Admin UI's files under /admin-ui/: served by the process itself, the UI is same-origin
- * (no CORS, allowed by the Origin check, no mixed content on a plain-http host) and needs no outside site.
- * The files hold no secret: the login is checked on the admin namespace.
- */
-export function withAdminUiPages(routes: Handler): Handler {
-  const bare = ADMIN_UI_PATH.slice(0, -1);
-  return (req, res) => {
-    const target = requestUrl(req.url);
-    // A target that does not parse is the routes' to refuse.
-    const pathname = target.ok ? target.url.pathname : undefined;
-    if (pathname === undefined) {
-      routes(req, res);
-    } else if (pathname === bare) {
-      // Its files are linked relatively (js/app.js): the page must be at the folder's address.
-      res.writeHead(301, { location: ADMIN_UI_PATH });
-      res.end();
-    } else if (pathname.startsWith(ADMIN_UI_PATH) && req.method === 'GET') {
-      serveStatic(ADMIN_UI_ROOT, pathname.slice(bare.length), res);
-    } else {
-      routes(req, res);
-    }
-  };
 }

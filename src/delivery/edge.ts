@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { AccessPolicy } from './accessPolicy.js';
-import { instrumentAdminUi, withAdminUiPages } from './adminUi.js';
+import { ADMIN_UI_ROOT, instrumentAdminUi } from './adminUi.js';
 import { ClientRequests } from './clientRequests.js';
 import { compactConnection, releaseUpgradeRequests, slimHandshakeRequest } from './engine.js';
 import { httpRoutes } from './httpRoutes.js';
@@ -118,10 +118,10 @@ function edgeHttpServer({ config, sources, metrics, webRoot }: EdgeOptions, acce
     sources,
     maxSymbolsPerRequest: config.limits.maxSymbolsPerRequest,
     webRoot,
+    adminUiRoot: config.server.adminUi.enabled ? ADMIN_UI_ROOT : undefined,
     socket: socketInfo(config),
   });
-  // The Admin UI's own files (/admin-ui/) are static pages like the dashboard's ('/*' in the access table).
-  return createServer(config.server.adminUi.enabled ? withAdminUiPages(routes) : routes);
+  return createServer(routes);
 }
 
 /** Conflation per tier and the frames, counted in the metrics. */

@@ -6,6 +6,7 @@ import { type ErrorCode, errorAck, normalizeSymbol, type Status } from '../proto
 import {
   type AccessPolicy,
   type AccessRule,
+  ADMIN_UI_PATH,
   HTTP_ACCESS,
   type HttpRoute,
   METRICS_PORT_ACCESS,
@@ -30,6 +31,8 @@ export type HttpDeps = HealthDeps & {
   maxSymbolsPerRequest: number;
   /** Folder of the built dashboard, when it is served. */
   webRoot?: string;
+  /** Folder of the Admin UI's files, when `server.adminUi` is on (`/admin-ui/*`; else that route is 404). */
+  adminUiRoot?: string;
   /** How to talk to this process's Socket.IO endpoint (GET /api/socket). */
   socket: SocketInfo;
 };
@@ -181,7 +184,8 @@ export function metricsPortRoutes(deps: Pick<HealthDeps, 'access' | 'metrics'>):
 /** The edge's HTTP side: health, readiness, metrics, the REST mirror of the socket requests, and the dashboard. */
 export function httpRoutes(deps: HttpDeps): RequestListener {
   const { directory, lastValues, history } = deps.sources;
-  const handlers: Omit<Record<HttpRoute, RouteHandler>, '/metrics'> = {
+  const handlers: Omit<Record<HttpRoute, RouteHandler>, '/metrics' | '/admin-ui/*'> &
+    Partial<Record<'/admin-ui/*', RouteHandler>> = {
     ...healthHandlers(deps),
     '/api/symbols': ({ res, allowed }) =>
       sendJson(res, 200, { ok: true, symbols: directory.list().filter((info) => allowed.mayWatch(info.symbol)) }),
@@ -231,9 +235,28 @@ export function httpRoutes(deps: HttpDeps): RequestListener {
         'history unavailable',
       );
     },
+    ...(deps.adminUiRoot ? { '/admin-ui/*': adminUiPages(deps.adminUiRoot) } : {}),
     '/*': ({ url, res }) => serveStatic(deps.webRoot, url.pathname, res),
   };
   return router(deps, handlers);
+}
+
+/**
+ * The Admin UI's files, served by the process itself so the UI is same-origin (no CORS, allowed by the Origin
+ * check, no mixed content on a plain-http host) and needs no outside site. They hold no secret: the login is
+ * checked on the admin namespace.
+ */
+function adminUiPages(root: string): RouteHandler {
+  const bare = ADMIN_UI_PATH.slice(0, -1);
+  return ({ url, res }) => {
+    if (url.pathname === bare) {
+      // Its files are linked relatively (js/app.js): the page must be at the folder's address.
+      res.writeHead(301, { location: ADMIN_UI_PATH });
+      res.end();
+      return;
+    }
+    serveStatic(root, url.pathname.slice(bare.length), res);
+  };
 }
 
 /** Serves the file at `pathname` under `root`, or its index.html (a page's own routes); never outside `root`. */

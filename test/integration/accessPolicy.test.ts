@@ -17,6 +17,7 @@ import { startGateway } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
 import type { Tickstream } from '../../src/roles/serve.js';
 import { clusterTestConfig, dropPrefix, uniquePrefix } from '../cluster/helpers.js';
+import { ADMIN_PASSWORD_HASH } from '../helpers/adminUi.js';
 import { until } from '../helpers/lifecycle.js';
 import { manualFeed } from '../helpers/manualFeed.js';
 import { startTestService, type TestClient } from '../helpers/service.js';
@@ -67,6 +68,7 @@ const DOCUMENTED_HTTP: Record<HttpRoute, AccessRule> = {
   '/api/symbols': clientOwnSymbols,
   '/api/snapshot': clientOwnSymbols,
   '/api/history': clientOwnSymbols,
+  '/admin-ui/*': anyone,
   '/*': anyone,
 };
 const DOCUMENTED_SOCKET: Record<'handshake' | keyof ClientToServerEvents, AccessRule> = {
@@ -132,6 +134,7 @@ const HTTP_SAMPLES: Record<HttpRoute, { path: string; beyond?: { path: string; r
       refused: ({ status, body }) => status === 403 && body.error?.code === 'UNAUTHORIZED',
     },
   },
+  '/admin-ui/*': { path: '/admin-ui/' },
   '/*': { path: '/some/dashboard/page' },
 };
 
@@ -202,9 +205,14 @@ function httpOutcome(answer: HttpAnswer): Outcome {
 /** What the walk needs of a server: its address and its Socket.IO server (to read the events it registered). */
 type Walked = Pick<Tickstream, 'url' | 'io' | 'close'>;
 
+/** The walk's servers have the Admin UI on, so its files (`/admin-ui/*`) are served and walked too. */
+const WITH_ADMIN_UI = {
+  server: { host: '127.0.0.1', port: 0, dashboard: false, adminUi: { passwordHash: ADMIN_PASSWORD_HASH } },
+};
+
 async function startFor(mode: Mode, extra: Partial<ConfigInput> = {}): Promise<Tickstream> {
   const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
-  const service = await startTestService({ ...MODES[mode], ...extra }, { feeds: [feed], webRoot });
+  const service = await startTestService({ ...WITH_ADMIN_UI, ...MODES[mode], ...extra }, { feeds: [feed], webRoot });
   for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
   return service;
 }
@@ -214,7 +222,10 @@ async function startGatewayFor(mode: Mode): Promise<Walked> {
   const prefix = uniquePrefix();
   const feed = manualFeed(['AAPL', 'MSFT', 'NVDA']);
   const ingest = await startIngest({ config: clusterTestConfig('ingest', prefix, MODES[mode]), feeds: [feed] });
-  const gateway = await startGateway({ config: clusterTestConfig('gateway', prefix, MODES[mode]), webRoot });
+  const gateway = await startGateway({
+    config: clusterTestConfig('gateway', prefix, { ...WITH_ADMIN_UI, ...MODES[mode] }),
+    webRoot,
+  });
   for (const symbol of ['AAPL', 'MSFT', 'NVDA']) feed.push(symbol, 100);
   await until(async () => (await fetch(`${gateway.url}/readyz`)).ok, 10_000, 'the gateway ready');
   return {
@@ -355,6 +366,7 @@ describe.each(MODE_NAMES)('ingest, with auth %s', (mode) => {
         }
       }
       expect((await get(`${ingest.url}/api/symbols`, ADMIN)).status).toBe(404);
+      expect((await get(`${ingest.url}/admin-ui/`, ADMIN)).status).toBe(404);
     } finally {
       await ingest.close();
       await dropPrefix(prefix);

@@ -187,4 +187,24 @@ describe('Socket.IO Admin UI (server.adminUi)', () => {
     // The dashboard's own routes are still there.
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
+
+  // Found on main: the pages were served in front of the router, outside the access table: HEAD fell through
+  // to the dashboard's files (HEAD /admin-ui/favicon.png said text/html, GET image/png) and any method got
+  // the 301 of /admin-ui.
+  it('answers its pages as every route is answered: HEAD as GET, other methods 405', async () => {
+    const { url } = await start({ passwordHash: PASSWORD_HASH });
+    for (const path of ['', 'favicon.png', 'js/none.js']) {
+      const [get, head] = await Promise.all(
+        ['GET', 'HEAD'].map((method) => fetch(`${url}${ADMIN_UI_PATH}${path}`, { method })),
+      );
+      expect([head?.status, head?.headers.get('content-type')], `HEAD ${path}`).toEqual([
+        get?.status,
+        get?.headers.get('content-type'),
+      ]);
+    }
+    for (const path of [ADMIN_UI_PATH, ADMIN_UI_PATH.slice(0, -1)]) {
+      const res = await fetch(`${url}${path}`, { method: 'DELETE', redirect: 'manual' });
+      expect(res.status, `DELETE ${path}`).toBe(405);
+    }
+  });
 });

@@ -58,6 +58,9 @@ describe('decide', () => {
     expect(routeOf('/assets/index-abc.js')).toBe('/*');
     expect(routeOf('/toString')).toBe('/*'); // own keys only, not the prototype's
     expect(routeOf('/api/nothing')).toBeUndefined(); // a mistyped API path is not the dashboard's
+    expect(routeOf('/admin-ui')).toBe('/admin-ui/*'); // its redirect to the folder
+    expect(routeOf('/admin-ui/js/app.js')).toBe('/admin-ui/*');
+    expect(routeOf('/admin-uix')).toBe('/*');
     expect(HTTP_ACCESS['/healthz'].audience).toBe('anyone');
   });
 });
