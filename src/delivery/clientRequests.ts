@@ -85,19 +85,33 @@ export class ClientRequests {
 
   /**
    * An event the protocol does not have gets a BAD_REQUEST ack naming the ones it has (a client's typo would
-   * otherwise wait for its ack timeout); without an ack it is only counted, as a known event would be.
+   * otherwise wait for its ack timeout); without an ack it is only counted, as a known event would be. An
+   * answer is a request like any other: it takes from the socket's budget.
    */
   private unknownEventListener(): (this: TickstreamSocket, event: unknown, ...args: unknown[]) => void {
     const known = new Set<unknown>(Object.keys(this.listeners));
     const names = [...known].join(', ');
-    const deps = () => this.deps; // set by the constructor, after the fields that call this
+    const requests = () => this; // its deps are set by the constructor, after the fields that call this
     return function (this: TickstreamSocket, event: unknown, ...args: unknown[]) {
       if (known.has(event)) return;
       const ack = args.at(-1);
-      deps().metrics.requests.inc({ event: 'unknown', outcome: typeof ack === 'function' ? 'error' : 'no_ack' });
-      if (typeof ack === 'function')
-        ack(errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`));
+      const { metrics } = requests().deps;
+      if (typeof ack !== 'function') {
+        metrics.requests.inc({ event: 'unknown', outcome: 'no_ack' });
+        return;
+      }
+      const overBudget = requests().overBudget(this);
+      metrics.requests.inc({ event: 'unknown', outcome: overBudget ? 'rate_limited' : 'error' });
+      ack(overBudget ?? errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`));
     };
+  }
+
+  /** The RATE_LIMITED answer when the socket has no request left in its budget; else one is taken. */
+  private overBudget(socket: TickstreamSocket): ErrorAck | undefined {
+    const { limits } = this.deps;
+    socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
+    if (socket.data.requests.take()) return undefined;
+    return errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`);
   }
 
   /** A socket's logger, made when it first logs: most sockets never do, and a child logger is kept per socket. */
@@ -129,7 +143,7 @@ export class ClientRequests {
     handler: Handler<E>,
     args: unknown[],
   ): void {
-    const { metrics, limits, access } = this.deps;
+    const { metrics, access } = this.deps;
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (last as Ack<AckOf<E> | ErrorAck>) : undefined;
     const payload = typeof args[0] === 'function' ? undefined : args[0];
@@ -144,10 +158,10 @@ export class ClientRequests {
       ack(errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event)));
       return;
     }
-    socket.data.requests ??= new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
-    if (!socket.data.requests.take()) {
+    const overBudget = this.overBudget(socket);
+    if (overBudget) {
       metrics.requests.inc({ event, outcome: 'rate_limited' });
-      ack(errorAck('RATE_LIMITED', `more than ${limits.requestsPerSecond} requests per second`));
+      ack(overBudget);
       return;
     }
     // Answered in the order sent: a subscribe that waits (for the symbol directory, a snapshot from Redis)

@@ -342,6 +342,34 @@ function upgradeAnswer(url: string, headers: Record<string, string> = {}): Promi
   });
 }
 
+describe('the request budget', () => {
+  // Found on main: an event outside the protocol, sent with an ack, was answered BAD_REQUEST without taking
+  // from the socket's budget, so a client could have any number of acks a second out of the server.
+  it("counts requests for events outside the protocol, as for the protocol's own", async () => {
+    const service = await start({ limits: { requestsPerSecond: 1, requestBurst: 3 } });
+    const socket = await connected(service.url);
+    const emitUnknown = () =>
+      (socket as unknown as { timeout(ms: number): { emitWithAck(event: string, p: unknown): Promise<unknown> } })
+        .timeout(5000)
+        .emitWithAck('no-such-event', {});
+    const acks = await Promise.all(Array.from({ length: 6 }, emitUnknown));
+    const codes = acks.map((ack) => (ack as { error?: { code?: string } }).error?.code);
+    expect(codes).toEqual([
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ]);
+    // One budget for both: a protocol request right after is over it too.
+    expect(await socket.timeout(5000).emitWithAck('symbols', {} as never)).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED' },
+    });
+  });
+});
+
 describe('origins and connection limits', () => {
   it('refuses a foreign Origin on websocket and polling, and admits allowed and same-host ones', async () => {
     const service = await start({
