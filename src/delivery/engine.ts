@@ -118,13 +118,19 @@ export function writeEncoded(socket: TickstreamSocket, packet: EncodedPacket): b
   return true;
 }
 
-/** Request headers that only served the websocket upgrade itself (RFC 6455 section 4.1). */
-const UPGRADE_HEADERS = new Set([
+/**
+ * Request headers not kept once a socket is accepted: those that only served the websocket upgrade itself
+ * (RFC 6455 section 4.1), and the client's credentials, checked by then: the Admin UI shows every socket's
+ * headers to whoever opens it, and a token or a cookie is not theirs to see.
+ */
+const UNKEPT_HEADERS = new Set([
   'connection',
   'upgrade',
   'sec-websocket-key',
   'sec-websocket-version',
   'sec-websocket-extensions',
+  'authorization',
+  'cookie',
 ]);
 
 /**
@@ -132,8 +138,8 @@ const UPGRADE_HEADERS = new Set([
  * life, with its stream state and raw headers. Once a socket is accepted only what Socket.IO builds a
  * handshake from is kept (a client may still connect another namespace on the same connection): the
  * headers, query, url and whether it was TLS (one of two shared objects). The headers lose those of the
- * upgrade's own mechanics, in the request and in the socket's handshake alike (one object, as Socket.IO
- * shares it). The handshake's values that most sockets have alike are shared too: an empty `auth` (one
+ * upgrade's own mechanics and the credentials (UNKEPT_HEADERS), in the request and in the socket's handshake
+ * alike (one object, as Socket.IO shares it). The handshake's values that most sockets have alike are shared too: an empty `auth` (one
  * frozen object), and its `time` (a date of some 60 characters, to the second) with the socket accepted
  * before it when they are the same.
  */
@@ -141,7 +147,7 @@ export function slimHandshakeRequest(socket: TickstreamSocket): void {
   const conn = internals(socket.conn);
   const { headers: all, _query, url, socket: tcp } = conn.request;
   const headers: IncomingMessage['headers'] = {};
-  for (const [name, value] of Object.entries(all)) if (!UPGRADE_HEADERS.has(name)) headers[name] = value;
+  for (const [name, value] of Object.entries(all)) if (!UNKEPT_HEADERS.has(name)) headers[name] = value;
   const connection = (tcp as { encrypted?: boolean } | null)?.encrypted === true ? OVER_TLS : IN_CLEAR;
   conn.request = { headers, _query, url, connection } as unknown as EngineInternals['request'];
   const { handshake } = socket;

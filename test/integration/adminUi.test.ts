@@ -116,6 +116,28 @@ describe('Socket.IO Admin UI (server.adminUi)', () => {
     await expect(client(url)).rejects.toThrow('unauthorized');
   });
 
+  // Found on main: the UI lists each socket's handshake headers, so every client's `Authorization: Bearer`
+  // token (and its cookies) was shown to whoever opened it: an admin could take any user's token.
+  it("does not show a client's credentials (its Authorization and Cookie headers)", async () => {
+    const { url } = await start({ passwordHash: PASSWORD_HASH }, { tokens: [{ token: USER_TOKEN, role: 'user' }] });
+    // A connection of its own (forceNew), so it is not the admin's multiplexed one.
+    const viewer = await client(url, {
+      forceNew: true,
+      extraHeaders: { authorization: `Bearer ${USER_TOKEN}`, cookie: 'session=not-for-the-admin', 'x-app': 'kept' },
+    });
+    const admin = adminClient(url, { username: 'admin', password: PASSWORD });
+    const all = new Promise<{ id: string; handshake: { headers: Record<string, string> } }[]>((resolve) =>
+      admin.once('all_sockets', resolve),
+    );
+    await login(admin);
+    const shown = (await all).find((s) => s.id === viewer.id)?.handshake.headers;
+    expect(shown?.['x-app']).toBe('kept');
+    expect(JSON.stringify(shown)).not.toContain(USER_TOKEN);
+    expect(shown).not.toHaveProperty('authorization');
+    expect(shown).not.toHaveProperty('cookie');
+    expect(await viewer.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'] })).toMatchObject({ ok: true });
+  });
+
   it('development mode: shows each socket in the rooms of its symbol tiers, and its events', async () => {
     const { url } = await start({ passwordHash: PASSWORD_HASH });
     const admin = adminClient(url, { username: 'admin', password: PASSWORD });
