@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Socket } from 'socket.io';
 import type { AdminUiConfig, AuthConfig } from '../config/schema.js';
-import { TokenVerifier } from './auth.js';
+import { closeAtExpiry, TokenVerifier } from './auth.js';
 
 /** How long an Admin UI login lasts (the UI reconnects with its session id instead of the password). */
 const SESSION_MS = 12 * 60 * 60 * 1000;
@@ -51,6 +51,8 @@ export class AdminLogin {
           }
           // Before the CONNECT packet: the client keeps it until it is connected, then the UI stores it.
           if (result.sessionId) socket.emit('session', result.sessionId);
+          // The connection ends with the login, as a client's ends with its token.
+          closeAtExpiry(socket, result.expiresAt, () => socket.disconnect(true));
           next();
         },
         (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
@@ -58,13 +60,16 @@ export class AdminLogin {
     };
   }
 
-  /** A new session id on a password or token login, none for a valid session; why not, otherwise. */
-  async check(handshake: unknown): Promise<{ sessionId?: string } | AdminLoginFailure> {
+  /**
+   * A login: a new session id on a password or token login, none for a valid session, and when it ends
+   * (epoch ms); why not, otherwise.
+   */
+  async check(handshake: unknown): Promise<{ sessionId?: string; expiresAt: number } | AdminLoginFailure> {
     const given: AdminHandshake = isRecord(handshake) ? handshake : {};
     const now = this.now();
     if (typeof given.sessionId === 'string') {
       const expires = this.sessions.get(given.sessionId);
-      if (expires !== undefined && expires > now) return {};
+      if (expires !== undefined && expires > now) return { expiresAt: expires };
       this.sessions.delete(given.sessionId);
     }
     const { password, username } = given;
@@ -74,7 +79,7 @@ export class AdminLogin {
     this.forgetExpired(now);
     const sessionId = randomBytes(16).toString('hex');
     this.sessions.set(sessionId, expiresAt);
-    return { sessionId };
+    return { sessionId, expiresAt };
   }
 
   /** When a login with these credentials should end; undefined when they are not an admin's. */

@@ -139,6 +139,21 @@ export function presentedToken(handshake: { auth: unknown; headers: Record<strin
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
+ * Calls `onExpired` when the credential a socket was admitted with expires (`expiresAt`, epoch ms; none: never),
+ * unless the socket goes first: every namespace's connections end with their credential.
+ */
+export function closeAtExpiry(
+  socket: { once(event: 'disconnect', listener: () => void): unknown },
+  expiresAt: number | undefined,
+  onExpired: () => void,
+): void {
+  const delay = expiresAt === undefined ? MAX_TIMER_MS : expiresAt - Date.now();
+  if (delay >= MAX_TIMER_MS) return;
+  const timer = setTimeout(onExpired, Math.max(0, delay));
+  socket.once('disconnect', () => clearTimeout(timer));
+}
+
+/**
  * Socket.IO middleware (`io.use`): the handshake token must be admitted (the access policy's handshake rule),
  * or the connection fails with `connect_error` "unauthorized" (`data.reason` says why). It also runs when a
  * connection is recovered, as long as `connectionStateRecovery.skipMiddlewares` stays false. A socket whose
@@ -160,12 +175,7 @@ export function authMiddleware(
       return;
     }
     socket.data.grant = access.grant;
-    const expiresAt = access.grant?.expiresAt;
-    const delay = expiresAt === undefined ? MAX_TIMER_MS : expiresAt - Date.now();
-    if (delay < MAX_TIMER_MS) {
-      const timer = setTimeout(() => hooks.onExpired?.(socket), Math.max(0, delay));
-      socket.once('disconnect', () => clearTimeout(timer));
-    }
+    closeAtExpiry(socket, access.grant?.expiresAt, () => hooks.onExpired?.(socket));
     next();
   };
 }

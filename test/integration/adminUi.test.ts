@@ -116,6 +116,23 @@ describe('Socket.IO Admin UI (server.adminUi)', () => {
     await expect(client(url)).rejects.toThrow('unauthorized');
   });
 
+  // Found on main: a login from an admin JWT ended with the JWT for a new connection (its session was refused),
+  // but the UI's open connection stayed, and went on showing every socket; a client's closes at its expiry.
+  it('closes the UI connection when the admin JWT it logged in with expires', async () => {
+    const { url } = await start(true, { jwtSecret: JWT_SECRET });
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const admin = adminClient(url, { username: 'ops', password: signJwt({ exp, role: 'admin' }, JWT_SECRET) });
+    let reason: string | undefined;
+    admin.on('disconnect', (why) => {
+      reason = why;
+    });
+    const session = await login(admin);
+    await until(() => reason !== undefined, 5000, 'the UI connection closed at the expiry');
+    expect(reason).toBe('io server disconnect');
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+    await expect(login(adminClient(url, { sessionId: session as string }))).rejects.toThrow('invalid credentials');
+  });
+
   // Found on main: the UI lists each socket's handshake headers, so every client's `Authorization: Bearer`
   // token (and its cookies) was shown to whoever opened it: an admin could take any user's token.
   it("does not show a client's credentials (its Authorization and Cookie headers)", async () => {
