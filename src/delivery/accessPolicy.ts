@@ -79,6 +79,12 @@ export const SOCKET_ACCESS: { readonly [E in 'handshake' | keyof ClientToServerE
   replay: ADMIN,
 };
 
+/**
+ * The Admin UI's namespace (`/admin`, with `server.adminUi`): its handshake is a login, the bcrypt password
+ * (checked by adminAuth.ts) or an admin token as the password, with auth on or off.
+ */
+export const ADMIN_UI_LOGIN: AccessRule = ADMIN;
+
 const everySymbol = () => true;
 
 /** The policy's one decision: may a client holding `credential` use an entry point under `rule`? */
@@ -113,6 +119,15 @@ export class AccessPolicy {
   /** The Socket.IO handshake's token (its grant is kept on the socket for the events). */
   handshake(token: unknown): Access {
     return decide(SOCKET_ACCESS.handshake, this.verifier.verify(token));
+  }
+
+  /**
+   * An Admin UI login's password taken as a token (the `/admin` namespace, beside the bcrypt password): only a
+   * configured admin token. With auth off there is none, as every credential would pass as an admin's.
+   */
+  adminLogin(password: string): Access {
+    if (!this.verifier.enabled) return { ok: false, refusal: { kind: 'unauthenticated', reason: 'unknown_token' } };
+    return decide(ADMIN_UI_LOGIN, this.verifier.verify(password));
   }
 
   /** A socket event, from the grant its handshake was admitted with. */

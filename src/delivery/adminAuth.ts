@@ -1,8 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Socket } from 'socket.io';
-import type { AdminUiConfig, AuthConfig } from '../config/schema.js';
-import { closeAtExpiry, TokenVerifier } from './auth.js';
+import type { AdminUiConfig } from '../config/schema.js';
+import type { AccessPolicy } from './accessPolicy.js';
+import { closeAtExpiry } from './auth.js';
 
 /** How long an Admin UI login lasts (the UI reconnects with its session id instead of the password). */
 const SESSION_MS = 12 * 60 * 60 * 1000;
@@ -28,16 +29,14 @@ function sameText(a: string, b: string): boolean {
  * without the password; a session ends after 12 hours, or when the admin JWT it came from expires.
  */
 export class AdminLogin {
-  private readonly tokens: TokenVerifier;
   private readonly sessions = new Map<string, number>();
 
   constructor(
     private readonly config: Pick<AdminUiConfig, 'username' | 'passwordHash'>,
-    auth: AuthConfig,
+    /** The process's access policy: it decides which tokens are an admin's. */
+    private readonly access: Pick<AccessPolicy, 'adminLogin'>,
     private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = new TokenVerifier(auth, now);
-  }
+  ) {}
 
   /** Socket.IO middleware for the admin namespace (`io.of('/admin').use(...)`); `onRefused` hears each refusal. */
   middleware(onRefused?: (reason: AdminLoginFailure) => void): (socket: Socket, next: (err?: Error) => void) => void {
@@ -88,11 +87,9 @@ export class AdminLogin {
     if (passwordHash && sameText(username, this.config.username) && (await bcrypt.compare(password, passwordHash))) {
       return now + SESSION_MS;
     }
-    // With auth off every token "verifies" as admin: only a configured admin token counts here.
-    if (!this.tokens.enabled) return undefined;
-    const result = this.tokens.verify(password);
-    if (!result.ok || result.grant.role !== 'admin') return undefined;
-    return Math.min(now + SESSION_MS, result.grant.expiresAt ?? Number.POSITIVE_INFINITY);
+    const allowed = this.access.adminLogin(password);
+    if (!allowed.ok) return undefined;
+    return Math.min(now + SESSION_MS, allowed.grant?.expiresAt ?? Number.POSITIVE_INFINITY);
   }
 
   private forgetExpired(now: number): void {

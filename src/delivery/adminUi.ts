@@ -5,7 +5,7 @@ import { instrument } from '@socket.io/admin-ui';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { ADMIN_UI_PATH } from './accessPolicy.js';
+import { type AccessPolicy, ADMIN_UI_PATH } from './accessPolicy.js';
 import { AdminLogin } from './adminAuth.js';
 import type { TierMembership } from './tierMembership.js';
 import { mirrorTierRooms } from './tierRooms.js';
@@ -22,7 +22,9 @@ export const ADMIN_UI_ROOT = join(
 );
 
 export type AdminUiDeps = {
-  config: Pick<Config, 'server' | 'auth' | 'cluster'>;
+  config: Pick<Config, 'server' | 'cluster'>;
+  /** The process's access policy, which decides the admin tokens the login takes. */
+  access: AccessPolicy;
   membership: TierMembership;
   metrics: Metrics;
   logger: Logger;
@@ -38,7 +40,7 @@ export type AdminUiDeps = {
 export function instrumentAdminUi(io: TickstreamServer, deps: AdminUiDeps): void {
   const { config, metrics, logger } = deps;
   const settings = config.server.adminUi;
-  const login = new AdminLogin(settings, config.auth);
+  const login = new AdminLogin(settings, deps.access);
   io.of(ADMIN_NAMESPACE).use(
     login.middleware((reason) => {
       metrics.authFailures.inc({ reason: `admin_ui_${reason}` });

@@ -102,7 +102,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const listening = await listenWithMetrics(http, config.server, { access, metrics }, close);
   metricsListener = listening.metricsListener;
   const { url, port } = listening;
-  if (config.server.adminUi.enabled) instrumentAdminUi(io, { config, membership, metrics, logger, port });
+  if (config.server.adminUi.enabled) instrumentAdminUi(io, { config, access, membership, metrics, logger, port });
 
   return { url, port, metricsUrl: metricsListener?.url, io, http, membership, close };
 }

@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import {
   type AccessRule,
+  ADMIN_UI_LOGIN,
   HTTP_ACCESS,
   type HttpRoute,
   METRICS_PORT_ACCESS,
@@ -427,7 +428,9 @@ describe('docs/PROTOCOL.md', () => {
           ? `socket ${event[1]}`
           : entry.startsWith('Socket.IO handshake')
             ? 'socket handshake'
-            : entry;
+            : entry.startsWith('Socket.IO namespace `/admin` handshake')
+              ? 'admin handshake'
+              : entry;
       documented.set(key, { off, on });
     }
     const policy = new Map<string, AccessRule>([
@@ -438,6 +441,10 @@ describe('docs/PROTOCOL.md', () => {
       ]),
       ...Object.entries(SOCKET_ACCESS).map(([event, rule]): [string, AccessRule] => [`socket ${event}`, rule]),
     ]);
+    // The Admin UI's namespace: its own login, the same with auth on or off (admin tokens only when on).
+    expect(documented.get('admin handshake')).toEqual({ off: 'admin login', on: 'admin login' });
+    expect(ADMIN_UI_LOGIN).toEqual(WORDS['admin token']);
+    documented.delete('admin handshake');
     expect([...documented.keys()].sort()).toEqual([...policy.keys()].sort());
     for (const [key, rule] of policy) {
       const row = documented.get(key);
