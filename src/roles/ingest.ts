@@ -81,8 +81,10 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
   let metricsListener: MetricsListener | undefined;
   const stop = async () => {
     running.unsubscribe();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    // Health and metrics requests only, no client to drain: what is still open is cut, not waited for.
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
     http.closeAllConnections();
+    await closed;
     await metricsListener?.close();
     await link.close();
     metrics.close();

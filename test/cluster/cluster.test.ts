@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { pino } from 'pino';
 import { concat, filter, firstValueFrom, NEVER, of, Subject, throwError, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { createLogger } from '../../src/log.js';
 import type { Quote, RawQuote, StreamPosition, SubscribeAck, SymbolsAck } from '../../src/protocol.js';
 import { type GatewayNode, startGateway } from '../../src/roles/gateway.js';
 import { type IngestNode, startIngest } from '../../src/roles/ingest.js';
+import { within } from '../helpers/lifecycle.js';
 import { connectTestClient, type TestClient } from '../helpers/service.js';
 import {
   clusterTestConfig,
@@ -488,6 +490,27 @@ describe.skipIf(!hasRedis)('ingest HTTP port', () => {
       const metrics = await (await fetch(`${node.url}/metrics`)).text();
       expect(metrics).toContain('tickstream_redis_up 1');
     } finally {
+      await node.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  // Found on main: close waited for every open request on the port to end (a request whose headers never
+  // finish holds it for the server's headersTimeout, 60 s).
+  it('closes at once with a request still open on its port', async () => {
+    const prefix = uniquePrefix();
+    const node = await startIngest({ config: clusterTestConfig('ingest', prefix), logger: silent });
+    const held = connect(node.port, '127.0.0.1');
+    const opened = new Promise<void>((resolve, reject) => held.once('connect', resolve).once('error', reject));
+    try {
+      await node.link.ready();
+      await within(opened, 5000, 'a connection to the port');
+      const gone = new Promise<void>((resolve) => held.once('close', () => resolve()));
+      held.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      await within(node.close(), 5000, 'the ingest to close');
+      await within(gone, 5000, 'the open request to be cut');
+    } finally {
+      held.destroy();
       await node.close();
       await dropPrefix(prefix);
     }
