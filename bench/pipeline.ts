@@ -12,7 +12,7 @@ import { createSimulator } from '../src/feeds/simulated.js';
 import { listings } from '../src/feeds/universe.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
-import { IngestPart } from '../src/pipeline/ingestPart.js';
+import { IngestPart } from '../src/ingest/ingestPart.js';
 import type { Quote } from '../src/protocol.js';
 
 const HELP = `npm run bench:pipeline -- [options]: ticks per second the ingest part sustains on one core (no sockets)

@@ -1,8 +1,8 @@
 import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
+import { IngestPart } from '../ingest/ingestPart.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import { IngestPart } from '../pipeline/ingestPart.js';
 import { recordTo } from '../record/recordTo.js';
 import { RecordingWriter } from '../record/writer.js';
 import { configFromFlags, parseCommandArgs, SETTINGS_FLAGS, SETTINGS_FLAGS_HELP } from './args.js';

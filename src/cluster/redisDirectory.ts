@@ -1,5 +1,5 @@
 import { asyncScheduler, filter, merge, type SchedulerLike, Subscription, timer } from 'rxjs';
-import type { SymbolDirectory } from '../pipeline/symbolDirectory.js';
+import type { SymbolDirectory } from '../ingest/symbolDirectory.js';
 import type { SymbolInfo } from '../protocol.js';
 import type { RedisLink } from './redisLink.js';
 import { whileRedisUp } from './whileRedisUp.js';

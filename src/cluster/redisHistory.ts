@@ -1,5 +1,5 @@
 import { filter, interval, type Observable, type SchedulerLike, Subscription } from 'rxjs';
-import type { IntradayHistory } from '../pipeline/intradayHistory.js';
+import type { IntradayHistory } from '../ingest/intradayHistory.js';
 import type { Bar, Quote } from '../protocol.js';
 import type { RedisLink } from './redisLink.js';
 

@@ -1,5 +1,5 @@
 import { filter, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { LastValueCache } from '../pipeline/lastValueCache.js';
+import type { LastValueCache } from '../ingest/lastValueCache.js';
 import type { Quote } from '../protocol.js';
 import { quoteJson } from '../quoteJson.js';
 import { latestBySymbol } from './latestBySymbol.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { BarSeries } from '../pipeline/intradayHistory.js';
+import { BarSeries } from '../ingest/intradayHistory.js';
 import type { RecordedQuote } from './format.js';
 import type { ReadPosition } from './lines.js';
 import { RecordingError, type ScannedRecord, scanRecording } from './reader.js';

@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { BarSeries } from '../pipeline/intradayHistory.js';
+import { BarSeries } from '../ingest/intradayHistory.js';
 import type { Bar } from '../protocol.js';
 import type { RecordedQuote } from './format.js';
 import type { ReadPosition } from './lines.js';

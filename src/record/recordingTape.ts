@@ -1,4 +1,4 @@
-import type { BarSeries } from '../pipeline/intradayHistory.js';
+import type { BarSeries } from '../ingest/intradayHistory.js';
 import type { Bar, SymbolInfo } from '../protocol.js';
 import { parseIndexedLine, type RecordedQuote } from './format.js';
 import { CorruptGzipError } from './gzipMembers.js';

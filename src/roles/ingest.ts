@@ -12,10 +12,10 @@ import { AccessPolicy } from '../delivery/accessPolicy.js';
 import { healthRoutes } from '../delivery/httpRoutes.js';
 import { listenWithMetrics, type MetricsListener } from '../delivery/metricsListener.js';
 import type { FeedSource } from '../feeds/types.js';
+import { IngestPart } from '../ingest/ingestPart.js';
+import { CHART_BARS } from '../ingest/intradayHistory.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import { IngestPart } from '../pipeline/ingestPart.js';
-import { CHART_BARS } from '../pipeline/intradayHistory.js';
 import type { Status } from '../protocol.js';
 import { feedsReadiness } from './readiness.js';
 

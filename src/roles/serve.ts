@@ -5,11 +5,11 @@ import { startEdge } from '../delivery/edge.js';
 import type { TierMembership } from '../delivery/tierMembership.js';
 import type { TickstreamServer } from '../delivery/types.js';
 import type { FeedSource } from '../feeds/types.js';
+import type { FeedHealth } from '../ingest/feedHealth.js';
+import { IngestPart } from '../ingest/ingestPart.js';
+import type { LastValueCache } from '../ingest/lastValueCache.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import type { FeedHealth } from '../pipeline/feedHealth.js';
-import { IngestPart } from '../pipeline/ingestPart.js';
-import type { LastValueCache } from '../pipeline/lastValueCache.js';
 import { feedsReadiness } from './readiness.js';
 
 export type ServeOptions = {

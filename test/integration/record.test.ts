@@ -100,7 +100,11 @@ describe('tickstream record / verify (real processes)', () => {
     child.stdout?.on('data', (d: Buffer) => {
       logged += d.toString();
     });
-    await until(() => logged.includes('SSE reconnecting'), 15_000, () => `a reconnect warning, got: ${logged}`);
+    await until(
+      () => logged.includes('SSE reconnecting'),
+      15_000,
+      () => `a reconnect warning, got: ${logged}`,
+    );
     expect(logged).toContain('"feed":"up"');
     child.kill('SIGINT');
     expect((await done).code).toBe(0);

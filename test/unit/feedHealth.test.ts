@@ -1,6 +1,6 @@
 import { concat, lastValueFrom, of, Subject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { FeedHealth } from '../../src/pipeline/feedHealth.js';
+import { FeedHealth } from '../../src/ingest/feedHealth.js';
 import { feedsReadiness } from '../../src/roles/readiness.js';
 
 const tick = (ts: number) => ({ symbol: 'AAPL', ts });

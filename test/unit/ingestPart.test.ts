@@ -1,8 +1,8 @@
 import { concat, NEVER, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { IngestPart } from '../../src/ingest/ingestPart.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
-import { IngestPart } from '../../src/pipeline/ingestPart.js';
 import type { Quote } from '../../src/protocol.js';
 import { testConfig } from '../helpers/service.js';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator } from '../../src/feeds/simulated.js';
 import { simulatedHistory, simulatorOpeningPrices } from '../../src/feeds/simulatedHistory.js';
 import { listings } from '../../src/feeds/universe.js';
-import { IntradayHistory, intoHistory } from '../../src/pipeline/intradayHistory.js';
+import { IntradayHistory, intoHistory } from '../../src/ingest/intradayHistory.js';
 import type { Quote } from '../../src/protocol.js';
 import { BAR_MS } from '../../src/protocol.js';
 import type { Tickstream } from '../../src/roles/serve.js';

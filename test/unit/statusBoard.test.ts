@@ -2,8 +2,8 @@ import { DateTime } from 'luxon';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { statusChanges } from '../../src/delivery/statusBoard.js';
-import { FeedHealth } from '../../src/pipeline/feedHealth.js';
-import { currentStatus } from '../../src/pipeline/serviceStatus.js';
+import { FeedHealth } from '../../src/ingest/feedHealth.js';
+import { currentStatus } from '../../src/ingest/serviceStatus.js';
 import type { ReplayStatus } from '../../src/protocol.js';
 
 const market = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SymbolDirectory } from '../../src/pipeline/symbolDirectory.js';
+import { SymbolDirectory } from '../../src/ingest/symbolDirectory.js';
 
 describe('SymbolDirectory', () => {
   it('lists declared symbols sorted, and merges what a later feed declares about one already known', () => {

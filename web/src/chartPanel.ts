@@ -210,7 +210,7 @@ export class ChartPanel {
 
   /**
    * Folds the newest quote of the shown symbol into the last candle (or a new one). Not BarSeries
-   * (src/pipeline/intradayHistory.ts) on purpose: the dashboard sees conflated quotes (latest per frame), so
+   * (src/ingest/intradayHistory.ts) on purpose: the dashboard sees conflated quotes (latest per frame), so
    * a bar's volume grows by the day's cumulative volume first and a quote's size only without one (summing
    * sizes would lose the skipped quotes'), and a late quote is dropped, never a reset: a jump back reloads
    * the history instead.

@@ -3,11 +3,11 @@ import type { Config } from '../config/schema.js';
 import type { FeedSource } from '../feeds/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { mergeByPriority } from '../pipeline/mergeByPriority.js';
 import type { Quote } from '../protocol.js';
 import type { Epochs } from './epochs.js';
 import type { FeedHealth } from './feedHealth.js';
 import type { LastValueCache } from './lastValueCache.js';
-import { mergeByPriority } from './mergeByPriority.js';
 import { quotePipeline } from './quotePipeline.js';
 import type { SymbolDirectory } from './symbolDirectory.js';
 

@@ -1,20 +1,20 @@
 import { EMPTY, ignoreElements, merge, type Observable, share, tap } from 'rxjs';
 import type { FeedSource } from '../feeds/types.js';
+import { assignSeq } from '../pipeline/assignSeq.js';
+import { detectGaps, type UpstreamGap } from '../pipeline/detectGaps.js';
+import { type InvalidInput, normalizeQuote } from '../pipeline/normalizeQuote.js';
+import { withDayStats } from '../pipeline/withDayStats.js';
 import type { Quote, RawQuote } from '../protocol.js';
-import { assignSeq } from './assignSeq.js';
-import { detectGaps, type UpstreamGap } from './detectGaps.js';
 import type { FeedHealth } from './feedHealth.js';
 import { intoCache, type LastValueCache } from './lastValueCache.js';
-import { type InvalidInput, normalizeQuote } from './normalizeQuote.js';
 import type { SymbolDirectory } from './symbolDirectory.js';
-import { withDayStats } from './withDayStats.js';
 
 export type PipelineHooks = {
   health: FeedHealth;
   cache: LastValueCache;
   directory: SymbolDirectory;
   zone: string;
-  /** The numbering's epoch, read per quote (src/pipeline/epochs.ts). */
+  /** The numbering's epoch, read per quote (src/ingest/epochs.ts). */
   epochNow: () => number;
   /** A feed jumped in time (its `discontinuities$`): called before its next quote passes. */
   onDiscontinuity?: (feedId: string) => void;
