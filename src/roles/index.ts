@@ -1,19 +1,11 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import { startGateway } from './gateway.js';
 import { startIngest } from './ingest.js';
+import type { RunningNode } from './runningNode.js';
 import { startServe } from './serve.js';
 
-/** What every role returns: where it listens, and how to stop it. */
-export type RunningNode = {
-  readonly url: string;
-  readonly port: number;
-  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
-  readonly metricsUrl: string | undefined;
-  readonly metrics: Metrics;
-  close(): Promise<void>;
-};
+export type { RunningNode } from './runningNode.js';
 
 /** Starts the role `config.cluster.role` names: each a wiring of the same two parts. */
 export function startNode(options: { config: Config; logger?: Logger; webRoot?: string }): Promise<RunningNode> {
@@ -22,7 +14,11 @@ export function startNode(options: { config: Config; logger?: Logger; webRoot?: 
       return startIngest(options);
     case 'gateway':
       return startGateway(options);
-    default:
+    case 'all':
       return startServe(options);
+    default: {
+      const unknownRole: never = options.config.cluster.role;
+      throw new Error(`no role ${String(unknownRole)}`);
+    }
   }
 }

@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import type { Status } from '../protocol.js';
 import { feedsReadiness } from './readiness.js';
+import type { RunningNode } from './runningNode.js';
 
 export type IngestOptions = {
   config: Config;
@@ -27,16 +28,10 @@ export type IngestOptions = {
   feeds?: FeedSource[];
 };
 
-export type IngestNode = {
-  readonly url: string;
-  readonly port: number;
-  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
-  readonly metricsUrl: string | undefined;
-  readonly metrics: Metrics;
+export type IngestNode = RunningNode & {
   readonly link: RedisLink;
   readonly ingest: IngestPart;
   status(): Status;
-  close(): Promise<void>;
 };
 
 /**

@@ -1,9 +1,6 @@
-import type { Server as HttpServer } from 'node:http';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
-import { startEdge } from '../delivery/edge.js';
-import type { TierMembership } from '../delivery/tierMembership.js';
-import type { TickstreamServer } from '../delivery/types.js';
+import { type Edge, startEdge } from '../delivery/edge.js';
 import type { FeedSource } from '../feeds/types.js';
 import type { FeedHealth } from '../ingest/feedHealth.js';
 import { IngestPart } from '../ingest/ingestPart.js';
@@ -22,19 +19,10 @@ export type ServeOptions = {
   webRoot?: string;
 };
 
-export type Tickstream = {
-  readonly url: string;
-  readonly port: number;
-  /** Where /metrics is served when it has an address of its own (`server.metricsPort`). */
-  readonly metricsUrl: string | undefined;
-  readonly io: TickstreamServer;
-  readonly http: HttpServer;
-  /** Who watches what (tests, embedding). */
-  readonly membership: TierMembership;
+export type Tickstream = Edge & {
   readonly cache: LastValueCache;
   readonly metrics: Metrics;
   readonly health: FeedHealth;
-  close(): Promise<void>;
 };
 
 /** `serve`: the ingest part and the edge part in one process, joined by the ingest part as the quote source. */
