@@ -7,11 +7,11 @@ const RELAUNCHED = 'REPLAY_V8_RELAUNCHED';
 const RELAUNCH = 'REPLAY_V8_RELAUNCH';
 
 /** The V8 flags this process lacks of `flags` (compared by name: --max-semi-space-size=64 is not =8). */
-export function missingFlags(flags: readonly string[], execArgv: readonly string[] = process.execArgv): string[] {
+function missingFlags(flags: readonly string[], execArgv: readonly string[] = process.execArgv): string[] {
   return flags.filter((flag) => !execArgv.includes(flag));
 }
 
-export function isRelaunched(env: NodeJS.ProcessEnv = process.env): boolean {
+function isRelaunched(env: NodeJS.ProcessEnv = process.env): boolean {
   return env[RELAUNCHED] === '1';
 }
 

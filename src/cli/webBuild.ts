@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from '../config/load.js';
 import type { Logger } from '../log.js';
 
 export const WEB_ROOT = join(PROJECT_ROOT, 'web');
-export const WEB_DIST = join(WEB_ROOT, 'dist');
+const WEB_DIST = join(WEB_ROOT, 'dist');
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -19,7 +19,7 @@ function newestMtime(path: string): number {
 }
 
 /** Whether web/dist is missing or older than the dashboard's sources (or the SDK it bundles). */
-export function dashboardIsStale(): boolean {
+function dashboardIsStale(): boolean {
   const built = join(WEB_DIST, 'index.html');
   if (!existsSync(built)) return true;
   const sources = Math.max(newestMtime(WEB_ROOT), newestMtime(join(PROJECT_ROOT, 'packages/client/src')));

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { type Config, configSchema } from './schema.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEFAULT_CONFIG_FILE = resolve(PROJECT_ROOT, 'config/default.json');
+const DEFAULT_CONFIG_FILE = resolve(PROJECT_ROOT, 'config/default.json');
 
 /** A configuration that cannot be used; `message` names every bad field and what was expected. */
 export class ConfigError extends Error {

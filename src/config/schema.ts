@@ -148,7 +148,7 @@ const replayFeed = z.strictObject({
   maxGapMs: z.number().int().positive().default(5000),
 });
 
-export const feedSchema = z.discriminatedUnion('type', [simulatedFeed, sseFeed, wsFeed, pollFeed, replayFeed]);
+const feedSchema = z.discriminatedUnion('type', [simulatedFeed, sseFeed, wsFeed, pollFeed, replayFeed]);
 
 const configObject = z.strictObject({
   server: z

@@ -12,7 +12,8 @@ import { mirrorTierRooms } from './tierRooms.js';
 import type { TickstreamServer } from './types.js';
 
 /** The namespace the Admin UI connects to (its default). */
-export const ADMIN_NAMESPACE = '/admin';
+const ADMIN_NAMESPACE = '/admin';
+
 /** Where the edge serves the Admin UI's own files (a route of the access table), so no outside site is needed. */
 export { ADMIN_UI_PATH };
 /** The package's built UI (served at ADMIN_UI_PATH). */

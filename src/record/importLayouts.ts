@@ -2,7 +2,7 @@ import { normalizeSymbol, SYMBOL_PATTERN } from '../protocol.js';
 import { type TimeFormat, timeParser } from './csvTime.js';
 
 /** What an import takes from a row; each maps to a column (its header name, or its number from 1). */
-export const TICK_FIELDS = ['symbol', 'time', 'recvTime', 'price', 'size', 'bid', 'ask', 'action'] as const;
+const TICK_FIELDS = ['symbol', 'time', 'recvTime', 'price', 'size', 'bid', 'ask', 'action'] as const;
 export type TickField = (typeof TICK_FIELDS)[number];
 export type ColumnMap = Partial<Record<TickField, string>>;
 

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ReplayCommand } from '../../src/protocol.js';
 import { monotonicScheduler } from '../../src/record/monotonicScheduler.js';
 import { type PaceState, pace } from '../../src/record/pace.js';
-import { arrayTape, type Cursor, indexAfter, type Seek, type Tape } from '../../src/record/tape.js';
+import { type Cursor, indexAfter, type Seek, type Tape } from '../../src/record/tape.js';
+import { arrayTape } from '../helpers/arrayTape.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const letters = (n: number) => 'abcdefghij'.slice(0, n).split('');

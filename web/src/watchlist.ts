@@ -2,7 +2,7 @@ import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { normalizeSymbol, SYMBOL_PATTERN } from '../../src/protocol.js';
 import { DEFAULT_SYMBOLS } from './defaultSymbols.js';
 
-export const RATES = [1, 2, 4, 10, 20] as const;
+const RATES = [1, 2, 4, 10, 20] as const;
 export const DEFAULT_RATE = 4;
 /** The server's per-socket limit is 500 by default; stay under it. */
 export const MAX_SYMBOLS = 500;
