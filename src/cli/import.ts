@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { DateTime } from 'luxon';
 import { ConfigError } from '../config/load.js';
+import { messageOf } from '../errorMessage.js';
 import { normalizeSymbol } from '../protocol.js';
 import { parseTimeFormat } from '../record/csvTime.js';
 import { type ImportOptions, type ImportProgress, type ImportReport, importCsv } from '../record/importer.js';
@@ -141,7 +142,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   } catch (err) {
     progress.stop();
     if (err instanceof LayoutError) throw new ConfigError(`import: ${err.message}`);
-    console.error(`tickstream import: ${(err as Error).message}`);
+    console.error(`tickstream import: ${messageOf(err)}`);
     return 2;
   }
   progress.stop();

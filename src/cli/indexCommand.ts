@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { messageOf } from '../errorMessage.js';
 import { buildIndex } from '../record/indexBuilder.js';
 import { RecordingError } from '../record/reader.js';
 import { indexFileOf, type RecordingIndex, writeIndex } from '../record/recordingIndex.js';
@@ -61,7 +62,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
     try {
       size = statSync(file).size;
     } catch (err) {
-      console.error(`tickstream index: cannot read ${file}: ${(err as Error).message}`);
+      console.error(`tickstream index: cannot read ${file}: ${messageOf(err)}`);
       return 2;
     }
     let read = 0;
@@ -87,7 +88,7 @@ export async function indexCommand(argv: string[]): Promise<number> {
         console.error(`tickstream index: ${err.message} (see tickstream verify ${file})`);
         return 1;
       }
-      console.error(`tickstream index: cannot index ${file}: ${(err as Error).message}`);
+      console.error(`tickstream index: cannot index ${file}: ${messageOf(err)}`);
       return 2;
     }
   }

@@ -1,5 +1,6 @@
 import { Subscription } from 'rxjs';
 import { ConfigError } from '../config/load.js';
+import { messageOf } from '../errorMessage.js';
 import { IngestPart } from '../ingest/ingestPart.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -98,7 +99,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   metrics.close();
   progress.stop();
   if (typeof stopped === 'object') {
-    const why = stopped.failed instanceof Error ? stopped.failed.message : String(stopped.failed);
+    const why = messageOf(stopped.failed);
     console.error(`record: cannot write ${writer.files.at(-1) ?? out}: ${why}`);
     return 1;
   }

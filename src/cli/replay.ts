@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { tap } from 'rxjs';
 import { ConfigError, invalidConfig, parseConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { messageOf } from '../errorMessage.js';
 import { type ReplayFeedConfig, replayFeed, replayFiles, replayLimits } from '../feeds/replay.js';
 import { createLogger } from '../log.js';
 import type { ReplayStatus } from '../protocol.js';
@@ -108,7 +109,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     try {
       accessSync(file, constants.R_OK);
     } catch (err) {
-      throw new ConfigError(`replay: cannot read ${file}: ${(err as Error).message}`);
+      throw new ConfigError(`replay: cannot read ${file}: ${messageOf(err)}`);
     }
   }
   const logger = createLogger(config.log.level);
@@ -121,7 +122,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       console.error(`tickstream replay: ${err.message} (see tickstream verify ${err.file})`);
       return 1;
     }
-    throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${(err as Error).message}`);
+    throw new ConfigError(`replay: cannot read ${files.join(', ')}: ${messageOf(err)}`);
   }
   if (tape.records === 0) throw new ConfigError(`replay: ${files.join(', ')} holds no records`);
   await checkBounds(feedConfig, tape);
@@ -212,7 +213,7 @@ async function checkBounds(feedConfig: ReplayFeedConfig, tape: ReplayTape): Prom
   try {
     limits = replayLimits(feedConfig, tape.first, { from: '--from', to: '--to' });
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(messageOf(err));
   }
   const { from, to } = limits;
   if (from === undefined && to === undefined) return;

@@ -1,3 +1,4 @@
+import { messageOf } from '../errorMessage.js';
 import { scanRecording, type VerifyReport } from '../record/reader.js';
 import { type IndexLookup, indexFileOf, readIndex } from '../record/recordingIndex.js';
 import { parseCommandArgs } from './args.js';
@@ -59,7 +60,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     report = scanned;
     index = await readIndex(file);
   } catch (err) {
-    console.error(`tickstream verify: cannot read ${file}: ${(err as Error).message}`);
+    console.error(`tickstream verify: cannot read ${file}: ${messageOf(err)}`);
     return 2;
   }
   const indexStatus = index.kind === 'stale' ? { kind: 'stale', reason: index.reason } : { kind: index.kind };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
+import { messageOf } from '../errorMessage.js';
 import { type Config, configSchema } from './schema.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -78,7 +79,7 @@ function readJsonFile(file: string): JsonObject {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config file ${file}: ${messageOf(err)}`);
   }
   try {
     const value = JSON.parse(text) as Json;
@@ -88,7 +89,7 @@ function readJsonFile(file: string): JsonObject {
     return value;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`config file ${file} is not valid JSON: ${messageOf(err)}`);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   timer,
 } from 'rxjs';
 import type { PollFeedConfig } from '../config/schema.js';
+import { messageOf } from '../errorMessage.js';
 import { normalizeSymbol } from '../protocol.js';
 import { fetchFailureCause } from './fetchFailure.js';
 import { retryAfterMs } from './retryAfter.js';
@@ -125,7 +126,7 @@ function pollOnce(options: PollFeedOptions, scheduler: SchedulerLike): Observabl
           ? fail({ kind: 'timeout', timeoutMs })
           : fail({
               kind: 'network',
-              message: err instanceof Error ? err.message : String(err),
+              message: messageOf(err),
               cause: fetchFailureCause(err),
             });
       }

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { defer, finalize, from, type Observable, type SchedulerLike, Subject, switchMap } from 'rxjs';
 import type { FeedConfig } from '../config/schema.js';
+import { messageOf } from '../errorMessage.js';
 import {
   type Bar,
   errorAck,
@@ -210,7 +211,7 @@ export function replayFeedFromConfig(config: ReplayFeedConfig, scheduler?: Sched
     try {
       symbols.push(...(readHeaderSync(file)?.symbols ?? []));
     } catch (err) {
-      throw new Error(`replay feed "${config.id}": cannot read ${file}: ${(err as Error).message}`);
+      throw new Error(`replay feed "${config.id}": cannot read ${file}: ${messageOf(err)}`);
     }
   }
   return replayFeed(config, () => openRecordings(files), { scheduler, symbols });

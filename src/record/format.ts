@@ -1,3 +1,4 @@
+import { messageOf } from '../errorMessage.js';
 import { validateQuote } from '../pipeline/normalizeQuote.js';
 import { type Quote, type RawQuote, SYMBOL_PATTERN, type SymbolInfo } from '../protocol.js';
 
@@ -51,7 +52,7 @@ export function parseLine(text: string, first: boolean): LineVerdict {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { kind: 'bad', reason: `not JSON (${(err as Error).message})` };
+    return { kind: 'bad', reason: `not JSON (${messageOf(err)})` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'bad', reason: 'not a JSON object' };

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants, createGunzip, inflateRawSync } from 'node:zlib';
+import { messageOf } from '../errorMessage.js';
 
 /** Decompressed bytes of a gzip file, tagged with the file offset of the member they come from. */
 export type MemberChunk = { member: number; data: Buffer /** Compressed bytes read so far. */; readBytes: number };
@@ -41,7 +42,7 @@ export class CorruptGzipError extends Error {
     cause: unknown,
     within: 'member' | 'after' = 'member',
   ) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = messageOf(cause);
     super(`corrupt gzip ${within === 'member' ? 'member at' : 'data after'} byte ${at}: ${why}`);
   }
 }

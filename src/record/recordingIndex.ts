@@ -1,6 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { messageOf } from '../errorMessage.js';
 import { BarSeries } from '../ingest/intradayHistory.js';
 import type { Bar } from '../protocol.js';
 import type { RecordedQuote } from './format.js';
@@ -198,7 +199,7 @@ export class RecordingIndex {
     try {
       lines = gunzipSync(bytes).toString('utf8').split('\n');
     } catch (err) {
-      throw new IndexError(`not a gzip file (${(err as Error).message})`);
+      throw new IndexError(`not a gzip file (${messageOf(err)})`);
     }
     const header = parseHeader(lines[0] ?? '');
     const checkpoints: Checkpoint[] = [];

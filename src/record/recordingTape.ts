@@ -1,3 +1,4 @@
+import { messageOf } from '../errorMessage.js';
 import type { BarSeries } from '../ingest/intradayHistory.js';
 import type { Bar, SymbolInfo } from '../protocol.js';
 import { parseIndexedLine, type RecordedQuote } from './format.js';
@@ -370,7 +371,7 @@ export async function openRecording(file: string, options: OpenOptions = {}): Pr
     try {
       writeIndex(file, index);
     } catch (err) {
-      options.onNote?.(`could not write ${indexFileOf(file)} (${(err as Error).message}): indexing again next time`);
+      options.onNote?.(`could not write ${indexFileOf(file)} (${messageOf(err)}): indexing again next time`);
     }
   }
   return new RecordingTape(file, index, readHeaderSync(file)?.symbols ?? []);
