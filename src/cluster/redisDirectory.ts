@@ -1,4 +1,5 @@
 import { asyncScheduler, filter, merge, type SchedulerLike, Subscription, timer } from 'rxjs';
+import { z } from 'zod';
 import type { SymbolDirectory } from '../ingest/symbolDirectory.js';
 import type { SymbolInfo } from '../protocol.js';
 import type { RedisLink } from './redisLink.js';
@@ -37,10 +38,19 @@ export function publishDirectory(
   return subscription;
 }
 
+/** A directory entry as the ingest writes it. */
+const symbolInfo = z.object({
+  symbol: z.string(),
+  name: z.string().optional(),
+  exchange: z.string().optional(),
+  currency: z.string().optional(),
+});
+
+/** A directory entry, or nothing for one that is not (another writer, a damaged value). */
 function parseInfo(text: string): SymbolInfo | undefined {
   try {
-    const value = JSON.parse(text) as Partial<SymbolInfo>;
-    return typeof value.symbol === 'string' ? (value as SymbolInfo) : undefined;
+    const parsed = symbolInfo.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

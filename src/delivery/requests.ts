@@ -32,11 +32,11 @@ export type Parsed<T> = { ok: true; value: T } | ErrorAck;
 
 function parseWith<T>(schema: z.ZodType<T>, payload: unknown, maxSymbols?: number): Parsed<T> {
   if (maxSymbols !== undefined && payload && typeof payload === 'object' && 'symbols' in payload) {
-    const symbols = (payload as { symbols: unknown }).symbols;
+    const { symbols } = payload;
     if (Array.isArray(symbols) && symbols.length > maxSymbols) {
       return errorAck('LIMIT_EXCEEDED', `at most ${maxSymbols} symbols per request, got ${symbols.length}`);
     }
-    const positions = 'resume' in payload ? (payload as { resume: unknown }).resume : undefined;
+    const positions = 'resume' in payload ? payload.resume : undefined;
     if (positions && typeof positions === 'object' && Object.keys(positions).length > maxSymbols) {
       return errorAck('LIMIT_EXCEEDED', `at most ${maxSymbols} resume positions per request`);
     }
