@@ -5,15 +5,15 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { createSimulator } from '../feeds/simulated.js';
 import { type Listing, listings } from '../feeds/universe.js';
 import { cryptoListings } from '../feeds/vendors/cryptoListings.js';
+import type { VendorFormat } from '../feeds/vendors/index.js';
+import type { DemoUpstream, DemoUpstreamOptions } from './types.js';
 import {
   type UpstreamSession,
   type UpstreamTick,
-  type VendorFormat,
   type VendorServer,
   type VendorServerLimits,
   vendorServer,
-} from '../feeds/vendors/index.js';
-import type { DemoUpstream, DemoUpstreamOptions } from './types.js';
+} from './vendors/index.js';
 
 /** The credentials the demo upstream accepts unless told others. */
 export const DEMO_KEY = 'demo-key';

@@ -5,15 +5,14 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { ALPACA_ERRORS } from '../../src/feeds/vendors/alpaca.js';
 import {
   type SessionOutput,
-  type UpstreamTick,
   VENDOR_FORMATS,
   type VendorEvent,
   type VendorFormat,
   vendorCodec,
-  vendorServer,
 } from '../../src/feeds/vendors/index.js';
 import { withLastTradePrice } from '../../src/feeds/vendors/lastTradePrice.js';
 import { validateQuote } from '../../src/pipeline/normalizeQuote.js';
+import { type UpstreamTick, vendorServer } from '../../src/upstream/vendors/index.js';
 
 const symbolArb = fc.stringMatching(/^[A-Z][A-Z0-9]{0,4}([.-][A-Z]{1,3})?$/);
 

@@ -1,15 +1,4 @@
-import { normalizeSymbol } from '../../protocol.js';
-import {
-  isRecord,
-  jsonText,
-  malformed,
-  parseJson,
-  type UpstreamTick,
-  type VendorCodec,
-  type VendorEvent,
-  type VendorRequest,
-  type VendorServer,
-} from './types.js';
+import { isRecord, malformed, parseJson, type VendorCodec, type VendorEvent } from './types.js';
 
 /**
  * Finnhub-style trades stream: the token goes in the URL (`?token=KEY`; a bad one is refused at the upgrade
@@ -49,41 +38,4 @@ export const finnhubCodec: VendorCodec = {
         return typeof value.type === 'string' ? [] : [malformed('message without "type"')];
     }
   },
-};
-
-const error = (msg: string) => JSON.stringify({ type: 'error', msg });
-
-export const finnhubServer: VendorServer = {
-  format: 'finnhub',
-  path: '/',
-  auth: 'url',
-  decodeRequest(frame): VendorRequest {
-    const value = parseJson(frame);
-    if (!isRecord(value) || typeof value.symbol !== 'string' || value.symbol === '') {
-      return { kind: 'invalid', reason: 'expected {type, symbol}' };
-    }
-    const symbols = [normalizeSymbol(value.symbol)];
-    if (value.type === 'subscribe') return { kind: 'subscribe', symbols };
-    if (value.type === 'unsubscribe') return { kind: 'unsubscribe', symbols };
-    return { kind: 'invalid', reason: `unknown type ${jsonText(value.type)}` };
-  },
-  hello: () => undefined,
-  authSucceeded: () => error('unexpected'),
-  authFailed: () => error('Invalid API key'),
-  notAuthenticated: () => error('Invalid API key'),
-  subscribed: () => [],
-  subscriptionRefused: (reason, detail) =>
-    error(reason === 'symbol_limit' ? 'Subscribing to too many symbols' : `Unknown symbol ${detail}`),
-  connectionLimitExceeded: () => undefined,
-  badRequest: (reason) => error(reason),
-  ticks(ticks: readonly UpstreamTick[]) {
-    if (ticks.length === 0) return [];
-    return [
-      JSON.stringify({
-        type: 'trade',
-        data: ticks.map((t) => ({ s: t.symbol, p: t.price, t: t.ts, v: t.size, c: null })),
-      }),
-    ];
-  },
-  keepAlive: () => [JSON.stringify({ type: 'ping' })],
 };

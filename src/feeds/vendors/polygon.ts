@@ -5,11 +5,8 @@ import {
   jsonText,
   malformed,
   parseJson,
-  type UpstreamTick,
   type VendorCodec,
   type VendorEvent,
-  type VendorRequest,
-  type VendorServer,
 } from './types.js';
 
 /**
@@ -22,14 +19,14 @@ import {
 
 export const POLYGON_CHANNELS = ['T', 'Q', 'A', 'AM'] as const;
 export type PolygonChannel = (typeof POLYGON_CHANNELS)[number];
-const DEFAULT_CHANNELS: readonly PolygonChannel[] = ['T', 'Q'];
+export const DEFAULT_CHANNELS: readonly PolygonChannel[] = ['T', 'Q'];
 
-function channelParams(symbols: readonly string[], channels: readonly PolygonChannel[]): string {
+export function channelParams(symbols: readonly string[], channels: readonly PolygonChannel[]): string {
   return symbols.flatMap((s) => channels.map((c) => `${c}.${s}`)).join(',');
 }
 
 /** "T.AAPL,Q.AAPL,T.MSFT" -> ["AAPL", "MSFT"]. */
-function symbolsOfParams(params: string): string[] {
+export function symbolsOfParams(params: string): string[] {
   const out = new Set<string>();
   for (const part of params.split(',')) {
     const dot = part.indexOf('.');
@@ -99,39 +96,3 @@ export function polygonCodecFor(channels: readonly PolygonChannel[] = DEFAULT_CH
     },
   };
 }
-
-const status = (status: string, message: string) => JSON.stringify([{ ev: 'status', status, message }]);
-
-export const polygonServer: VendorServer = {
-  format: 'polygon',
-  path: '/stocks',
-  auth: 'frame',
-  decodeRequest(frame): VendorRequest {
-    const value = parseJson(frame);
-    if (!isRecord(value) || typeof value.params !== 'string')
-      return { kind: 'invalid', reason: 'expected {action, params}' };
-    if (value.action === 'auth') return { kind: 'auth', key: value.params };
-    if (value.action === 'subscribe') return { kind: 'subscribe', symbols: symbolsOfParams(value.params) };
-    if (value.action === 'unsubscribe') return { kind: 'unsubscribe', symbols: symbolsOfParams(value.params) };
-    return { kind: 'invalid', reason: `unknown action ${jsonText(value.action)}` };
-  },
-  hello: () => status('connected', 'Connected Successfully'),
-  authSucceeded: () => status('auth_success', 'authenticated'),
-  authFailed: () => status('auth_failed', 'authentication failed'),
-  notAuthenticated: () => status('error', 'not authorized'),
-  subscribed: (_request, session) => [
-    status('success', `subscribed to: ${channelParams([...session.symbols].sort(), DEFAULT_CHANNELS)}`),
-  ],
-  subscriptionRefused: (_reason, detail) => status('error', detail),
-  connectionLimitExceeded: () => status('max_connections', 'Maximum number of websocket connections exceeded'),
-  badRequest: (reason) => status('error', reason),
-  ticks(ticks: readonly UpstreamTick[]) {
-    if (ticks.length === 0) return [];
-    const events = ticks.flatMap((t) => [
-      { ev: 'T', sym: t.symbol, p: t.price, s: t.size, t: t.ts, q: t.sequence },
-      { ev: 'Q', sym: t.symbol, bp: t.bid, bs: 1, ap: t.ask, as: 1, t: t.ts, q: t.sequence },
-    ]);
-    return [JSON.stringify(events)];
-  },
-  keepAlive: () => [],
-};
