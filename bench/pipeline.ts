@@ -10,9 +10,9 @@ import { exitOnHelp, HELP_FLAG, parseFlags } from '../scripts/flags.js';
 import { parseConfig } from '../src/config/load.js';
 import { createSimulator } from '../src/feeds/simulated.js';
 import { listings } from '../src/feeds/universe.js';
+import { IngestPart } from '../src/ingest/ingestPart.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
-import { IngestPart } from '../src/ingest/ingestPart.js';
 import type { Quote } from '../src/protocol.js';
 
 const HELP = `npm run bench:pipeline -- [options]: ticks per second the ingest part sustains on one core (no sockets)
