@@ -132,8 +132,12 @@ class PaceClock {
     this.lastDue += now - this.pausedAt;
   }
 
-  /** The recorded time since the head's last step is kept; what is left of the wait is rescaled. */
-  setSpeed(speed: Speed, now: number): void {
+  /**
+   * The recorded time since the head's last step is kept; what is left of the wait is rescaled. At max speed
+   * the head stands at its last step, so it steps to where it is on its way to the record at `nextTime`.
+   */
+  setSpeed(speed: Speed, now: number, nextTime: number | undefined): void {
+    if (speed === 'max' && this.speed !== 'max') this.lastTime = this.position(nextTime);
     const at = this.paused ? this.pausedAt : now;
     const elapsed = this.speed === 'max' ? 0 : (at - this.lastDue) * this.speed;
     this.speed = speed;
@@ -271,7 +275,7 @@ class PacedReplay<T, S extends Seek<T>> {
         this.clock.resume(now);
         break;
       case 'speed':
-        this.clock.setSpeed(command.speed, now);
+        this.clock.setSpeed(command.speed, now, this.reader.nextTime());
         break;
       case 'seek':
         this.seek(command.position, true, true, 0);

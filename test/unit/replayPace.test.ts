@@ -162,6 +162,25 @@ describe('pace (replay pacing)', () => {
     });
   });
 
+  // Found on main: paused between two records, a switch to max speed reported the last record's time, an
+  // earlier position than the pause's.
+  it('keeps the position a paused head is at when the speed goes to max', () => {
+    scheduler().run(({ hot, flush }) => {
+      const states: PaceState[] = [];
+      const controls = hot<ReplayCommand>('15ms p 4ms m', COMMANDS);
+      pace(tape([1000, 1010, 1030]), controls, {
+        speed: 1,
+        maxGapMs: 5000,
+        onState: (s) => states.push(s),
+      }).subscribe();
+      flush();
+      expect(states.filter((s) => s.paused).map((s) => [s.speed, s.position])).toEqual([
+        [1, 1015],
+        ['max', 1015],
+      ]);
+    });
+  });
+
   it('indexAfter finds the first time past a value (or at or past it)', () => {
     const times = [1, 2, 2, 2, 5];
     expect(indexAfter(times, 2, false)).toBe(1);
