@@ -46,6 +46,11 @@ type Handler<E extends keyof ClientToServerEvents> = (
   allowed: Allowed,
 ) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>;
 
+type HandlerOptions = {
+  /** The request reads the symbol directory: a gateway that does not know it yet holds the request until it does. */
+  needsDirectory?: boolean;
+};
+
 /** What the policy allowed a request (its symbol scope). */
 type Allowed = Extract<Access, { ok: true }>;
 
@@ -56,7 +61,9 @@ export class ClientRequests {
    * socket keeps no closures of ours.
    */
   private readonly listeners = {
-    subscribe: this.handler('subscribe', (socket, payload, allowed) => this.subscribe(socket, payload, allowed)),
+    subscribe: this.handler('subscribe', (socket, payload, allowed) => this.subscribe(socket, payload, allowed), {
+      needsDirectory: true,
+    }),
     unsubscribe: this.handler('unsubscribe', (socket, payload) => this.unsubscribe(socket, payload)),
     symbols: this.handler(
       'symbols',
@@ -70,6 +77,13 @@ export class ClientRequests {
 
   /** Every event a socket sends, known or not: one outside the protocol is answered here, if it asks for an answer. */
   private readonly anyEvent = this.unknownEventListener();
+
+  /**
+   * Per socket, its last answer still under way: the next one waits for it, so a socket's requests are
+   * applied and answered in the order it sent them. Here, not in `socket.data`: the Admin UI wraps that in a
+   * Proxy, which a Promise does not survive.
+   */
+  private readonly answering = new WeakMap<TickstreamSocket, Promise<void>>();
 
   constructor(private readonly deps: ClientRequestsDeps) {}
 
@@ -100,9 +114,14 @@ export class ClientRequests {
         metrics.requests.inc({ event: 'unknown', outcome: 'no_ack' });
         return;
       }
-      const overBudget = requests().overBudget(this);
-      metrics.requests.inc({ event: 'unknown', outcome: overBudget ? 'rate_limited' : 'error' });
-      ack(overBudget ?? errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`));
+      // Socket.IO calls this as the packet arrives and a known event's listener on the next tick: this one
+      // waits its tick too, so that it takes from the budget, and is answered, in the order sent.
+      process.nextTick(() => {
+        const overBudget = requests().overBudget(this);
+        metrics.requests.inc({ event: 'unknown', outcome: overBudget ? 'rate_limited' : 'error' });
+        const answer = overBudget ?? errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`);
+        requests().inOrder(this, () => ack(answer));
+      });
     };
   }
 
@@ -129,8 +148,9 @@ export class ClientRequests {
   private handler<E extends keyof ClientToServerEvents>(
     event: E,
     handler: Handler<E>,
+    options: HandlerOptions = {},
   ): (this: TickstreamSocket, ...args: unknown[]) => void {
-    const respond = (socket: TickstreamSocket, args: unknown[]) => this.respond(socket, event, handler, args);
+    const respond = (socket: TickstreamSocket, args: unknown[]) => this.respond(socket, event, handler, args, options);
     // Socket.IO's emitter calls a listener with the socket as `this`.
     return function (this: TickstreamSocket, ...args: unknown[]) {
       respond(this, args);
@@ -142,6 +162,7 @@ export class ClientRequests {
     event: E,
     handler: Handler<E>,
     args: unknown[],
+    options: HandlerOptions,
   ): void {
     const { metrics, access } = this.deps;
     const last = args[args.length - 1];
@@ -155,36 +176,48 @@ export class ClientRequests {
     const allowed = access.event(event, socket.data.grant);
     if (!allowed.ok) {
       metrics.requests.inc({ event, outcome: 'unauthorized' });
-      ack(errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event)));
+      const refusal = errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event));
+      this.inOrder(socket, () => ack(refusal));
       return;
     }
     const overBudget = this.overBudget(socket);
     if (overBudget) {
       metrics.requests.inc({ event, outcome: 'rate_limited' });
-      ack(overBudget);
+      this.inOrder(socket, () => ack(overBudget));
       return;
     }
-    // Answered in the order sent: a subscribe that waits (for the symbol directory, a snapshot from Redis)
-    // holds back the socket's requests after it, so an unsubscribe sent after it cannot be applied before it.
-    const answered = (socket.data.answering ?? Promise.resolve())
-      .then(() => handler(socket, payload, allowed))
-      .then(
-        (response) => {
-          metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
-          if (this.deps.logger.isLevelEnabled('debug'))
-            this.logOf(socket).debug({ req, event, ok: response.ok }, 'request');
-          ack(response);
-        },
-        (err: unknown) => {
-          this.logOf(socket).error({ err, req, event }, 'request failed');
-          metrics.requests.inc({ event, outcome: 'internal' });
-          ack(errorAck('INTERNAL', 'internal error'));
-        },
-      );
-    socket.data.answering = answered;
+    // Started now, not when the request's turn comes: the waits of a socket's queued requests overlap.
+    const directoryKnown = options.needsDirectory ? this.deps.sources.directory.known?.() : undefined;
+    this.inOrder(socket, async () => {
+      let response: AckOf<E> | ErrorAck;
+      try {
+        await directoryKnown;
+        response = await handler(socket, payload, allowed);
+      } catch (err) {
+        this.logOf(socket).error({ err, req, event }, 'request failed');
+        metrics.requests.inc({ event, outcome: 'internal' });
+        ack(errorAck('INTERNAL', 'internal error'));
+        return;
+      }
+      metrics.requests.inc({ event, outcome: response.ok ? 'ok' : 'error' });
+      if (this.deps.logger.isLevelEnabled('debug'))
+        this.logOf(socket).debug({ req, event, ok: response.ok }, 'request');
+      ack(response);
+    });
+  }
+
+  /**
+   * Answers once the socket's earlier requests are answered: a subscribe that waits (for the symbol directory,
+   * a snapshot from Redis) holds back the requests sent after it, so an unsubscribe cannot be applied first.
+   */
+  private inOrder(socket: TickstreamSocket, answer: () => void | Promise<void>): void {
+    const done = (this.answering.get(socket) ?? Promise.resolve()).then(answer).catch((err: unknown) => {
+      this.logOf(socket).error({ err }, 'answer failed');
+    });
+    this.answering.set(socket, done);
     // An idle socket keeps no promise.
-    void answered.then(() => {
-      if (socket.data.answering === answered) socket.data.answering = undefined;
+    void done.then(() => {
+      if (this.answering.get(socket) === done) this.answering.delete(socket);
     });
   }
 
@@ -193,7 +226,6 @@ export class ClientRequests {
     const parsed = parseSubscribe(payload, limits.maxSymbolsPerRequest);
     if (!parsed.ok) return parsed;
     const resume = new Map(Object.entries(parsed.value.resume ?? {}).map(([s, at]) => [normalizeSymbol(s), at]));
-    await sources.directory.known?.();
     const hz = rateTier(limits.tiers, parsed.value.maxHz ?? limits.defaultHz);
     const current = membership.subscriptions(socket);
     let count = current.size;

@@ -68,8 +68,6 @@ export type SocketData = {
   log?: Logger;
   /** Requests handled so far; each request's log lines carry `req: <conn>-<n>`. */
   requestCount: number;
-  /** The last request still being answered, while one is: the next one waits for it (requests apply in order). */
-  answering?: Promise<void>;
 };
 
 /** Where snapshots come from: the local LastValueCache, or Redis on a cluster gateway. */

@@ -532,9 +532,9 @@ describe('order of requests', () => {
   // Found by a client written from the protocol: a subscribe and an unsubscribe of the same symbol read
   // together (one TCP read) were applied the other way round (subscribe waits a turn for the symbol
   // directory): the unsubscribe's ack came first with [], and the socket stayed subscribed.
-  it("applies one socket's requests in the order sent, each ack giving the set after it", async () => {
-    const service = await start();
-    const raw = owned(new WebSocket(`${service.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`));
+  /** A Socket.IO client at the wire level, which sends frames in one write (the server reads them in one go). */
+  async function rawClient(url: string) {
+    const raw = owned(new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`));
     const acks: [id: number, ack: unknown][] = [];
     await new Promise<void>((connected) =>
       raw.on('message', (data) => {
@@ -546,18 +546,41 @@ describe('order of requests', () => {
         if (ack) acks.push([Number(ack[1]), (JSON.parse(ack[2] as string) as unknown[])[0]]);
       }),
     );
-    // Both frames in one write, so the server reads them in one go.
     const tcp = (raw as unknown as { _socket: NetSocket })._socket;
-    tcp.cork();
-    raw.send('421["subscribe",{"symbols":["NVDA"]}]');
-    raw.send('422["unsubscribe",{"symbols":["NVDA"]}]');
-    tcp.uncork();
+    const sendTogether = (frames: string[]) => {
+      tcp.cork();
+      for (const frame of frames) raw.send(frame);
+      tcp.uncork();
+    };
+    return { acks, sendTogether };
+  }
+
+  it("applies one socket's requests in the order sent, each ack giving the set after it", async () => {
+    const service = await start();
+    const { acks, sendTogether } = await rawClient(service.url);
+    sendTogether(['421["subscribe",{"symbols":["NVDA"]}]', '422["unsubscribe",{"symbols":["NVDA"]}]']);
     await until(() => acks.length === 2, 5000, 'both acks');
     expect(acks.map(([id]) => id)).toEqual([1, 2]);
     expect(acks[0]?.[1]).toMatchObject({ ok: true, subscribed: ['NVDA'] });
     expect(acks[1]?.[1]).toEqual({ ok: true, subscribed: [] });
     const [socket] = service.io.of('/').sockets.values();
     expect([...service.membership.subscriptions(socket!).keys()]).toEqual([]);
+  });
+
+  // Found on main: an event outside the protocol was answered, and took from the budget, as it arrived, ahead
+  // of the requests sent before it (theirs run a tick later), so the first request was the one refused.
+  it('takes from the budget, and answers, an unknown event in its turn too', async () => {
+    const service = await start({ limits: { requestBurst: 2, requestsPerSecond: 0.001 } });
+    const { acks, sendTogether } = await rawClient(service.url);
+    sendTogether([
+      '421["subscribe",{"symbols":["NVDA"]}]',
+      '422["unsubscribe",{"symbols":["NVDA"]}]',
+      '423["nope",{}]',
+    ]);
+    await until(() => acks.length === 3, 5000, 'three acks');
+    expect(acks.map(([id]) => id)).toEqual([1, 2, 3]);
+    expect(acks.map(([, ack]) => (ack as { ok: boolean }).ok)).toEqual([true, true, false]);
+    expect(acks[2]?.[1]).toMatchObject({ error: { code: 'RATE_LIMITED' } });
   });
 });
 
