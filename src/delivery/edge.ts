@@ -161,8 +161,13 @@ function acceptSockets(
     metrics.connections.dec();
     membership.leave(this);
   };
-  io.on('connection', (socket) => {
+  // A middleware, after the auth one (which reads the credentials): the Admin UI's own 'connection' listener
+  // runs before this file's and shows the socket's handshake to a logged-in admin.
+  io.use((socket, next) => {
     slimHandshakeRequest(socket);
+    next();
+  });
+  io.on('connection', (socket) => {
     // Field deltas are asked for in the handshake (docs/PROTOCOL.md): its frames then carry `deltas`.
     const { auth } = socket.handshake;
     if (typeof auth === 'object' && auth !== null && 'deltas' in auth && auth.deltas === true)

@@ -12,7 +12,7 @@ import {
   ADMIN_PASSWORD_HASH as PASSWORD_HASH,
   tierRoomEvents,
 } from '../helpers/adminUi.js';
-import { until } from '../helpers/lifecycle.js';
+import { until, within } from '../helpers/lifecycle.js';
 import { connectTestClient, startTestService, type TestClient } from '../helpers/service.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789';
@@ -153,6 +153,26 @@ describe('Socket.IO Admin UI (server.adminUi)', () => {
     expect(shown).not.toHaveProperty('authorization');
     expect(shown).not.toHaveProperty('cookie');
     expect(await viewer.timeout(5000).emitWithAck('subscribe', { symbols: ['AAPL'] })).toMatchObject({ ok: true });
+  });
+
+  // Found on main: the headers went once the socket was accepted, but the Admin UI's own 'connection' listener
+  // runs first and told a logged-in admin of the new socket with them.
+  it('does not show the credentials of a client that connects while an admin watches', async () => {
+    const { url } = await start({ passwordHash: PASSWORD_HASH }, { tokens: [{ token: USER_TOKEN, role: 'user' }] });
+    const admin = adminClient(url, { username: 'admin', password: PASSWORD });
+    await login(admin);
+    const connected = new Promise<{ handshake: { headers: Record<string, string> } }>((resolve) =>
+      admin.once('socket_connected', resolve),
+    );
+    await client(url, {
+      forceNew: true,
+      extraHeaders: { authorization: `Bearer ${USER_TOKEN}`, cookie: 'session=not-for-the-admin', 'x-app': 'kept' },
+    });
+    const shown = (await within(connected, 5000, 'the admin told of the new socket')).handshake.headers;
+    expect(shown['x-app']).toBe('kept');
+    expect(JSON.stringify(shown)).not.toContain(USER_TOKEN);
+    expect(shown).not.toHaveProperty('authorization');
+    expect(shown).not.toHaveProperty('cookie');
   });
 
   it('development mode: shows each socket in the rooms of its symbol tiers, and its events', async () => {
