@@ -4,8 +4,37 @@
  */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
-/** The three HTTP-date forms (IMF-fixdate, RFC 850, asctime) all start with the day's name. */
-const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = `(?<month>${MONTHS.join('|')})`;
+const TIME = '(?<hour>\\d{2}):(?<minute>\\d{2}):(?<second>\\d{2})';
+/** The three HTTP-date forms (RFC 9110 section 5.6.7), each in GMT: IMF-fixdate, RFC 850 and asctime. */
+const HTTP_DATES = [
+  new RegExp(`^${DAY}, (?<day>\\d{2}) ${MONTH} (?<year>\\d{4}) ${TIME} GMT$`),
+  new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?<day>\\d{2})-${MONTH}-(?<yy>\\d{2}) ${TIME} GMT$`),
+  new RegExp(`^${DAY} ${MONTH} (?<day>[ \\d]\\d) ${TIME} (?<year>\\d{4})$`),
+];
+
+/** An HTTP-date as epoch ms, or NaN for anything else (Date.parse reads asctime in local time, and more). */
+function httpDateMs(text: string, nowMs: number): number {
+  for (const form of HTTP_DATES) {
+    const parts = form.exec(text)?.groups;
+    if (!parts) continue;
+    const field = (name: string) => Number(parts[name] ?? Number.NaN);
+    const [day, hour, minute, second] = [field('day'), field('hour'), field('minute'), field('second')];
+    if (day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return Number.NaN;
+    return Date.UTC(yearOf(parts, nowMs), MONTHS.indexOf(parts.month ?? ''), day, hour, minute, second);
+  }
+  return Number.NaN;
+}
+
+/** RFC 850's two-digit year is the latest year with those digits not more than 50 years ahead (RFC 9110). */
+function yearOf(parts: Record<string, string | undefined>, nowMs: number): number {
+  if (parts.year !== undefined) return Number(parts.year);
+  const thisYear = new Date(nowMs).getUTCFullYear();
+  const year = thisYear - (thisYear % 100) + Number(parts.yy);
+  return year > thisYear + 50 ? year - 100 : year;
+}
 
 /**
  * An HTTP `Retry-After` (RFC 9110 section 10.2.3) as the wait in ms from `nowMs` (wall-clock epoch ms): whole
@@ -15,10 +44,7 @@ const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /;
 export function retryAfterMs(header: string | null | undefined, nowMs: number): number | undefined {
   if (header === null || header === undefined) return undefined;
   const text = header.trim();
-  let waitMs: number;
-  if (/^\d+$/.test(text)) waitMs = Number(text) * 1000;
-  else if (HTTP_DATE.test(text)) waitMs = Date.parse(text) - nowMs;
-  else return undefined;
+  const waitMs = /^\d+$/.test(text) ? Number(text) * 1000 : httpDateMs(text, nowMs) - nowMs;
   if (Number.isNaN(waitMs)) return undefined;
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, waitMs));
 }
