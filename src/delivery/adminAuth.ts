@@ -30,6 +30,8 @@ function sameText(a: string, b: string): boolean {
  */
 export class AdminLogin {
   private readonly sessions = new Map<string, number>();
+  /** When each admitted socket's login ends, from its check until it is connected. */
+  private readonly ends = new WeakMap<Socket, number>();
 
   constructor(
     private readonly config: Pick<AdminUiConfig, 'username' | 'passwordHash'>,
@@ -50,13 +52,23 @@ export class AdminLogin {
           }
           // Before the CONNECT packet: the client keeps it until it is connected, then the UI stores it.
           if (result.sessionId) socket.emit('session', result.sessionId);
-          // The connection ends with the login, as a client's ends with its token.
-          closeAtExpiry(socket, result.expiresAt, () => socket.disconnect(true));
+          this.ends.set(socket, result.expiresAt);
           next();
         },
         (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
       );
     };
+  }
+
+  /**
+   * Ends a connected admin socket with its login, as a client's ends with its token: armed once it is connected
+   * (`connection`), not in the middleware, where a client that leaves during the check would never disconnect
+   * and its timer would hold it until the login ended.
+   */
+  endWithLogin(socket: Socket): void {
+    const expiresAt = this.ends.get(socket);
+    this.ends.delete(socket);
+    closeAtExpiry(socket, expiresAt, () => socket.disconnect(true), this.now);
   }
 
   /**

@@ -48,6 +48,7 @@ export function instrumentAdminUi(io: TickstreamServer, deps: AdminUiDeps): void
       logger.warn({ reason }, 'admin ui login refused');
     }),
   );
+  io.of(ADMIN_NAMESPACE).on('connection', (socket) => login.endWithLogin(socket));
   if (settings.mode === 'development') mirrorTierRooms(deps.membership);
   const role = config.cluster.role === 'gateway' ? 'gateway' : 'serve';
   instrument(io, {

@@ -146,8 +146,9 @@ export function closeAtExpiry(
   socket: { once(event: 'disconnect', listener: () => void): unknown },
   expiresAt: number | undefined,
   onExpired: () => void,
+  now: () => number = Date.now,
 ): void {
-  const delay = expiresAt === undefined ? MAX_TIMER_MS : expiresAt - Date.now();
+  const delay = expiresAt === undefined ? MAX_TIMER_MS : expiresAt - now();
   if (delay >= MAX_TIMER_MS) return;
   const timer = setTimeout(onExpired, Math.max(0, delay));
   socket.once('disconnect', () => clearTimeout(timer));
