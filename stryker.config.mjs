@@ -1,4 +1,4 @@
-// npm run mutate: mutation testing (StrykerJS) of src/pipeline and src/record against the unit tests
+// npm run mutate: mutation testing (StrykerJS) of src/pipeline, src/ingest and src/record against the unit tests
 // only (vitest.mutation.config.ts): no servers, Redis or browser, so it finishes on two cores.
 // Not part of CI (.ci/run). Reports: reports/mutation/index.html and mutation.json (gitignored).
 // One file: npx stryker run --mutate src/pipeline/detectGaps.ts
@@ -7,7 +7,7 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
   coverageAnalysis: 'perTest',
-  mutate: ['src/pipeline/**/*.ts', 'src/record/**/*.ts'],
+  mutate: ['src/pipeline/**/*.ts', 'src/ingest/**/*.ts', 'src/record/**/*.ts'],
   concurrency: 2,
   // Static mutants (module-level constants) rerun every test file each: about 40% of the run's time
   // for 11% of the mutants. Left out to fit the run in ~30 minutes on two cores; they show as ignored.

@@ -43,7 +43,7 @@ export type Edge = {
 };
 
 /**
- * The edge part (ARCHITECTURE.md): HTTP routes, the Socket.IO server, protection, tier membership,
+ * The edge part (ARCHITECTURE.md, beside the repository in ../shared): HTTP routes, the Socket.IO server, protection, tier membership,
  * conflation per tier and the frames, over whatever `sources` the role gives it. Every role that holds
  * client connections runs this same code: `serve` over the local ingest part, `gateway` over Redis.
  */

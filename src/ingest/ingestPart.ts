@@ -34,7 +34,7 @@ export type IngestPartOptions = {
 };
 
 /**
- * The ingest part (ARCHITECTURE.md): feeds -> pipeline -> one numbered quote stream per symbol, with the
+ * The ingest part (ARCHITECTURE.md, beside the repository in ../shared): feeds -> pipeline -> one numbered quote stream per symbol, with the
  * last-value cache, the chart history, the symbol directory and the feeds' status. It knows nothing of
  * sockets: an edge in the same process reads it through `quotes(symbol)` (a QuoteSource), the ingest role
  * publishes the same to Redis. Asking for a symbol's quotes is what makes it demanded upstream.
