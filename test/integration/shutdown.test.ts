@@ -138,6 +138,22 @@ describe('closing the edge over long-polling', () => {
     expect(await reason).toBe('io server disconnect');
     expect(statuses.at(-1)?.closing).toEqual({ code: 'SHUTDOWN', message: expect.any(String) });
   }, 20_000);
+
+  it('refuses a new handshake, and counts it, while a polling client that stopped polling holds the port open', async () => {
+    const service = await startTestService();
+    const polling = `${service.url}/socket.io/?EIO=4&transport=polling`;
+    // A polling client at the wire level: its handshake and namespace connect, then no poll for its last packets.
+    const open = await (await fetch(polling)).text();
+    const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+    expect(await (await fetch(`${polling}&sid=${sid}`, { method: 'POST', body: '40' })).text()).toBe('ok');
+    const closed = service.close();
+    const refused = await fetch(polling);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ message: 'the server is shutting down' });
+    const counted = (await service.metrics.connectionsRefused.get()).values;
+    expect(counted.find((v) => v.labels.reason === 'shutdown')?.value).toBe(1);
+    await closed;
+  }, 20_000);
 });
 
 describe('process guards', () => {
