@@ -21,6 +21,7 @@ import {
 } from 'rxjs';
 import WebSocket from 'ws';
 import type { WsFeedConfig } from '../config/schema.js';
+import { messageOf } from '../errorMessage.js';
 import type { Logger } from '../log.js';
 import { normalizeSymbol, type SymbolInfo } from '../protocol.js';
 import { backoffDelay } from '../retry.js';
@@ -130,8 +131,7 @@ export function wsFeedOutputs(options: WsFeedOptions): Observable<WsFeedOutput> 
         delay: (error: unknown, attempt) => {
           if (error instanceof WsFeedError) return throwError(() => error);
           const delayMs = backoffDelay(initialMs, maxMs, attempt, random());
-          const reason = error instanceof Error ? error.message : String(error);
-          options.onEvent?.({ kind: 'reconnecting', reason, attempt, delayMs });
+          options.onEvent?.({ kind: 'reconnecting', reason: messageOf(error), attempt, delayMs });
           return timer(delayMs, scheduler);
         },
       }),
