@@ -102,6 +102,8 @@ function router(
 ): RequestListener {
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A 405 names the methods the resource has (RFC 9110 section 15.5.6).
+      res.setHeader('allow', 'GET, HEAD');
       sendJson(res, 405, errorAck('BAD_REQUEST', 'only GET is served'));
       return;
     }

@@ -264,6 +264,12 @@ describe('Socket.IO Admin UI (server.adminUi)', () => {
     for (const path of [ADMIN_UI_PATH, ADMIN_UI_PATH.slice(0, -1)]) {
       const res = await fetch(`${url}${path}`, { method: 'DELETE', redirect: 'manual' });
       expect(res.status, `DELETE ${path}`).toBe(405);
+      expect(res.headers.get('allow'), `DELETE ${path}`).toBe('GET, HEAD');
+    }
+    // Every route of the one router alike.
+    for (const path of ['/api/snapshot?symbols=AAPL', '/healthz', '/']) {
+      const res = await fetch(`${url}${path}`, { method: 'POST' });
+      expect([res.status, res.headers.get('allow')], `POST ${path}`).toEqual([405, 'GET, HEAD']);
     }
   });
 });
