@@ -1,4 +1,5 @@
-import { createClient, createCluster } from 'redis';
+import { createHash } from 'node:crypto';
+import { createClient, createCluster, ErrorReply } from 'redis';
 import {
   combineLatest,
   distinctUntilChanged,
@@ -10,6 +11,7 @@ import {
   startWith,
 } from 'rxjs';
 import type { ClusterConfig } from '../config/schema.js';
+import { messageOf } from '../errorMessage.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../retry.js';
 
@@ -158,6 +160,8 @@ export class RedisLink {
   private readonly watch;
   /** Each connection's first connect (open() starts them): close() lets one under way end. */
   private firstConnects: Promise<unknown>[] = [];
+  /** Whether publishAll may use its script (until a Redis refuses scripts). */
+  private scripts = true;
 
   private constructor(
     private readonly commandConnection: Connection,
@@ -207,6 +211,34 @@ export class RedisLink {
       conn.client.masters.map(async (master) => (await conn.client.nodeClient(master)).pubSubShardChannels(pattern)),
     );
     return perNode.flat();
+  }
+
+  /**
+   * SPUBLISHes each message to its channel. On a single Redis as one script call: one command, one reply and
+   * one write whatever their number, where a command each cost the ingest more than the rest of its work. On
+   * a Redis Cluster one by one, each to the node of its channel's slot (a script's keys must share a slot).
+   */
+  async publishAll(messages: readonly (readonly [channel: string, message: string])[]): Promise<void> {
+    const conn = this.commandConnection;
+    if (conn.kind === 'cluster' || !this.scripts) {
+      await Promise.all(messages.map(([channel, message]) => this.command.sPublish(channel, message)));
+      return;
+    }
+    const options = { keys: messages.map(([channel]) => channel), arguments: messages.map(([, message]) => message) };
+    try {
+      await conn.client.evalSha(PUBLISH_ALL_SHA1, options);
+    } catch (err) {
+      if (!(err instanceof ErrorReply)) throw err;
+      if (messageOf(err).startsWith('NOSCRIPT')) {
+        // A Redis that has not seen the script yet (a first call, a restart, SCRIPT FLUSH): sent whole, once.
+        await conn.client.eval(PUBLISH_ALL, options);
+        return;
+      }
+      // Scripts refused (an ACL without EVALSHA, a Redis with scripting off): one command each from now on.
+      this.scripts = false;
+      this.logger.warn({ err: messageOf(err) }, 'redis refused the publishing script: publishing one command a quote');
+      await this.publishAll(messages);
+    }
   }
 
   /** Replaces the list at `key` with `values` (oldest first), in one transaction. */
@@ -271,6 +303,10 @@ export class RedisLink {
     this.logger.debug('redis closed');
   }
 }
+
+/** SPUBLISHes each of its KEYS (channels) with the ARGV at the same place. */
+const PUBLISH_ALL = "for i = 1, #KEYS do redis.call('SPUBLISH', KEYS[i], ARGV[i]) end return #KEYS";
+const PUBLISH_ALL_SHA1 = createHash('sha1').update(PUBLISH_ALL).digest('hex');
 
 /** How long a periodic command (a status or directory write, a demand poll) may take before the next one is tried. */
 export const PERIODIC_DEADLINE_MS = 2000;

@@ -22,23 +22,40 @@ import { whileRedisUp } from './whileRedisUp.js';
 
 /**
  * Ingest side: every quote of each symbol some gateway watches, published once to the symbol's sharded
- * channel (SPUBLISH), whatever the number of gateways and clients. A quote made while Redis is down is
- * dropped and reported, not queued: it would arrive stale.
+ * channel (SPUBLISH), whatever the number of gateways and clients. The quotes of one event-loop turn go
+ * together (RedisLink.publishAll), in order. A quote made while Redis is down is dropped and reported, not
+ * queued: it would arrive stale.
  */
 export function publishQuotes(
   source: { quotes(symbol: string): Observable<Quote> },
   demand$: Observable<ReadonlySet<string>>,
   link: RedisLink,
   keys: ClusterKeys,
-  hooks: { onPublished?: () => void; onFailure: (err: unknown) => void; onDemand?: (symbols: number) => void },
+  hooks: {
+    onPublished?: (count: number) => void;
+    onFailure: (err: unknown, count: number) => void;
+    onDemand?: (symbols: number) => void;
+  },
 ): Subscription {
   const active = new Map<string, Subscription>();
+  let turn: [channel: string, message: string][] = [];
+  let flush: NodeJS.Immediate | undefined;
+  const send = () => {
+    flush = undefined;
+    const messages = turn;
+    turn = [];
+    link.publishAll(messages).then(
+      () => hooks.onPublished?.(messages.length),
+      (err: unknown) => hooks.onFailure(err, messages.length),
+    );
+  };
   const publish = (channel: string, quote: Quote) => {
     if (!link.isUp()) {
-      hooks.onFailure(new Error('redis unavailable'));
+      hooks.onFailure(new Error('redis unavailable'), 1);
       return;
     }
-    link.command.sPublish(channel, quoteJson(quote)).then(hooks.onPublished, hooks.onFailure);
+    turn.push([channel, quoteJson(quote)]);
+    flush ??= setImmediate(send);
   };
   const owner = new Subscription();
   owner.add(
@@ -62,6 +79,8 @@ export function publishQuotes(
   owner.add(() => {
     for (const subscription of active.values()) subscription.unsubscribe();
     active.clear();
+    if (flush) clearImmediate(flush);
+    turn = [];
   });
   return owner;
 }

@@ -57,10 +57,12 @@ export async function startIngest(options: IngestOptions): Promise<IngestNode> {
     cluster: config.cluster,
     metrics,
     scheduler,
-    failed: (kind) => (err) => {
-      metrics.redisPublishFailures?.inc({ kind });
-      logger.debug({ err, kind }, 'redis write dropped');
-    },
+    failed:
+      (kind) =>
+      (err, writes = 1) => {
+        metrics.redisPublishFailures?.inc({ kind }, writes);
+        logger.debug({ err, kind, writes }, 'redis write dropped');
+      },
   };
 
   const running = new Subscription();
@@ -139,7 +141,8 @@ type RedisWrites = {
   cluster: Config['cluster'];
   metrics: Metrics;
   scheduler: SchedulerLike;
-  failed: (kind: string) => (err: unknown) => void;
+  /** How a dropped write is counted and logged (`writes`: how many went in one command; 1 unless said). */
+  failed: (kind: string) => (err: unknown, writes?: number) => void;
 };
 
 /** The quotes' writers: the last values, the chart history, and each watched symbol's channel. */
@@ -165,7 +168,7 @@ function writeQuotes({ ingest, link, keys, cluster, metrics, scheduler, failed }
   );
   writing.add(
     publishQuotes(ingest, gatewayDemand(link, keys, cluster.demandPollMs, scheduler), link, keys, {
-      onPublished: () => metrics.redisMessagesOut?.inc(),
+      onPublished: (count) => metrics.redisMessagesOut?.inc(count),
       onFailure: failed('tick'),
       onDemand: (symbols) => metrics.clusterSymbols?.set(symbols),
     }),

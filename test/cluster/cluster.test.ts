@@ -411,6 +411,42 @@ describe.skipIf(!hasRedis)('gateway readiness and protection (single Redis)', ()
     expect(await metric('tickstream_subscriptions')).toBe(1);
   });
 
+  // The ingest publishes a turn's quotes with one script call on a single Redis; a Redis user without scripts
+  // (an ACL as managed services hand out) must still get every quote out, one SPUBLISH each.
+  it('publishes without the script to a Redis that refuses scripts, and says so once', async () => {
+    prefix = uniquePrefix();
+    const user = `ts-noscripts-${prefix}`;
+    const admin = await rawRedis();
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', 'allchannels', '+@all', '-@scripting']);
+    try {
+      const url = new URL(REDIS_URL);
+      url.username = user;
+      url.password = 'pw';
+      const lines: { msg?: string }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const node = await startIngest({ config: clusterTestConfig('ingest', prefix, {}, url.href), logger });
+      nodes.push(node);
+      const gw = await gateway();
+      const socket = await connectTestClient(gw.url);
+      clients.push(socket);
+      const ticks: unknown[] = [];
+      socket.on('ticks', (quotes) => ticks.push(...quotes));
+      await waitFor(() => gw.status().feeds.some((f) => f.state === 'live'), 10_000, 'the ingest live');
+      expect(await socket.timeout(10_000).emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: 20 })).toMatchObject({
+        ok: true,
+      });
+      await waitFor(
+        () => ticks.length >= 5,
+        10_000,
+        () => `5 ticks through Redis, got ${ticks.length}`,
+      );
+      expect(lines.filter((line) => line.msg?.startsWith('redis refused the publishing script'))).toHaveLength(1);
+    } finally {
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+      await admin.quit();
+    }
+  });
+
   // Found on main: a quote channel's failed SSUBSCRIBE was dropped unseen; its watchers got nothing, silently.
   it('counts and logs a quote channel subscribe that Redis refuses', async () => {
     prefix = uniquePrefix();
