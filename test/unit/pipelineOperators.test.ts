@@ -242,14 +242,15 @@ describe('withDayStats', () => {
     ]);
   });
 
-  it("turns the day exactly at the exchange's midnight, and again when a quote goes back to the day before", async () => {
+  it("turns the day exactly at the exchange's midnight, and again when the feed jumps back to the day before", async () => {
     const midnight = Date.UTC(2026, 10, 25, 5, 0); // 00:00 New York, 25 November
     const quotes = await lastValueFrom(
       from([
         q('A', 10, { ts: midnight - 1 }),
         q('A', 12, { ts: midnight }),
         q('A', 13, { ts: midnight + 1 }),
-        q('A', 11, { ts: midnight - 500 }),
+        // Ten minutes back: a replay seek, not a late tick (test/unit/withDayStats.test.ts has those).
+        q('A', 11, { ts: midnight - 600_000 }),
       ]).pipe(
         assignSeq(() => 1),
         withDayStats('America/New_York'),
@@ -259,6 +260,7 @@ describe('withDayStats', () => {
     expect(quotes[1]).toMatchObject({ open: 12, high: 12, low: 12, prevClose: 10 });
     expect(quotes[2]).toMatchObject({ open: 12, high: 13, low: 12, prevClose: 10 });
     expect(quotes[3]).toMatchObject({ open: 11, high: 11, low: 11 });
+    expect(quotes[3]?.prevClose).toBeUndefined();
   });
 });
 
