@@ -37,15 +37,16 @@ export class BarSeries {
 
   add(quote: BarQuote): BarFold {
     const time = Math.floor(quote.ts / BAR_MS) * BAR_MS;
-    const volume = this.volumeOf(quote);
     let fold: BarFold = 'opened';
     const last = this.last;
     if (last && time < last.time) {
-      // A late tick belongs to a closed bar: leave the bars as they were, unless time jumped back for good.
+      // A late tick belongs to a closed bar: leave the bars as they were, and the day's volume the next bar
+      // grows from (the late tick's is older), unless time jumped back for good.
       if (last.time - time < this.resetAfterMs) return 'late';
       this.bars = [];
       fold = 'reset';
     }
+    const volume = this.volumeOf(quote);
     const current = this.last;
     if (current && current.time === time) {
       current.high = Math.max(current.high, quote.price);

@@ -100,6 +100,16 @@ describe('IntradayHistory', () => {
     ]);
   });
 
+  it("a late tick does not move back the day's volume the next bar grows from", () => {
+    const history = new IntradayHistory({ maxBars: 10 });
+    history.add(quote(T0 + 30_000, 100, undefined, { volume: 1000 }));
+    history.add(quote(T0 + BAR_MS + 5_000, 101, undefined, { volume: 1200 }));
+    history.add(quote(T0 + 59_000, 99, undefined, { volume: 1100 })); // late: its bar is closed
+    history.add(quote(T0 + BAR_MS + 10_000, 102, undefined, { volume: 1300 }));
+    // 1000 -> 1200 -> 1300 in the second minute: 300 traded, not 400 (the late 1100 counted twice).
+    expect(history.bars('AAPL').map((bar) => bar.volume)).toEqual([0, 300]);
+  });
+
   it('property: bars are in time order, bounded, consistent, and count every traded share', () => {
     const ticks = fc.array(
       fc.record({
