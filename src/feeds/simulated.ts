@@ -1,6 +1,6 @@
 import { asyncScheduler, interval, map, mergeMap, Observable, type SchedulerLike } from 'rxjs';
 import type { FeedConfig } from '../config/schema.js';
-import { marketSession } from '../market/session.js';
+import { marketSession, tradingDay } from '../market/session.js';
 import type { RawQuote } from '../protocol.js';
 import { seededRandom } from './random.js';
 import { simulatedHistory } from './simulatedHistory.js';
@@ -17,6 +17,11 @@ export type SimulatorOptions = {
   source?: string;
   /** Activity factor (0..1) at an instant, e.g. lower outside the open session. */
   activityAt?: (now: number) => number;
+  /**
+   * The exchange's zone: on each new day there, a symbol's prevClose becomes its last price and its day volume
+   * starts from 0. Without it the listings' prevClose and one running volume hold for ever.
+   */
+  zone?: string;
 };
 
 type Regime = 'normal' | 'burst' | 'quiet';
@@ -27,6 +32,8 @@ const TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600;
 type SymbolState = {
   listing: Listing;
   price: number;
+  /** The day before's last price (the listing's on the first day). */
+  prevClose: number;
   volume: number;
   lastTs: number;
   regime: Regime;
@@ -46,12 +53,27 @@ export function createSimulator(options: SimulatorOptions) {
     listing,
     // Open near the previous close, as a real session does.
     price: roundCents(listing.prevClose * (1 + random.normal() * 0.004)),
+    prevClose: listing.prevClose,
     volume: 0,
     lastTs: 0,
     regime: 'normal',
     baseWeight: Math.sqrt(listing.avgVolume),
   }));
   let carry = 0;
+  let day = { key: '', start: 0, end: -1 };
+
+  /** A new day in the exchange's zone closes the last one: its last prices are the new prevCloses. */
+  const turnDay = (now: number) => {
+    if (options.zone === undefined || (now >= day.start && now < day.end)) return;
+    const next = tradingDay(options.zone, now);
+    if (day.key !== '' && next.key > day.key) {
+      for (const state of states) {
+        state.prevClose = state.price;
+        state.volume = 0;
+      }
+    }
+    day = next;
+  };
 
   const stepRegimes = (dtMs: number) => {
     const p = dtMs / 1000;
@@ -109,7 +131,7 @@ export function createSimulator(options: SimulatorOptions) {
       ask: roundCents(state.price + halfSpread),
       size,
       volume: state.volume,
-      prevClose: state.listing.prevClose,
+      prevClose: state.prevClose,
       source,
     };
   };
@@ -117,6 +139,7 @@ export function createSimulator(options: SimulatorOptions) {
   return {
     step(now: number, dtMs: number): RawQuote[] {
       if (states.length === 0) return [];
+      turnDay(now);
       stepRegimes(dtMs);
       weigh();
       const activity = options.activityAt ? options.activityAt(now) : 1;
@@ -179,6 +202,7 @@ export function simulatedFeedFromConfig(config: SimulatedFeedConfig, context: Fe
         source: config.id,
         intervalMs: config.intervalMs,
         activityAt,
+        zone: context.market.zone,
       },
       context.scheduler,
     ),

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +44,32 @@ describe('simulated market', () => {
       const p = last.get(l.symbol);
       if (p) expect(Math.abs(Math.log(p / l.prevClose))).toBeLessThan(0.1);
     }
+  });
+
+  it("starts each symbol's day over at the exchange's midnight: prevClose is the day before's last price, volume from 0", () => {
+    const midnight = DateTime.fromISO('2026-11-25T00:00', { zone: 'America/New_York' }).toMillis();
+    const sim = createSimulator({ seed: 11, listings: listings(), ticksPerSecond: 500, zone: 'America/New_York' });
+    const ticks = [];
+    for (let now = midnight - 30_000; now < midnight + 30_000; now += 20) ticks.push(...sim.step(now, 20));
+    const lastBefore = new Map<string, number>();
+    const volumeAfter = new Map<string, number>();
+    let checked = 0;
+    for (const tick of ticks) {
+      if (tick.ts < midnight) {
+        lastBefore.set(tick.symbol, tick.price);
+        expect(tick.prevClose).toBe(listings().find((l) => l.symbol === tick.symbol)?.prevClose);
+        continue;
+      }
+      const before = lastBefore.get(tick.symbol);
+      if (before !== undefined) {
+        expect(tick.prevClose).toBe(before);
+        checked++;
+      }
+      const volume = (volumeAfter.get(tick.symbol) ?? 0) + (tick.size ?? 0);
+      expect(tick.volume).toBe(volume);
+      volumeAfter.set(tick.symbol, volume);
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 
   it('gives each symbol its share of the ticks: in proportion to the square root of its average volume', () => {
