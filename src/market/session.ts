@@ -74,7 +74,10 @@ function computeSession(calendar: MarketCalendar, instant: number): SessionStatu
 /** The calendar day of `instant` in the exchange's zone: its key ("YYYY-MM-DD") and bounds in epoch ms. */
 export function tradingDay(zone: string, instant: number): { key: string; start: number; end: number } {
   const start = DateTime.fromMillis(instant, { zone }).startOf('day');
-  return { key: start.toISODate() ?? '', start: start.toMillis(), end: start.plus({ days: 1 }).toMillis() };
+  // The next day's own start: where clocks go forward at midnight a day starts at 01:00, and a day after it
+  // is not the next midnight.
+  const end = start.plus({ days: 1 }).startOf('day');
+  return { key: start.toISODate() ?? '', start: start.toMillis(), end: end.toMillis() };
 }
 
 /** The session a status shows: a replay's is that of the recorded moment, not of the wall clock. */
