@@ -53,10 +53,12 @@ export function configuredPipeline(feeds: readonly FeedSource[], deps: Configure
       metrics.upstreamGaps.inc({ feed });
       logger.warn({ feed, ...gap }, 'upstream sequence gap');
     },
-    // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs.
-    // (A single feed is merged plainly, so a replay seek back in time is not dropped as out of order.)
+    // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs. A single
+    // live feed goes through it too, for its rule that a quote older than the last one passed never passes (a
+    // late trade report would set the price back); a single replay feed is merged plainly, so a seek back in
+    // time is not dropped as out of order.
     mergeFeeds:
-      feeds.length > 1
+      feeds.length > 1 || (feeds.length === 1 && !feeds[0]?.replay)
         ? (validated) =>
             mergeByPriority(validated, { priority: config.priority, staleAfterMs: config.staleAfterMs, scheduler })
         : undefined,
