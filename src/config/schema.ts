@@ -22,6 +22,12 @@ const serverPort = (input: unknown) => z.object({ port: z.number() }).parse(inpu
 
 /** The market times a refinement saw (its `input` is typed unknown). */
 const sessionTimes = (input: unknown) => z.object({ open: z.string(), close: z.string() }).parse(input);
+const earlyTimes = (input: unknown) => {
+  const m = z
+    .object({ earlyClose: z.string(), earlyCloses: z.array(z.string()), holidays: z.array(z.string()) })
+    .parse(input);
+  return { earlyClose: m.earlyClose, clash: m.earlyCloses.find((day) => m.holidays.includes(day)) };
+};
 
 /** Reconnection backoff of a feed or of Redis: the first delay may not exceed the ceiling. */
 const backoff = (initialMs: number, maxMs: number) =>
@@ -276,6 +282,10 @@ const configObject = z.strictObject({
       close: timeOfDay.default('16:00'),
       postClose: timeOfDay.default('20:00'),
       holidays: z.array(calendarDate).default([]),
+      /** Days the session ends early (NYSE: 13:00, after-hours to 17:00, around Thanksgiving and Christmas). */
+      earlyCloses: z.array(calendarDate).default([]),
+      earlyClose: timeOfDay.default('13:00'),
+      earlyPostClose: timeOfDay.default('17:00'),
     })
     // The session runs pre -> open -> post -> closed within one day (a time that is not HH:MM is told already).
     .refine((m) => inOrder(m.preOpen, m.open, (a, b) => a <= b), {
@@ -289,6 +299,18 @@ const configObject = z.strictObject({
     .refine((m) => inOrder(m.close, m.postClose, (a, b) => a <= b), {
       path: ['postClose'],
       error: ({ input }) => `expected at or after market.close (${sessionTimes(input).close})`,
+    })
+    .refine((m) => inOrder(m.open, m.earlyClose, (a, b) => a < b), {
+      path: ['earlyClose'],
+      error: ({ input }) => `expected after market.open (${sessionTimes(input).open})`,
+    })
+    .refine((m) => inOrder(m.earlyClose, m.earlyPostClose, (a, b) => a <= b), {
+      path: ['earlyPostClose'],
+      error: ({ input }) => `expected at or after market.earlyClose (${earlyTimes(input).earlyClose})`,
+    })
+    .refine((m) => !m.earlyCloses.some((day) => m.holidays.includes(day)), {
+      path: ['earlyCloses'],
+      error: ({ input }) => `${earlyTimes(input).clash} is in market.holidays too: a day is closed or closes early`,
     })
     .prefault({}),
   /** Record the merged quote stream while serving (docs/PROTOCOL.md, recorded feed file). */

@@ -10,21 +10,29 @@ export type MarketCalendar = {
   postClose: string;
   /** Full-day closures, "YYYY-MM-DD" in the exchange's zone. */
   holidays: string[];
+  /** Days whose session ends early ("YYYY-MM-DD"): the regular session closes at `earlyClose`, after-hours at `earlyPostClose`. */
+  earlyCloses: string[];
+  earlyClose: string;
+  earlyPostClose: string;
 };
 
 type Boundary = { at: DateTime; state: SessionState };
 
-/** The trading-day boundaries of `day` in order: pre from preOpen, open, post from close, closed from postClose. */
+/**
+ * The trading-day boundaries of `day` in order: pre from preOpen, open, post from close, closed from postClose
+ * (from earlyClose and earlyPostClose on a day that closes early).
+ */
 function boundariesOf(calendar: MarketCalendar, day: DateTime): Boundary[] {
   const at = (hhmm: string) => {
     const [hour, minute] = hhmm.split(':').map(Number);
     return day.set({ hour, minute, second: 0, millisecond: 0 });
   };
+  const early = calendar.earlyCloses.includes(day.toISODate() ?? '');
   return [
     { at: at(calendar.preOpen), state: 'pre' },
     { at: at(calendar.open), state: 'open' },
-    { at: at(calendar.close), state: 'post' },
-    { at: at(calendar.postClose), state: 'closed' },
+    { at: at(early ? calendar.earlyClose : calendar.close), state: 'post' },
+    { at: at(early ? calendar.earlyPostClose : calendar.postClose), state: 'closed' },
   ];
 }
 

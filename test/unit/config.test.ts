@@ -91,6 +91,12 @@ describe('loadConfig', () => {
     [{ 'market.zone': 'Mars/Phobos' }, 'market.zone: expected an IANA time zone such as "America/New_York"'],
     [{ 'market.holidays': ['2026-13-45'] }, 'market.holidays.0: expected a date "YYYY-MM-DD" that exists'],
     [{ 'market.open': '17:00' }, 'market.close: expected after market.open (17:00)'],
+    [{ 'market.earlyClose': '09:00' }, 'market.earlyClose: expected after market.open (09:30)'],
+    [{ 'market.earlyPostClose': '12:00' }, 'market.earlyPostClose: expected at or after market.earlyClose (13:00)'],
+    [
+      { 'market.holidays': ['2026-11-27'], 'market.earlyCloses': ['2026-11-27'] },
+      'market.earlyCloses: 2026-11-27 is in market.holidays too',
+    ],
     [{ 'pipeline.tiers': [5, 10] }, 'pipeline.defaultHz: expected a rate within pipeline.tiers (5 to 10 Hz), got 4'],
     [{ feeds: [{ type: 'poll', id: 'p', url: 'ftp://example.com/q' }] }, 'feeds.0.url: expected a http:// or https://'],
     [{ feeds: [{ type: 'replay', file: 'x.ndjson', zone: 'Nowhere' }] }, 'feeds.0.zone: expected an IANA time zone'],

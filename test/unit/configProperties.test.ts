@@ -191,6 +191,9 @@ const BY_MEANING: Record<string, fc.Arbitrary<unknown>> = {
   'market.open': notTime,
   'market.close': notTime,
   'market.postClose': notTime,
+  'market.earlyCloses[]': notDate,
+  'market.earlyClose': notTime,
+  'market.earlyPostClose': notTime,
   'feeds[replay].from': notReplayTime,
   'feeds[replay].to': notReplayTime,
   'feeds[sse].url': urlLike(['http', 'https']),
@@ -355,15 +358,18 @@ const hhmm = fc.integer({ min: 0, max: 24 * 60 - 1 }).map((m) => `${pad(Math.flo
 const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
 
 describe('fields that must agree', () => {
-  it('market times: preOpen <= open < close <= postClose, else the field out of order is named', () => {
+  it('market times: preOpen <= open < close <= postClose and open < earlyClose <= earlyPostClose, else the field out of order is named', () => {
     fc.assert(
-      fc.property(fc.tuple(hhmm, hhmm, hhmm, hhmm), ([preOpen, open, close, postClose]) => {
-        const issues = loadError({ market: { preOpen, open, close, postClose } });
-        const [p, o, c, q] = [preOpen, open, close, postClose].map(minutes) as [number, number, number, number];
+      fc.property(fc.tuple(hhmm, hhmm, hhmm, hhmm, hhmm, hhmm), (times) => {
+        const [preOpen, open, close, postClose, earlyClose, earlyPostClose] = times;
+        const issues = loadError({ market: { preOpen, open, close, postClose, earlyClose, earlyPostClose } });
+        const [p, o, c, q, e, eq] = times.map(minutes) as [number, number, number, number, number, number];
         const expected = [
           ...(p <= o ? [] : ['market.preOpen']),
           ...(o < c ? [] : ['market.close']),
           ...(c <= q ? [] : ['market.postClose']),
+          ...(o < e ? [] : ['market.earlyClose']),
+          ...(e <= eq ? [] : ['market.earlyPostClose']),
         ];
         expect(issues.map((i) => i.slice(0, i.indexOf(':')))).toEqual(expected);
       }),

@@ -11,6 +11,9 @@ const calendar = {
   close: '16:00',
   postClose: '20:00',
   holidays: ['2026-11-26'],
+  earlyCloses: ['2026-11-27'],
+  earlyClose: '13:00',
+  earlyPostClose: '17:00',
 };
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'America/New_York' }).toMillis();
 
@@ -37,6 +40,11 @@ describe('marketSession', () => {
     // Thanksgiving is a holiday: closed from Wednesday night until Friday's pre-market.
     ['2026-11-25T21:00', 'closed', '2026-11-27T04:00:00.000-05:00'],
     ['2026-11-26T11:00', 'closed', '2026-11-27T04:00:00.000-05:00'],
+    // The Friday after closes early: the session at 13:00, after-hours at 17:00.
+    ['2026-11-27T12:59', 'open', '2026-11-27T13:00:00.000-05:00'],
+    ['2026-11-27T13:00', 'post', '2026-11-27T17:00:00.000-05:00'],
+    ['2026-11-27T15:00', 'post', '2026-11-27T17:00:00.000-05:00'],
+    ['2026-11-27T17:00', 'closed', '2026-11-30T04:00:00.000-05:00'],
     // Weekend: Friday night to Monday 04:00.
     ['2026-11-27T20:30', 'closed', '2026-11-30T04:00:00.000-05:00'],
     ['2026-11-29T12:00', 'closed', '2026-11-30T04:00:00.000-05:00'],
@@ -65,6 +73,7 @@ describe('marketSession', () => {
       close: '16:30',
       postClose: '17:00',
       holidays: [],
+      earlyCloses: [],
     };
     const noonLondon = DateTime.fromISO('2026-11-24T12:00', { zone: 'Europe/London' }).toMillis();
     expect(marketSession(lse, noonLondon)).toEqual({
@@ -99,7 +108,7 @@ describe('marketSession', () => {
       'Europe/London': { preOpen: '07:00', open: '08:00', close: '16:30', postClose: '17:00' },
       'Asia/Tokyo': { preOpen: '08:00', open: '09:00', close: '15:30', postClose: '15:30' },
     };
-    const exchange = { ...calendar, ...hours[zone], zone, holidays: [] };
+    const exchange = { ...calendar, ...hours[zone], zone, holidays: [], earlyCloses: [] };
     const session = marketSession(exchange, DateTime.fromISO(time, { zone }).toMillis());
     expect({ state: session.state, nextChange: session.nextChange }).toEqual({ state, nextChange: next });
   });

@@ -14,6 +14,9 @@ const market = {
   close: '16:00',
   postClose: '20:00',
   holidays: [],
+  earlyCloses: [],
+  earlyClose: '13:00',
+  earlyPostClose: '17:00',
 };
 const nySaturday = DateTime.fromISO('2026-11-21T12:00', { zone: 'America/New_York' }).toMillis();
 
