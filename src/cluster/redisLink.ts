@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createClient, createCluster, ErrorReply } from 'redis';
 import {
   combineLatest,
@@ -11,7 +10,6 @@ import {
   startWith,
 } from 'rxjs';
 import type { ClusterConfig } from '../config/schema.js';
-import { messageOf } from '../errorMessage.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../retry.js';
 
@@ -160,7 +158,7 @@ export class RedisLink {
   private readonly watch;
   /** Each connection's first connect (open() starts them): close() lets one under way end. */
   private firstConnects: Promise<unknown>[] = [];
-  /** Whether publishAll may use its script (until a Redis refuses scripts). */
+  /** Whether publishAll may use its script (until a Redis refuses scripts for this user). */
   private scripts = true;
 
   private constructor(
@@ -214,30 +212,36 @@ export class RedisLink {
   }
 
   /**
-   * SPUBLISHes each message to its channel. On a single Redis as one script call: one command, one reply and
-   * one write whatever their number, where a command each cost the ingest more than the rest of its work. On
-   * a Redis Cluster one by one, each to the node of its channel's slot (a script's keys must share a slot).
+   * SPUBLISHes each message to its channel, and says how many went out. On a single Redis as one script call:
+   * one command, one reply and one write whatever their number, where a command each cost the ingest more than
+   * the rest of its work. EVAL, not EVALSHA: Redis finds the script it has compiled by the body's SHA1, and a
+   * NOSCRIPT (after a restart) resent later could overtake the calls sent after it. On a Redis Cluster, and on
+   * a Redis that refuses scripts (an ACL without @scripting, a renamed EVAL), one by one, each to the node of
+   * its channel's slot. Never rejects: a failure is in the outcome. At most PERIODIC_DEADLINE_MS.
    */
-  async publishAll(messages: readonly (readonly [channel: string, message: string])[]): Promise<void> {
+  async publishAll(messages: readonly (readonly [channel: string, message: string])[]): Promise<PublishOutcome> {
     const conn = this.commandConnection;
-    if (conn.kind === 'cluster' || !this.scripts) {
-      await Promise.all(messages.map(([channel, message]) => this.command.sPublish(channel, message)));
-      return;
-    }
-    const options = { keys: messages.map(([channel]) => channel), arguments: messages.map(([, message]) => message) };
-    try {
-      await conn.client.evalSha(PUBLISH_ALL_SHA1, options);
-    } catch (err) {
-      if (!(err instanceof ErrorReply)) throw err;
-      if (messageOf(err).startsWith('NOSCRIPT')) {
-        // A Redis that has not seen the script yet (a first call, a restart, SCRIPT FLUSH): sent whole, once.
-        await conn.client.eval(PUBLISH_ALL, options);
-        return;
+    if (conn.kind === 'single' && this.scripts) {
+      const options = { keys: messages.map(([channel]) => channel), arguments: messages.map(([, message]) => message) };
+      try {
+        await withTimeout(conn.client.eval(PUBLISH_ALL, options), PERIODIC_DEADLINE_MS, 'publish');
+        return { published: messages.length, failed: 0 };
+      } catch (err) {
+        if (!(err instanceof ErrorReply && SCRIPTS_REFUSED.test(err.message))) {
+          return { published: 0, failed: messages.length, error: err };
+        }
+        this.scripts = false;
+        this.logger.warn({ err: err.message }, 'redis refused the publishing script: publishing one command a quote');
       }
-      // Scripts refused (an ACL without EVALSHA, a Redis with scripting off): one command each from now on.
-      this.scripts = false;
-      this.logger.warn({ err: messageOf(err) }, 'redis refused the publishing script: publishing one command a quote');
-      await this.publishAll(messages);
+    }
+    const sent = Promise.allSettled(messages.map(([channel, message]) => this.command.sPublish(channel, message)));
+    try {
+      const settled = await withTimeout(sent, PERIODIC_DEADLINE_MS, 'publish');
+      const refused = settled.find((result) => result.status === 'rejected');
+      const failed = settled.filter((result) => result.status === 'rejected').length;
+      return { published: messages.length - failed, failed, ...(refused ? { error: refused.reason } : {}) };
+    } catch (err) {
+      return { published: 0, failed: messages.length, error: err };
     }
   }
 
@@ -306,7 +310,12 @@ export class RedisLink {
 
 /** SPUBLISHes each of its KEYS (channels) with the ARGV at the same place. */
 const PUBLISH_ALL = "for i = 1, #KEYS do redis.call('SPUBLISH', KEYS[i], ARGV[i]) end return #KEYS";
-const PUBLISH_ALL_SHA1 = createHash('sha1').update(PUBLISH_ALL).digest('hex');
+
+/** What a Redis that will not run scripts for this user answers (other errors, BUSY or LOADING, pass). */
+const SCRIPTS_REFUSED = /^NOPERM|unknown command/i;
+
+/** How many of a publishAll's messages went out, and why the others did not. */
+export type PublishOutcome = { published: number; failed: number; error?: unknown };
 
 /** How long a periodic command (a status or directory write, a demand poll) may take before the next one is tried. */
 export const PERIODIC_DEADLINE_MS = 2000;

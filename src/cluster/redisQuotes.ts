@@ -38,16 +38,23 @@ export function publishQuotes(
   },
 ): Subscription {
   const active = new Map<string, Subscription>();
+  // A turn's quotes go together, and one batch at a time: what comes while one is out goes in the next, so
+  // a batch resent one by one (a Redis that refused the script) cannot be overtaken.
   let turn: [channel: string, message: string][] = [];
-  let flush: NodeJS.Immediate | undefined;
+  let scheduled: NodeJS.Immediate | undefined;
+  let sending = false;
   const send = () => {
-    flush = undefined;
+    scheduled = undefined;
+    if (sending || turn.length === 0) return;
     const messages = turn;
     turn = [];
-    link.publishAll(messages).then(
-      () => hooks.onPublished?.(messages.length),
-      (err: unknown) => hooks.onFailure(err, messages.length),
-    );
+    sending = true;
+    void link.publishAll(messages).then((outcome) => {
+      sending = false;
+      if (outcome.published > 0) hooks.onPublished?.(outcome.published);
+      if (outcome.failed > 0) hooks.onFailure(outcome.error, outcome.failed);
+      send();
+    });
   };
   const publish = (channel: string, quote: Quote) => {
     if (!link.isUp()) {
@@ -55,7 +62,7 @@ export function publishQuotes(
       return;
     }
     turn.push([channel, quoteJson(quote)]);
-    flush ??= setImmediate(send);
+    scheduled ??= setImmediate(send);
   };
   const owner = new Subscription();
   owner.add(
@@ -79,8 +86,9 @@ export function publishQuotes(
   owner.add(() => {
     for (const subscription of active.values()) subscription.unsubscribe();
     active.clear();
-    if (flush) clearImmediate(flush);
-    turn = [];
+    // The last turn still goes out: the link's close waits for the replies.
+    if (scheduled) clearImmediate(scheduled);
+    send();
   });
   return owner;
 }
