@@ -9,6 +9,9 @@ export type PriorityOptions = {
 };
 
 type Ranked = { symbol: string; ts: number };
+
+/** How far ahead of the clock a passed quote's `ts` may be and still be the one later quotes must not be older than. */
+const FUTURE_TOLERANCE_MS = 60_000;
 type FeedEvent<T> = { kind: 'quote'; feed: string; quote: T } | { kind: 'ended'; feed: string };
 
 /**
@@ -16,7 +19,8 @@ type FeedEvent<T> = { kind: 'quote'; feed: string; quote: T } | { kind: 'ended';
  * ranked above its own has ticked that symbol within `staleAfterMs`, so the backup takes over when the
  * primary falls silent and hands back as soon as the primary ticks again. A feed that completes stops
  * outranking at once. A quote older than the last one passed for its symbol never passes, nor one with the
- * same `ts` from another feed (the same trade seen twice). Feeds the priority lists leave out rank after the
+ * same `ts` from another feed (the same trade seen twice), unless that last one was more than a minute ahead of
+ * the clock (a feed's wrong clock must not freeze the symbol). Feeds the priority lists leave out rank after the
  * listed ones, in the given order.
  */
 export function mergeByPriority<T extends Ranked>(
@@ -74,7 +78,10 @@ class PriorityArbiter {
       if (at !== undefined && now - at <= this.options.staleAfterMs && !this.finished.has(id)) return false;
     }
     const last = this.lastPassed.get(symbol);
-    if (last && (ts < last.ts || (ts === last.ts && feed !== last.feed))) return false;
+    // A quote passed from well ahead of the clock is a wrong clock (or unit), not the time to beat: held to it,
+    // the symbol would freeze until the clock caught up.
+    const ahead = last !== undefined && last.ts > now + FUTURE_TOLERANCE_MS;
+    if (last && !ahead && (ts < last.ts || (ts === last.ts && feed !== last.feed))) return false;
     this.lastPassed.set(symbol, { ts, feed });
     return true;
   }

@@ -120,6 +120,24 @@ describe('mergeByPriority', () => {
     });
   });
 
+  // Found in review: once a single live feed was held to the rule, one tick an hour ahead (a wrong clock)
+  // froze its symbol until the clock caught up.
+  it('does not hold later quotes to one that was far ahead of the clock', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      const v = {
+        a: { symbol: 'AAPL', ts: 3_600_000, price: 1 },
+        b: { symbol: 'AAPL', ts: 2, price: 2 },
+        c: { symbol: 'AAPL', ts: 3, price: 3 },
+        d: { symbol: 'AAPL', ts: 1, price: 4 },
+      };
+      // b and c pass; d is older than c, which was not ahead of the clock.
+      expectObservable(
+        mergeByPriority([{ id: 'only', quotes$: cold('abcd|', v) }], { priority: {}, staleAfterMs: 5, scheduler }),
+      ).toBe('abc-|', v);
+    });
+  });
+
   it('lets equal timestamps from the same feed through (two trades in one millisecond)', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold, expectObservable }) => {
