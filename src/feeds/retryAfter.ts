@@ -22,8 +22,10 @@ function httpDateMs(text: string, nowMs: number): number {
     if (!parts) continue;
     const field = (name: string) => Number(parts[name] ?? Number.NaN);
     const [day, hour, minute, second] = [field('day'), field('hour'), field('minute'), field('second')];
-    if (day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return Number.NaN;
-    return Date.UTC(yearOf(parts, nowMs), MONTHS.indexOf(parts.month ?? ''), day, hour, minute, second);
+    if (hour > 23 || minute > 59 || second > 60) return Number.NaN;
+    const ms = Date.UTC(yearOf(parts, nowMs), MONTHS.indexOf(parts.month ?? ''), day, hour, minute, second);
+    // Date.UTC rolls an impossible day over ("31 Feb" is 3 March): a date that is not itself is no date.
+    return new Date(ms).getUTCDate() === day ? ms : Number.NaN;
   }
   return Number.NaN;
 }

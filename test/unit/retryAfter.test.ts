@@ -31,6 +31,8 @@ describe('retryAfterMs', () => {
       'Mon 5',
       'Fri, 31 Dec 1999 23:59:59 +0100',
       'Fri, 32 Dec 1999 23:59:59 GMT',
+      'Wed, 31 Feb 1999 23:59:59 GMT',
+      'Mon, 00 Dec 1999 10:00:00 GMT',
     ]) {
       expect(retryAfterMs(header, NOW)).toBeUndefined();
     }
