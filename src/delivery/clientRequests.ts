@@ -46,6 +46,9 @@ type Handler<E extends keyof ClientToServerEvents> = (
   allowed: Allowed,
 ) => AckOf<E> | ErrorAck | Promise<AckOf<E> | ErrorAck>;
 
+/** Answers a socket may have waiting in turn before its refusals are answered at once (see inOrder). */
+const MAX_WAITING = 64;
+
 type HandlerOptions = {
   /** The request reads the symbol directory: a gateway that does not know it yet holds the request until it does. */
   needsDirectory?: boolean;
@@ -83,7 +86,7 @@ export class ClientRequests {
    * applied and answered in the order it sent them. Here, not in `socket.data`: the Admin UI wraps that in a
    * Proxy, which a Promise does not survive.
    */
-  private readonly answering = new WeakMap<TickstreamSocket, Promise<void>>();
+  private readonly answering = new WeakMap<TickstreamSocket, { last: Promise<void>; waiting: number }>();
 
   constructor(private readonly deps: ClientRequestsDeps) {}
 
@@ -117,10 +120,12 @@ export class ClientRequests {
       // Socket.IO calls this as the packet arrives and a known event's listener on the next tick: this one
       // waits its tick too, so that it takes from the budget, and is answered, in the order sent.
       process.nextTick(() => {
+        // As Socket.IO drops a known event that arrives for a socket gone meanwhile.
+        if (!this.connected) return;
         const overBudget = requests().overBudget(this);
         metrics.requests.inc({ event: 'unknown', outcome: overBudget ? 'rate_limited' : 'error' });
         const answer = overBudget ?? errorAck('BAD_REQUEST', `unknown event ${String(event)}: the events are ${names}`);
-        requests().inOrder(this, () => ack(answer));
+        requests().inOrder(this, () => ack(answer), true);
       });
     };
   }
@@ -177,13 +182,13 @@ export class ClientRequests {
     if (!allowed.ok) {
       metrics.requests.inc({ event, outcome: 'unauthorized' });
       const refusal = errorAck('UNAUTHORIZED', REFUSED[allowed.refusal.kind](event));
-      this.inOrder(socket, () => ack(refusal));
+      this.inOrder(socket, () => ack(refusal), true);
       return;
     }
     const overBudget = this.overBudget(socket);
     if (overBudget) {
       metrics.requests.inc({ event, outcome: 'rate_limited' });
-      this.inOrder(socket, () => ack(overBudget));
+      this.inOrder(socket, () => ack(overBudget), true);
       return;
     }
     // Started now, not when the request's turn comes: the waits of a socket's queued requests overlap.
@@ -209,15 +214,26 @@ export class ClientRequests {
   /**
    * Answers once the socket's earlier requests are answered: a subscribe that waits (for the symbol directory,
    * a snapshot from Redis) holds back the requests sent after it, so an unsubscribe cannot be applied first.
+   * A refusal past MAX_WAITING answers waiting is answered at once: a client flooding past its budget must not
+   * make the server hold an answer per packet (the requests themselves are held to the budget).
    */
-  private inOrder(socket: TickstreamSocket, answer: () => void | Promise<void>): void {
-    const done = (this.answering.get(socket) ?? Promise.resolve()).then(answer).catch((err: unknown) => {
+  private inOrder(socket: TickstreamSocket, answer: () => void | Promise<void>, refusal = false): void {
+    const queue = this.answering.get(socket);
+    if (refusal && queue && queue.waiting >= MAX_WAITING) {
+      void answer();
+      return;
+    }
+    const last = (queue?.last ?? Promise.resolve()).then(answer).catch((err: unknown) => {
       this.logOf(socket).error({ err }, 'answer failed');
     });
-    this.answering.set(socket, done);
-    // An idle socket keeps no promise.
-    void done.then(() => {
-      if (this.answering.get(socket) === done) this.answering.delete(socket);
+    const next = { last, waiting: (queue?.waiting ?? 0) + 1 };
+    this.answering.set(socket, next);
+    void last.then(() => {
+      const current = this.answering.get(socket);
+      if (!current) return;
+      current.waiting--;
+      // An idle socket keeps no promise.
+      if (current.last === last) this.answering.delete(socket);
     });
   }
 

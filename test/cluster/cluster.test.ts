@@ -378,6 +378,31 @@ describe.skipIf(!hasRedis)('gateway readiness and protection (single Redis)', ()
     expect(Math.max(...answeredAfter)).toBeLessThan(6000);
   });
 
+  // Found in review: refusals waited their turn too, so a client flooding past its budget behind one slow
+  // request made the server hold an answer per packet until the request ended.
+  it('answers refusals at once past 64 answers waiting on a socket, not one held per packet', async () => {
+    prefix = uniquePrefix();
+    const gw = await gateway({ limits: { requestBurst: 1, requestsPerSecond: 0.001 } });
+    const socket = await connectTestClient(gw.url);
+    clients.push(socket);
+    const order: string[] = [];
+    // Held for the directory (no ingest runs), with the socket's whole budget.
+    const held = socket
+      .timeout(10_000)
+      .emitWithAck('subscribe', { symbols: ['AAPL'], maxHz: 4 })
+      .then(() => order.push('subscribe'));
+    const refused = Array.from({ length: 70 }, () =>
+      socket
+        .timeout(10_000)
+        .emitWithAck('unsubscribe', { symbols: ['AAPL'] })
+        .then((ack) => order.push(ack.ok ? 'ok' : ack.error.code)),
+    );
+    await Promise.all([held, ...refused]);
+    // 63 refusals wait behind the subscribe (64 answers in all); the 7 past them come first.
+    expect(order.slice(0, 8)).toEqual([...Array(7).fill('RATE_LIMITED'), 'subscribe']);
+    expect(order.filter((entry) => entry === 'RATE_LIMITED')).toHaveLength(70);
+  });
+
   // Found on main: a socket that left while its subscribe waited for the directory was put back in the tier
   // membership when the wait ended, and stayed there (and in the subscriptions gauge) for good.
   it('forgets a socket that leaves while its early subscribe waits for the directory', async () => {
