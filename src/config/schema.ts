@@ -26,7 +26,16 @@ const earlyTimes = (input: unknown) => {
   const m = z
     .object({ earlyClose: z.string(), earlyCloses: z.array(z.string()), holidays: z.array(z.string()) })
     .parse(input);
-  return { earlyClose: m.earlyClose, clash: m.earlyCloses.find((day) => m.holidays.includes(day)) };
+  return {
+    earlyClose: m.earlyClose,
+    clash: m.earlyCloses.find((day) => m.holidays.includes(day)),
+    weekend: m.earlyCloses.find(isWeekend),
+  };
+};
+/** Whether a calendar date ("YYYY-MM-DD") is a Saturday or a Sunday (the session calendar's weekend). */
+const isWeekend = (day: string) => {
+  const weekday = new Date(`${day}T12:00:00Z`).getUTCDay();
+  return weekday === 0 || weekday === 6;
 };
 
 /** Reconnection backoff of a feed or of Redis: the first delay may not exceed the ceiling. */
@@ -300,13 +309,22 @@ const configObject = z.strictObject({
       path: ['postClose'],
       error: ({ input }) => `expected at or after market.close (${sessionTimes(input).close})`,
     })
-    .refine((m) => inOrder(m.open, m.earlyClose, (a, b) => a < b), {
+    // Early times are checked only when some day closes early: a market that opens at 13:00 has no use for them.
+    .refine((m) => m.earlyCloses.length === 0 || inOrder(m.open, m.earlyClose, (a, b) => a < b), {
       path: ['earlyClose'],
       error: ({ input }) => `expected after market.open (${sessionTimes(input).open})`,
     })
-    .refine((m) => inOrder(m.earlyClose, m.earlyPostClose, (a, b) => a <= b), {
+    .refine((m) => m.earlyCloses.length === 0 || inOrder(m.earlyClose, m.close, (a, b) => a < b), {
+      path: ['earlyClose'],
+      error: ({ input }) => `expected before market.close (${sessionTimes(input).close}): an early close`,
+    })
+    .refine((m) => m.earlyCloses.length === 0 || inOrder(m.earlyClose, m.earlyPostClose, (a, b) => a <= b), {
       path: ['earlyPostClose'],
       error: ({ input }) => `expected at or after market.earlyClose (${earlyTimes(input).earlyClose})`,
+    })
+    .refine((m) => !m.earlyCloses.some(isWeekend), {
+      path: ['earlyCloses'],
+      error: ({ input }) => `${earlyTimes(input).weekend} is a Saturday or a Sunday: no session to close early`,
     })
     .refine((m) => !m.earlyCloses.some((day) => m.holidays.includes(day)), {
       path: ['earlyCloses'],

@@ -23,6 +23,16 @@ describe('loadConfig', () => {
     expect(config.pipeline.tiers).toEqual([1, 2, 4, 10, 20]);
   });
 
+  it('takes a market that opens after the default early close when no day closes early', () => {
+    const overrides = {
+      'market.open': '14:00',
+      'market.close': '20:00',
+      'market.postClose': '22:00',
+      'market.earlyCloses': [],
+    };
+    expect(loadConfig({ env: {}, overrides }).market).toMatchObject({ open: '14:00', earlyCloses: [] });
+  });
+
   it('says what replaced a setting of an earlier version, naming it', () => {
     const error = loadError({
       env: {},
@@ -92,7 +102,9 @@ describe('loadConfig', () => {
     [{ 'market.holidays': ['2026-13-45'] }, 'market.holidays.0: expected a date "YYYY-MM-DD" that exists'],
     [{ 'market.open': '17:00' }, 'market.close: expected after market.open (17:00)'],
     [{ 'market.earlyClose': '09:00' }, 'market.earlyClose: expected after market.open (09:30)'],
+    [{ 'market.earlyClose': '16:30' }, 'market.earlyClose: expected before market.close (16:00): an early close'],
     [{ 'market.earlyPostClose': '12:00' }, 'market.earlyPostClose: expected at or after market.earlyClose (13:00)'],
+    [{ 'market.earlyCloses': ['2026-11-28'] }, 'market.earlyCloses: 2026-11-28 is a Saturday or a Sunday'],
     [
       { 'market.holidays': ['2026-11-27'], 'market.earlyCloses': ['2026-11-27'] },
       'market.earlyCloses: 2026-11-27 is in market.holidays too',

@@ -362,13 +362,15 @@ describe('fields that must agree', () => {
     fc.assert(
       fc.property(fc.tuple(hhmm, hhmm, hhmm, hhmm, hhmm, hhmm), (times) => {
         const [preOpen, open, close, postClose, earlyClose, earlyPostClose] = times;
-        const issues = loadError({ market: { preOpen, open, close, postClose, earlyClose, earlyPostClose } });
+        const market = { preOpen, open, close, postClose, earlyClose, earlyPostClose, earlyCloses: ['2026-11-27'] };
+        const issues = loadError({ market });
         const [p, o, c, q, e, eq] = times.map(minutes) as [number, number, number, number, number, number];
         const expected = [
           ...(p <= o ? [] : ['market.preOpen']),
           ...(o < c ? [] : ['market.close']),
           ...(c <= q ? [] : ['market.postClose']),
           ...(o < e ? [] : ['market.earlyClose']),
+          ...(e < c ? [] : ['market.earlyClose']),
           ...(e <= eq ? [] : ['market.earlyPostClose']),
         ];
         expect(issues.map((i) => i.slice(0, i.indexOf(':')))).toEqual(expected);
