@@ -64,6 +64,8 @@ function dayStateFor(days: SymbolDays | undefined, day: string, raw: RawQuote): 
  * (the feed's cumulative volume, else the sum of sizes), and change / changePct against prevClose (the
  * feed's, else the previous day's last price). The day is the exchange's calendar day in `zone`; a quote
  * carries the statistics of its own day, so a late tick of the day before does not reset the current one.
+ * Live feeds drop a quote older than the last one before here (mergeByPriority), so late ticks come from a
+ * replay: a recording holds what its feed sent, and a seek or loop goes back a day on purpose.
  */
 export function withDayStats(zone: string): OperatorFunction<Numbered<RawQuote>, Quote> {
   return (source: Observable<Numbered<RawQuote>>) =>
