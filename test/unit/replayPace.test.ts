@@ -146,39 +146,36 @@ describe('pace (replay pacing)', () => {
     });
   });
 
-  it('reports pause, speed, position, jumps and the end', () => {
+  /** The states reported while records at 1000, 1010 and 1030 play at 1x under `commands` (marbles). */
+  const statesUnder = (commands: string): PaceState[] => {
+    const states: PaceState[] = [];
     scheduler().run(({ hot, flush }) => {
-      const states: PaceState[] = [];
-      const controls = hot<ReplayCommand>('15ms p 4ms s 4ms r', COMMANDS);
+      const controls = hot<ReplayCommand>(commands, COMMANDS);
       pace(tape([1000, 1010, 1030]), controls, {
         speed: 1,
         maxGapMs: 5000,
         onState: (s) => states.push(s),
       }).subscribe();
       flush();
-      const paused = states.find((s) => s.paused);
-      expect(paused).toMatchObject({ paused: true, speed: 1, position: 1015, ended: false, jumps: 0 });
-      expect(states.at(-1)).toMatchObject({ paused: false, speed: 2, position: 1030, ended: true, jumps: 0 });
     });
+    return states;
+  };
+
+  it('reports pause, speed, position, jumps and the end', () => {
+    const states = statesUnder('15ms p 4ms s 4ms r');
+    const paused = states.find((s) => s.paused);
+    expect(paused).toMatchObject({ paused: true, speed: 1, position: 1015, ended: false, jumps: 0 });
+    expect(states.at(-1)).toMatchObject({ paused: false, speed: 2, position: 1030, ended: true, jumps: 0 });
   });
 
   // Found on main: paused between two records, a switch to max speed reported the last record's time, an
   // earlier position than the pause's.
   it('keeps the position a paused head is at when the speed goes to max', () => {
-    scheduler().run(({ hot, flush }) => {
-      const states: PaceState[] = [];
-      const controls = hot<ReplayCommand>('15ms p 4ms m', COMMANDS);
-      pace(tape([1000, 1010, 1030]), controls, {
-        speed: 1,
-        maxGapMs: 5000,
-        onState: (s) => states.push(s),
-      }).subscribe();
-      flush();
-      expect(states.filter((s) => s.paused).map((s) => [s.speed, s.position])).toEqual([
-        [1, 1015],
-        ['max', 1015],
-      ]);
-    });
+    const paused = statesUnder('15ms p 4ms m').filter((s) => s.paused);
+    expect(paused.map((s) => [s.speed, s.position])).toEqual([
+      [1, 1015],
+      ['max', 1015],
+    ]);
   });
 
   it('indexAfter finds the first time past a value (or at or past it)', () => {
