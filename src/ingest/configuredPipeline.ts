@@ -1,8 +1,9 @@
-import type { Observable, SchedulerLike } from 'rxjs';
+import { merge, type Observable, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import type { FeedSource } from '../feeds/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { inTimeOrder } from '../pipeline/inTimeOrder.js';
 import { mergeByPriority } from '../pipeline/mergeByPriority.js';
 import type { Quote } from '../protocol.js';
 import type { Epochs } from './epochs.js';
@@ -54,13 +55,15 @@ export function configuredPipeline(feeds: readonly FeedSource[], deps: Configure
       logger.warn({ feed, ...gap }, 'upstream sequence gap');
     },
     // Several feeds: per symbol by config.priority, failing over when one is silent past staleAfterMs. A single
-    // live feed goes through it too, for its rule that a quote older than the last one passed never passes (a
-    // late trade report would set the price back); a single replay feed is merged plainly, so a seek back in
-    // time is not dropped as out of order.
+    // live feed is held to the merge's rule that a quote older than the last one passed never passes (a late
+    // trade report would set the price back); a single replay feed is merged plainly, so a seek back in time
+    // is not dropped as out of order.
     mergeFeeds:
-      feeds.length > 1 || (feeds.length === 1 && !feeds[0]?.replay)
+      feeds.length > 1
         ? (validated) =>
             mergeByPriority(validated, { priority: config.priority, staleAfterMs: config.staleAfterMs, scheduler })
-        : undefined,
+        : feeds[0] && !feeds[0].replay
+          ? (validated) => merge(...validated.map((feed) => feed.quotes$)).pipe(inTimeOrder(scheduler))
+          : undefined,
   });
 }

@@ -1,4 +1,5 @@
 import { asyncScheduler, concat, defer, filter, map, merge, type Observable, of, type SchedulerLike } from 'rxjs';
+import { olderThanPassed } from './inTimeOrder.js';
 
 export type PriorityOptions = {
   /** Feed ids in order of preference per symbol; `'*'` is the order for symbols not named. */
@@ -9,9 +10,6 @@ export type PriorityOptions = {
 };
 
 type Ranked = { symbol: string; ts: number };
-
-/** How far ahead of the clock a passed quote's `ts` may be and still be the one later quotes must not be older than. */
-const FUTURE_TOLERANCE_MS = 60_000;
 type FeedEvent<T> = { kind: 'quote'; feed: string; quote: T } | { kind: 'ended'; feed: string };
 
 /**
@@ -78,10 +76,7 @@ class PriorityArbiter {
       if (at !== undefined && now - at <= this.options.staleAfterMs && !this.finished.has(id)) return false;
     }
     const last = this.lastPassed.get(symbol);
-    // A quote passed from well ahead of the clock is a wrong clock (or unit), not the time to beat: held to it,
-    // the symbol would freeze until the clock caught up.
-    const ahead = last !== undefined && last.ts > now + FUTURE_TOLERANCE_MS;
-    if (last && !ahead && (ts < last.ts || (ts === last.ts && feed !== last.feed))) return false;
+    if (last && (olderThanPassed(last.ts, ts, now) || (ts === last.ts && feed !== last.feed))) return false;
     this.lastPassed.set(symbol, { ts, feed });
     return true;
   }
